@@ -1,0 +1,42 @@
+"""Read and run the assignment notebook: its graded cells and a top-to-bottom execution."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+
+@dataclass(frozen=True)
+class GradedCell:
+    grade_id: str
+    points: float
+    source: str
+
+
+def read_notebook(path):
+    """The notebook at `path` (.py percent script or .ipynb) as an nbformat node."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"notebook {path} does not exist")
+    return jupytext.read(path)
+
+
+def graded_cells(notebook, path="notebook"):
+    """The autograded test cells in order, with their grade id and points."""
+    cells = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        if "grade_id" not in meta or "points" not in meta:
+            raise ValueError(f"{path}: graded cell {number} needs both 'grade_id' and 'points' in its nbgrader metadata")
+        cells.append(GradedCell(meta["grade_id"], float(meta["points"]), cell.source))
+    return cells
+
+
+def execute(notebook, workdir, timeout=120):
+    """Run every cell with `workdir` as the current directory; raises on the first error."""
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    client.execute()
+    return notebook
