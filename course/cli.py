@@ -9,6 +9,7 @@ import sys
 
 COMMANDS = {
     "demo": "course.demo",
+    "collect": "course.collect",
 }
 
 

@@ -1,0 +1,197 @@
+"""Unpack an LMS download into submitted/<student_id>/<assignment>/, nbgrader's layout.
+
+The download (--zip) is a .zip file or a folder. Each entry at its top level is
+one student's hand-in: a folder, or a .zip archive, named after the student.
+The student id is that name without its .zip suffix ("ada lovelace.zip" ->
+"ada lovelace"); spaces and non-ASCII letters are kept. When the LMS adds
+decorations, --id-pattern gives a regular expression whose named group
+(?P<student_id>...) picks the id out of the name, as in nbgrader's zip_collect;
+e.g. for Moodle: '(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_'.
+Folders that hold nothing but one folder or one .zip (as when a student zips
+the whole 'backprop' folder) are unwrapped, so the files land directly in
+submitted/<student_id>/<assignment>/.
+
+Archives with absolute paths, '..' components or symbolic links are refused,
+as are existing submissions unless --force replaces them. Each student's
+folder appears complete or not at all. Exit code: 0 when every hand-in was
+collected, 1 when some were skipped (the summary says why), 2 when the
+download itself could not be read.
+"""
+import argparse
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
+MAX_UNPACKED_BYTES = 200 * 2**20  # far above a real hand-in, far below a zip bomb
+
+
+class UnsafeArchive(Exception):
+    """An archive member that would escape or alias the folder it is unpacked into."""
+
+
+@dataclass
+class Summary:
+    collected: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # (entry name, reason)
+
+
+def add_arguments(parser):
+    parser.epilog = __doc__.split("\n", 1)[1]  # the naming rules belong in --help
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("assignment", help="assignment name, e.g. backprop")
+    parser.add_argument("--zip", required=True, type=Path, metavar="FILE",
+                        help="the LMS download: a .zip file or a folder, one folder or .zip per student")
+    parser.add_argument("--submitted", type=Path, default=Path("submitted"), metavar="DIR",
+                        help="where submissions go (default: submitted/)")
+    parser.add_argument("--id-pattern", metavar="REGEX",
+                        help="regular expression with a (?P<student_id>...) group, matched at the start of each entry's name")
+    parser.add_argument("--force", action="store_true",
+                        help="replace students' existing submissions instead of skipping them")
+
+
+def run(args):
+    try:
+        summary = collect(args.zip, args.submitted, args.assignment, args.id_pattern, args.force)
+    except (UnsafeArchive, FileNotFoundError, ValueError, zipfile.BadZipFile) as error:
+        print(f"course collect: {error}", file=sys.stderr)
+        return 2
+    print(f"Collected {len(summary.collected)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
+    for student in summary.collected:
+        print(f"  collected  {student}")
+    for entry, reason in summary.skipped:
+        print(f"  skipped    {entry}: {reason}")
+    return 1 if summary.skipped else 0
+
+
+def collect(download, submitted_dir, assignment, id_pattern=None, force=False):
+    """Unpack every student's hand-in from `download` (a .zip or a folder); returns a Summary."""
+    download, submitted_dir = Path(download), Path(submitted_dir)
+    if not download.exists():
+        raise FileNotFoundError(f"{download} does not exist; pass the LMS download (a .zip or a folder) with --zip")
+    pattern = re.compile(id_pattern) if id_pattern else None
+    if pattern is not None and "student_id" not in pattern.groupindex:
+        raise ValueError(f"--id-pattern {id_pattern!r} needs a named group (?P<student_id>...)")
+    submitted_dir.mkdir(parents=True, exist_ok=True)
+    summary = Summary()
+    with tempfile.TemporaryDirectory(dir=submitted_dir, prefix=".collect-") as staging:
+        staging = Path(staging)
+        if download.is_dir():
+            top = download
+        else:
+            top = staging / "download"
+            unpack_zip(download, top)
+        for entry in sorted(top.iterdir()):
+            if entry.name in JUNK:
+                continue
+            try:
+                student_id = student_id_of(entry, pattern)
+                if student_id in summary.collected:
+                    raise ValueError(f"a second hand-in for student {student_id!r}; keep one and collect again")
+                collect_one(entry, student_id, submitted_dir / student_id / assignment, staging, force)
+            except (UnsafeArchive, ValueError, FileExistsError, zipfile.BadZipFile) as error:
+                summary.skipped.append((entry.name, str(error)))
+            else:
+                summary.collected.append(student_id)
+    return summary
+
+
+def student_id_of(entry, pattern):
+    """The student id an entry's name stands for (NFC-normalised: macOS zips store names decomposed)."""
+    name = entry.name[: -len(".zip")] if entry.name.lower().endswith(".zip") else entry.name
+    if pattern is not None:
+        match = pattern.match(name)
+        if not match or not match.group("student_id"):
+            raise ValueError(f"--id-pattern does not match this name; fix the pattern or rename the entry")
+        name = match.group("student_id")
+    name = unicodedata.normalize("NFC", name.strip())
+    if name in {"", ".", ".."} or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"{name!r} cannot be a student id; rename the entry")
+    return name
+
+
+def collect_one(entry, student_id, destination, staging, force):
+    """Unpack one hand-in in the staging folder, then move it into place in one rename."""
+    if destination.exists() and not force:
+        raise FileExistsError(
+            f"student {student_id!r} already has a submission in {destination}; "
+            "pass --force to replace it, or move it away first"
+        )
+    work = Path(tempfile.mkdtemp(dir=staging, prefix="student-"))
+    unpacked = work / "unpacked"
+    if entry.is_dir():
+        copy_folder(entry, unpacked)
+    elif entry.suffix.lower() == ".zip":
+        unpack_zip(entry, unpacked)
+    else:
+        raise ValueError("neither a folder nor a .zip archive; hand in a folder or a .zip per student")
+    root = unwrap(unpacked, work)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists():  # only with force: swap the old one out, the new one in
+        destination.rename(work / "replaced")
+    root.rename(destination)
+
+
+def unwrap(folder, work):
+    """Descend through folders that hold only one folder, unpacking a lone .zip on the way."""
+    while True:
+        entries = [path for path in folder.iterdir() if path.name not in JUNK]
+        if len(entries) != 1:
+            return folder
+        (only,) = entries
+        if only.is_dir():
+            folder = only
+        elif only.suffix.lower() == ".zip":
+            folder = Path(tempfile.mkdtemp(dir=work, prefix="inner-"))
+            unpack_zip(only, folder)
+        else:
+            return folder
+
+
+def unpack_zip(archive, destination):
+    """Extract `archive` into `destination` after checking every member is a plain file or folder inside it."""
+    with zipfile.ZipFile(archive) as zip_file:
+        members = [m for m in zip_file.infolist() if not JUNK.intersection(PurePosixPath(m.filename).parts)]
+        for member in members:
+            check_member(archive, member)
+        total = sum(member.file_size for member in members)
+        if total > MAX_UNPACKED_BYTES:
+            raise UnsafeArchive(
+                f"{archive.name} would unpack to {total / 2**20:.0f} MiB, more than the "
+                f"{MAX_UNPACKED_BYTES / 2**20:.0f} MiB a hand-in may take; check what it contains"
+            )
+        destination.mkdir(parents=True, exist_ok=True)
+        for member in members:
+            zip_file.extract(member, destination)
+
+
+def check_member(archive, member):
+    name = member.filename
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    what_to_do = "re-create the archive from the folder itself (e.g. 'zip -r name.zip folder') and collect again"
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        raise UnsafeArchive(f"{archive.name} holds {name!r}, an absolute path; {what_to_do}")
+    if ".." in parts:
+        raise UnsafeArchive(f"{archive.name} holds {name!r}, which points outside the archive ('..'); {what_to_do}")
+    if stat.S_ISLNK(member.external_attr >> 16):
+        raise UnsafeArchive(f"{archive.name} holds {name!r}, a symbolic link; replace it by the file it points to and {what_to_do}")
+
+
+def copy_folder(source, destination):
+    """Copy a hand-in folder, refusing symbolic links and anything but plain files and folders."""
+    for root, dirs, files in os.walk(source):
+        for name in dirs + files:
+            path = Path(root, name)
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                raise UnsafeArchive(
+                    f"{path.relative_to(source.parent)} is a symbolic link or a special file; "
+                    "replace it by a plain copy and collect again"
+                )
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns(*JUNK))

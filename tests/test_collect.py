@@ -1,0 +1,148 @@
+"""course collect: LMS downloads into submitted/<student_id>/backprop/, refusing hostile archives."""
+import io
+import stat
+import unicodedata
+import zipfile
+
+import pytest
+
+from course.cli import main
+from course.collect import UnsafeArchive, collect
+
+
+def zip_bytes(files, symlinks=()):
+    """A zip archive in memory: {member name: text or bytes}, plus symbolic-link members."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+        for name, target in symlinks:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    return buffer.getvalue()
+
+
+def hand_in(student):
+    return {"toolbox.py": f"# {student}'s toolbox\n", "nn.py": f"# {student}'s nn\n"}
+
+
+def write_zip(path, files, symlinks=()):
+    path.write_bytes(zip_bytes(files, symlinks))
+    return path
+
+
+def test_folders_and_archives_per_student_land_in_nbgrader_layout(tmp_path):
+    decomposed = unicodedata.normalize("NFD", "Émile Borel")  # as macOS stores names
+    download = {f"ada lovelace/{name}": text for name, text in hand_in("ada").items()}
+    download[f"{decomposed}.zip"] = zip_bytes({f"backprop/{n}": t for n, t in hand_in("emile").items()})
+    download["__MACOSX/._ada lovelace"] = "resource fork"
+    summary = collect(write_zip(tmp_path / "lms.zip", download), tmp_path / "submitted", "backprop")
+
+    assert sorted(summary.collected) == ["ada lovelace", "Émile Borel"]
+    assert summary.skipped == []
+    ada = tmp_path / "submitted" / "ada lovelace" / "backprop"
+    emile = tmp_path / "submitted" / "Émile Borel" / "backprop"  # wrapper folder unwrapped, name NFC
+    assert (ada / "toolbox.py").read_text() == "# ada's toolbox\n"
+    assert sorted(p.name for p in emile.iterdir()) == ["nn.py", "toolbox.py"]
+    assert (emile / "nn.py").read_text() == "# emile's nn\n"
+    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["ada lovelace", "Émile Borel"]
+
+
+def test_id_pattern_picks_the_student_out_of_lms_decorations(tmp_path):
+    download = tmp_path / "moodle"
+    folder = download / "Grace Hopper_4242_assignsubmission_file_"
+    folder.mkdir(parents=True)
+    write_zip(folder / "backprop.zip", hand_in("grace"))  # a lone zip inside the folder is unpacked
+    pattern = r"(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
+    summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=pattern)
+    assert summary.collected == ["Grace Hopper"]
+    assert (tmp_path / "submitted" / "Grace Hopper" / "backprop" / "toolbox.py").read_text() == "# grace's toolbox\n"
+
+
+@pytest.mark.parametrize("member, symlink, complaint", [
+    ("../../escaped.py", False, "'..'"),
+    ("backprop/../../../escaped.py", False, "'..'"),
+    ("/tmp/escaped.py", False, "absolute path"),
+    ("C:/escaped.py", False, "absolute path"),
+    ("toolbox_link.py", True, "symbolic link"),
+])
+def test_hostile_student_archive_is_refused_and_others_still_collected(tmp_path, member, symlink, complaint):
+    files = dict(hand_in("mallory"))
+    symlinks = [(member, "../../source/backprop/toolbox.py")] if symlink else []
+    if not symlink:
+        files[member] = "import os  # planted\n"
+    download = {"mallory.zip": zip_bytes(files, symlinks)}
+    download.update({f"ada/{name}": text for name, text in hand_in("ada").items()})
+    submitted = tmp_path / "course" / "submitted"
+
+    summary = collect(write_zip(tmp_path / "lms.zip", download), submitted, "backprop")
+
+    assert summary.collected == ["ada"]
+    [(entry, reason)] = summary.skipped
+    assert entry == "mallory.zip"
+    assert "mallory.zip" in reason and repr(member) in reason and complaint in reason and "collect again" in reason
+    assert not (submitted / "mallory").exists()  # nothing half-written
+    assert sorted(p.name for p in submitted.iterdir()) == ["ada"]  # staging folder cleaned up
+    assert not list(tmp_path.rglob("escaped.py"))
+
+
+def test_hostile_download_is_refused_whole(tmp_path, capsys):
+    download = write_zip(tmp_path / "lms.zip", {"ada/toolbox.py": "x", "../outside/toolbox.py": "x"})
+    with pytest.raises(UnsafeArchive, match=r"lms\.zip holds '\.\./outside/toolbox\.py'"):
+        collect(download, tmp_path / "submitted", "backprop")
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "submitted")]) == 2
+    assert "outside the archive" in capsys.readouterr().err
+    assert not (tmp_path / "outside").exists() and list((tmp_path / "submitted").iterdir()) == []
+
+
+def test_symlink_in_a_downloaded_folder_is_refused(tmp_path):
+    (tmp_path / "source.py").write_text("SOLUTION = 42\n")
+    student = tmp_path / "download" / "mallory"
+    student.mkdir(parents=True)
+    (student / "toolbox.py").symlink_to(tmp_path / "source.py")
+    summary = collect(tmp_path / "download", tmp_path / "submitted", "backprop")
+    assert summary.collected == []
+    assert summary.skipped == [("mallory", summary.skipped[0][1])]
+    assert "mallory/toolbox.py is a symbolic link" in summary.skipped[0][1]
+    assert not (tmp_path / "submitted" / "mallory").exists()
+
+
+def test_existing_submission_is_kept_unless_forced(tmp_path, capsys):
+    submitted = tmp_path / "submitted"
+    first = write_zip(tmp_path / "first.zip", {f"ada/{n}": t for n, t in hand_in("first").items()})
+    second = write_zip(tmp_path / "second.zip", {f"ada/{n}": t for n, t in hand_in("second").items()})
+    args = ["collect", "backprop", "--submitted", str(submitted), "--zip"]
+    assert main(args + [str(first)]) == 0
+    toolbox = submitted / "ada" / "backprop" / "toolbox.py"
+
+    assert main(args + [str(second)]) == 1
+    out = capsys.readouterr().out
+    assert "skipped    ada: student 'ada' already has a submission" in out and "--force" in out
+    assert toolbox.read_text() == "# first's toolbox\n"
+
+    assert main(args + [str(second), "--force"]) == 0
+    assert toolbox.read_text() == "# second's toolbox\n"
+    assert sorted(p.name for p in submitted.iterdir()) == ["ada"]
+    assert sorted(p.name for p in (submitted / "ada").iterdir()) == ["backprop"]
+
+
+def test_summary_names_what_was_skipped_and_why(tmp_path, capsys):
+    download = write_zip(tmp_path / "lms.zip", {
+        "ada/toolbox.py": "x",
+        "ada.zip": zip_bytes({"toolbox.py": "y"}),
+        "notes.txt": "not a hand-in",
+        "broken.zip": b"this is not a zip archive",
+    })
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s")]) == 1
+    out = capsys.readouterr().out
+    assert "Collected 1 submission(s)" in out and "collected  ada" in out
+    assert "skipped    ada.zip: a second hand-in for student 'ada'; keep one" in out
+    assert "skipped    notes.txt: neither a folder nor a .zip archive" in out
+    assert "skipped    broken.zip: File is not a zip file" in out
+
+
+def test_id_pattern_without_student_id_group_is_an_error(tmp_path):
+    (tmp_path / "download").mkdir()
+    with pytest.raises(ValueError, match=r"needs a named group \(\?P<student_id>"):
+        collect(tmp_path / "download", tmp_path / "submitted", "backprop", id_pattern="(.*)_x")
