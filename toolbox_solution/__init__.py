@@ -36,3 +36,5 @@ def _load_with_sibling(name, sibling_name, sibling):
 
 toolbox = _load("toolbox")
 nn = _load_with_sibling("nn", "toolbox", toolbox)
+gradcheck = _load("gradcheck")
+drawgraph = _load("drawgraph")
