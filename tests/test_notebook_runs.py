@@ -1,0 +1,80 @@
+"""The assignment notebook runs against the solution, and the solution exists exactly once."""
+import re
+import subprocess
+
+import pytest
+
+import toolbox_solution
+from course import COURSE_ROOT
+from course.notebook import execute, read_notebook
+
+SOURCE = COURSE_ROOT / "source" / "backprop"
+
+
+@pytest.fixture(scope="module")
+def executed():
+    """The source notebook run top to bottom in its folder, where toolbox.py is the solution."""
+    return execute(read_notebook(SOURCE / "backprop.py"), SOURCE, timeout=300)
+
+
+def printed(cell):
+    return "".join(output.get("text", "") for output in cell.get("outputs", []) if output.output_type == "stream")
+
+
+def test_notebook_runs_top_to_bottom_and_prints_the_seed_numbers(executed):
+    code = [cell for cell in executed.cells if cell.cell_type == "code"]
+    prints = [printed(cell) for cell in code]
+    # d, c, b, a after one pass; after two passes (accumulated); after zero_grad in between.
+    expected_runs = ["1.0\n1.0\n1.0\n2.0\n", "1.0\n1.0\n2.0\n4.0\n", "1.0\n1.0\n1.0\n2.0\n"]
+    assert [p for p in prints if p in expected_runs] == expected_runs
+    assert any(re.fullmatch(r"(<toolbox\.Add object at 0x[0-9a-f]+>\n){2}None\nNone\n", p) for p in prints)
+    errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["RuntimeError"], "only the backward-twice cell may raise"
+    assert "freed" in errors[0].evalue
+    assert any(p.startswith("test accuracy: ") for p in prints)
+
+
+def comparable(notebook):
+    return [(cell.cell_type, cell.source, cell.metadata) for cell in notebook.cells]
+
+
+def test_py_and_ipynb_pair_agree():
+    script, notebook = read_notebook(SOURCE / "backprop.py"), read_notebook(SOURCE / "backprop.ipynb")
+    assert comparable(script) == comparable(notebook), (
+        "backprop.py and backprop.ipynb differ; backprop.py is the truth: run "
+        "`jupytext --sync source/backprop/backprop.py` (or `jupytext --to ipynb`) to update the pair"
+    )
+
+
+def test_reference_package_is_the_source_files_themselves():
+    assert toolbox_solution.toolbox.__file__ == str(SOURCE / "toolbox.py")
+    assert toolbox_solution.nn.__file__ == str(SOURCE / "nn.py")
+    assert toolbox_solution.nn.tb is toolbox_solution.toolbox, "nn must build on the reference toolbox"
+
+
+def solution_regions(text):
+    return re.findall(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", text, flags=re.S)
+
+
+def test_no_copy_of_the_solution_outside_source():
+    """The longest line of every solution region appears in no other Python file in the repository."""
+    telltales = {
+        max(region.splitlines(), key=len).strip()
+        for name in ("toolbox.py", "nn.py")
+        for region in solution_regions((SOURCE / name).read_text())
+    }
+    assert len(telltales) == 11
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        cwd=COURSE_ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    others = [path for path in listed if not path.startswith("source/")]
+    assert "toolbox_solution/__init__.py" in others
+    copies = [
+        (path, line)
+        for path in others
+        if (COURSE_ROOT / path).is_file()
+        for line in telltales
+        if line in (COURSE_ROOT / path).read_text(errors="replace")
+    ]
+    assert not copies, f"solution code copied outside source/ (it must live only there): {copies}"
