@@ -1,0 +1,108 @@
+"""A small synthetic class of hand-ins, for the demo and the benchmarks.
+
+Real submissions are student data and never enter the repository, so the demo
+builds its own: one student hands in the solution, one the untouched stubs,
+and each of the others the solution with ONE typical mistake. A mistake is
+data: the file, the class whose solution region it replaces, and the wrong
+body a student might write there.
+"""
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import ClearSolutions
+from traitlets.config.loader import PyFileConfigLoader
+
+from course import COURSE_ROOT
+
+NOTEBOOK = "backprop.ipynb"
+ENGINE_FILES = ("toolbox.py", "nn.py")
+REGION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n", re.M | re.S)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str
+    file: str
+    cls: str
+    body: str
+
+
+MISTAKES = (
+    Mistake("Mul backward swaps its inputs", "toolbox.py", "Mul", "return grad * self.a, grad * self.b\n"),
+    Mistake("Div backward sign error", "toolbox.py", "Div", "return grad / self.b, grad * self.a / self.b**2\n"),
+    Mistake("ReLU passes the gradient at 0", "toolbox.py", "ReLU", "return (grad * (self.a >= 0),)\n"),
+    Mistake("Sum forgets its dim", "toolbox.py", "Sum", "return (np.broadcast_to(grad, self.shape),)\n"),
+    Mistake(
+        "GetItem assigns instead of accumulating", "toolbox.py", "GetItem",
+        "out = np.zeros(self.shape)\nout[self.index] = grad\nreturn (out,)\n",
+    ),
+    Mistake("MatMul without transposes", "toolbox.py", "MatMul", "return grad @ self.b, self.a @ grad\n"),
+    Mistake(
+        "softmax cross-entropy not divided by the batch", "nn.py", "SoftmaxCrossEntropy",
+        "dlogits = self.probs.copy()\ndlogits[self.target, self.columns] -= 1.0\nreturn (grad * dlogits,)\n",
+    ),
+)
+
+STUDENTS = (
+    "ada lovelace", "Émile Borel", "Sofja Kowalewskaja", "Carl Friedrich Gauß", "Srinivasa Ramanujan",
+    "Emmy Noether", "Kurt Gödel", "Maryam Mirzakhani", "Évariste Galois", "Alan Turing",
+)
+
+
+def make_sample_class(submitted_dir, source_dir=COURSE_ROOT / "source" / "backprop",
+                      release_dir=COURSE_ROOT / "release" / "backprop", count=None, assignment="backprop"):
+    """Write `count` hand-ins (default: one per kind) to submitted_dir/<student>/<assignment>/.
+
+    Kinds cycle through solution, stubs and each mistake; names cycle through
+    STUDENTS, numbered after the first round. The stubs and the notebook come
+    from `release_dir` when it exists (what students really get), otherwise
+    from `source_dir`. Returns {student id: kind}.
+    """
+    source_dir, release_dir = Path(source_dir), Path(release_dir)
+    solution = {name: (source_dir / name).read_text() for name in ENGINE_FILES}
+    kinds = {"solution": solution, "stubs": stubs(source_dir, release_dir, solution)}
+    for mistake in MISTAKES:
+        kinds[mistake.name] = {**solution, mistake.file: with_mistake(solution[mistake.file], mistake)}
+    notebook = release_dir / NOTEBOOK if (release_dir / NOTEBOOK).is_file() else source_dir / NOTEBOOK
+
+    roster = {}
+    kind_names = list(kinds)
+    for number in range(len(kinds) if count is None else count):
+        student = STUDENTS[number % len(STUDENTS)]
+        if number >= len(STUDENTS):
+            student += f" {number // len(STUDENTS) + 1}"
+        kind = kind_names[number % len(kind_names)]
+        folder = Path(submitted_dir) / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in kinds[kind].items():
+            (folder / name).write_text(text)
+        shutil.copyfile(notebook, folder / NOTEBOOK)
+        roster[student] = kind
+    return roster
+
+
+def with_mistake(text, mistake):
+    """`text` with the solution region of class `mistake.cls` replaced by the mistaken body."""
+    start = re.search(rf"^class {mistake.cls}\b", text, re.M)
+    end = re.compile(r"^(class|def) ", re.M).search(text, start.end()) if start else None
+    region = REGION.search(text, start.end(), end.start() if end else len(text)) if start else None
+    if region is None:
+        raise ValueError(f"{mistake.file} has no solution region in class {mistake.cls} for the mistake {mistake.name!r}")
+    body = "".join(region["indent"] + line for line in mistake.body.splitlines(keepends=True))
+    return text[: region.start()] + body + text[region.end():]
+
+
+def stubs(source_dir, release_dir, solution):
+    """The engine files students start from: the release's, or the source's with nbgrader's stub in each region."""
+    if all((release_dir / name).is_file() for name in ENGINE_FILES):
+        return {name: (release_dir / name).read_text() for name in ENGINE_FILES}
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT)).load_config()
+    clear = ClearSolutions(config=config)
+    stubbed = {}
+    for name, text in solution.items():
+        cell = nbformat.v4.new_code_cell(text, metadata={"nbgrader": {"solution": True}})
+        stubbed[name] = clear.preprocess_cell(cell, {"language": "python"}, 0)[0].source
+    return stubbed

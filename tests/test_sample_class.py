@@ -1,0 +1,87 @@
+"""The synthetic class: solution, stubs and one-region mistakes, as student folders."""
+import subprocess
+import sys
+
+import pytest
+
+from course import COURSE_ROOT
+from course.sample_class import ENGINE_FILES, MISTAKES, NOTEBOOK, REGION, make_sample_class
+
+SOURCE = COURSE_ROOT / "source" / "backprop"
+
+
+@pytest.fixture(scope="module")
+def sample_class(tmp_path_factory):
+    submitted = tmp_path_factory.mktemp("submitted")
+    return submitted, make_sample_class(submitted, release_dir=submitted / "no release")
+
+
+def folder(submitted, student):
+    return submitted / student / "backprop"
+
+
+def test_every_kind_once_in_a_student_folder(sample_class):
+    submitted, roster = sample_class
+    assert list(roster.values()) == ["solution", "stubs"] + [m.name for m in MISTAKES]
+    assert {"ada lovelace", "Émile Borel"} <= set(roster)
+    assert sorted(p.name for p in submitted.iterdir()) == sorted(roster)
+    for student in roster:
+        assert sorted(p.name for p in folder(submitted, student).iterdir()) == sorted([*ENGINE_FILES, NOTEBOOK])
+    solution = folder(submitted, next(s for s, kind in roster.items() if kind == "solution"))
+    for name in [*ENGINE_FILES, NOTEBOOK]:
+        assert (solution / name).read_bytes() == (SOURCE / name).read_bytes()
+
+
+def regions_changed(original, handed_in):
+    """The solution regions of `original` outside which `handed_in` is identical to it."""
+    before, after = original.splitlines(), handed_in.splitlines()
+    changed = []
+    for match in REGION.finditer(original):
+        start, end = original.count("\n", 0, match.start()), original.count("\n", 0, match.end())
+        tail = len(before) - end
+        if before[:start] == after[:start] and before[end:] == after[len(after) - tail:]:
+            changed.append(after[start: len(after) - tail])
+    return changed
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.cls)
+def test_each_mistake_replaces_exactly_one_solution_region(sample_class, mistake):
+    submitted, roster = sample_class
+    student = next(s for s, kind in roster.items() if kind == mistake.name)
+    for name in ENGINE_FILES:
+        original, handed_in = (SOURCE / name).read_text(), (folder(submitted, student) / name).read_text()
+        if name != mistake.file:
+            assert handed_in == original
+            continue
+        [body] = regions_changed(original, handed_in)
+        assert [line.strip() for line in body] == mistake.body.strip().splitlines()
+        compile(handed_in, name, "exec")
+
+
+def test_mistake_naming_a_class_without_a_region_is_an_error():
+    from course.sample_class import Mistake, with_mistake
+
+    with pytest.raises(ValueError, match="toolbox.py has no solution region in class Add"):
+        with_mistake((SOURCE / "toolbox.py").read_text(), Mistake("add", "toolbox.py", "Add", "return grad, grad\n"))
+
+
+def test_stubs_import_run_forward_and_stop_in_backward(sample_class):
+    submitted, roster = sample_class
+    student = next(s for s, kind in roster.items() if kind == "stubs")
+    for name in ENGINE_FILES:
+        assert "### BEGIN SOLUTION" not in (folder(submitted, student) / name).read_text()
+    script = (
+        "import numpy as np, nn, toolbox as tb\n"
+        "x = tb.Tensor(np.ones((2, 3)), requires_grad=True)\n"
+        "loss = nn.CrossEntropyLoss().forward(x * 2.0, np.array([0, 1, 0]))\n"
+        "try:\n    loss.backward()\nexcept NotImplementedError:\n    print('stub reached', float(loss.data))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=folder(submitted, student), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("stub reached 0.69")  # log 2: two equal logits per column
+
+
+def test_a_larger_class_cycles_kinds_with_distinct_names(tmp_path):
+    roster = make_sample_class(tmp_path, count=20)
+    assert len(roster) == 20 and len(list(tmp_path.iterdir())) == 20
+    assert "ada lovelace 2" in roster and roster["ada lovelace 2"] == list(roster.values())[10]
