@@ -1,0 +1,204 @@
+"""Turn grading output into pages people read: feedback per student, one report for the instructor.
+
+Input is what `course grade` writes: OUT/grades.csv and, per graded student,
+OUT/<student_id>/<assignment>/results.json in Gradescope's format. Every
+student-controlled string (ids, messages, what their code printed or returned)
+is escaped, so a submission cannot put HTML or script into a page a TA opens.
+Hidden checks show pass or fail only, never their output.
+"""
+import base64
+import csv
+import io
+import json
+import os
+import statistics
+import tempfile
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from matplotlib.figure import Figure
+
+# Checks whose output a student may see; Gradescope's other values ("hidden", "after_due_date",
+# "after_published") depend on dates this report does not know, so they show pass/fail only.
+SHOWN = "visible"
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertical-align: top; }
+pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
+.passed { color: #176317; } .failed { color: #a31515; }
+"""
+
+
+def write_reports(out_dir, assignment):
+    """Write every student's feedback.html and the class's report.html into `out_dir`; returns the report's path."""
+    out_dir = Path(out_dir)
+    rows = read_grades(out_dir / "grades.csv")
+    results = {}
+    for row in rows:
+        folder = student_folder(out_dir, row["student_id"], assignment)
+        results[row["student_id"]] = read_results(folder / "results.json")
+        write_atomically(folder / "feedback.html", feedback_page(row, results[row["student_id"]], assignment))
+    report = out_dir / "report.html"
+    write_atomically(report, class_report_page(rows, results, assignment))
+    return report
+
+
+def read_grades(path):
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run 'course grade' first, it writes grades.csv and the results")
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def read_results(path):
+    """A student's results.json, or None when grading produced none (the CSV row says why)."""
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def student_folder(out_dir, student_id, assignment):
+    """OUT/<student_id>/<assignment>, refusing an id that would lead outside OUT."""
+    folder = out_dir / student_id / assignment
+    if student_id in {"", ".", ".."} or "/" in student_id or "\\" in student_id or "\0" in student_id:
+        raise ValueError(f"{out_dir / 'grades.csv'} names the student {student_id!r}, which is not a folder name inside {out_dir}")
+    return folder
+
+
+def write_atomically(path, text):
+    """Write `text` to `path` so readers see the old file or the new one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def page(title, body):
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head>\n<body>\n<h1>{escape(title)}</h1>\n{body}\n</body></html>\n"
+    )
+
+
+def points(score, max_score):
+    return f"{float(score):g} / {float(max_score):g}"
+
+
+def is_graded(row):
+    return not row.get("message")
+
+
+def feedback_page(row, results, assignment):
+    """One student's page: score, any message, and every check with its points and status."""
+    parts = [f"<p>Score: <strong>{points(row['score'], row['max_score'])}</strong></p>"]
+    if row.get("message"):
+        parts.append(f"<p>Your submission could not be graded ({escape(row.get('status', ''))}):</p><pre>{escape(row['message'])}</pre>")
+    if results and results.get("output"):
+        parts.append(f"<pre>{escape(results['output'])}</pre>")
+    tests = (results or {}).get("tests", [])
+    if tests:
+        parts.append("<table><tr><th>Check</th><th>Points</th><th>Status</th><th>Details</th></tr>")
+        for test in tests:
+            status = test.get("status") or ("passed" if test["score"] >= test["max_score"] else "failed")
+            if test.get("visibility", SHOWN) == SHOWN:
+                details = f"<pre>{escape(test.get('output', ''))}</pre>"
+            else:
+                details = "hidden check: pass or fail only"
+            parts.append(
+                f"<tr><td>{escape(test['name'])}</td><td>{points(test['score'], test['max_score'])}</td>"
+                f'<td class="{"passed" if status == "passed" else "failed"}">{escape(status)}</td><td>{details}</td></tr>'
+            )
+        parts.append("</table>")
+    return page(f"{assignment}: feedback for {row['student_id']}", "\n".join(parts))
+
+
+def class_report_page(rows, results, assignment):
+    """The instructor's page: summary, score histogram, pass rate per check, and who could not be graded."""
+    scores = [float(row["score"]) for row in rows]
+    max_score = max((float(row["max_score"]) for row in rows), default=0.0)
+    graded = [row for row in rows if is_graded(row)]
+    parts = [summary_table(scores, max_score, len(graded))]
+    if scores:
+        parts.append(f"<h2>Scores</h2>\n{histogram(scores, max_score)}")
+    rates = pass_rates([results[row["student_id"]] for row in graded])
+    if rates:
+        parts.append(f"<h2>Pass rate per check</h2><p>Over the {len(graded)} graded submission(s).</p>")
+        parts.append(pass_rate_chart(rates))
+        parts.append("<table><tr><th>Check</th><th>Points</th><th>Passed</th><th>Rate</th></tr>")
+        for name, (max_points, passed, total) in rates.items():
+            parts.append(f"<tr><td>{escape(name)}</td><td>{max_points:g}</td><td>{passed} / {total}</td><td>{passed / total:.0%}</td></tr>")
+        parts.append("</table>")
+    ungraded = [row for row in rows if not is_graded(row)]
+    if ungraded:
+        parts.append("<h2>Submissions that could not be graded</h2>")
+        parts.append("<table><tr><th>Student</th><th>Status</th><th>Message</th></tr>")
+        for row in ungraded:
+            parts.append(f"<tr><td>{escape(row['student_id'])}</td><td>{escape(row.get('status', ''))}</td><td><pre>{escape(row['message'])}</pre></td></tr>")
+        parts.append("</table>")
+    parts.append("<h2>Students</h2><table><tr><th>Student</th><th>Score</th><th>Status</th></tr>")
+    for row in rows:
+        link = f"{quote(row['student_id'])}/{quote(assignment)}/feedback.html"
+        parts.append(
+            f'<tr><td><a href="{escape(link)}">{escape(row["student_id"])}</a></td>'
+            f"<td>{points(row['score'], row['max_score'])}</td><td>{escape(row.get('status', ''))}</td></tr>"
+        )
+    parts.append("</table>")
+    return page(f"{assignment}: class report", "\n".join(parts))
+
+
+def summary_table(scores, max_score, graded):
+    cells = {"Submissions": len(scores), "Graded": graded, "Could not be graded": len(scores) - graded}
+    if scores:
+        cells.update({
+            "Mean score": f"{statistics.mean(scores):.2f} / {max_score:g}",
+            "Median score": f"{statistics.median(scores):g}",
+            "Lowest / highest": f"{min(scores):g} / {max(scores):g}",
+            "Full marks": sum(score >= max_score for score in scores),
+        })
+    return "<table>" + "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in cells.items()) + "</table>"
+
+
+def pass_rates(all_results):
+    """{check name: (max points, passed, graded)} over the graded submissions, in the checks' order."""
+    rates = {}
+    for results in all_results:
+        for test in (results or {}).get("tests", []):
+            max_points, passed, total = rates.get(test["name"], (float(test["max_score"]), 0, 0))
+            rates[test["name"]] = (max_points, passed + (test["score"] >= test["max_score"]), total + 1)
+    return rates
+
+
+def embedded_png(figure, alt):
+    """An <img> holding the figure itself, so the report is one file that can be mailed or uploaded."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def histogram(scores, max_score):
+    figure = Figure(figsize=(6, 3))
+    axes = figure.add_subplot()
+    top = max(max_score, max(scores), 1.0)
+    axes.hist(scores, bins=min(int(top) + 1, 30), range=(0, top + 1e-9))
+    axes.set_xlabel(f"score (out of {max_score:g})")
+    axes.set_ylabel("submissions")
+    return embedded_png(figure, "histogram of scores")
+
+
+def pass_rate_chart(rates):
+    figure = Figure(figsize=(6, 0.3 * len(rates) + 1))
+    axes = figure.add_subplot()
+    names = list(rates)[::-1]
+    axes.barh(names, [rates[name][1] / rates[name][2] * 100 for name in names])
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("passed (%)")
+    return embedded_png(figure, "pass rate per check")

@@ -1,0 +1,126 @@
+"""Feedback pages and the class report, from hand-written grades.csv and results.json."""
+import base64
+import csv
+import json
+import re
+
+import pytest
+
+from grader.reports import write_reports
+
+HOSTILE = "eve <img src=x onerror=alert(1)>"
+SCRIPT = "<script>alert('pwned')</script>"
+SECRET = "hidden case input: A = [[3.25, -1.5]]"
+CHECKS = ("multiplication", "division")
+
+
+def check(name, score, max_score, visibility, output=""):
+    status = "passed" if score == max_score else "failed"
+    return {"name": name, "score": score, "max_score": max_score, "status": status, "output": output, "visibility": visibility}
+
+
+RESULTS = {
+    "ada lovelace": [check("multiplication", 1, 1, "visible", "ok"), check("division", 2, 2, "visible"),
+                     check("division (hidden cases)", 1, 1, "hidden")],
+    "Émile Borel": [check("multiplication", 0, 1, "visible", "expected [2. 3.]\ngot [3. 2.]"),
+                    check("division", 2, 2, "visible"), check("division (hidden cases)", 0, 1, "hidden", SECRET)],
+    HOSTILE: [check("multiplication", 0, 1, "visible", f"expected 1.0\ngot {SCRIPT}"),
+              check("division", 0, 2, "visible"), check("division (hidden cases)", 0, 1, "hidden")],
+}
+UNGRADED = {"student_id": "Kurt Gödel", "score": 0, "max_score": 4, "multiplication": 0, "division": 0,
+            "status": "syntax-error", "message": f"toolbox.py line 3: invalid syntax {SCRIPT}"}
+
+
+@pytest.fixture
+def out(tmp_path):
+    rows = [UNGRADED]
+    for student, tests in RESULTS.items():
+        score = sum(t["score"] for t in tests)
+        rows.append({"student_id": student, "score": score, "max_score": 4, "status": "graded", "message": "",
+                     **{name: sum(t["score"] for t in tests if t["name"].startswith(name)) for name in CHECKS}})
+        folder = tmp_path / student / "backprop"
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps({"score": score, "max_score": 4, "output": "", "tests": tests}))
+    with open(tmp_path / "grades.csv", "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, ["student_id", "score", "max_score", *CHECKS, "status", "message"])
+        writer.writeheader()
+        writer.writerows(rows)
+    write_reports(tmp_path, "backprop")
+    return tmp_path
+
+
+def feedback(out, student):
+    return (out / student / "backprop" / "feedback.html").read_text(encoding="utf-8")
+
+
+def table_rows(html):
+    """Each table row as a list of its cells' text."""
+    return [[re.sub(r"<[^>]*>", "", cell) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)]
+
+
+def test_feedback_lists_every_check_with_points_status_and_visible_output(out):
+    page = feedback(out, "Émile Borel")
+    assert "Score: <strong>2 / 4</strong>" in page
+    rows = table_rows(page)
+    assert rows[0] == ["Check", "Points", "Status", "Details"]
+    assert [row[:3] for row in rows[1:]] == [["multiplication", "0 / 1", "failed"], ["division", "2 / 2", "passed"],
+                                             ["division (hidden cases)", "0 / 1", "failed"]]
+    assert "expected [2. 3.]\ngot [3. 2.]" in rows[1][3]
+
+
+def test_hidden_checks_show_pass_or_fail_only(out):
+    page = feedback(out, "Émile Borel")
+    assert "3.25" not in page and "hidden case input" not in page
+    assert table_rows(page)[3][3] == "hidden check: pass or fail only"
+
+
+def test_student_controlled_text_is_escaped_everywhere(out):
+    pages = [feedback(out, HOSTILE), feedback(out, "Kurt Gödel"), (out / "report.html").read_text(encoding="utf-8")]
+    for page in pages:
+        assert "<script" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in pages[0]
+    assert "eve &lt;img src=x onerror=alert(1)&gt;" in pages[0] and "eve &lt;img src=x onerror=alert(1)&gt;" in pages[2]
+    assert 'href="eve%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/backprop/feedback.html"' in pages[2]
+
+
+def test_ungraded_submission_gets_its_message_in_both_pages(out):
+    assert "could not be graded (syntax-error)" in feedback(out, "Kurt Gödel")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    section = report[report.index("Submissions that could not be graded"):]
+    assert table_rows(section)[1][:2] == ["Kurt Gödel", "syntax-error"]
+    assert "toolbox.py line 3: invalid syntax" in table_rows(section)[1][2]
+
+
+def test_report_summarises_scores_and_pass_rates_over_graded_submissions(out):
+    report = (out / "report.html").read_text(encoding="utf-8")
+    rows = table_rows(report)
+    summary = dict(rows[:7])
+    assert summary["Submissions"] == "4" and summary["Graded"] == "3" and summary["Could not be graded"] == "1"
+    assert summary["Mean score"] == "1.50 / 4" and summary["Lowest / highest"] == "0 / 4" and summary["Full marks"] == "1"
+    rates = report[report.index("Pass rate per check"):report.index("Submissions that could not be graded")]
+    assert table_rows(rates)[1:] == [["multiplication", "1", "1 / 3", "33%"], ["division", "2", "2 / 3", "67%"],
+                                     ["division (hidden cases)", "1", "1 / 3", "33%"]]
+
+
+def test_report_embeds_histogram_and_pass_rate_chart_as_png(out):
+    report = (out / "report.html").read_text(encoding="utf-8")
+    images = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)">', report)
+    assert [alt for alt, _ in images] == ["histogram of scores", "pass rate per check"]
+    for _, data in images:
+        assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_reports_leave_no_temporary_files(out):
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert [name for name in written if name.endswith(".tmp") or "/." in name] == []
+    assert sum(name.endswith("feedback.html") for name in written) == 4
+
+
+def test_missing_grades_and_escaping_student_ids_are_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="grades.csv does not exist; run 'course grade' first"):
+        write_reports(tmp_path, "backprop")
+    (tmp_path / "grades.csv").write_text("student_id,score,max_score,status,message\n../outside,0,4,error,x\n")
+    with pytest.raises(ValueError, match="names the student '../outside', which is not a folder name"):
+        write_reports(tmp_path, "backprop")
+    assert not (tmp_path.parent / "outside").exists()
