@@ -88,6 +88,24 @@ def page(title, body):
     )
 
 
+class Html(str):
+    """Markup built in this module, inserted as is; every other string gets escaped."""
+
+
+def pre(text):
+    return Html(f"<pre>{escape(text)}</pre>")
+
+
+def table(headers, rows):
+    """An HTML table; cells are escaped unless they are Html."""
+    def cell(tag, value):
+        return f"<{tag}>{value if isinstance(value, Html) else escape(str(value))}</{tag}>"
+
+    lines = ["<table>", "<tr>" + "".join(cell("th", h) for h in headers) + "</tr>"]
+    lines += ["<tr>" + "".join(cell("td", value) for value in row) + "</tr>" for row in rows]
+    return "\n".join(lines + ["</table>"])
+
+
 def points(score, max_score):
     return f"{float(score):g} / {float(max_score):g}"
 
@@ -100,24 +118,22 @@ def feedback_page(row, results, assignment):
     """One student's page: score, any message, and every check with its points and status."""
     parts = [f"<p>Score: <strong>{points(row['score'], row['max_score'])}</strong></p>"]
     if row.get("message"):
-        parts.append(f"<p>Your submission could not be graded ({escape(row.get('status', ''))}):</p><pre>{escape(row['message'])}</pre>")
+        parts.append(f"<p>Your submission could not be graded ({escape(row.get('status', ''))}):</p>{pre(row['message'])}")
     if results and results.get("output"):
-        parts.append(f"<pre>{escape(results['output'])}</pre>")
+        parts.append(pre(results["output"]))
     tests = (results or {}).get("tests", [])
     if tests:
-        parts.append("<table><tr><th>Check</th><th>Points</th><th>Status</th><th>Details</th></tr>")
-        for test in tests:
-            status = test.get("status") or ("passed" if test["score"] >= test["max_score"] else "failed")
-            if test.get("visibility", SHOWN) == SHOWN:
-                details = f"<pre>{escape(test.get('output', ''))}</pre>"
-            else:
-                details = "hidden check: pass or fail only"
-            parts.append(
-                f"<tr><td>{escape(test['name'])}</td><td>{points(test['score'], test['max_score'])}</td>"
-                f'<td class="{"passed" if status == "passed" else "failed"}">{escape(status)}</td><td>{details}</td></tr>'
-            )
-        parts.append("</table>")
+        parts.append(table(["Check", "Points", "Status", "Details"], [
+            [test["name"], points(test["score"], test["max_score"]), status_cell(test),
+             pre(test.get("output", "")) if test.get("visibility", SHOWN) == SHOWN else "hidden check: pass or fail only"]
+            for test in tests
+        ]))
     return page(f"{assignment}: feedback for {row['student_id']}", "\n".join(parts))
+
+
+def status_cell(test):
+    status = test.get("status") or ("passed" if test["score"] >= test["max_score"] else "failed")
+    return Html(f'<span class="{"passed" if status == "passed" else "failed"}">{escape(status)}</span>')
 
 
 def class_report_page(rows, results, assignment):
@@ -132,26 +148,27 @@ def class_report_page(rows, results, assignment):
     if rates:
         parts.append(f"<h2>Pass rate per check</h2><p>Over the {len(graded)} graded submission(s).</p>")
         parts.append(pass_rate_chart(rates))
-        parts.append("<table><tr><th>Check</th><th>Points</th><th>Passed</th><th>Rate</th></tr>")
-        for name, (max_points, passed, total) in rates.items():
-            parts.append(f"<tr><td>{escape(name)}</td><td>{max_points:g}</td><td>{passed} / {total}</td><td>{passed / total:.0%}</td></tr>")
-        parts.append("</table>")
+        parts.append(table(["Check", "Points", "Passed", "Rate"], [
+            [name, f"{max_points:g}", f"{passed} / {total}", f"{passed / total:.0%}"]
+            for name, (max_points, passed, total) in rates.items()
+        ]))
     ungraded = [row for row in rows if not is_graded(row)]
     if ungraded:
         parts.append("<h2>Submissions that could not be graded</h2>")
-        parts.append("<table><tr><th>Student</th><th>Status</th><th>Message</th></tr>")
-        for row in ungraded:
-            parts.append(f"<tr><td>{escape(row['student_id'])}</td><td>{escape(row.get('status', ''))}</td><td><pre>{escape(row['message'])}</pre></td></tr>")
-        parts.append("</table>")
-    parts.append("<h2>Students</h2><table><tr><th>Student</th><th>Score</th><th>Status</th></tr>")
-    for row in rows:
-        link = f"{quote(row['student_id'])}/{quote(assignment)}/feedback.html"
-        parts.append(
-            f'<tr><td><a href="{escape(link)}">{escape(row["student_id"])}</a></td>'
-            f"<td>{points(row['score'], row['max_score'])}</td><td>{escape(row.get('status', ''))}</td></tr>"
-        )
-    parts.append("</table>")
+        parts.append(table(["Student", "Status", "Message"], [
+            [row["student_id"], row.get("status", ""), pre(row["message"])] for row in ungraded
+        ]))
+    parts.append("<h2>Students</h2>")
+    parts.append(table(["Student", "Score", "Status"], [
+        [feedback_link(row["student_id"], assignment), points(row["score"], row["max_score"]), row.get("status", "")]
+        for row in rows
+    ]))
     return page(f"{assignment}: class report", "\n".join(parts))
+
+
+def feedback_link(student_id, assignment):
+    href = f"{quote(student_id)}/{quote(assignment)}/feedback.html"
+    return Html(f'<a href="{escape(href)}">{escape(student_id)}</a>')
 
 
 def summary_table(scores, max_score, graded):
@@ -163,7 +180,7 @@ def summary_table(scores, max_score, graded):
             "Lowest / highest": f"{min(scores):g} / {max(scores):g}",
             "Full marks": sum(score >= max_score for score in scores),
         })
-    return "<table>" + "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in cells.items()) + "</table>"
+    return table(["Summary", ""], cells.items())
 
 
 def pass_rates(all_results):
