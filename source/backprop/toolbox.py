@@ -112,13 +112,18 @@ class Tensor:
 
     def _graph_in_topological_order(self):
         """Tensors that need gradients, each after every tensor computed from it."""
-        order, visited = [], {self}
+        order, visited = [], set()
         stack = [(self, False)]
         while stack:
             node, expanded = stack.pop()
             if expanded:
                 order.append(node)
                 continue
+            # Marked when expanded, not when pushed: a tensor reached again along a
+            # longer path must still come after every tensor computed from it.
+            if node in visited:
+                continue
+            visited.add(node)
             stack.append((node, True))
             fn = node.grad_fn
             if fn is None:
@@ -131,7 +136,6 @@ class Tensor:
                 )
             for parent in fn.inputs:
                 if parent.requires_grad and parent not in visited:
-                    visited.add(parent)
                     stack.append((parent, False))
         order.reverse()
         return order
