@@ -27,7 +27,8 @@ RESULTS = {
     HOSTILE: [check("multiplication", 0, 1, "visible", f"expected 1.0\ngot {SCRIPT}"),
               check("division", 0, 2, "visible"), check("division (hidden cases)", 0, 1, "hidden")],
 }
-UNGRADED = {"student_id": "Kurt Gödel", "score": 0, "max_score": 4, "multiplication": 0, "division": 0,
+GÖDEL = "Kurt Gödel <svg onload=alert(2)>"
+UNGRADED = {"student_id": GÖDEL, "score": 0, "max_score": 4, "multiplication": 0, "division": 0,
             "status": "syntax-error", "message": f"toolbox.py line 3: invalid syntax {SCRIPT}"}
 
 
@@ -76,19 +77,19 @@ def test_hidden_checks_show_pass_or_fail_only(out):
 
 
 def test_student_controlled_text_is_escaped_everywhere(out):
-    pages = [feedback(out, HOSTILE), feedback(out, "Kurt Gödel"), (out / "report.html").read_text(encoding="utf-8")]
+    pages = [feedback(out, HOSTILE), feedback(out, GÖDEL), (out / "report.html").read_text(encoding="utf-8")]
     for page in pages:
-        assert "<script" not in page and "<img src=x" not in page
+        assert "<script" not in page and "<img src=x" not in page and "<svg" not in page
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in pages[0]
     assert "eve &lt;img src=x onerror=alert(1)&gt;" in pages[0] and "eve &lt;img src=x onerror=alert(1)&gt;" in pages[2]
     assert 'href="eve%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/backprop/feedback.html"' in pages[2]
 
 
 def test_ungraded_submission_gets_its_message_in_both_pages(out):
-    assert "could not be graded (syntax-error)" in feedback(out, "Kurt Gödel")
+    assert "could not be graded (syntax-error)" in feedback(out, GÖDEL)
     report = (out / "report.html").read_text(encoding="utf-8")
     section = report[report.index("Submissions that could not be graded"):]
-    assert table_rows(section)[1][:2] == ["Kurt Gödel", "syntax-error"]
+    assert table_rows(section)[1][:2] == ["Kurt Gödel &lt;svg onload=alert(2)&gt;", "syntax-error"]
     assert "toolbox.py line 3: invalid syntax" in table_rows(section)[1][2]
 
 
