@@ -9,7 +9,10 @@ import sys
 
 COMMANDS = {
     "demo": "course.demo",
+    "release": "course.release",
+    "validate": "course.validate",
     "collect": "course.collect",
+    "grade": "course.grade",
 }
 
 

@@ -1,4 +1,5 @@
 """Read and run the assignment notebook: its graded cells and a top-to-bottom execution."""
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,23 @@ def graded_cells(notebook, path="notebook"):
     return cells
 
 
-def execute(notebook, workdir, timeout=120):
-    """Run every cell with `workdir` as the current directory; raises on the first error."""
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+def public_notebook(notebook, config=None):
+    """A copy of `notebook` without its hidden-test blocks: the checks students can see and run.
+
+    Uses nbgrader's ClearHiddenTests (delimiters from `config`, a traitlets
+    Config such as the course's nbgrader_config.py), the rule generate_assignment applies.
+    """
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    public, _ = ClearHiddenTests(config=config).preprocess(copy.deepcopy(notebook), {})
+    return public
+
+
+def execute(notebook, workdir, timeout=120, **options):
+    """Run every cell with `workdir` as the current directory; raises on the first error.
+
+    `options` go to nbclient's NotebookClient, e.g. allow_errors=True to run every cell.
+    """
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}, **options)
     client.execute()
     return notebook

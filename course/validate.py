@@ -1,0 +1,57 @@
+"""Run the notebook's public checks against the toolbox.py and nn.py in a folder and print a table.
+
+For instructors testing a release and students checking their work: the
+checks are the graded cells as students see them (hidden tests removed), run
+in a separate kernel on a copy of the folder, so the folder is never changed.
+"""
+import sys
+from pathlib import Path
+
+from course import COURSE_ROOT
+from course.checks import run_cells, up_to_last_check
+from course.errors import CourseError
+from course.nbgrader_settings import load_config, student_files
+from course.notebook import public_notebook, read_notebook
+
+
+def add_arguments(parser):
+    parser.add_argument("path", type=Path, help="a folder holding the files students complete (a release, work in progress, a submission)")
+    parser.add_argument("--assignment", default="backprop", help="the assignment whose checks to run (default: backprop)")
+    parser.add_argument("--root", type=Path, default=COURSE_ROOT, help="the course root (default: this checkout)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds a single check may take (default: 60)")
+
+
+def run(args):
+    try:
+        runs = validate(args.path, args.assignment, args.root, args.timeout)
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Public checks of {args.assignment} against {args.path}:")
+    print(format_table(runs))
+    return 0 if all(cell.error is None for cell in runs if cell.grade_id) else 1
+
+
+def validate(path, assignment="backprop", root=COURSE_ROOT, timeout=60):
+    """Run the public checks against the code in `path`; one CellRun per code cell up to the last check."""
+    path, config = Path(path), load_config(root)
+    if not path.is_dir():
+        raise CourseError(f"{path} is not a folder; give the folder that holds {', '.join(student_files(config, assignment))}.")
+    missing = [name for name in student_files(config, assignment) if not (path / name).is_file()]
+    if missing:
+        raise CourseError(f"{path} has no {', '.join(missing)}; give the folder that holds the files students complete.")
+    notebook = read_notebook(Path(root) / "source" / assignment / f"{assignment}.py")
+    return run_cells(up_to_last_check(public_notebook(notebook, config)), path, timeout)
+
+
+def format_table(runs):
+    """One row per check (result, points, message), setup failures first, then the score."""
+    checks = [cell for cell in runs if cell.grade_id]
+    rows = [f"  setup   cell {cell.number} failed: {cell.error}" for cell in runs if not cell.grade_id and cell.unexpected_error and cell.number < checks[0].number]
+    width = max(len(cell.grade_id) for cell in checks)
+    for cell in checks:
+        result = "passed" if cell.error is None else "FAILED"
+        rows.append(f"  {result}  {cell.grade_id:<{width}}  {cell.points:>4g}  {cell.error or ''}".rstrip())
+    passed = [cell for cell in checks if cell.error is None]
+    rows.append(f"{len(passed)} of {len(checks)} checks pass ({sum(c.points for c in passed):g} of {sum(c.points for c in checks):g} points); hidden tests run at grading time.")
+    return "\n".join(rows)
