@@ -1,0 +1,274 @@
+"""The cases of every check: inputs the judge makes, and the answers it expects.
+
+One check per graded cell of the source notebook (same grade_id and points,
+read from its nbgrader metadata). A check's cases are the notebook's visible
+case with its numbers, then hidden ones: the notebook's hidden tests and
+seeded random cases with broadcasting, reductions along each axis, repeated
+indices, relu at exactly 0 and networks. Each case goes through one
+operation and, at most, the `Add` students were given, so a check does not
+depend on the others (the network check needs matmul, relu and the loss).
+
+Expected answers come from `toolbox_solution` and, where the function is
+smooth around the inputs, from central differences of its forward pass.
+They depend on no submission, so they are computed once per process.
+"""
+import functools
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+import toolbox_solution
+from course import COURSE_ROOT
+from course.notebook import graded_cells, read_notebook
+from grader.worker import evaluate
+
+SOURCE_NOTEBOOK = COURSE_ROOT / "source" / "backprop" / "backprop.py"
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Case:
+    title: str  # shown to students only for visible cases
+    visible: bool
+    request: dict  # what the worker computes (see grader.worker.evaluate)
+    expected: dict  # toolbox_solution's {"value", "grads"}
+    numeric: dict  # central differences per wanted gradient ({} where not smooth)
+
+
+@dataclass(frozen=True)
+class Check:
+    grade_id: str
+    points: float
+    cases: tuple
+
+
+def _central_differences(request, grads_of):
+    """d(sum(output * grad)) / d(input) for each wanted input, from the reference forward pass."""
+    weight = request.get("grad")
+    weight = 1.0 if weight is None else weight
+
+    def objective(inputs):
+        value = evaluate(toolbox_solution.toolbox, toolbox_solution.nn, {**request, "inputs": inputs}, backward=False)["value"]
+        return float(np.sum(value * weight))
+
+    numeric = {}
+    for name in grads_of:
+        base = request["inputs"][name]
+        result = np.zeros_like(base)
+        for position in np.ndindex(base.shape):
+            shifted = []
+            for step in (EPS, -EPS):
+                moved = base.copy()
+                moved[position] += step
+                shifted.append(objective({**request["inputs"], name: moved}))
+            result[position] = (shifted[0] - shifted[1]) / (2 * EPS)
+        numeric[name] = result
+    return numeric
+
+
+def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth=True, **network):
+    """A case over named float inputs; every input's gradient is checked."""
+    inputs = {name: np.array(value, dtype=np.float64) for name, value in inputs.items()}
+    wanted = [name for name in inputs if name != "x"] if network else list(inputs)
+    request = {"inputs": inputs, "wants": wanted, **network}
+    if not network:
+        request.update(steps=steps, output=output, grad=grad)
+    expected = evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request)
+    numeric = _central_differences(request, wanted) if smooth else {}
+    return Case(title, visible, request, expected, numeric)
+
+
+def one_op(operation, *operands, **options):
+    """Steps applying one operation to inputs (names) or numbers."""
+    return [["y", operation, list(operands), options]]
+
+
+def _rng(grade_id):
+    return np.random.default_rng(zlib.crc32(grade_id.encode()))
+
+
+def _away_from_zero(rng, shape, low=0.5, high=2.0):
+    return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+BROADCAST_PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 3)), ((5,), ()), ((2, 3), (1, 3)), ((4, 1), (1, 5))]
+
+
+def _binary_cases(rng, operation, right=_away_from_zero):
+    cases = []
+    for left_shape, right_shape in BROADCAST_PAIRS:
+        a, b = rng.normal(size=left_shape), right(rng, right_shape)
+        grad = rng.normal(size=np.broadcast_shapes(left_shape, right_shape))
+        cases.append(case(f"random {left_shape} {operation} {right_shape}", {"a": a, "b": b}, one_op(operation, "a", "b"), grad=grad))
+    cases.append(case(f"{operation} with a number on the left", {"a": _away_from_zero(rng, (3, 2))}, one_op(operation, 2.5, "a"), grad=rng.normal(size=(3, 2))))
+    cases.append(case(f"{operation} of a tensor with itself", {"a": _away_from_zero(rng, (2, 3))}, one_op(operation, "a", "a"), grad=rng.normal(size=(2, 3))))
+    return cases
+
+
+def multiplication(rng):
+    return [
+        case("c = a * b; c.backward(2.0)", {"a": 2.0, "b": 3.0}, one_op("mul", "a", "b"), grad=2.0, visible=True),
+        case("3 * (x * w) - x", {"x": [[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], "w": [2.0, -1.0, 0.5]},
+             [["xw", "mul", ["x", "w"], {}], ["t", "mul", [3.0, "xw"], {}], ["y", "sub", ["t", "x"], {}]], grad=np.ones((2, 3))),
+        *_binary_cases(rng, "mul"),
+    ]
+
+
+def division(rng):
+    return [
+        case("c = a / b; c.backward(0.5)", {"a": [1.0, 2.0], "b": [3.0, 4.0]}, one_op("div", "a", "b"), grad=0.5, visible=True),
+        case("1 / x + x / 2", {"x": [[1.0, 2.0], [4.0, -0.5]]},
+             [["r", "div", [1.0, "x"], {}], ["h", "div", ["x", 2.0], {}], ["y", "add", ["r", "h"], {}]], grad=np.ones((2, 2))),
+        *_binary_cases(rng, "div"),
+    ]
+
+
+def power(rng):
+    cases = [
+        case("b = A ** 4; b.backward(G)", {"A": [[1.0, 2.0], [3.0, 4.0]]}, one_op("pow", "A", exponent=4.0),
+             grad=np.array([[-1.0, 0.0], [1.0, 2.0]]), visible=True),
+        case("x ** 0.5 + x ** -1", {"x": [0.5, 2.0, 9.0]},
+             [["r", "pow", ["x"], {"exponent": 0.5}], ["i", "pow", ["x"], {"exponent": -1.0}], ["y", "add", ["r", "i"], {}]], grad=np.ones(3)),
+    ]
+    for exponent, base in ((2.0, rng.normal(size=(3, 4))), (3.0, rng.normal(size=(2, 3, 2))), (0.5, rng.uniform(0.5, 3, (4,))),
+                           (-1.5, rng.uniform(0.5, 3, (2, 2))), (1.0, rng.normal(size=(3,))), (0.0, rng.normal(size=(2, 2)))):
+        cases.append(case(f"random x ** {exponent}", {"x": base}, one_op("pow", "x", exponent=exponent), grad=rng.normal(size=base.shape)))
+    return cases
+
+
+def matmul(rng):
+    cases = [
+        case("d = c @ A @ b; d.backward(-1.5)", {"A": [[1.0, 2.0], [3.0, 4.0]], "b": [[1.0], [2.0]], "c": [[3.0, 4.0]]},
+             [["cA", "matmul", ["c", "A"], {}], ["y", "matmul", ["cA", "b"], {}]], grad=-1.5, visible=True),
+        case("P @ Q, not square", {"P": np.arange(6.0).reshape(2, 3), "Q": np.arange(12.0).reshape(3, 4) - 5},
+             one_op("matmul", "P", "Q"), grad=np.arange(8.0).reshape(2, 4) / 7),
+    ]
+    for left, right in (((1, 1), (1, 1)), ((3, 5), (5, 2)), ((4, 3), (3, 1)), ((1, 4), (4, 6)), ((2, 3, 4), (4, 2)), ((3, 2), (2, 2, 5))):
+        out = np.broadcast_shapes(left[:-2], right[:-2]) + (left[-2], right[-1])
+        cases.append(case(f"random {left} @ {right}", {"a": rng.normal(size=left), "b": rng.normal(size=right)},
+                          one_op("matmul", "a", "b"), grad=rng.normal(size=out)))
+    return cases
+
+
+def _unary(operation, inputs, rng):
+    return [case(f"random {operation} of shape {x.shape}", {"x": x}, one_op(operation, "x"), grad=rng.normal(size=x.shape)) for x in inputs]
+
+
+def relu(rng):
+    zeros = rng.normal(size=(3, 4))
+    zeros[rng.random((3, 4)) < 0.5] = 0.0
+    return [
+        case("b = relu(A); b.backward(G)", {"A": [[-1.0, -2.0], [0.5, 2.0], [1.0, 5.0]]}, one_op("relu", "A"),
+             grad=np.array([[4.0, 3.0], [2.0, 1.0], [0.0, -1.0]]), visible=True),
+        case("relu at exactly 0", {"x": [-1.0, 0.0, 2.0]}, one_op("relu", "x"), grad=np.full(3, 5.0), smooth=False),
+        case("relu at exactly 0, random", {"x": zeros}, one_op("relu", "x"), grad=rng.normal(size=(3, 4)), smooth=False),
+        case("relu(x + x)", {"x": _away_from_zero(rng, (2, 3), 0.1)}, [["t", "add", ["x", "x"], {}], ["y", "relu", ["t"], {}]], grad=rng.normal(size=(2, 3))),
+        *_unary("relu", [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))], rng),
+    ]
+
+
+def exp(rng):
+    return [
+        case("b = exp(A); b.backward(G)", {"A": [[-1.0], [2.0]]}, one_op("exp", "A"), grad=np.array([[-1.0], [2.0]]), visible=True),
+        case("exp(x + x)", {"x": [[0.0, 1.0, -3.0]]}, [["t", "add", ["x", "x"], {}], ["y", "exp", ["t"], {}]], grad=np.ones((1, 3))),
+        *_unary("exp", [rng.normal(size=s) for s in ((5,), (3, 4), (2, 3, 2))], rng),
+    ]
+
+
+def log(rng):
+    return [
+        case("b = log(A); b.backward(1.5)", {"A": [0.1, 1.0, 2.0, np.exp(100.0)]}, one_op("log", "A"), grad=1.5, visible=True, smooth=False),
+        case("log(x + x)", {"x": [[0.5, 3.0], [1.0, 8.0]]}, [["t", "add", ["x", "x"], {}], ["y", "log", ["t"], {}]], grad=np.ones((2, 2))),
+        *_unary("log", [rng.uniform(0.5, 4.0, s) for s in ((5,), (3, 4), (2, 3, 2))], rng),
+    ]
+
+
+def _reductions(operation, rng):
+    cases = []
+    for shape, dims in (((4,), (None, 0)), ((3, 4), (None, 0, 1, -1)), ((2, 3, 4), (None, 0, 1, 2, -2))):
+        for dim in dims:
+            x = rng.normal(size=shape)
+            out_shape = np.asarray(getattr(x, operation)(axis=dim)).shape
+            cases.append(case(f"random {operation}(dim={dim}) of shape {shape}", {"x": x}, one_op(operation, "x", dim=dim),
+                              grad=rng.normal(size=out_shape)))
+    return cases
+
+
+def summation(rng):
+    return [
+        case("b = A.sum(dim=1).sum(); b.backward(2.5)", {"A": [[1.0, 2.0], [3.0, 4.0]]},
+             [["s", "sum", ["A"], {"dim": 1}], ["y", "sum", ["s"], {}]], grad=2.5, visible=True),
+        case("x.sum(dim=0)", {"x": np.arange(6.0).reshape(2, 3)}, one_op("sum", "x", dim=0), grad=np.array([1.0, 2.0, 3.0])),
+        *_reductions("sum", rng),
+    ]
+
+
+def mean(rng):
+    return [
+        case("b = A.mean(); b.backward()", {"A": [[1.0, 2.0], [3.0, 4.0]]}, one_op("mean", "A"), visible=True),
+        case("x.mean(dim=1)", {"x": np.arange(6.0).reshape(2, 3)}, one_op("mean", "x", dim=1), grad=np.array([3.0, 6.0])),
+        *_reductions("mean", rng),
+    ]
+
+
+def indexing(rng):
+    cases = [
+        case("b = A[0, 1]; b.backward(5.0)", {"A": [[1.0, 2.0], [3.0, 4.0]]}, one_op("getitem", "A", index=[0, 1]), grad=5.0, visible=True),
+        case("repeated indices", {"x": np.arange(4.0)}, one_op("getitem", "x", index=[np.array([0, 2, 0, 0])]), grad=np.array([1.0, 2.0, 3.0, 4.0])),
+        case("a slice", {"x": np.arange(6.0).reshape(2, 3)}, one_op("getitem", "x", index=[{"slice": [None, None, None]}, {"slice": [1, None, None]}]),
+             grad=np.ones((2, 2))),
+    ]
+    x = rng.normal(size=(4, 5))
+    for title, index in (
+        ("random rows, repeated", [rng.integers(0, 4, 7)]),
+        ("random pairs, repeated", [rng.integers(0, 4, 6), rng.integers(0, 5, 6)]),
+        ("a negative index and a strided slice", [-1, {"slice": [None, None, 2]}]),
+        ("a column", [{"slice": [None, None, None]}, 3]),
+    ):
+        out_shape = x[tuple(slice(*p["slice"]) if isinstance(p, dict) else p for p in index)].shape
+        cases.append(case(title, {"x": x}, one_op("getitem", "x", index=index), grad=rng.normal(size=out_shape)))
+    return cases
+
+
+def _network(title, sizes, x, target, rng, visible=False, params=None):
+    layers, inputs = [], {"x": x}
+    for position, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        if position:
+            layers.append("relu")
+        index = len(layers)
+        layers.append("linear")
+        W, b = params[position] if params else (rng.normal(size=(n_out, n_in)), rng.normal(size=(n_out, 1)) * 0.1)
+        inputs[f"W{index}"], inputs[f"b{index}"] = W, b
+    return case(title, inputs, visible=visible, layers=layers, target=np.asarray(target, dtype=np.int64))
+
+
+def network(rng):
+    seed_params = [([[1.0, 2.0], [3.0, 4.0]], [[1.0], [2.0]]), ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[1.0], [2.0], [3.0]])]
+    batch_params = [([[0.5, -1.0], [1.5, 2.0], [-0.5, 0.3]], [[0.1], [-0.2], [0.3]]), ([[1.0, -1.0, 0.5], [0.2, 0.4, -0.6]], [[0.0], [0.1]])]
+    return [
+        _network("the notebook's network, one example, target 1", (2, 2, 3), [[1.0], [2.0]], 1, rng, visible=True, params=seed_params),
+        _network("a batch of 4", (2, 3, 2), [[1.0, -2.0, 0.5, 3.0], [2.0, 1.0, -1.0, 0.5]], [0, 1, 1, 0], rng, params=batch_params),
+        _network("random batched network", (4, 6, 3), rng.normal(size=(4, 8)), rng.integers(0, 3, 8), rng),
+        _network("random deeper network", (3, 5, 4, 5), rng.normal(size=(3, 6)), rng.integers(0, 5, 6), rng),
+        _network("random single layer (the loss alone)", (5, 4), rng.normal(size=(5, 7)), rng.integers(0, 4, 7), rng),
+    ]
+
+
+# grade_id -> the function making its cases
+BUILDERS = {"multiplication": multiplication, "division": division, "power": power, "matmul": matmul, "relu": relu, "exp": exp,
+            "log": log, "sum": summation, "mean": mean, "indexing": indexing, "network": network}
+
+
+@functools.lru_cache(maxsize=None)
+def checks(notebook_path=SOURCE_NOTEBOOK):
+    """The checks of the source notebook's graded cells, in notebook order."""
+    result = []
+    for cell in graded_cells(read_notebook(notebook_path), path=notebook_path):
+        if cell.grade_id not in BUILDERS:
+            raise KeyError(
+                f"{notebook_path.name} has a graded cell '{cell.grade_id}' that grader/cases.py has no cases for; "
+                f"add a builder named {cell.grade_id} to BUILDERS."
+            )
+        result.append(Check(cell.grade_id, cell.points, tuple(BUILDERS[cell.grade_id](_rng(cell.grade_id)))))
+    return tuple(result)

@@ -1,0 +1,40 @@
+"""Grade one hand-in with plain pytest: `pytest grader --submission PATH`.
+
+The options and the `worker` fixture live here; the checks are in test_backprop.py.
+"""
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import add_limit_options, choose_sandbox, limits_from
+from grader.session import WorkerSession
+from grader.submission import check_readable, private_copy
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grader", "grading a hand-in")
+    group.addoption("--submission", metavar="PATH", help="the hand-in folder to grade (with toolbox.py and nn.py)")
+    group.addoption("--sandbox", choices=("auto", "bubblewrap", "process"), default="auto",
+                    help="how to isolate the student's code (default: bubblewrap when it works here)")
+    add_limit_options(group.addoption)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "grade(grade_id, points): a check worth `points`, named after a graded notebook cell")
+
+
+@pytest.fixture(scope="session")
+def worker(request):
+    """The sandboxed worker of the hand-in, running a private copy of it."""
+    options = request.config.option
+    if not options.submission:
+        pytest.fail("grading needs the hand-in to grade: run `pytest grader --submission PATH`.", pytrace=False)
+    with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
+        copy = Path(scratch) / "submission"
+        check_readable(copy, private_copy(options.submission, copy))
+        session = WorkerSession(copy, choose_sandbox(options.sandbox), limits_from(options))
+        try:
+            yield session
+        finally:
+            session.close()

@@ -1,0 +1,66 @@
+"""Decide whether a worker's answers are right: every comparison happens here, in the trusted process.
+
+An answer counts only as float64 arrays of the expected shape with finite
+values that agree with `toolbox_solution` and with central differences.
+Whatever else a submission sends (objects, strings, other dtypes) is wrong.
+Visible cases explain themselves (expected against returned); hidden cases
+are only counted, so their inputs never reach the student.
+"""
+import numpy as np
+
+from grader.worker import ProtocolError, decode_array
+
+REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclose, a little stricter
+NUMERIC_TOLERANCE = dict(rtol=1e-4, atol=1e-6)  # central differences carry ~1e-9 of rounding
+
+
+def _show(array):
+    return np.array2string(np.asarray(array), precision=6, threshold=30, separator=", ")
+
+
+def _compare(what, expected, returned, numeric=None):
+    """A sentence saying how `returned` is wrong, or None."""
+    if returned is None:
+        return f"{what} is None: backward() did not reach it"
+    try:
+        got = decode_array(returned, dtypes=("float64",))
+    except (ProtocolError, ValueError, TypeError) as error:
+        return f"{what} is not a float64 array ({error})"
+    expected = np.asarray(expected)
+    if got.shape != expected.shape:
+        return f"{what} has shape {got.shape}, expected {expected.shape}"
+    if not np.all(np.isfinite(got)):
+        return f"{what} contains inf or nan"
+    wrong = not np.allclose(got, expected, **REFERENCE_TOLERANCE)
+    if numeric is not None and not np.allclose(got, numeric, **NUMERIC_TOLERANCE):
+        wrong = True
+    return f"expected {what} =\n{_show(expected)}\nyour code returned\n{_show(got)}" if wrong else None
+
+
+def judge_case(case, answer):
+    """Why the worker's answer to `case` is wrong, or None when it is right."""
+    if "error" in answer:
+        return f"raised {str(answer['error'])[:500]}"
+    problem = _compare("the result", case.expected["value"], answer.get("value"))
+    if problem:
+        return problem
+    grads = answer.get("grads")
+    if not isinstance(grads, dict):
+        return "no gradients came back"
+    for name, expected in case.expected["grads"].items():
+        problem = _compare(f"{name}.grad", expected, grads.get(name), case.numeric.get(name))
+        if problem:
+            return problem
+    return None
+
+
+def verdict(check, answers):
+    """(passed, feedback) for a check: it passes only if every case does."""
+    problems = [(case, judge_case(case, answer)) for case, answer in zip(check.cases, answers)]
+    visible = [f"{case.title}: {problem}" for case, problem in problems if problem and case.visible]
+    hidden_total = sum(not case.visible for case in check.cases)
+    hidden_failed = sum(1 for case, problem in problems if problem and not case.visible)
+    lines = visible + ([f"fails {hidden_failed} of {hidden_total} hidden case(s)"] if hidden_failed else [])
+    if lines:
+        return False, "\n".join(lines)
+    return True, f"all {len(check.cases)} cases pass ({len(check.cases) - hidden_total} from the notebook, {hidden_total} hidden)"

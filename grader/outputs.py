@@ -1,0 +1,67 @@
+"""Write the gradebook: OUT/grades.csv and OUT/<student_id>/<assignment>/results.json.
+
+grades.csv has a row for every hand-in, graded or not (modelled on nbgrader's
+export). results.json is in Gradescope's format; `extra_data` records the
+status and the sandbox used. Both are written atomically (a temporary file,
+then os.replace), so a reader never sees half a file.
+"""
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path, text):
+    """Replace `path` by `text` in one step."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _number(value):
+    return f"{value:g}"
+
+
+def grades_csv(results):
+    """The class's grades.csv text: one row per hand-in, one column per check."""
+    grade_ids = [check.grade_id for check in results[0].checks] if results else []
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student_id", "score", "max_score", *grade_ids, "status", "message"])
+    for result in results:
+        writer.writerow([result.student_id, _number(result.score), _number(result.max_score),
+                         *(_number(check.score) for check in result.checks), result.status, result.message])
+    return out.getvalue()
+
+
+def gradescope_json(result):
+    """One hand-in's results in Gradescope's results.json format."""
+    tests = [
+        {"name": check.grade_id, "score": check.score, "max_score": check.points,
+         "status": "passed" if check.passed else "failed", "output": check.output, "visibility": "visible"}
+        for check in result.checks
+    ]
+    summary = result.message or f"{_number(result.score)} of {_number(result.max_score)} points; {sum(c.passed for c in result.checks)} of {len(tests)} checks pass."
+    return {
+        "score": result.score, "max_score": result.max_score, "output": summary, "tests": tests,
+        "extra_data": {"student_id": result.student_id, "status": result.status, "sandbox": result.sandbox},
+    }
+
+
+def write_gradebook(out_dir, assignment, results):
+    """Write grades.csv and every results.json; returns the path of grades.csv."""
+    out_dir = Path(out_dir)
+    for result in results:
+        write_atomically(out_dir / result.student_id / assignment / "results.json",
+                         json.dumps(gradescope_json(result), indent=1, ensure_ascii=False))
+    write_atomically(out_dir / "grades.csv", grades_csv(results))
+    return out_dir / "grades.csv"

@@ -1,0 +1,148 @@
+"""Start `grader/worker.py` where a submission can do no harm: bubblewrap, or a limited process.
+
+With bubblewrap the worker sees the system read-only, the Python installation
+and numpy read-only, the worker script, its private copy of the submission
+and an empty /tmp: not the repository, the solution, the grader's checks,
+other submissions, the outputs or the network. Its processes live in their
+own pid namespace, so they all die with it. Where bubblewrap is missing or
+does not work, the worker is a plain process with the same resource limits,
+and the report says so.
+"""
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy
+
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+PYTHON = os.path.realpath(sys.executable)
+NUMPY_DIR = Path(numpy.__file__).parent
+SANDBOX_ROOT = "/sandbox"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission; tests shrink the times to stay fast."""
+
+    case_seconds: float = 10.0  # wall time for one check's cases (or the worker's start)
+    submission_seconds: float = 60.0  # wall time for all of a submission's checks
+    cpu_seconds: int = 30  # CPU time of one worker process
+    memory_mb: int = 1024  # address space of one worker process
+    processes: int = 32  # processes and threads the worker's user may run
+    output_mb: int = 1  # largest file the worker may write (its captured prints included)
+
+
+def add_limit_options(add_option):
+    """Declare one command-line option per limit, for argparse and pytest alike."""
+    for field in fields(Limits):
+        add_option(
+            f"--{field.name.replace('_', '-')}", type=field.type,
+            default=field.default, metavar="N", help=f"limit: {field.name.replace('_', ' ')} (default {field.default})",
+        )
+
+
+def limits_from(options):
+    """Limits read from parsed options (an argparse namespace or a dict)."""
+    get = options.get if isinstance(options, dict) else lambda name: getattr(options, name)
+    return Limits(**{field.name: get(field.name) for field in fields(Limits)})
+
+
+def _apply_limits(limits):
+    """Runs in the child between fork and exec, so the limits bind the worker and all it starts."""
+    def set_limits():
+        for name, value in (
+            ("RLIMIT_CPU", limits.cpu_seconds),
+            ("RLIMIT_AS", limits.memory_mb << 20),
+            ("RLIMIT_NPROC", limits.processes),
+            ("RLIMIT_FSIZE", limits.output_mb << 20),
+            ("RLIMIT_CORE", 0),
+        ):
+            resource.setrlimit(getattr(resource, name), (value, value))
+    return set_limits
+
+
+def _bwrap_prefix(copy_dir, scratch_mb=64):
+    """The bubblewrap command line that exposes only what the worker needs.
+
+    The submission's copy is read-only; the only writable place is a small /tmp in memory.
+    """
+    python_home = Path(sys.base_prefix).resolve()
+    command = [
+        "bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+        "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+        "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--size", str(scratch_mb << 20), "--tmpfs", "/tmp",
+    ]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            command += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            command += ["--ro-bind", top, top]
+    command += ["--ro-bind", str(python_home), str(python_home)]
+    for lib in (NUMPY_DIR, NUMPY_DIR.with_name("numpy.libs")):
+        if lib.is_dir():
+            command += ["--ro-bind", str(lib), f"{SANDBOX_ROOT}/lib/{lib.name}"]
+    command += [
+        "--ro-bind", str(WORKER_SCRIPT), f"{SANDBOX_ROOT}/worker.py",
+        "--ro-bind", str(copy_dir), f"{SANDBOX_ROOT}/submission",
+        "--chdir", f"{SANDBOX_ROOT}/submission",
+    ]
+    return command
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How workers are started: `name` is what results and reports record."""
+
+    name: str
+    use_bwrap: bool
+
+    def command(self, copy_dir, request_fd, response_fd):
+        if self.use_bwrap:
+            where = [f"{SANDBOX_ROOT}/worker.py", f"{SANDBOX_ROOT}/lib", f"{SANDBOX_ROOT}/submission"]
+            prefix = _bwrap_prefix(copy_dir) + ["--clearenv", "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "HOME", "/tmp"]
+        else:
+            where = [str(WORKER_SCRIPT), str(NUMPY_DIR.parent), str(copy_dir)]
+            prefix = []
+        script, lib, submission = where
+        return prefix + [PYTHON, "-I", "-S", script, str(request_fd), str(response_fd), lib, submission]
+
+    def start(self, copy_dir, request_fd, response_fd, log, limits):
+        """Start a worker for `copy_dir` in its own process group; the caller owns killing it."""
+        return subprocess.Popen(
+            self.command(copy_dir, request_fd, response_fd),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            pass_fds=(request_fd, response_fd), cwd=copy_dir, start_new_session=True,
+            env={"OPENBLAS_NUM_THREADS": "1", "HOME": str(copy_dir), "PATH": "/usr/bin:/bin"},
+            preexec_fn=_apply_limits(limits),
+        )
+
+
+@functools.lru_cache(maxsize=None)
+def choose_sandbox(wanted="auto"):
+    """Bubblewrap if it is installed and a trial run works here, else a plain process (saying why)."""
+    if wanted == "process":
+        return Sandbox("process (bubblewrap not requested)", False)
+    if shutil.which("bwrap") is None:
+        if wanted == "bubblewrap":
+            raise RuntimeError("--sandbox bubblewrap was asked for, but bwrap is not on PATH; install bubblewrap.")
+        return Sandbox("process (bubblewrap not installed)", False)
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-trial-") as empty:
+            trial = _bwrap_prefix(Path(empty)) + [PYTHON, "-I", "-S", "-c", f"import sys; sys.path[:0] = ['{SANDBOX_ROOT}/lib']; import numpy"]
+            done = subprocess.run(trial, capture_output=True, text=True, timeout=60)
+        problem = done.stderr.strip().splitlines()[-1:] if done.returncode else None
+    except (OSError, subprocess.TimeoutExpired) as error:
+        problem = [str(error)]
+    if problem is None:
+        return Sandbox("bubblewrap", True)
+    if wanted == "bubblewrap":
+        raise RuntimeError(f"bubblewrap does not work here: {' '.join(problem) or 'trial run failed'}")
+    print(f"note: bubblewrap is installed but does not work here ({' '.join(problem) or 'trial run failed'}); "
+          "grading in plain processes with resource limits.", file=sys.stderr)
+    return Sandbox("process (bubblewrap does not work here)", False)

@@ -1,0 +1,147 @@
+"""Talk to one submission's sandboxed worker: send a check's cases, get its answers, or fail the check.
+
+One worker answers all of a submission's checks (numpy is imported once), so
+grading a class is fast. A worker that crashes, exits, hangs or garbles the
+protocol is killed, the check that was running fails with a message the
+student can act on, and the next check gets a fresh worker. If importing the
+student's modules fails, that failure is remembered and makes the hand-in unusable.
+"""
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+
+from grader.submission import Unusable
+from grader.worker import ProtocolError, encode_case
+
+MAX_ANSWER_BYTES = 64 << 20
+
+
+class WorkerFailed(Exception):
+    """The worker gave no usable answer; the message says why, in the student's terms."""
+
+
+class WorkerSession:
+    """The worker of one submission: started on first use, restarted after a failure."""
+
+    def __init__(self, copy_dir, sandbox, limits):
+        self.copy_dir, self.sandbox, self.limits = copy_dir, sandbox, limits
+        self.deadline = time.monotonic() + limits.submission_seconds
+        self.process = None
+        self.import_error = None
+        self.requests = 0
+
+    def run(self, cases):
+        """The worker's answer for each case: {"value", "grads"} or {"error"} (still untrusted)."""
+        if self.import_error:
+            raise Unusable("import error", self.import_error)
+        if time.monotonic() >= self.deadline:
+            raise WorkerFailed(
+                f"not run: the whole submission used up its {self.limits.submission_seconds:g} s of grading time."
+            )
+        if self.process is None:
+            self._start()
+        self.requests += 1
+        try:
+            self._write({"id": self.requests, "cases": [encode_case(case) for case in cases]})
+            answer = self._read()
+            if not isinstance(answer, dict) or answer.get("id") != self.requests:
+                raise ProtocolError("an answer to a different request")
+            results = answer.get("results")
+            if not isinstance(results, list) or len(results) != len(cases) or not all(isinstance(r, dict) for r in results):
+                raise ProtocolError("not one result per case")
+            return results
+        except ProtocolError as error:
+            self.close()
+            raise WorkerFailed(f"the worker's answer did not follow the protocol ({error}); it was stopped.") from None
+        except WorkerFailed:
+            self.close()
+            raise
+
+    def _start(self):
+        request_read, self.request_fd = os.pipe()
+        self.response_fd, response_write = os.pipe()
+        os.set_blocking(self.request_fd, False)
+        self.buffer = b""
+        try:
+            self.process = self.sandbox.start(self.copy_dir, request_read, response_write, subprocess.DEVNULL, self.limits)
+        finally:
+            os.close(request_read)
+            os.close(response_write)
+        try:
+            hello = self._read()
+        except WorkerFailed as error:
+            self.import_error = f"while importing your toolbox.py and nn.py: {error}"
+        except ProtocolError as error:
+            self.import_error = f"while importing your toolbox.py and nn.py the worker broke the protocol ({error})."
+        else:
+            if hello == {"ready": True}:
+                return
+            detail = hello.get("error") if isinstance(hello, dict) else None
+            self.import_error = f"importing your code failed: {str(detail)[:500]}"
+        self.close()
+        raise Unusable("import error", self.import_error)
+
+    def _time_left(self):
+        return min(self.limits.case_seconds, self.deadline - time.monotonic())
+
+    def _write(self, message):
+        data = (json.dumps(message) + "\n").encode()
+        until = time.monotonic() + self._time_left()
+        while data:
+            if not select.select([], [self.request_fd], [], max(0.0, until - time.monotonic()))[1]:
+                raise self._timeout()
+            try:
+                data = data[os.write(self.request_fd, data):]
+            except BrokenPipeError:
+                raise self._stopped() from None
+
+    def _read(self):
+        """The next protocol line as JSON, within the time left."""
+        until = time.monotonic() + self._time_left()
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > MAX_ANSWER_BYTES:
+                raise ProtocolError(f"an answer longer than {MAX_ANSWER_BYTES >> 20} MB")
+            if not select.select([self.response_fd], [], [], max(0.0, until - time.monotonic()))[0]:
+                raise self._timeout()
+            chunk = os.read(self.response_fd, 1 << 20)
+            if not chunk:
+                raise self._stopped()
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        try:
+            return json.loads(line)
+        except ValueError:
+            raise ProtocolError("a line that is not JSON") from None
+
+    def _timeout(self):
+        if time.monotonic() >= self.deadline:
+            return WorkerFailed(f"stopped: the whole submission used up its {self.limits.submission_seconds:g} s of grading time.")
+        return WorkerFailed(
+            f"no answer within {self.limits.case_seconds:g} s, so the worker was stopped: an endless loop or very slow code?"
+        )
+
+    def _stopped(self):
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        return WorkerFailed(
+            f"the process running your code ended (exit status {code}): sys.exit, os._exit, a crash, or a limit "
+            f"(CPU {self.limits.cpu_seconds} s, memory {self.limits.memory_mb} MB, {self.limits.processes} processes)."
+        )
+
+    def close(self):
+        """Kill the worker and everything it started; safe to call twice."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        os.close(self.request_fd)
+        os.close(self.response_fd)
+        self.process = None

@@ -1,0 +1,77 @@
+"""Prepare a hand-in for grading: a private copy, and the problems visible without running it.
+
+Grading never touches the hand-in itself: the worker gets a copy. The copy
+keeps a symbolic link only when it points inside the hand-in (then as a plain
+file), so a link to the instructor's solution gives the student nothing.
+Missing files, bad encodings and syntax errors are found by reading the files
+(nothing runs), so the student gets a precise message instead of a crash.
+"""
+import ast
+import os
+import shutil
+from pathlib import Path
+
+REQUIRED_FILES = ("toolbox.py", "nn.py")
+
+
+class Unusable(Exception):
+    """A hand-in that cannot be graded; `status` goes into grades.csv, the message to the student."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def private_copy(folder, destination):
+    """Copy `folder` into `destination`; return the links left out because they point outside it."""
+    folder, destination = Path(folder), Path(destination)
+    inside = folder.resolve()
+    skipped = []
+    for root, dirs, files in os.walk(folder):
+        relative = Path(root).relative_to(folder)
+        (destination / relative).mkdir(parents=True, exist_ok=True)
+        for name in dirs + files:
+            source = Path(root) / name
+            target = destination / relative / name
+            if source.is_symlink():
+                real = source.resolve()
+                if not real.is_relative_to(inside) or not real.is_file():
+                    skipped.append(str(relative / name))
+                    continue
+                shutil.copyfile(real, target)
+            elif source.is_file():
+                shutil.copyfile(source, target)
+        dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
+    return skipped
+
+
+def check_readable(folder, skipped=()):
+    """Raise `Unusable` if the hand-in in `folder` (a private copy) cannot be graded."""
+    folder = Path(folder)
+    if not folder.is_dir() or not any(folder.iterdir()):
+        raise Unusable(
+            "empty folder",
+            f"the hand-in folder {folder.name}/ is empty or missing: hand in the whole folder with "
+            f"{' and '.join(REQUIRED_FILES)}.",
+        )
+    for name in REQUIRED_FILES:
+        path = folder / name
+        if not path.is_file():
+            why = " (it is a link to a file outside your hand-in; hand in the file itself)" if name in skipped else ""
+            raise Unusable("missing file", f"{name} is missing from the hand-in{why}: hand in your completed {name}.")
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].count(b"\n") + 1
+            raise Unusable(
+                "bad encoding",
+                f"{name} line {line} is not valid UTF-8 (byte {raw[error.start]:#04x}): save the file as UTF-8 and hand it in again.",
+            ) from None
+        try:
+            ast.parse(text, filename=name)
+        except (SyntaxError, ValueError) as error:  # ValueError: a null byte in the source
+            raise Unusable(
+                "syntax error",
+                f"{name} line {getattr(error, 'lineno', '?')}: {getattr(error, 'msg', error)}. Fix it (the notebook's import cell shows the same error) and hand it in again.",
+            ) from None

@@ -1,0 +1,20 @@
+"""The checks: one per graded cell of the source notebook, worth its points if all its cases pass."""
+import pytest
+
+from grader.cases import checks
+from grader.judge import verdict
+from grader.session import WorkerFailed
+
+
+@pytest.mark.parametrize(
+    "check", [pytest.param(check, marks=pytest.mark.grade(check.grade_id, check.points), id=check.grade_id) for check in checks()]
+)
+def test_check(check, worker, record_property):
+    try:
+        answers = worker.run([case.request for case in check.cases])
+    except WorkerFailed as error:
+        pytest.fail(str(error), pytrace=False)
+    passed, feedback = verdict(check, answers)
+    record_property("output", feedback)
+    if not passed:
+        pytest.fail(feedback, pytrace=False)

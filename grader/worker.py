@@ -1,0 +1,199 @@
+"""Run a submission's computations and send back plain arrays: the untrusted side of grading.
+
+The judge starts this file as a script, only ever inside `grader.sandbox`:
+
+    python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR
+
+It imports the student's `toolbox` and `nn`, then answers requests (one JSON
+line each, read from REQUEST_FD) with one JSON line each on RESPONSE_FD.
+The protocol has its own file descriptors so that whatever the student's code
+prints (stdout and stderr go to a capped log) cannot pass for an answer.
+Arrays travel as dtype + shape + base64 bytes: nothing is ever unpickled, so
+nothing the student returns runs code in the judge. The worker decides
+nothing: it reports what the student's code computed, and the judge compares.
+
+The judge imports this module too: `evaluate` is the one definition of what a
+case computes (the judge runs it on `toolbox_solution` for expected values)
+and `encode_array` / `decode_array` are the one definition of the wire format.
+"""
+import base64
+import json
+import operator
+import os
+import sys
+import traceback
+
+if __name__ == "__main__":
+    # Before importing numpy: in the sandbox it lives in LIB_DIR, and -I -S gave no search path.
+    sys.dont_write_bytecode = True
+    sys.path[:0] = [sys.argv[3], sys.argv[4]]
+
+import numpy as np
+
+WIRE_DTYPES = ("float64", "int64")
+
+
+class ProtocolError(ValueError):
+    """Something on the wire is not what the protocol allows."""
+
+
+def encode_array(array):
+    """A JSON-ready description of a float64 or int64 array."""
+    array = np.asarray(array, order="C")
+    return {
+        "dtype": array.dtype.name,
+        "shape": list(array.shape),
+        "data": base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode("ascii"),
+    }
+
+
+def decode_array(obj, dtypes=WIRE_DTYPES):
+    """The array described by `obj`, refusing anything but an exact, well-formed description."""
+    if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "data"}:
+        raise ProtocolError(f"expected an array (dtype, shape, data), got {type(obj).__name__}")
+    dtype, shape, data = obj["dtype"], obj["shape"], obj["data"]
+    if dtype not in dtypes:
+        raise ProtocolError(f"array dtype must be one of {dtypes}, got {dtype!r}")
+    if not isinstance(shape, list) or not all(type(n) is int and 0 <= n < 2**31 for n in shape):
+        raise ProtocolError(f"array shape must be a list of sizes, got {shape!r}")
+    if not isinstance(data, str):
+        raise ProtocolError("array data must be a base64 string")
+    raw = base64.b64decode(data.encode("ascii"), validate=True)
+    dtype = np.dtype(dtype).newbyteorder("<")
+    if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        raise ProtocolError(f"array data has {len(raw)} bytes, which does not fit shape {shape}")
+    return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("=")).reshape(tuple(shape))
+
+
+def encode_case(case):
+    """A case (nested dicts and lists holding arrays) as JSON-ready data."""
+    if isinstance(case, np.ndarray):
+        return encode_array(case)
+    if isinstance(case, dict):
+        return {key: encode_case(value) for key, value in case.items()}
+    if isinstance(case, (list, tuple)):
+        return [encode_case(value) for value in case]
+    return case
+
+
+def decode_case(data):
+    """Inverse of `encode_case` for the judge's own, well-formed requests."""
+    if isinstance(data, dict):
+        if set(data) == {"dtype", "shape", "data"}:
+            return decode_array(data)
+        return {key: decode_case(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [decode_case(value) for value in data]
+    return data
+
+
+def _index(parts):
+    """An index tuple from its JSON form: ints, [start, stop, step] slices and int arrays."""
+    def part(p):
+        if isinstance(p, dict) and "slice" in p:
+            return slice(*p["slice"])
+        return p
+    return tuple(part(p) for p in parts)
+
+
+OPERATIONS = {
+    "add": lambda tb, a, b: operator.add(a, b),
+    "sub": lambda tb, a, b: operator.sub(a, b),
+    "mul": lambda tb, a, b: operator.mul(a, b),
+    "div": lambda tb, a, b: operator.truediv(a, b),
+    "matmul": lambda tb, a, b: operator.matmul(a, b),
+    "neg": lambda tb, a: operator.neg(a),
+    "pow": lambda tb, a, exponent: a**exponent,
+    "relu": lambda tb, a: tb.relu(a),
+    "exp": lambda tb, a: tb.exp(a),
+    "log": lambda tb, a: tb.log(a),
+    "sum": lambda tb, a, dim=None: a.sum(dim=dim),
+    "mean": lambda tb, a, dim=None: a.mean(dim=dim),
+    "getitem": lambda tb, a, index: a[_index(index)],
+}
+
+
+def evaluate(tb, nn, case, backward=True):
+    """Run one case with the engine `tb`/`nn`: the output's value and the wanted gradients.
+
+    A case is either a chain of operations ("steps" over named "inputs", each
+    input a leaf with requires_grad=True, backward from "output" with "grad")
+    or a "network" of "linear"/"relu" layers with a cross-entropy loss.
+    """
+    inputs = case["inputs"]
+    if "layers" in case:
+        leaves, network = {}, nn.Network()
+        for position, layer in enumerate(case["layers"]):
+            if layer == "relu":
+                network.add_layer(nn.ReLU())
+                continue
+            linear = nn.LinearLayer(inputs[f"W{position}"], inputs[f"b{position}"])
+            leaves[f"W{position}"], leaves[f"b{position}"] = linear.W, linear.b
+            network.add_layer(linear)
+        result = nn.CrossEntropyLoss().forward(network.forward(tb.Tensor(inputs["x"])), case["target"])
+        grad = None
+    else:
+        leaves = {name: tb.Tensor(array, requires_grad=True) for name, array in inputs.items()}
+        tensors = dict(leaves)
+        for name, operation, args, options in case["steps"]:
+            operands = [tensors[a] if isinstance(a, str) else a for a in args]
+            tensors[name] = OPERATIONS[operation](tb, *operands, **options)
+        result, grad = tensors[case["output"]], case.get("grad")
+    if backward:
+        result.backward() if grad is None else result.backward(grad)
+    grads = {name: leaves[name].grad for name in case["wants"]} if backward else {}
+    return {"value": result.data, "grads": grads}
+
+
+def _as_float_array(value):
+    """Plain float64 data of whatever the student's code produced (None stays None)."""
+    return None if value is None else encode_array(np.array(value, dtype=np.float64, subok=False))
+
+
+def describe(error, submission_dir):
+    """`ErrorType: message (at file:line)`, pointing into the student's files where possible."""
+    try:
+        text = f"{type(error).__name__}: {error}"
+    except Exception:
+        text = type(error).__name__
+    where = [
+        f"{os.path.basename(frame.filename)}:{frame.lineno}"
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename.startswith(submission_dir)
+    ]
+    return (text[:400] + (f" (at {where[-1]})" if where else "")).strip()
+
+
+def _send(fd, message):
+    data = (json.dumps(message) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def serve(request_fd, response_fd, submission_dir):
+    """Import the student's modules, then answer requests until the judge closes the pipe."""
+    try:
+        import nn
+        import toolbox as tb
+    except Exception as error:
+        _send(response_fd, {"ready": False, "error": describe(error, submission_dir)})
+        return
+    _send(response_fd, {"ready": True})
+    with os.fdopen(request_fd, "rb") as requests:
+        for line in requests:
+            request = json.loads(line)
+            results = []
+            for case in request["cases"]:
+                try:
+                    outcome = evaluate(tb, nn, decode_case(case))
+                    results.append({
+                        "value": _as_float_array(outcome["value"]),
+                        "grads": {name: _as_float_array(g) for name, g in outcome["grads"].items()},
+                    })
+                except Exception as error:
+                    results.append({"error": describe(error, submission_dir)})
+            _send(response_fd, {"id": request["id"], "results": results})
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), int(sys.argv[2]), os.path.abspath(sys.argv[4]))
