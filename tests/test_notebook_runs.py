@@ -52,29 +52,30 @@ def test_reference_package_is_the_source_files_themselves():
     assert toolbox_solution.nn.tb is toolbox_solution.toolbox, "nn must build on the reference toolbox"
 
 
+def unindented(text):
+    return "\n".join(line.strip() for line in text.splitlines())
+
+
 def solution_regions(text):
     return re.findall(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", text, flags=re.S)
 
 
 def test_no_copy_of_the_solution_outside_source():
-    """The longest line of every solution region appears in no other Python file in the repository."""
-    telltales = {
-        max(region.splitlines(), key=len).strip()
-        for name in ("toolbox.py", "nn.py")
-        for region in solution_regions((SOURCE / name).read_text())
-    }
-    assert len(telltales) == 11
+    """No other Python file in the repository holds a whole solution region, at any indentation."""
+    regions = [
+        unindented(region) for name in ("toolbox.py", "nn.py") for region in solution_regions((SOURCE / name).read_text())
+    ]
+    assert len(regions) == 11
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
         cwd=COURSE_ROOT, capture_output=True, text=True, check=True,
     ).stdout.split()
-    others = [path for path in listed if not path.startswith("source/")]
+    others = [path for path in listed if not path.startswith("source/") and (COURSE_ROOT / path).is_file()]
     assert "toolbox_solution/__init__.py" in others
     copies = [
-        (path, line)
+        (path, region.splitlines()[-1])
         for path in others
-        if (COURSE_ROOT / path).is_file()
-        for line in telltales
-        if line in (COURSE_ROOT / path).read_text(errors="replace")
+        for region in regions
+        if region in unindented((COURSE_ROOT / path).read_text(errors="replace"))
     ]
     assert not copies, f"solution code copied outside source/ (it must live only there): {copies}"
