@@ -8,13 +8,12 @@ every backward still to be written.
 import sys
 import types
 
-import nbformat
 import numpy as np
 import pytest
-from nbgrader.preprocessors import ClearSolutions
-from traitlets.config.loader import PyFileConfigLoader
 
 from course import COURSE_ROOT
+from course.nbgrader_settings import load_config
+from course.strip import strip_solutions
 from toolbox_solution import nn
 from toolbox_solution import toolbox as tb
 from toolbox_solution.toolbox import Tensor
@@ -159,12 +158,10 @@ def test_ndarray_matmul_tensor_is_a_tensor():
 # ----- the student's starting point ----------------------------------------
 
 
-def stub_solutions(text):
-    """`text` with every solution region replaced as nbgrader's ClearSolutions does, with the course's config."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT)).load_config()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(text)])
-    ClearSolutions(config=config, enforce_metadata=False).preprocess(notebook, {})
-    return notebook.cells[0].source
+def stub_solutions(name):
+    """source/backprop/<name>.py stubbed by the release's own stripping (nbgrader's ClearSolutions)."""
+    path = COURSE_ROOT / "source" / "backprop" / f"{name}.py"
+    return strip_solutions(path.read_text(), load_config(COURSE_ROOT), path)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +170,7 @@ def stubbed():
     modules = {}
     with pytest.MonkeyPatch.context() as patch:
         for name in ("toolbox", "nn"):  # nn imports its sibling as plain `toolbox`
-            text = stub_solutions((COURSE_ROOT / "source" / "backprop" / f"{name}.py").read_text())
+            text, _ = stub_solutions(name)
             assert "SOLUTION" not in text, f"{name}.py: a solution marker survived stripping"
             module = types.ModuleType(name)
             patch.setitem(sys.modules, name, module)
@@ -184,9 +181,9 @@ def stubbed():
 
 def test_stubbing_leaves_one_not_implemented_per_solution_region():
     for name, regions in (("toolbox", 10), ("nn", 1)):
-        source = (COURSE_ROOT / "source" / "backprop" / f"{name}.py").read_text()
-        assert source.count("### BEGIN SOLUTION") == regions
-        assert stub_solutions(source).count("# YOUR CODE HERE\n        raise NotImplementedError()") == regions
+        text, replaced = stub_solutions(name)
+        assert replaced == regions
+        assert text.count("# YOUR CODE HERE\n        raise NotImplementedError()") == regions
 
 
 STUDENT_OPERATIONS = {
