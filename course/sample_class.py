@@ -57,13 +57,15 @@ def make_sample_class(submitted_dir, source_dir=COURSE_ROOT / "source" / "backpr
     """Write `count` hand-ins (default: one per kind) to submitted_dir/<student>/<assignment>/.
 
     Kinds cycle through solution, stubs and each mistake; names cycle through
-    STUDENTS, numbered after the first round. The stubs and the notebook come
-    from `release_dir` when it exists (what students really get), otherwise
-    from `source_dir`. Returns {student id: kind}.
+    STUDENTS, numbered after the first round. The notebook is the release's
+    when there is one (what students really hand in), else the source's; the
+    stubs are always stripped from the source, so a release that leaked the
+    solution cannot turn the stub student into a perfect one. Returns
+    {student id: kind}.
     """
     source_dir, release_dir = Path(source_dir), Path(release_dir)
     solution = {name: (source_dir / name).read_text() for name in ENGINE_FILES}
-    kinds = {"solution": solution, "stubs": stubs(source_dir, release_dir, solution)}
+    kinds = {"solution": solution, "stubs": stubs(solution)}
     for mistake in MISTAKES:
         kinds[mistake.name] = {**solution, mistake.file: with_mistake(solution[mistake.file], mistake)}
     notebook = release_dir / NOTEBOOK if (release_dir / NOTEBOOK).is_file() else source_dir / NOTEBOOK
@@ -95,10 +97,8 @@ def with_mistake(text, mistake):
     return text[: region.start()] + body + text[region.end():]
 
 
-def stubs(source_dir, release_dir, solution):
-    """The engine files students start from: the release's, or the source's with nbgrader's stub in each region."""
-    if all((release_dir / name).is_file() for name in ENGINE_FILES):
-        return {name: (release_dir / name).read_text() for name in ENGINE_FILES}
+def stubs(solution):
+    """The engine files students start from: each solution region replaced by nbgrader's configured stub."""
     config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT)).load_config()
     clear = ClearSolutions(config=config)
     stubbed = {}
