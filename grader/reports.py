@@ -10,14 +10,14 @@ import base64
 import csv
 import io
 import json
-import os
 import statistics
-import tempfile
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
 from matplotlib.figure import Figure
+
+from grader.outputs import write_atomically
 
 # Checks whose output a student may see; Gradescope's other values ("hidden", "after_due_date",
 # "after_published") depend on dates this report does not know, so they show pass/fail only.
@@ -68,19 +68,6 @@ def student_folder(out_dir, student_id, assignment):
     return folder
 
 
-def write_atomically(path, text):
-    """Write `text` to `path` so readers see the old file or the new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 def page(title, body):
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
@@ -111,15 +98,15 @@ def points(score, max_score):
 
 
 def is_graded(row):
-    return not row.get("message")
+    return row.get("status") == "graded"
 
 
 def feedback_page(row, results, assignment):
     """One student's page: score, any message, and every check with its points and status."""
     parts = [f"<p>Score: <strong>{points(row['score'], row['max_score'])}</strong></p>"]
-    if row.get("message"):
-        parts.append(f"<p>Your submission could not be graded ({escape(row.get('status', ''))}):</p>{pre(row['message'])}")
-    if results and results.get("output"):
+    if not is_graded(row):
+        parts.append(f"<p>Your submission could not be graded ({escape(row.get('status', ''))}):</p>{pre(row.get('message', ''))}")
+    elif results and results.get("output"):
         parts.append(pre(results["output"]))
     tests = (results or {}).get("tests", [])
     if tests:
@@ -142,6 +129,11 @@ def class_report_page(rows, results, assignment):
     max_score = max((float(row["max_score"]) for row in rows), default=0.0)
     graded = [row for row in rows if is_graded(row)]
     parts = [summary_table(scores, max_score, len(graded))]
+    sandboxes = sorted({result.get("extra_data", {}).get("sandbox", "not recorded") for result in results.values() if result})
+    parts.append(f"<p>Student code ran in: {escape(', '.join(sandboxes))}.</p>")
+    if any(name != "bubblewrap" for name in sandboxes):
+        parts.append("<p><strong>Warning:</strong> not every submission ran inside bubblewrap; without it, student code "
+                     "was limited in time, memory and processes but could read files this user can read.</p>")
     if scores:
         parts.append(f"<h2>Scores</h2>\n{histogram(scores, max_score)}")
     rates = pass_rates([results[row["student_id"]] for row in graded])

@@ -41,7 +41,9 @@ def out(tmp_path):
                      **{name: sum(t["score"] for t in tests if t["name"].startswith(name)) for name in CHECKS}})
         folder = tmp_path / student / "backprop"
         folder.mkdir(parents=True)
-        (folder / "results.json").write_text(json.dumps({"score": score, "max_score": 4, "output": "", "tests": tests}))
+        sandbox = "process (bubblewrap not installed)" if student == HOSTILE else "bubblewrap"
+        (folder / "results.json").write_text(json.dumps({"score": score, "max_score": 4, "output": f"{score} of 4 points",
+                                                         "tests": tests, "extra_data": {"sandbox": sandbox}}))
     with open(tmp_path / "grades.csv", "w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, ["student_id", "score", "max_score", *CHECKS, "status", "message"])
         writer.writeheader()
@@ -62,7 +64,7 @@ def table_rows(html):
 
 def test_feedback_lists_every_check_with_points_status_and_visible_output(out):
     page = feedback(out, "Émile Borel")
-    assert "Score: <strong>2 / 4</strong>" in page
+    assert "Score: <strong>2 / 4</strong>" in page and "<pre>2 of 4 points</pre>" in page
     rows = table_rows(page)
     assert rows[0] == ["Check", "Points", "Status", "Details"]
     assert [row[:3] for row in rows[1:]] == [["multiplication", "0 / 1", "failed"], ["division", "2 / 2", "passed"],
@@ -125,3 +127,9 @@ def test_missing_grades_and_escaping_student_ids_are_refused(tmp_path):
     with pytest.raises(ValueError, match="names the student '../outside', which is not a folder name"):
         write_reports(tmp_path, "backprop")
     assert not (tmp_path.parent / "outside").exists()
+
+
+def test_report_says_where_student_code_ran_and_warns_without_bubblewrap(out):
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Student code ran in: bubblewrap, process (bubblewrap not installed)." in report
+    assert "not every submission ran inside bubblewrap" in report
