@@ -1,0 +1,53 @@
+"""`course validate PATH`: the public checks against a folder's code, reported per check."""
+import shutil
+from pathlib import Path
+
+from course import COURSE_ROOT
+from course.cli import main
+from course.nbgrader_settings import load_config
+from course.notebook import graded_cells, public_notebook, read_notebook
+
+SOURCE = COURSE_ROOT / "source" / "backprop"
+RELEASED = COURSE_ROOT / "release" / "backprop"
+
+
+def files_of(folder):
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(Path(folder).rglob("*")) if path.is_file()}
+
+
+def test_work_in_progress_gets_a_row_per_check_and_the_folder_is_untouched(tmp_path, capsys):
+    work = tmp_path / "work"
+    shutil.copytree(RELEASED, work)
+    # toolbox.py done, except that ReLU lets the gradient through at exactly 0,
+    # which only a hidden test checks; nn.py still the stub.
+    solution = (SOURCE / "toolbox.py").read_text()
+    assert "return (grad * (self.a > 0),)" in solution
+    (work / "toolbox.py").write_text(solution.replace("return (grad * (self.a > 0),)", "return (grad * (self.a >= 0),)"))
+    before = files_of(work)
+
+    assert main(["validate", str(work)]) == 1
+    out = capsys.readouterr().out
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("  ")}
+    for check in ["multiplication", "division", "power", "matmul", "relu", "exp", "log", "sum", "mean", "indexing"]:
+        assert rows[check].split()[0] == "passed", out
+    assert rows["network"].split()[0] == "FAILED"
+    assert "NotImplementedError" in rows["network"] and "nn.py:" in rows["network"] and "backward" in rows["network"]
+    assert "10 of 11 checks pass (12 of 15 points)" in out
+    assert files_of(work) == before
+
+
+def test_a_folder_without_the_students_files_is_refused(tmp_path, capsys):
+    (tmp_path / "toolbox.py").write_text("")
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "has no nn.py" in capsys.readouterr().err
+
+
+def test_public_checks_are_the_graded_cells_without_their_hidden_tests():
+    notebook = read_notebook(SOURCE / "backprop.py")
+    public = public_notebook(notebook, load_config(COURSE_ROOT))
+    full, shown = graded_cells(notebook), graded_cells(public)
+    assert [cell.grade_id for cell in shown] == [cell.grade_id for cell in full]
+    for whole, visible in zip(full, shown):
+        assert "HIDDEN TESTS" in whole.source and "HIDDEN TESTS" not in visible.source
+        assert whole.source.startswith(visible.source.rstrip())
+        assert len(visible.source) < len(whole.source)
