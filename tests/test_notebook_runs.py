@@ -1,6 +1,9 @@
 """The assignment notebook runs against the solution, and the solution exists exactly once."""
+import io
 import re
 import subprocess
+import textwrap
+import tokenize
 
 import pytest
 
@@ -52,20 +55,39 @@ def test_reference_package_is_the_source_files_themselves():
     assert toolbox_solution.nn.tb is toolbox_solution.toolbox, "nn must build on the reference toolbox"
 
 
-def unindented(text):
-    return "\n".join(line.strip() for line in text.splitlines())
+SKIPPED_TOKENS = {
+    tokenize.COMMENT, tokenize.STRING, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER,
+}
+
+
+def code_statements(text):
+    """`text`'s code, one line of tokens per statement, without indentation, comments or strings.
+
+    A test may quote a solution line as a string (an edit it makes, a planted mistake);
+    only code that runs could drift from the source.
+    """
+    tokens = tokenize.generate_tokens(io.StringIO(textwrap.dedent(text)).readline)
+    return "".join("\n" if t.type == tokenize.NEWLINE else t.string + " " for t in tokens if t.type not in SKIPPED_TOKENS)
+
+
+def runnable_code(path):
+    """The code statements of the file at `path`; none if Python cannot even tokenize it (it cannot run)."""
+    try:
+        return code_statements(path.read_text(errors="replace"))
+    except (tokenize.TokenError, SyntaxError):
+        return ""
 
 
 def solution_regions(text):
-    return re.findall(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", text, flags=re.S)
+    return re.findall(r"### BEGIN SOLUTION\n(.*?\n)\s*### END SOLUTION", text, flags=re.S)
 
 
 def test_no_copy_of_the_solution_outside_source():
-    """No other Python file in the repository holds a whole solution region, at any indentation."""
+    """No other Python file in the repository holds a whole solution region as code."""
     regions = [
-        unindented(region) for name in ("toolbox.py", "nn.py") for region in solution_regions((SOURCE / name).read_text())
+        code_statements(region) for name in ("toolbox.py", "nn.py") for region in solution_regions((SOURCE / name).read_text())
     ]
-    assert len(regions) == 11
+    assert len(regions) == 11 and all(regions)
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
         cwd=COURSE_ROOT, capture_output=True, text=True, check=True,
@@ -76,6 +98,6 @@ def test_no_copy_of_the_solution_outside_source():
         (path, region.splitlines()[-1])
         for path in others
         for region in regions
-        if region in unindented((COURSE_ROOT / path).read_text(errors="replace"))
+        if "\n" + region in "\n" + runnable_code(COURSE_ROOT / path)
     ]
     assert not copies, f"solution code copied outside source/ (it must live only there): {copies}"
