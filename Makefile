@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean release
 
 install: $(STAMP)
 
@@ -17,12 +17,16 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/course demo
 
+release: install
+	$(BIN)/course release backprop
+
 test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/sgd_step_vs_torch.py
+	$(BIN)/python benchmarks/release_time.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
