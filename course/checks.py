@@ -44,17 +44,24 @@ def run_cells(notebook, folder, timeout=60):
     with tempfile.TemporaryDirectory(prefix="course-checks-") as scratch:
         work = Path(scratch) / "work"
         shutil.copytree(folder, work, ignore=NOT_COPIED)
-        died = None
+        died = False
         try:
             execute(notebook, work, timeout=timeout, allow_errors=True, interrupt_on_timeout=True, extra_arguments=QUIET_KERNEL)
-        except DeadKernelError as error:
-            died = f"not run: the kernel died ({error}); the code may have called exit() or crashed Python"
+        except DeadKernelError:
+            died = True
+    code = [(number, cell) for number, cell in enumerate(notebook.cells, start=1) if cell.cell_type == "code"]
+    # When the kernel dies, the last cell that started is the culprit, and no later cell ran.
+    started = [number for number, cell in code if cell.get("execution_count") is not None]
+    culprit = (started[-1] if started else code[0][0]) if died and code else None
     runs = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type != "code":
-            continue
+    for number, cell in code:
         meta = cell.metadata.get("nbgrader", {})
-        error = _error_of(cell) if cell.get("execution_count") is not None or died is None else died
+        if culprit is not None and number == culprit:
+            error = "the kernel died while running this cell: the code called exit() or crashed Python"
+        elif culprit is not None and number > culprit:
+            error = f"not run: the kernel died in cell {culprit}"
+        else:
+            error = _error_of(cell, timeout)
         grade_id = meta.get("grade_id") if meta.get("grade") else None
         runs.append(CellRun(number, grade_id, float(meta.get("points", 0)), error, "raises-exception" in cell.metadata.get("tags", [])))
     return runs
@@ -68,12 +75,14 @@ def up_to_last_check(notebook):
     return cut
 
 
-def _error_of(cell):
+def _error_of(cell, timeout):
     """'Name: message', plus where in a .py file it was raised, or None when the cell raised nothing."""
     for output in cell.get("outputs", []):
         if output.get("output_type") != "error":
             continue
         message = f"{output.get('ename')}: {output.get('evalue')}".rstrip(": ")
+        if output.get("ename") == "KeyboardInterrupt":  # what nbclient's interrupt on timeout raises
+            message = f"timed out: still running after {timeout:g} s, so it was interrupted"
         frames = FILE_FRAME.findall(ANSI.sub("", "\n".join(output.get("traceback", []))))
         if frames:
             path, line, function = frames[-1]

@@ -60,7 +60,7 @@ def release(name, root=COURSE_ROOT):
     source = root / "source" / name
     script = _check_sources(source, name, config, show)
     prints = _fingerprints(source, script, config, show)
-    sync_pair(script, show)
+    synced = sync_pair(script, show)
     notebook = read_notebook(script)
     try:
         checks = graded_cells(notebook, show(script))
@@ -80,7 +80,7 @@ def release(name, root=COURSE_ROOT):
         if problems:
             raise CourseError(f"the release of {name} failed {len(problems)} check(s):\n  " + "\n  ".join(problems))
         _swap_into_place(built, root / "release" / name)
-    return _summary(name, written, checks)
+    return f"Notebook pair: {synced}.\n" + _summary(name, written, checks)
 
 
 def _check_sources(source, name, config, show):

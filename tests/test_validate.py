@@ -51,3 +51,21 @@ def test_public_checks_are_the_graded_cells_without_their_hidden_tests():
         assert "HIDDEN TESTS" in whole.source and "HIDDEN TESTS" not in visible.source
         assert whole.source.startswith(visible.source.rstrip())
         assert len(visible.source) < len(whole.source)
+
+
+def test_a_hanging_check_times_out_and_a_dying_kernel_fails_the_rest(tmp_path, capsys):
+    work = tmp_path / "work"
+    shutil.copytree(RELEASED, work)
+    stub = "    def backward(self, grad):\n        # YOUR CODE HERE\n        raise NotImplementedError()"
+    text = (work / "toolbox.py").read_text()
+    assert text.count(stub) >= 2
+    hang = "    def backward(self, grad):\n        while True:\n            pass"
+    die = "    def backward(self, grad):\n        import os\n        os._exit(3)"
+    (work / "toolbox.py").write_text(text.replace(stub, hang, 1).replace(stub, die, 1))
+
+    assert main(["validate", str(work), "--timeout", "3"]) == 1
+    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    assert "timed out: still running after 3 s" in rows["multiplication"]
+    assert "the kernel died while running this cell" in rows["division"]
+    assert all("not run: the kernel died" in rows[check] for check in ["power", "network"])
+    assert all(row.split()[0] == "FAILED" for row in rows.values())
