@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import ClearHiddenTests
+
+from course.markers import find_regions, lines_outside
+from course.strip import solution_clearer
 
 MIN_LENGTH = 10
 TRAILING_COMMENT = re.compile(r"(\S)\s+#[^'\"]*$")
@@ -29,6 +33,30 @@ class Leak:
 def squeeze(line):
     """`line` without any whitespace."""
     return "".join(line.split())
+
+
+def source_fingerprints(source, script, config, show=str):
+    """The fingerprints of every .py file under `source`, whose markers are checked on the way.
+
+    `script` is the notebook's percent-format twin. Solution lines are secret
+    wherever else they appear. A hidden-test line that the notebook also shows
+    publicly (`loss.backward()`, say) gives nothing away, so it is exempt.
+    """
+    clearer, hider = solution_clearer(config), ClearHiddenTests(config=config)
+    kinds = {
+        "solution": (clearer.begin_solution_delimeter, clearer.end_solution_delimeter),
+        "hidden": (hider.begin_test_delimeter, hider.end_test_delimeter),
+    }
+    regions = {kind: {} for kind in kinds}
+    public = []
+    for path in sorted(p for p in Path(source).rglob("*.py") if "__pycache__" not in p.parts):
+        text = path.read_text(encoding="utf-8")
+        for kind, (begin, end) in kinds.items():
+            regions[kind][show(path)] = find_regions(text, begin, end, show(path), cells=path == script)
+        if path == script:
+            public = lines_outside(text, regions["solution"][show(path)] + regions["hidden"][show(path)])
+    stub = clearer.code_stub["python"].splitlines()
+    return {**fingerprints(regions["hidden"], stub + public), **fingerprints(regions["solution"], stub)}
 
 
 def fingerprints(regions_by_path, allowed_lines=()):

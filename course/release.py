@@ -22,12 +22,10 @@ from course import COURSE_ROOT
 from course.checks import run_cells, up_to_last_check
 from course.errors import CourseError
 from course.generate import build_release
-from course.leaks import find_leaks, fingerprints
-from course.markers import find_regions, lines_outside
+from course.leaks import find_leaks, source_fingerprints
 from course.nbgrader_settings import load_config, student_files
 from course.notebook import graded_cells, read_notebook
 from course.pairing import sync_pair
-from course.strip import solution_clearer
 
 CELL_TIMEOUT = 300
 
@@ -59,7 +57,7 @@ def release(name, root=COURSE_ROOT):
     config = load_config(root)
     source = root / "source" / name
     script = _check_sources(source, name, config, show)
-    prints = _fingerprints(source, script, config, show)
+    prints = source_fingerprints(source, script, config, show)  # also refuses malformed markers
     synced = sync_pair(script, show)
     notebook = read_notebook(script)
     try:
@@ -95,31 +93,6 @@ def _check_sources(source, name, config, show):
         if not (source / file_name).is_file():
             raise CourseError(f"{show(source / file_name)} is missing: nbgrader_config.py lists it in Autograde.exclude_overwriting['{name}'] as a file students complete. Restore it or update that list.")
     return script
-
-
-def _fingerprints(source, script, config, show):
-    """The leak check's fingerprints, after checking every .py source for malformed markers.
-
-    Solution lines are secret wherever else they appear. A hidden-test line
-    that the notebook also shows publicly (`loss.backward()`, say) gives
-    nothing away, so it is not a fingerprint; elsewhere it is.
-    """
-    clearer = solution_clearer(config)
-    hidden = config.ClearHiddenTests
-    kinds = {
-        "solution": (clearer.begin_solution_delimeter, clearer.end_solution_delimeter),
-        "hidden": (hidden.get("begin_test_delimeter", "BEGIN HIDDEN TESTS"), hidden.get("end_test_delimeter", "END HIDDEN TESTS")),
-    }
-    regions = {kind: {} for kind in kinds}
-    stub = clearer.code_stub["python"].splitlines()
-    public = []
-    for path in sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts):
-        text = path.read_text(encoding="utf-8")
-        for kind, (begin, end) in kinds.items():
-            regions[kind][show(path)] = find_regions(text, begin, end, show(path), cells=path == script)
-        if path == script:
-            public = lines_outside(text, regions["solution"][show(path)] + regions["hidden"][show(path)])
-    return {**fingerprints(regions["hidden"], stub + public), **fingerprints(regions["solution"], stub)}
 
 
 def _stub_problems(runs, shown):
