@@ -34,6 +34,7 @@ class ResultCollector:
     def __init__(self):
         self.results = {}
         self.unusable = None
+        self.grader_failed = False
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -44,6 +45,7 @@ class ResultCollector:
             if call.excinfo is not None and call.excinfo.errisinstance(Unusable):
                 self.unusable = call.excinfo.value
             if report.failed:
+                self.grader_failed |= not call.excinfo.errisinstance((pytest.fail.Exception, Unusable))
                 self.results[grade_id] = CheckResult(grade_id, points, False, _failure_text(call.excinfo))
             elif report.when == "call" and report.passed:
                 output = dict(report.user_properties).get("output", "passed")

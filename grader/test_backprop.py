@@ -9,12 +9,12 @@ from grader.session import WorkerFailed
 @pytest.mark.parametrize(
     "check", [pytest.param(check, marks=pytest.mark.grade(check.grade_id, check.points), id=check.grade_id) for check in checks()]
 )
-def test_check(check, worker, record_property):
+def test_check(check, worker, request):
     try:
         answers = worker.run([case.request for case in check.cases])
     except WorkerFailed as error:
         pytest.fail(str(error), pytrace=False)
     passed, feedback = verdict(check, answers)
-    record_property("output", feedback)
+    request.node.user_properties.append(("output", feedback))
     if not passed:
         pytest.fail(feedback, pytrace=False)

@@ -1,0 +1,162 @@
+"""The grader awards exactly what a hand-in's code earns, and `course grade` writes a row for everyone."""
+import csv
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from course.cli import main as course
+from grader.run import grade_submission
+from grader.sandbox import Limits, choose_sandbox
+from grader.submission import private_copy
+from grader.worker import ProtocolError, decode_array, encode_array
+from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
+
+FAST = Limits(case_seconds=5, submission_seconds=30)
+
+
+def grade(tmp_path, files, name="student"):
+    return grade_submission(name, write_handin(tmp_path / name / "backprop", files), FAST)
+
+
+def passed(result):
+    return {check.grade_id for check in result.checks if check.passed}
+
+
+def test_the_solution_earns_full_marks(tmp_path):
+    result = grade(tmp_path, solution())
+    assert (result.status, result.score, result.max_score) == ("graded", MAX_SCORE, MAX_SCORE)
+    assert all(check.output.startswith("all ") for check in result.checks)
+
+
+def test_the_release_stubs_earn_nothing(tmp_path):
+    result = grade(tmp_path, stubs())
+    assert (result.status, result.score) == ("graded", 0)
+    assert "NotImplementedError" in result.checks[0].output
+
+
+@pytest.mark.parametrize("done", [{"Mul", "Sum", "GetItem"}, {"MatMul", "ReLU", "SoftmaxCrossEntropy", "Log"}])
+def test_some_backward_functions_done_earn_exactly_their_checks(tmp_path, done):
+    earned = {grade_id for grade_id in POINTS if all(cls in done for cls, uses in CHECKS_USING.items() if grade_id in uses)}
+    result = grade(tmp_path, only_done(done))
+    assert passed(result) == earned
+    assert result.score == sum(POINTS[grade_id] for grade_id in earned)
+
+
+WRONG = {
+    "Mul": "return grad * self.a, grad * self.b\n",
+    "Pow": "return (grad * self.a ** (self.exponent - 1),)\n",
+    "ReLU": "return (grad * (self.a >= 0),)\n",
+    "Mean": "return (np.broadcast_to(grad, self.shape) / self.count,)\n",
+    "GetItem": "out = np.zeros(self.shape)\nout[self.index] = grad\nreturn (out,)\n",
+    "SoftmaxCrossEntropy": "dlogits = self.probs.copy()\ndlogits[self.target, self.columns] -= 1.0\nreturn (grad * dlogits,)\n",
+}
+
+
+@pytest.mark.parametrize("cls", sorted(WRONG))
+def test_a_wrong_gradient_costs_the_check_of_its_operation(tmp_path, cls):
+    result = grade(tmp_path, with_regions({cls: WRONG[cls]}))
+    failed = set(POINTS) - passed(result)
+    assert CHECKS_USING[cls][0] in failed
+    assert failed <= set(CHECKS_USING[cls])
+
+
+def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
+    result = grade(tmp_path, with_regions({"Mul": WRONG["Mul"], "ReLU": WRONG["ReLU"]}))
+    outputs = {check.grade_id: check.output for check in result.checks}
+    assert "c = a * b; c.backward(2.0): expected a.grad =\n6." in outputs["multiplication"]
+    assert "your code returned\n4." in outputs["multiplication"]
+    # relu >= 0 only differs at exactly 0, which only hidden cases contain: pass/fail and a count, nothing else.
+    assert re.fullmatch(r"fails \d+ of \d+ hidden case\(s\)", outputs["relu"])
+
+
+def test_plain_pytest_grades_one_folder(tmp_path):
+    good = write_handin(tmp_path / "good", solution())
+    bad = write_handin(tmp_path / "bad", stubs())
+    command = [sys.executable, "-m", "pytest", "grader", "-q", "-p", "no:cacheprovider", "--case-seconds=5"]
+    ran = subprocess.run(command + [f"--submission={good}"], capture_output=True, text=True, cwd=SOURCE.parent.parent)
+    assert ran.returncode == 0, ran.stdout
+    assert f"{len(POINTS)} passed" in ran.stdout
+    ran = subprocess.run(command + [f"--submission={bad}"], capture_output=True, text=True, cwd=SOURCE.parent.parent)
+    assert ran.returncode == 1 and f"{len(POINTS)} failed" in ran.stdout
+
+
+def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsys):
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    write_handin(submitted / "Zoë Ñandú 3" / "backprop", solution())
+    write_handin(submitted / "stubs student" / "backprop", stubs())
+    write_handin(submitted / "no nn" / "backprop", {"toolbox.py": solution()["toolbox.py"]})
+    write_handin(submitted / "syntax" / "backprop", {**solution(), "nn.py": solution()["nn.py"] + "\ndef broken(:\n"})
+    write_handin(submitted / "latin1" / "backprop", solution()).joinpath("toolbox.py").write_bytes(b"# caf\xe9\n" + solution()["toolbox.py"].encode())
+    (submitted / "empty" / "backprop").mkdir(parents=True)
+    (submitted / "no folder").mkdir()
+    before = tree_digest(submitted)
+
+    code = course(["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=2", "--case-seconds=5"])
+
+    assert code == 0
+    assert tree_digest(submitted) == before
+    with open(out / "grades.csv", encoding="utf-8") as file:
+        rows = {row["student_id"]: row for row in csv.DictReader(file)}
+    assert list(next(iter(rows.values()))) == ["student_id", "score", "max_score", *POINTS, "status", "message"]
+    status = {student: (row["status"], float(row["score"])) for student, row in rows.items()}
+    assert status == {
+        "Zoë Ñandú 3": ("graded", MAX_SCORE), "stubs student": ("graded", 0), "no nn": ("missing file", 0),
+        "syntax": ("syntax error", 0), "latin1": ("bad encoding", 0), "empty": ("empty folder", 0), "no folder": ("empty folder", 0),
+    }
+    assert "nn.py is missing" in rows["no nn"]["message"]
+    assert rows["syntax"]["message"].startswith(f"nn.py line {solution()['nn.py'].count(chr(10)) + 2}: ")
+    assert "toolbox.py line 1 is not valid UTF-8 (byte 0xe9)" in rows["latin1"]["message"]
+    assert rows["Zoë Ñandú 3"]["multiplication"] == f"{POINTS['multiplication']:g}" and rows["Zoë Ñandú 3"]["message"] == ""
+
+    results = json.loads((out / "Zoë Ñandú 3" / "backprop" / "results.json").read_text(encoding="utf-8"))
+    assert results["score"] == results["max_score"] == MAX_SCORE
+    assert [test["name"] for test in results["tests"]] == list(POINTS)
+    assert {key for test in results["tests"] for key in test} == {"name", "score", "max_score", "status", "output", "visibility"}
+    assert results["extra_data"]["sandbox"] == choose_sandbox().name
+    broken = json.loads((out / "no nn" / "backprop" / "results.json").read_text(encoding="utf-8"))
+    assert broken["score"] == 0 and "nn.py is missing" in broken["output"]
+    assert not [path for path in out.rglob("*") if path.name.endswith(".tmp")]
+    printed = capsys.readouterr()
+    assert "Zoë Ñandú 3" in printed.out and f"{out / 'grades.csv'}" in printed.out
+    assert "grading" in printed.err  # the progress bar
+
+
+def test_without_bubblewrap_a_limited_process_grades_and_says_so(tmp_path):
+    limits = Limits(case_seconds=5, submission_seconds=30)
+    good = grade_submission("good", write_handin(tmp_path / "good", solution()), limits, sandbox="process")
+    exits = write_handin(tmp_path / "exits", with_regions({"Div": "import os\nos._exit(3)\n"}))
+    bad = grade_submission("exits", exits, limits, sandbox="process")
+    assert (good.score, good.sandbox) == (MAX_SCORE, "process (bubblewrap not requested)")
+    assert passed(bad) == set(POINTS) - {"division"}
+    assert "exit status 3" in next(c.output for c in bad.checks if c.grade_id == "division")
+
+
+def test_the_private_copy_leaves_out_links_that_point_outside(tmp_path):
+    handin = write_handin(tmp_path / "handin", {"nn.py": "x = 1\n"})
+    (handin / "toolbox.py").symlink_to(SOURCE / "toolbox.py")
+    (handin / "alias.py").symlink_to(handin / "nn.py")
+    (handin / "data").symlink_to(SOURCE, target_is_directory=True)
+    skipped = private_copy(handin, tmp_path / "copy")
+    assert sorted(skipped) == ["data", "toolbox.py"]
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["alias.py", "nn.py"]
+    assert not (tmp_path / "copy" / "alias.py").is_symlink()
+
+
+def test_the_wire_format_accepts_only_exact_float_arrays():
+    array = np.arange(6.0).reshape(2, 3)
+    assert np.array_equal(decode_array(encode_array(array), dtypes=("float64",)), array)
+    assert decode_array(encode_array(np.float64(2.5)), dtypes=("float64",)).shape == ()
+    for bad in (
+        {**encode_array(array), "shape": [4, 3]},
+        encode_array(np.arange(6)),
+        {**encode_array(array), "extra": 1},
+        {"dtype": "object", "shape": [1], "data": "gASVAAAAAA=="},
+        [1.0, 2.0],
+        {**encode_array(array), "data": "not base64!"},
+    ):
+        with pytest.raises((ProtocolError, ValueError)):
+            decode_array(bad, dtypes=("float64",))
