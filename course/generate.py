@@ -20,17 +20,18 @@ from nbgrader.utils import capture_log
 from course.errors import CourseError
 from course.strip import strip_solutions
 
+
 @dataclass(frozen=True)
 class ReleasedFile:
     name: str
     note: str
 
 
-def with_stable_ids(notebook):
-    """A copy of `notebook` whose cell ids derive from its content, so a rebuild gives identical bytes.
+def prepared_for_release(notebook):
+    """A copy of `notebook` that rebuilds to identical bytes and is not a jupytext pair.
 
-    A graded cell is named by its grade_id; any other cell by a hash of its
-    text, so editing one cell changes no other cell's id.
+    Cell ids derive from content: a graded cell is named by its grade_id, any
+    other cell by a hash of its text, so editing one cell changes no other id.
     """
     notebook = copy.deepcopy(notebook)
     notebook.metadata.pop("jupytext", None)  # students get a plain notebook, not a jupytext pair
@@ -54,7 +55,7 @@ def build_release(notebook, source, name, config, scratch, show=str):
     """
     course = Path(scratch) / "course"
     (course / "source" / name).mkdir(parents=True)
-    nbformat.write(with_stable_ids(notebook), course / "source" / name / f"{name}.ipynb")
+    nbformat.write(prepared_for_release(notebook), course / "source" / name / f"{name}.ipynb")
     _generate_assignment(course, name, config, show(Path(source) / f"{name}.py"))
     release = course / "release" / name
     written = [ReleasedFile(f"{name}.ipynb", "solutions and hidden tests removed, graded cells locked")]

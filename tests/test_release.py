@@ -95,8 +95,12 @@ def test_a_notebook_failing_with_the_solution_is_refused(course, old_release, ca
          "source/backprop/backprop.py:{}: the region opened here is not closed before the next cell starts at line {}"),
         ("backprop.py", '"grade_id": "power", "locked": true, "points": 1, ', '"grade_id": "power", "locked": true, ',
          "source/backprop/backprop.py: graded cell {} needs both 'grade_id' and 'points'"),
+        ("nn.py", "        ### END SOLUTION\n", "",
+         "source/backprop/nn.py:{}: the region opened here is never closed"),
+        ("backprop.py", '"grade_id": "exp", ', "",
+         "source/backprop/backprop.py: graded cell {} needs both 'grade_id' and 'points'"),
     ],
-    ids=["nested-markers", "end-without-begin", "region-across-cells", "graded-cell-without-points"],
+    ids=["nested-markers", "end-without-begin", "region-across-cells", "graded-cell-without-points", "unclosed-region", "graded-cell-without-id"],
 )
 def test_malformed_sources_are_refused_with_file_and_line(course, old_release, capsys, file_name, old, new, expected):
     edit(course / "source" / "backprop" / file_name, old, new)
