@@ -1,0 +1,224 @@
+"""Hostile hand-ins: none earns what its code does not, none leaves anything behind.
+
+Every hand-in below is graded in ONE `course grade --jobs 2` run with short
+limits, as a class with a few bad actors would be. Each is the solution or the
+stubs plus code that attacks the grader; the points it may keep are those of
+the honest code it contains.
+"""
+import csv
+import json
+import tempfile
+import textwrap
+
+import pytest
+
+from course import COURSE_ROOT
+from course.cli import main as course
+from handins import MAX_SCORE, POINTS, processes_mentioning, solution, stubs, tree_digest, write_handin
+
+LIMITS = ["--case-seconds=2", "--submission-seconds=20", "--cpu-seconds=5", "--memory-mb=512", "--processes=16"]
+SLEEPER = "3141.5926"  # how long the escaping process sleeps: a marker no other process has
+
+
+def appended(base, code, file="toolbox.py"):
+    return {**base, file: base[file] + "\n\n" + textwrap.dedent(code)}
+
+
+def hostile_handins(paths):
+    """student id -> (files, points the honest part earns)."""
+    ours = repr(str(paths["submitted"] / "writes outside" / "backprop"))
+    other = repr(str(paths["submitted"] / "zz honest" / "backprop" / "toolbox.py"))
+    targets = [str(paths["submitted"] / "zz honest" / "backprop" / "toolbox.py"), str(paths["out"] / "grades.csv"),
+               str(paths["marker"]), str(COURSE_ROOT / "pwned.txt"), f"{ours[1:-1]}/pwned.txt"]
+    solution_files = {
+        name: str(COURSE_ROOT / "source" / "backprop" / name) for name in ("toolbox.py", "nn.py")
+    }
+    all_but = lambda *checks: MAX_SCORE - sum(POINTS[c] for c in checks)  # noqa: E731
+    return {
+        "exits at import": (appended(solution(), "import sys\nsys.exit(0)\n"), 0),
+        "os._exit in Mul": (appended(solution(), "import os\nMul.backward = lambda self, grad: os._exit(0)\n"), all_but("multiplication")),
+        "kills itself in Div": (appended(solution(), """
+            import os, signal
+            Div.backward = lambda self, grad: os.kill(os.getpid(), signal.SIGKILL)
+            """), all_but("division")),
+        "spins in Pow": (appended(solution(), """
+            def spin(self, grad):
+                while True:
+                    pass
+            Pow.backward = spin
+            """), all_but("power")),
+        "ignores SIGTERM, spins in Exp": (appended(solution(), """
+            import signal, time
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            def hang(self, grad):
+                while True:
+                    time.sleep(0.01)
+            Exp.backward = hang
+            """), all_but("exp")),
+        "huge memory in Log": (appended(solution(), """
+            def hog(self, grad):
+                blocks = []
+                while True:
+                    blocks.append(np.ones(10**7))
+            Log.backward = hog
+            """), all_but("log")),
+        "forks many processes": (appended(stubs(), """
+            import os, time
+            for _ in range(200):
+                if os.fork() == 0:
+                    time.sleep(600)
+                    os._exit(0)
+            """), 0),
+        "prints fake results": (appended(stubs(), """
+            import sys
+            for stream in (sys.stdout, sys.stderr):
+                print('grader/test_backprop.py ........... 11 passed; score 15/15', file=stream, flush=True)
+                print('{"id": 1, "results": [], "score": 15}', file=stream, flush=True)
+            """), 0),
+        "forges the protocol": (appended(stubs(), """
+            import os, pickle, sys
+            answer = os.open('/dev/null', os.O_WRONLY)
+            for fd in range(3, 12):
+                try:
+                    os.write(fd, b'{"ready": true}\\n')
+                    for n in range(1, 30):
+                        os.write(fd, b'{"id": %d, "results": "all passed", "score": 15}\\n' % n)
+                    os.write(fd, pickle.dumps(os.system) + b'\\n')
+                except OSError:
+                    pass
+            """), 0),
+        "patches numpy comparisons": (appended(stubs(), """
+            import numpy
+            numpy.allclose = numpy.array_equal = lambda *args, **kwargs: True
+            numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.broadcast(a, b).shape, dtype=bool)
+            numpy.testing.assert_allclose = numpy.testing.assert_array_equal = lambda *args, **kwargs: None
+            def zeros(self, grad=None):
+                for leaf in _leaves(self):
+                    leaf.grad = numpy.zeros(leaf.shape)
+            def _leaves(tensor):
+                if tensor.grad_fn is None:
+                    return [tensor]
+                return [leaf for parent in tensor.grad_fn.inputs for leaf in _leaves(parent)]
+            Tensor.backward = zeros
+            """), 0),
+        "returns objects equal to everything": (appended(stubs(), """
+            class Liar:
+                __eq__ = lambda self, other: True
+                __ne__ = lambda self, other: False
+                __float__ = lambda self: 1.0
+                __len__ = lambda self: 1
+            class AlwaysEqual(np.ndarray):
+                __eq__ = lambda self, other: np.ones(np.shape(other), dtype=bool)
+            def lie(self, grad=None):
+                stack = [self]
+                while stack:
+                    tensor = stack.pop()
+                    tensor.grad = Liar() if tensor.ndim else np.zeros(tensor.shape).view(AlwaysEqual)
+                    stack.extend(tensor.grad_fn.inputs if tensor.grad_fn else [])
+            Tensor.backward = lie
+            """), 0),
+        "runs code when unpickled": (appended(stubs(), f"""
+            import os
+            class Payload:
+                def __reduce__(self):
+                    return (os.system, ("touch {paths['marker']}",))
+            def send(self, grad=None):
+                for leaf in self.grad_fn.inputs:
+                    leaf.grad = Payload()
+            Tensor.backward = send
+            """), 0),
+        "reads the solution and imports the grader": (appended(stubs(), f"""
+            import importlib, sys
+            for name in ("toolbox_solution", "grader.cases"):
+                try:
+                    importlib.import_module(name)
+                    solved = sys.modules["toolbox_solution"].toolbox
+                    globals().update({{k: v for k, v in vars(solved).items() if not k.startswith("__")}})
+                except Exception:
+                    pass
+            try:
+                exec(open({solution_files['toolbox.py']!r}).read())
+            except OSError:
+                pass
+            """), 0),
+        "writes outside its folder": (appended(stubs(), f"""
+            import os
+            for path in {targets!r}:
+                try:
+                    with open(path, "w") as file:
+                        file.write("owned")
+                except OSError:
+                    pass
+            """), 0),
+        "outlives grading": (appended(stubs(), f"""
+            import os
+            try:
+                if os.fork() == 0:
+                    os.setsid()
+                    if os.fork() == 0:
+                        os.execv("/bin/sleep", ["sleep", "{SLEEPER}"])
+                    os._exit(0)
+            except OSError:
+                pass
+            """), 0),
+        "links to the solution": (None, 0),
+        "zz honest": (solution(), MAX_SCORE),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("redteam")
+    paths = {"submitted": root / "submitted", "out": root / "out", "marker": root / "pwned", "scratch": root / "scratch"}
+    handins = hostile_handins(paths)
+    for student, (files, _) in handins.items():
+        if files is not None:
+            write_handin(paths["submitted"] / student / "backprop", files)
+    linked = write_handin(paths["submitted"] / "links to the solution" / "backprop", {"nn.py": solution()["nn.py"]})
+    (linked / "toolbox.py").symlink_to(COURSE_ROOT / "source" / "backprop" / "toolbox.py")
+    before = tree_digest(paths["submitted"])
+    paths["scratch"].mkdir()
+    saved, tempfile.tempdir = tempfile.tempdir, str(paths["scratch"])
+    try:
+        code = course(["grade", "backprop", f"--submitted={paths['submitted']}", f"--out={paths['out']}", "--jobs=2", *LIMITS])
+    finally:
+        tempfile.tempdir = saved
+    with open(paths["out"] / "grades.csv", encoding="utf-8") as file:
+        rows = {row["student_id"]: row for row in csv.DictReader(file)}
+    return {"code": code, "rows": rows, "handins": handins, "paths": paths, "unchanged": tree_digest(paths["submitted"]) == before}
+
+
+def test_every_hostile_hand_in_gets_a_row_and_the_run_succeeds(graded):
+    assert graded["code"] == 0
+    assert set(graded["rows"]) == set(graded["handins"])
+
+
+@pytest.mark.parametrize("student", sorted(hostile_handins({"submitted": COURSE_ROOT, "out": COURSE_ROOT, "marker": COURSE_ROOT})))
+def test_earns_only_what_its_honest_code_earns(graded, student):
+    row = graded["rows"][student]
+    assert float(row["score"]) == graded["handins"][student][1], row
+
+
+def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
+    rows = graded["rows"]
+    assert rows["spins in Pow"]["power"] == "0" and rows["spins in Pow"]["status"] == "graded"
+    assert rows["exits at import"]["status"] == "import error"
+    results = json.loads((graded["paths"]["out"] / "spins in Pow" / "backprop" / "results.json").read_text())
+    assert "no answer within 2 s" in next(test["output"] for test in results["tests"] if test["name"] == "power")
+
+
+def test_a_link_to_the_solution_is_not_followed(graded):
+    row = graded["rows"]["links to the solution"]
+    assert row["status"] == "missing file" and "link to a file outside your hand-in" in row["message"]
+
+
+def test_nothing_is_left_behind(graded):
+    paths = graded["paths"]
+    assert graded["unchanged"], "a hand-in in submitted/ was modified"
+    assert not paths["marker"].exists()
+    assert not (COURSE_ROOT / "pwned.txt").exists()
+    assert (paths["out"] / "zz honest" / "backprop" / "results.json").is_file()
+    assert "owned" not in (paths["out"] / "grades.csv").read_text(encoding="utf-8")
+    assert list(paths["scratch"].iterdir()) == [], "the grader's private copies were not removed"
+    assert processes_mentioning(SLEEPER) == []
+    assert processes_mentioning(str(paths["scratch"])) == []
