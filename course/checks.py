@@ -6,6 +6,7 @@ under test runs in a separate kernel process, never in the course's own, in a
 scratch copy of the folder so that the folder itself is left untouched. Every
 cell runs even after others fail, so one kernel start reports on all checks.
 """
+import copy
 import re
 import shutil
 import tempfile
@@ -40,7 +41,8 @@ class CellRun:
 
 
 def run_cells(notebook, folder, timeout=60):
-    """Run the code cells of `notebook` with a copy of `folder` as working directory; one CellRun each."""
+    """Run the code cells of (a copy of) `notebook` with a copy of `folder` as working directory; one CellRun each."""
+    notebook = copy.deepcopy(notebook)
     with tempfile.TemporaryDirectory(prefix="course-checks-") as scratch:
         work = Path(scratch) / "work"
         shutil.copytree(folder, work, ignore=NOT_COPIED)
@@ -70,8 +72,8 @@ def run_cells(notebook, folder, timeout=60):
 def up_to_last_check(notebook):
     """`notebook` cut after its last graded cell, so a check run skips whatever follows the checks."""
     graded = [number for number, cell in enumerate(notebook.cells) if cell.metadata.get("nbgrader", {}).get("grade")]
-    cut = notebook.copy()
-    cut.cells = notebook.cells[: graded[-1] + 1] if graded else []
+    cut = copy.deepcopy(notebook)
+    cut.cells = cut.cells[: graded[-1] + 1] if graded else []
     return cut
 
 

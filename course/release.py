@@ -8,7 +8,6 @@
    cells before it ran cleanly) and the whole notebook passes against the solution.
 Everything is built in a scratch folder; release/NAME changes only when all checks pass.
 """
-import copy
 import os
 import shutil
 import sys
@@ -69,7 +68,7 @@ def release(name, root=COURSE_ROOT):
 
     with ThreadPoolExecutor(max_workers=1) as pool, tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
         # The solution run needs no release, so it goes on while the release is built.
-        solution_runs = pool.submit(run_cells, copy.deepcopy(notebook), source, CELL_TIMEOUT)
+        solution_runs = pool.submit(run_cells, notebook, source, CELL_TIMEOUT)
         built, written = build_release(notebook, source, name, config, scratch, show)
         problems = [f"leak: {leak}" for leak in find_leaks(built, prints, f"release/{name}")]
         released = nbformat.read(built / f"{name}.ipynb", as_version=4)
