@@ -113,7 +113,7 @@ class WorkerSession:
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
             return json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a forged line nested thousands deep
             raise ProtocolError("a line that is not JSON") from None
 
     def _timeout(self):

@@ -36,6 +36,7 @@ def hostile_handins(paths):
     all_but = lambda *checks: MAX_SCORE - sum(POINTS[c] for c in checks)  # noqa: E731
     return {
         "exits at import": (appended(solution(), "import sys\nsys.exit(0)\n"), 0),
+        "spins at import": (appended(solution(), "while True:\n    pass\n"), 0),
         "os._exit in Mul": (appended(solution(), "import os\nMul.backward = lambda self, grad: os._exit(0)\n"), all_but("multiplication")),
         "kills itself in Div": (appended(solution(), """
             import os, signal
@@ -78,12 +79,12 @@ def hostile_handins(paths):
         "forges the protocol": (appended(stubs(), """
             import os, pickle, sys
             answer = os.open('/dev/null', os.O_WRONLY)
-            for fd in range(3, 12):
+            for fd in [int(sys.argv[2]), *range(3, 12)]:  # the worker's answer pipe, then any other
                 try:
                     os.write(fd, b'{"ready": true}\\n')
                     for n in range(1, 30):
                         os.write(fd, b'{"id": %d, "results": "all passed", "score": 15}\\n' % n)
-                    os.write(fd, pickle.dumps(os.system) + b'\\n')
+                    os.write(fd, pickle.dumps(os.system) + b'\\n' + b'[' * 100000 + b'\\n')
                 except OSError:
                     pass
             """), 0),
@@ -202,9 +203,11 @@ def test_earns_only_what_its_honest_code_earns(graded, student):
 def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
     rows = graded["rows"]
     assert rows["spins in Pow"]["power"] == "0" and rows["spins in Pow"]["status"] == "graded"
-    assert rows["exits at import"]["status"] == "import error"
+    assert rows["exits at import"]["status"] == rows["spins at import"]["status"] == "import error"
     results = json.loads((graded["paths"]["out"] / "spins in Pow" / "backprop" / "results.json").read_text())
     assert "no answer within 2 s" in next(test["output"] for test in results["tests"] if test["name"] == "power")
+    forged = json.loads((graded["paths"]["out"] / "forges the protocol" / "backprop" / "results.json").read_text())
+    assert "did not follow the protocol" in forged["output"] + forged["tests"][0]["output"]
 
 
 def test_a_link_to_the_solution_is_not_followed(graded):
