@@ -40,8 +40,19 @@ def validate(path, assignment="backprop", root=COURSE_ROOT, timeout=60):
     missing = [name for name in student_files(config, assignment) if not (path / name).is_file()]
     if missing:
         raise CourseError(f"{path} has no {', '.join(missing)}; give the folder that holds the files students complete.")
-    notebook = read_notebook(Path(root) / "source" / assignment / f"{assignment}.py")
-    return run_cells(up_to_last_check(public_notebook(notebook, config)), path, timeout)
+    return run_cells(up_to_last_check(public_checks(root, assignment, config)), path, timeout)
+
+
+def public_checks(root, assignment, config):
+    """The notebook as students see it: the source's without hidden tests or, with no source (a
+    student's copy of the course), the released notebook, which is that already."""
+    script = Path(root) / "source" / assignment / f"{assignment}.py"
+    if script.is_file():
+        return public_notebook(read_notebook(script), config)
+    released = Path(root) / "release" / assignment / f"{assignment}.ipynb"
+    if not released.is_file():
+        raise CourseError(f"neither {script} nor {released} exists; give --root the course folder.")
+    return read_notebook(released)
 
 
 def format_table(runs):

@@ -6,6 +6,7 @@ from course import COURSE_ROOT
 from course.cli import main
 from course.nbgrader_settings import load_config
 from course.notebook import graded_cells, public_notebook, read_notebook
+from course.validate import public_checks
 
 SOURCE = COURSE_ROOT / "source" / "backprop"
 RELEASED = COURSE_ROOT / "release" / "backprop"
@@ -69,3 +70,11 @@ def test_a_hanging_check_times_out_and_a_dying_kernel_fails_the_rest(tmp_path, c
     assert "the kernel died while running this cell" in rows["division"]
     assert all("not run: the kernel died" in rows[check] for check in ["power", "network"])
     assert all(row.split()[0] == "FAILED" for row in rows.values())
+
+
+def test_without_the_source_the_released_notebook_supplies_the_checks(tmp_path):
+    shutil.copytree(RELEASED, tmp_path / "release" / "backprop")
+    config = load_config(COURSE_ROOT)
+    from_release = graded_cells(public_checks(tmp_path, "backprop", config))
+    from_source = graded_cells(public_checks(COURSE_ROOT, "backprop", config))
+    assert [(c.grade_id, c.points, c.source) for c in from_release] == [(c.grade_id, c.points, c.source) for c in from_source]
