@@ -55,7 +55,10 @@ def run(args):
     grades = write_gradebook(args.out, args.assignment, results)
     report = write_reports(args.out, args.assignment)
     print_gradebook(results, grades)
-    print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s ({results[0].sandbox} sandbox).")
+    print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
+    if not results[0].sandbox.startswith("bubblewrap"):
+        print("warning: without bubblewrap, student code ran as this user: it could read the solution and write where "
+              "you can. Install bubblewrap (apt install bubblewrap) before grading real hand-ins.")
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     if report is not None:
         print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")
