@@ -25,6 +25,9 @@ class Unusable(Exception):
 def private_copy(folder, destination):
     """Copy `folder` into `destination`; return the links left out because they point outside it."""
     folder, destination = Path(folder), Path(destination)
+    destination.mkdir(parents=True)
+    if folder.is_symlink() or folder.parent.is_symlink():  # a linked hand-in could be anything, the solution included
+        return [folder.name]
     inside = folder.resolve()
     skipped = []
     for root, dirs, files in os.walk(folder):

@@ -10,7 +10,7 @@ import pytest
 
 from course.cli import main as course
 from grader.run import grade_submission
-from grader.sandbox import Limits, choose_sandbox
+from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.submission import private_copy
 from grader.worker import ProtocolError, decode_array, encode_array
 from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
@@ -144,6 +144,26 @@ def test_the_private_copy_leaves_out_links_that_point_outside(tmp_path):
     assert sorted(skipped) == ["data", "toolbox.py"]
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["alias.py", "nn.py"]
     assert not (tmp_path / "copy" / "alias.py").is_symlink()
+
+
+def test_a_linked_hand_in_folder_is_not_followed(tmp_path):
+    (tmp_path / "student").mkdir()
+    (tmp_path / "student" / "backprop").symlink_to(SOURCE, target_is_directory=True)
+    assert private_copy(tmp_path / "student" / "backprop", tmp_path / "copy") == ["backprop"]
+    assert list((tmp_path / "copy").iterdir()) == []
+
+
+def test_bubblewrap_is_used_only_when_a_trial_run_works(tmp_path, monkeypatch, capsys):
+    choose = choose_sandbox.__wrapped__  # uncached: decide again under the faked PATH
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert choose("auto") == Sandbox("process (bubblewrap not installed)", False)
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    assert choose("auto") == Sandbox("process (bubblewrap does not work here)", False)
+    assert "No permissions to create new namespace" in capsys.readouterr().err
+    with pytest.raises(RuntimeError, match="bubblewrap does not work here"):
+        choose("bubblewrap")
 
 
 def test_the_wire_format_accepts_only_exact_float_arrays():
