@@ -35,7 +35,7 @@ class Limits:
     cpu_seconds: int = 30  # CPU time of one worker process
     memory_mb: int = 1024  # address space of one worker process
     processes: int = 32  # processes and threads the worker's user may run
-    output_mb: int = 1  # largest file the worker may write (its captured prints included)
+    output_mb: int = 1  # largest file the worker may write (its prints go to /dev/null)
 
 
 def add_limit_options(add_option):
@@ -112,11 +112,11 @@ class Sandbox:
         script, lib, submission = where
         return prefix + [PYTHON, "-I", "-S", script, str(request_fd), str(response_fd), lib, submission]
 
-    def start(self, copy_dir, request_fd, response_fd, log, limits):
+    def start(self, copy_dir, request_fd, response_fd, limits):
         """Start a worker for `copy_dir` in its own process group; the caller owns killing it."""
         return subprocess.Popen(
             self.command(copy_dir, request_fd, response_fd),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(request_fd, response_fd), cwd=copy_dir, start_new_session=True,
             env={"OPENBLAS_NUM_THREADS": "1", "HOME": str(copy_dir), "PATH": "/usr/bin:/bin"},
             preexec_fn=_apply_limits(limits),

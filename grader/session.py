@@ -38,9 +38,7 @@ class WorkerSession:
         if self.import_error:
             raise Unusable("import error", self.import_error)
         if time.monotonic() >= self.deadline:
-            raise WorkerFailed(
-                f"not run: the whole submission used up its {self.limits.submission_seconds:g} s of grading time."
-            )
+            raise self._timeout()
         if self.process is None:
             self._start()
         self.requests += 1
@@ -66,7 +64,7 @@ class WorkerSession:
         os.set_blocking(self.request_fd, False)
         self.buffer = b""
         try:
-            self.process = self.sandbox.start(self.copy_dir, request_read, response_write, subprocess.DEVNULL, self.limits)
+            self.process = self.sandbox.start(self.copy_dir, request_read, response_write, self.limits)
         finally:
             os.close(request_read)
             os.close(response_write)

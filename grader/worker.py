@@ -7,7 +7,7 @@ The judge starts this file as a script, only ever inside `grader.sandbox`:
 It imports the student's `toolbox` and `nn`, then answers requests (one JSON
 line each, read from REQUEST_FD) with one JSON line each on RESPONSE_FD.
 The protocol has its own file descriptors so that whatever the student's code
-prints (stdout and stderr go to a capped log) cannot pass for an answer.
+prints (stdout and stderr go to /dev/null) cannot pass for an answer.
 Arrays travel as dtype + shape + base64 bytes: nothing is ever unpickled, so
 nothing the student returns runs code in the judge. The worker decides
 nothing: it reports what the student's code computed, and the judge compares.
