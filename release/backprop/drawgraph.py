@@ -40,8 +40,7 @@ class GraphDrawing:
     def __init__(self, root, names=None):
         self.tensors, self.edges, self.freed = _record(root)
         given = {id(value): name for name, value in (names or {}).items() if not name.startswith("_")}
-        unnamed = (f"t{number}" for number in range(len(self.tensors)))
-        self.names = [given.get(id(tensor)) or next(unnamed) for tensor in self.tensors]
+        self.names = [given.get(id(tensor), f"t{number}") for number, tensor in enumerate(self.tensors)]
 
     # ----- plain text --------------------------------------------------------
 
