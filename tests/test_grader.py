@@ -135,6 +135,14 @@ def test_without_bubblewrap_a_limited_process_grades_and_says_so(tmp_path):
     assert "exit status 3" in next(c.output for c in bad.checks if c.grade_id == "division")
 
 
+def test_a_hand_in_that_uses_up_its_time_fails_the_checks_left(tmp_path):
+    spinning = write_handin(tmp_path / "spins", with_regions({"Pow": "while True:\n    pass\n"}))
+    result = grade_submission("spins", spinning, Limits(case_seconds=10, submission_seconds=2))
+    order = list(POINTS)
+    assert passed(result) == set(order[: order.index("power")])
+    assert all("grading time" in check.output for check in result.checks[order.index("power"):])
+
+
 def test_the_private_copy_leaves_out_links_that_point_outside(tmp_path):
     handin = write_handin(tmp_path / "handin", {"nn.py": "x = 1\n"})
     (handin / "toolbox.py").symlink_to(SOURCE / "toolbox.py")
