@@ -21,6 +21,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    if not config.option.submission:
+        raise pytest.UsageError("the grader needs the hand-in to grade: pytest grader --submission PATH")
     config.addinivalue_line("markers", "grade(grade_id, points): a check worth `points`, named after a graded notebook cell")
 
 
@@ -28,8 +30,6 @@ def pytest_configure(config):
 def worker(request):
     """The sandboxed worker of the hand-in, running a private copy of it."""
     options = request.config.option
-    if not options.submission:
-        pytest.fail("grading needs the hand-in to grade: run `pytest grader --submission PATH`.", pytrace=False)
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
         copy = Path(scratch) / "submission"
         check_readable(copy, private_copy(options.submission, copy))

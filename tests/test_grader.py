@@ -82,6 +82,8 @@ def test_plain_pytest_grades_one_folder(tmp_path):
     assert f"{len(POINTS)} passed" in ran.stdout
     ran = subprocess.run(command + [f"--submission={bad}"], capture_output=True, text=True, cwd=SOURCE.parent.parent)
     assert ran.returncode == 1 and f"{len(POINTS)} failed" in ran.stdout
+    ran = subprocess.run(command, capture_output=True, text=True, cwd=SOURCE.parent.parent)
+    assert ran.returncode == pytest.ExitCode.USAGE_ERROR and "--submission PATH" in ran.stderr
 
 
 def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsys):
