@@ -39,7 +39,7 @@ def run(args):
         summary = release(args.assignment, args.root)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
-        print(f"release/{args.assignment} was left as it was.", file=sys.stderr)
+        print("Nothing in release/ was changed.", file=sys.stderr)
         return 1
     print(summary)
     return 0
@@ -82,6 +82,8 @@ def release(name, root=COURSE_ROOT):
 
 def _check_sources(source, name, config, show):
     """The notebook script, after making sure it and the files students complete all exist."""
+    if name != Path(name).name or name.startswith("."):
+        raise CourseError(f"{name!r} is not an assignment name; give the name of a folder in source/, such as backprop.")
     if not source.is_dir():
         found = sorted(p.name for p in source.parent.iterdir() if p.is_dir()) if source.parent.is_dir() else []
         raise CourseError(f"{show(source)} does not exist; assignments in {show(source.parent)}: {', '.join(found) or 'none'}.")

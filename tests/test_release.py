@@ -46,9 +46,9 @@ def edit(path, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
-def refused(course, capsys):
+def refused(course, capsys, name="backprop"):
     """Run the release on the copy, expect a refusal, and return its message."""
-    assert main(["release", "backprop", "--root", str(course)]) == 1
+    assert main(["release", name, "--root", str(course)]) == 1
     return capsys.readouterr().err
 
 
@@ -60,7 +60,7 @@ def test_a_release_from_a_fresh_copy_equals_the_committed_one(course):
     produced, committed = files_of(course / "release" / "backprop"), files_of(RELEASED)
     assert sorted(produced) == sorted(committed), "release/backprop is out of date: run `course release backprop` and commit it"
     stale = [name for name in produced if produced[name] != committed[name]]
-    assert not stale, f"release/backprop/{stale} differ from what the source gives: run `course release backprop` and commit it"
+    assert not stale, f"{', '.join(stale)} in release/backprop differ from what the source gives: run `course release backprop` and commit it"
 
 
 def test_planted_solution_and_hidden_test_lines_and_a_free_check_are_refused(course, old_release, capsys):
@@ -111,6 +111,11 @@ def test_malformed_sources_are_refused_with_file_and_line(course, old_release, c
     if file_name != "backprop.py" or "region" in expected:  # a line number: it points at a marker
         assert "###" in lines[int(numbers.group(1)) - 1]
     assert files_of(old_release) == {"toolbox.py": b"# the release students already have\n"}
+
+
+def test_an_unknown_assignment_is_named_with_the_ones_there_are(course, capsys):
+    assert "source/nope does not exist; assignments in source: backprop" in refused(course, capsys, "nope")
+    assert "'../backprop' is not an assignment name" in refused(course, capsys, "../backprop")
 
 
 @pytest.mark.parametrize("missing, expected", [
