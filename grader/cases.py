@@ -13,6 +13,7 @@ smooth around the inputs, from central differences of its forward pass.
 They depend on no submission, so they are computed once per process.
 """
 import functools
+import json
 import zlib
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import numpy as np
 import toolbox_solution
 from course import COURSE_ROOT
 from course.notebook import graded_cells, read_notebook
-from grader.worker import evaluate
+from grader.worker import encode_case, evaluate
 
 SOURCE_NOTEBOOK = COURSE_ROOT / "source" / "backprop" / "backprop.py"
 EPS = 1e-6
@@ -41,6 +42,11 @@ class Check:
     grade_id: str
     points: float
     cases: tuple
+
+    @functools.cached_property
+    def wire(self):
+        """The cases' requests as the worker reads them, encoded once per process."""
+        return json.dumps([encode_case(case.request) for case in self.cases])
 
 
 def _central_differences(request, grads_of):

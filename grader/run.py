@@ -41,7 +41,7 @@ def pytest_arguments(folder, limits, sandbox):
     # Plugins a grading session does not need; unraisableexception alone costs two full gc.collect() per session.
     unused = ("terminal", "cacheprovider", "unraisableexception", "threadexception", "doctest", "junitxml", "pastebin",
               "legacypath", "logging", "faulthandler", "stepwise", "warnings")
-    return [str(GRADER_DIR), f"--submission={folder}", f"--sandbox={sandbox}", "--capture=no", *options,
+    return [str(GRADER_DIR), f"--submission={folder}", f"--sandbox={sandbox}", "--capture=no", "--assert=plain", *options,
             *(argument for name in unused for argument in ("-p", f"no:{name}"))]
 
 

@@ -14,9 +14,10 @@ import subprocess
 import time
 
 from grader.submission import Unusable
-from grader.worker import ProtocolError, encode_case
+from grader.worker import ProtocolError
 
 MAX_ANSWER_BYTES = 64 << 20
+GOODBYE_SECONDS = 0.5
 
 
 class WorkerFailed(Exception):
@@ -34,7 +35,10 @@ class WorkerSession:
         self.requests = 0
 
     def run(self, cases):
-        """The worker's answer for each case: {"value", "grads"} or {"error"} (still untrusted)."""
+        """The worker's answer for each case: {"value", "grads"} or {"error"} (still untrusted).
+
+        `cases` is the JSON text of a list of requests (see `grader.cases.Check.wire`).
+        """
         if self.import_error:
             raise Unusable("import error", self.import_error)
         if time.monotonic() >= self.deadline:
@@ -43,19 +47,19 @@ class WorkerSession:
             self._start()
         self.requests += 1
         try:
-            self._write({"id": self.requests, "cases": [encode_case(case) for case in cases]})
+            self._write(f'{{"id": {self.requests}, "cases": {cases}}}\n'.encode())
             answer = self._read()
             if not isinstance(answer, dict) or answer.get("id") != self.requests:
                 raise ProtocolError("an answer to a different request")
             results = answer.get("results")
-            if not isinstance(results, list) or len(results) != len(cases) or not all(isinstance(r, dict) for r in results):
+            if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
                 raise ProtocolError("not one result per case")
             return results
         except ProtocolError as error:
-            self.close()
+            self.close(goodbye=False)
             raise WorkerFailed(f"the worker's answer did not follow the protocol ({error}); it was stopped.") from None
         except WorkerFailed:
-            self.close()
+            self.close(goodbye=False)
             raise
 
     def _start(self):
@@ -79,14 +83,13 @@ class WorkerSession:
                 return
             detail = hello.get("error") if isinstance(hello, dict) else None
             self.import_error = f"importing your code failed: {str(detail)[:500]}"
-        self.close()
+        self.close(goodbye=False)
         raise Unusable("import error", self.import_error)
 
     def _time_left(self):
         return min(self.limits.case_seconds, self.deadline - time.monotonic())
 
-    def _write(self, message):
-        data = (json.dumps(message) + "\n").encode()
+    def _write(self, data):
         until = time.monotonic() + self._time_left()
         while data:
             if not select.select([], [self.request_fd], [], max(0.0, until - time.monotonic()))[1]:
@@ -131,15 +134,20 @@ class WorkerSession:
             f"(CPU {self.limits.cpu_seconds} s, memory {self.limits.memory_mb} MB, {self.limits.processes} processes)."
         )
 
-    def close(self):
-        """Kill the worker and everything it started; safe to call twice."""
+    def close(self, goodbye=True):
+        """Kill the worker and everything it started (after a moment to exit on its own, if `goodbye`)."""
         if self.process is None:
             return
+        os.close(self.request_fd)  # no more requests: a well-behaved worker exits now
+        if goodbye:
+            try:
+                self.process.wait(timeout=GOODBYE_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.process.wait()
-        os.close(self.request_fd)
         os.close(self.response_fd)
         self.process = None

@@ -11,7 +11,7 @@ from grader.session import WorkerFailed
 )
 def test_check(check, worker, request):
     try:
-        answers = worker.run([case.request for case in check.cases])
+        answers = worker.run(check.wire)
     except WorkerFailed as error:
         pytest.fail(str(error), pytrace=False)
     passed, feedback = verdict(check, answers)
