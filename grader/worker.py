@@ -152,10 +152,11 @@ def _as_float_array(value):
 
 def describe(error, submission_dir):
     """`ErrorType: message (at file:line)`, pointing into the student's files where possible."""
+    text = type(error).__name__
     try:
-        text = f"{type(error).__name__}: {error}"
-    except Exception:
-        text = type(error).__name__
+        text += f": {error}" if str(error) else ""
+    except Exception:  # a student's exception whose __str__ fails
+        pass
     where = [
         f"{os.path.basename(frame.filename)}:{frame.lineno}"
         for frame in traceback.extract_tb(error.__traceback__)
