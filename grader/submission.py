@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 REQUIRED_FILES = ("toolbox.py", "nn.py")
+MAX_HANDIN_MB = 20
 
 
 class Unusable(Exception):
@@ -29,23 +30,32 @@ def private_copy(folder, destination):
     if folder.is_symlink() or folder.parent.is_symlink():  # a linked hand-in could be anything, the solution included
         return [folder.name]
     inside = folder.resolve()
-    skipped = []
+    skipped, copied = [], 0
     for root, dirs, files in os.walk(folder):
         relative = Path(root).relative_to(folder)
         (destination / relative).mkdir(parents=True, exist_ok=True)
         for name in dirs + files:
             source = Path(root) / name
-            target = destination / relative / name
-            if source.is_symlink():
-                real = source.resolve()
-                if not real.is_relative_to(inside) or not real.is_file():
-                    skipped.append(str(relative / name))
-                    continue
-                shutil.copyfile(real, target)
-            elif source.is_file():
-                shutil.copyfile(source, target)
+            real = _link_target(source, inside) if source.is_symlink() else source
+            if real is None:
+                skipped.append(str(relative / name))
+            elif real.is_file():
+                copied += real.stat().st_size
+                if copied > MAX_HANDIN_MB << 20:
+                    raise Unusable("too large", f"the hand-in holds more than {MAX_HANDIN_MB} MB: hand in the assignment's "
+                                                "files without data sets or outputs.")
+                shutil.copyfile(real, destination / relative / name)
         dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
     return skipped
+
+
+def _link_target(link, inside):
+    """The file a link points to if it lies inside the hand-in, else None."""
+    try:
+        real = link.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        return None
+    return real if real.is_relative_to(inside) and real.is_file() else None
 
 
 def check_readable(folder, skipped=()):

@@ -11,7 +11,7 @@ import pytest
 from course.cli import main as course
 from grader.run import grade_submission
 from grader.sandbox import Limits, Sandbox, choose_sandbox
-from grader.submission import private_copy
+from grader.submission import MAX_HANDIN_MB, Unusable, private_copy
 from grader.worker import ProtocolError, decode_array, encode_array
 from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
 
@@ -150,10 +150,20 @@ def test_the_private_copy_leaves_out_links_that_point_outside(tmp_path):
     (handin / "toolbox.py").symlink_to(SOURCE / "toolbox.py")
     (handin / "alias.py").symlink_to(handin / "nn.py")
     (handin / "data").symlink_to(SOURCE, target_is_directory=True)
+    (handin / "loop").symlink_to(handin / "loop")
     skipped = private_copy(handin, tmp_path / "copy")
-    assert sorted(skipped) == ["data", "toolbox.py"]
+    assert sorted(skipped) == ["data", "loop", "toolbox.py"]
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["alias.py", "nn.py"]
     assert not (tmp_path / "copy" / "alias.py").is_symlink()
+
+
+def test_a_hand_in_too_large_to_be_code_is_not_copied(tmp_path):
+    handin = write_handin(tmp_path / "handin", solution())
+    with open(handin / "data.bin", "wb") as file:
+        file.truncate((MAX_HANDIN_MB << 20) + 1)
+    with pytest.raises(Unusable, match=f"more than {MAX_HANDIN_MB} MB") as raised:
+        private_copy(handin, tmp_path / "copy")
+    assert raised.value.status == "too large"
 
 
 def test_a_linked_hand_in_folder_is_not_followed(tmp_path):
