@@ -27,6 +27,7 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/sgd_step_vs_torch.py
 	$(BIN)/python benchmarks/release_time.py
+	$(BIN)/python benchmarks/grade_class.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
