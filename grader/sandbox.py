@@ -34,7 +34,7 @@ class Limits:
     submission_seconds: float = 60.0  # wall time for all of a submission's checks
     cpu_seconds: int = 30  # CPU time of one worker process
     memory_mb: int = 1024  # address space of one worker process
-    processes: int = 32  # processes and threads the worker's user may run
+    processes: int = 8  # processes and threads the worker may run (each may use memory_mb)
     output_mb: int = 1  # largest file the worker may write (its prints go to /dev/null)
 
 
