@@ -102,7 +102,6 @@ OPERATIONS = {
     "mul": lambda tb, a, b: operator.mul(a, b),
     "div": lambda tb, a, b: operator.truediv(a, b),
     "matmul": lambda tb, a, b: operator.matmul(a, b),
-    "neg": lambda tb, a: operator.neg(a),
     "pow": lambda tb, a, exponent: a**exponent,
     "relu": lambda tb, a: tb.relu(a),
     "exp": lambda tb, a: tb.exp(a),
