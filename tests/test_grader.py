@@ -122,6 +122,7 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
     broken = json.loads((out / "no nn" / "backprop" / "results.json").read_text(encoding="utf-8"))
     assert broken["score"] == 0 and "nn.py is missing" in broken["output"]
     assert not [path for path in out.rglob("*") if path.name.endswith(".tmp")]
+    assert (out / "report.html").is_file() and (out / "no nn" / "backprop" / "feedback.html").is_file()  # grader.reports ran
     printed = capsys.readouterr()
     assert "Zoë Ñandú 3" in printed.out and f"{out / 'grades.csv'}" in printed.out
     assert "grading" in printed.err  # the progress bar
