@@ -101,10 +101,11 @@ def _away_from_zero(rng, shape, low=0.5, high=2.0):
 BROADCAST_PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 3)), ((5,), ()), ((2, 3), (1, 3)), ((4, 1), (1, 5))]
 
 
-def _binary_cases(rng, operation, right=_away_from_zero):
+def _binary_cases(rng, operation):
+    """Random operands of broadcasting shapes (the right one away from 0, for division), a number, an input twice."""
     cases = []
     for left_shape, right_shape in BROADCAST_PAIRS:
-        a, b = rng.normal(size=left_shape), right(rng, right_shape)
+        a, b = rng.normal(size=left_shape), _away_from_zero(rng, right_shape)
         grad = rng.normal(size=np.broadcast_shapes(left_shape, right_shape))
         cases.append(case(f"random {left_shape} {operation} {right_shape}", {"a": a, "b": b}, one_op(operation, "a", "b"), grad=grad))
     cases.append(case(f"{operation} with a number on the left", {"a": _away_from_zero(rng, (3, 2))}, one_op(operation, 2.5, "a"), grad=rng.normal(size=(3, 2))))
