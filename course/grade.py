@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader.outputs import write_gradebook
 from grader.run import find_submissions, grade_class
-from grader.sandbox import add_limit_options, limits_from
+from grader.sandbox import add_limit_options, choose_sandbox, limits_from
 
 TABLE_ROWS = 20
 
@@ -48,6 +48,11 @@ def run(args):
     submissions = find_submissions(args.submitted, args.assignment)
     if not submissions:
         print(f"error: no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/.", file=sys.stderr)
+        return 1
+    try:
+        choose_sandbox(args.sandbox)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     start = time.perf_counter()
     results = grade_class(submissions, jobs=args.jobs, limits=limits_from(args), sandbox=args.sandbox)
