@@ -22,11 +22,16 @@ def add_arguments(parser):
     add_limit_options(parser.add_argument)
 
 
+def printable(text):
+    """`text` with control characters (a folder name's terminal escape sequences, say) shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def print_gradebook(results, grades_path):
-    width = max([len(r.student_id) for r in results[:TABLE_ROWS]] + [7])
+    width = max([len(printable(r.student_id)) for r in results[:TABLE_ROWS]] + [7])
     print(f"\n{'student':<{width}}  {'score':>9}  status")
     for result in results[:TABLE_ROWS]:
-        print(f"{result.student_id:<{width}}  {result.score:>4g} / {result.max_score:<2g}  {result.status}")
+        print(f"{printable(result.student_id):<{width}}  {result.score:>4g} / {result.max_score:<2g}  {result.status}")
     if len(results) > TABLE_ROWS:
         print(f"... and {len(results) - TABLE_ROWS} more in {grades_path}")
 

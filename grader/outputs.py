@@ -2,7 +2,9 @@
 
 grades.csv has a row for every hand-in, graded or not (modelled on nbgrader's
 export). results.json is in Gradescope's format; `extra_data` records the
-status and the sandbox used. Both are written atomically (a temporary file,
+status and the sandbox used. Student ids come from folder names, which a
+student may choose: an id a spreadsheet would read as a formula is written
+(in grades.csv and as the folder name alike) with a leading apostrophe. Both are written atomically (a temporary file,
 then os.replace), so a reader never sees half a file.
 """
 import csv
@@ -27,6 +29,14 @@ def write_atomically(path, text):
         raise
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text):
+    """`text`, with a leading apostrophe if Excel or LibreOffice would run it as a formula (CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _number(value):
     return f"{value:g}"
 
@@ -38,8 +48,8 @@ def grades_csv(results):
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student_id", "score", "max_score", *grade_ids, "status", "message"])
     for result in results:
-        writer.writerow([result.student_id, _number(result.score), _number(result.max_score),
-                         *(_number(check.score) for check in result.checks), result.status, result.message])
+        writer.writerow([spreadsheet_safe(result.student_id), _number(result.score), _number(result.max_score),
+                         *(_number(check.score) for check in result.checks), result.status, spreadsheet_safe(result.message)])
     return out.getvalue()
 
 
@@ -53,7 +63,7 @@ def gradescope_json(result):
     summary = result.message or f"{_number(result.score)} of {_number(result.max_score)} points; {sum(c.passed for c in result.checks)} of {len(tests)} checks pass."
     return {
         "score": result.score, "max_score": result.max_score, "output": summary, "tests": tests,
-        "extra_data": {"student_id": result.student_id, "status": result.status, "sandbox": result.sandbox},
+        "extra_data": {"student_id": spreadsheet_safe(result.student_id), "status": result.status, "sandbox": result.sandbox},
     }
 
 
@@ -61,7 +71,7 @@ def write_gradebook(out_dir, assignment, results):
     """Write grades.csv and every results.json; returns the path of grades.csv."""
     out_dir = Path(out_dir)
     for result in results:
-        write_atomically(out_dir / result.student_id / assignment / "results.json",
+        write_atomically(out_dir / spreadsheet_safe(result.student_id) / assignment / "results.json",
                          json.dumps(gradescope_json(result), indent=1, ensure_ascii=False))
     write_atomically(out_dir / "grades.csv", grades_csv(results))
     return out_dir / "grades.csv"
