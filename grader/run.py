@@ -1,11 +1,15 @@
 """Grade hand-ins with the pytest checks: one hand-in per pytest session, a class in parallel.
 
-Each hand-in is one in-process `pytest.main` over `grader/` with a
-`ResultCollector` plugin. Processes doing this are forked once per job after
-the checks and their expected answers are built, so every hand-in costs a
-pytest session and one sandboxed worker, nothing more.
+Each hand-in is one `pytest.main` over `grader/` with a `ResultCollector`
+plugin, in a process forked for it after the checks and their expected answers
+are built, so every hand-in costs a fork, a pytest session and one sandboxed
+worker. A grading process that dies (outside bubblewrap a submission can kill
+it) costs that hand-in a "grader error" row, not the class run.
 """
 import multiprocessing
+import multiprocessing.connection
+import shutil
+import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from tqdm import tqdm
 
 from grader.cases import checks
 from grader.plugin import CheckResult, ResultCollector
+from grader.reaper import adopt_orphans, kill_adopted
 from grader.sandbox import Limits, choose_sandbox
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -69,18 +74,74 @@ def find_submissions(submitted_dir, assignment):
     return [(student.name, student / assignment) for student in students]
 
 
-def _grade(job):
-    return grade_submission(*job)
+def _serve(connection):
+    """A grading process: grade each (job, scratch) the parent sends, until it sends None."""
+    for job, scratch in iter(connection.recv, None):
+        tempfile.tempdir = scratch  # the private copy goes here; the parent removes it even if this process is killed
+        connection.send(grade_submission(*job))
+
+
+def _lost(student_id, exit_code, sandbox):
+    """The row of a hand-in whose grading process died before it could report."""
+    message = (f"the process grading this hand-in ended (exit status {exit_code}) before it reported; "
+               "outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by hand.")
+    results = tuple(CheckResult(check.grade_id, check.points, False, f"not graded: {message}") for check in checks())
+    return SubmissionResult(student_id, "grader error", message, results, choose_sandbox(sandbox).name)
 
 
 def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True):
-    """Grade every (student_id, folder) with `jobs` processes; results in the order given."""
-    choose_sandbox(sandbox)  # decided once, before forking, so every job agrees
+    """Grade every (student_id, folder) in `jobs` forked grading processes; results in the order given.
+
+    The parent knows which hand-in each grading process has, so one that dies
+    is replaced and costs only that hand-in.
+    """
+    isolated = choose_sandbox(sandbox).use_bwrap  # decided once, before forking, so every job agrees
     checks()
-    work = [(student_id, folder, limits, sandbox) for student_id, folder in submissions]
-    bar = dict(total=len(work), desc="grading", unit="hand-in", disable=not progress)
-    if jobs <= 1 or len(work) <= 1:
-        return [_grade(job) for job in tqdm(work, **bar)]
-    with multiprocessing.get_context("fork").Pool(min(jobs, len(work))) as pool:
-        done = {result.student_id: result for result in tqdm(pool.imap_unordered(_grade, work), **bar)}
+    if not isolated:
+        adopt_orphans()  # a worker that kills its grading process leaves orphans: they come here
+    context = multiprocessing.get_context("fork")
+    waiting, idle, busy, done = list(submissions), [], {}, {}
+
+    def start_grader():
+        connection, child = context.Pipe()
+        process = context.Process(target=_serve, args=(child,), daemon=True)
+        process.start()
+        child.close()
+        return connection, process
+
+    try:
+        with tqdm(total=len(waiting), desc="grading", unit="hand-in", disable=not progress) as bar:
+            while waiting or busy:
+                while waiting and len(busy) < max(jobs, 1):
+                    connection, process = idle.pop() if idle else start_grader()
+                    student_id, folder = waiting[0]
+                    scratch = tempfile.mkdtemp(prefix="grading-")
+                    try:
+                        connection.send(((student_id, folder, limits, sandbox), scratch))
+                    except OSError:  # this grading process died while idle: start another
+                        shutil.rmtree(scratch)
+                        continue
+                    waiting.pop(0)
+                    busy[connection] = (process, student_id, scratch)
+                for connection in multiprocessing.connection.wait(list(busy)):
+                    process, student_id, scratch = busy.pop(connection)
+                    try:
+                        done[student_id] = connection.recv()
+                        idle.append((connection, process))
+                    except EOFError:
+                        connection.close()
+                        process.join()
+                        done[student_id] = _lost(student_id, process.exitcode, sandbox)
+                        if not isolated:
+                            kill_adopted({p.pid for p, _, _ in busy.values()} | {p.pid for _, p in idle})
+                    shutil.rmtree(scratch, ignore_errors=True)
+                    bar.update()
+    finally:
+        for connection, process in idle:
+            try:
+                connection.send(None)
+            except OSError:  # already gone
+                pass
+            process.join()
+            connection.close()
     return [done[student_id] for student_id, _ in submissions]

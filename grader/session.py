@@ -5,6 +5,8 @@ grading a class is fast. A worker that crashes, exits, hangs or garbles the
 protocol is killed, the check that was running fails with a message the
 student can act on, and the next check gets a fresh worker. If importing the
 student's modules fails, that failure is remembered and makes the hand-in unusable.
+Outside bubblewrap, closing a worker also kills the processes it left behind
+(see `grader.reaper`).
 """
 import json
 import os
@@ -13,6 +15,7 @@ import signal
 import subprocess
 import time
 
+from grader.reaper import adopt_orphans, children, kill_adopted
 from grader.submission import Unusable
 from grader.worker import ProtocolError
 
@@ -67,6 +70,9 @@ class WorkerSession:
         self.response_fd, response_write = os.pipe()
         os.set_blocking(self.request_fd, False)
         self.buffer = b""
+        if not self.sandbox.use_bwrap:  # bubblewrap's pid namespace does this job
+            adopt_orphans()
+            self.known_children = children()
         try:
             self.process = self.sandbox.start(self.copy_dir, request_read, response_write, self.limits)
         finally:
@@ -149,5 +155,7 @@ class WorkerSession:
         except ProcessLookupError:
             pass
         self.process.wait()
+        if not self.sandbox.use_bwrap:
+            kill_adopted(self.known_children)
         os.close(self.response_fd)
         self.process = None

@@ -1,11 +1,16 @@
 """Hostile hand-ins: none earns what its code does not, none leaves anything behind.
 
 Every hand-in below is graded in ONE `course grade --jobs 2` run with short
-limits, as a class with a few bad actors would be. Each is the solution or the
-stubs plus code that attacks the grader; the points it may keep are those of
-the honest code it contains.
+limits, as a class with a few bad actors would be: once with bubblewrap (skipped,
+saying why, where it cannot run) and once in plain processes. Each is the
+solution or the stubs plus code that attacks the grader; the points it may
+keep are those of the honest code it contains. Attacks only a namespace
+sandbox can stop (reading or writing any file this user may) are left out of
+the plain-process run: there `course grade` warns that it is unsafe.
 """
+import contextlib
 import csv
+import io
 import json
 import tempfile
 import textwrap
@@ -14,18 +19,28 @@ import pytest
 
 from course import COURSE_ROOT
 from course.cli import main as course
+from grader.outputs import spreadsheet_safe
+from grader.sandbox import choose_sandbox
 from handins import MAX_SCORE, POINTS, processes_mentioning, solution, stubs, tree_digest, write_handin
 
 LIMITS = ["--case-seconds=2", "--submission-seconds=20", "--cpu-seconds=5", "--memory-mb=512", "--processes=16"]
 SLEEPER = "3141.5926"  # how long the escaping process sleeps: a marker no other process has
+FORMULA = '=HYPERLINK("http:evil.example","full marks")'  # a folder name a spreadsheet would run
+TERMINAL_TRAP = "\x1b]0;retitled\x07\x1b[2J\x1b[31mred"  # a folder name that retitles and clears the terminal
+NEEDS_NAMESPACES = ("reads the solution and imports the grader", "writes outside its folder")
+SANDBOXES = [
+    pytest.param("bubblewrap", marks=pytest.mark.skipif(
+        not choose_sandbox().use_bwrap, reason=f"bubblewrap cannot run here ({choose_sandbox().name})")),
+    "process",
+]
 
 
 def appended(base, code, file="toolbox.py"):
     return {**base, file: base[file] + "\n\n" + textwrap.dedent(code)}
 
 
-def hostile_handins(paths):
-    """student id -> (files, points the honest part earns)."""
+def hostile_handins(paths, sandbox="bubblewrap"):
+    """student id -> (files, points the honest part earns), for a run in `sandbox`."""
     ours = repr(str(paths["submitted"] / "writes outside" / "backprop"))
     other = repr(str(paths["submitted"] / "zz honest" / "backprop" / "toolbox.py"))
     targets = [str(paths["submitted"] / "zz honest" / "backprop" / "toolbox.py"), str(paths["out"] / "grades.csv"),
@@ -34,7 +49,7 @@ def hostile_handins(paths):
         name: str(COURSE_ROOT / "source" / "backprop" / name) for name in ("toolbox.py", "nn.py")
     }
     all_but = lambda *checks: MAX_SCORE - sum(POINTS[c] for c in checks)  # noqa: E731
-    return {
+    handins = {
         "exits at import": (appended(solution(), "import sys\nsys.exit(0)\n"), 0),
         "spins at import": (appended(solution(), "while True:\n    pass\n"), 0),
         "os._exit in Mul": (appended(solution(), "import os\nMul.backward = lambda self, grad: os._exit(0)\n"), all_but("multiplication")),
@@ -162,16 +177,23 @@ def hostile_handins(paths):
             except OSError:
                 pass
             """), 0),
+        "kills the grading process": (appended(stubs(), """
+            import os, signal
+            os.kill(os.getppid(), signal.SIGKILL)
+            """), 0),
+        FORMULA: (solution(), MAX_SCORE),
+        TERMINAL_TRAP: (solution(), MAX_SCORE),
         "links to the solution": (None, 0),
         "zz honest": (solution(), MAX_SCORE),
     }
+    return {student: handin for student, handin in handins.items() if sandbox == "bubblewrap" or student not in NEEDS_NAMESPACES}
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+@pytest.fixture(scope="module", params=SANDBOXES)
+def graded(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("redteam")
     paths = {"submitted": root / "submitted", "out": root / "out", "marker": root / "pwned", "scratch": root / "scratch"}
-    handins = hostile_handins(paths)
+    handins = hostile_handins(paths, request.param)
     for student, (files, _) in handins.items():
         if files is not None:
             write_handin(paths["submitted"] / student / "backprop", files)
@@ -180,24 +202,44 @@ def graded(tmp_path_factory):
     before = tree_digest(paths["submitted"])
     paths["scratch"].mkdir()
     saved, tempfile.tempdir = tempfile.tempdir, str(paths["scratch"])
+    printed = io.StringIO()
     try:
-        code = course(["grade", "backprop", f"--submitted={paths['submitted']}", f"--out={paths['out']}", "--jobs=2", *LIMITS])
+        with contextlib.redirect_stdout(printed):
+            code = course(["grade", "backprop", f"--submitted={paths['submitted']}", f"--out={paths['out']}", "--jobs=2",
+                           f"--sandbox={request.param}", *LIMITS])
     finally:
         tempfile.tempdir = saved
     with open(paths["out"] / "grades.csv", encoding="utf-8") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
-    return {"code": code, "rows": rows, "handins": handins, "paths": paths, "unchanged": tree_digest(paths["submitted"]) == before}
+    return {"code": code, "rows": rows, "handins": handins, "paths": paths, "unchanged": tree_digest(paths["submitted"]) == before,
+            "printed": printed.getvalue(), "sandbox": request.param}
 
 
 def test_every_hostile_hand_in_gets_a_row_and_the_run_succeeds(graded):
     assert graded["code"] == 0
-    assert set(graded["rows"]) == set(graded["handins"])
+    assert set(graded["rows"]) == {spreadsheet_safe(student) for student in graded["handins"]}
 
 
 @pytest.mark.parametrize("student", sorted(hostile_handins({"submitted": COURSE_ROOT, "out": COURSE_ROOT, "marker": COURSE_ROOT})))
 def test_earns_only_what_its_honest_code_earns(graded, student):
-    row = graded["rows"][student]
+    if student not in graded["handins"]:
+        pytest.skip(f"only a namespace sandbox stops this; {graded['sandbox']} mode warns that it is unsafe")
+    row = graded["rows"][spreadsheet_safe(student)]
     assert float(row["score"]) == graded["handins"][student][1], row
+
+
+def test_killing_the_grading_process_costs_only_that_hand_in(graded):
+    row = graded["rows"]["kills the grading process"]
+    # Bubblewrap's pid namespace hides the grading process; a plain process can kill it, which fails that hand-in alone.
+    assert row["status"] == ("graded" if graded["sandbox"] == "bubblewrap" else "grader error"), row
+
+
+def test_a_folder_name_cannot_inject_a_formula_or_terminal_escapes(graded):
+    out = graded["paths"]["out"]
+    assert not any(line.startswith(("=", "+", "-", "@")) for line in (out / "grades.csv").read_text(encoding="utf-8").splitlines())
+    assert (out / spreadsheet_safe(FORMULA) / "backprop" / "results.json").is_file()  # the id reports look up
+    assert "\x1b" not in graded["printed"]
+    assert "\\x1b]0;retitled" in graded["printed"]  # shown, escaped, in the gradebook table
 
 
 def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
