@@ -196,8 +196,10 @@ def embedded_png(figure, alt):
 def histogram(scores, max_score):
     figure = Figure(figsize=(6, 3))
     axes = figure.add_subplot()
-    top = max(max_score, max(scores), 1.0)
-    axes.hist(scores, bins=min(int(top) + 1, 30), range=(0, top + 1e-9))
+    top = int(max(max_score, max(scores), 1.0))
+    # one bar per whole point, centred on it; up to 30 bars for large totals
+    step = max(1, -(-top // 30))
+    axes.hist(scores, bins=[edge - step / 2 for edge in range(0, top + step + 1, step)], rwidth=0.9)
     axes.set_xlabel(f"score (out of {max_score:g})")
     axes.set_ylabel("submissions")
     return embedded_png(figure, "histogram of scores")
