@@ -11,11 +11,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-from nbgrader.preprocessors import ClearSolutions
-from traitlets.config.loader import PyFileConfigLoader
-
 from course import COURSE_ROOT
+from course.nbgrader_settings import load_config
+from course.strip import strip_solutions
 
 NOTEBOOK = "backprop.ipynb"
 ENGINE_FILES = ("toolbox.py", "nn.py")
@@ -99,10 +97,5 @@ def with_mistake(text, mistake):
 
 def stubs(solution):
     """The engine files students start from: each solution region replaced by nbgrader's configured stub."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT)).load_config()
-    clear = ClearSolutions(config=config)
-    stubbed = {}
-    for name, text in solution.items():
-        cell = nbformat.v4.new_code_cell(text, metadata={"nbgrader": {"solution": True}})
-        stubbed[name] = clear.preprocess_cell(cell, {"language": "python"}, 0)[0].source
-    return stubbed
+    config = load_config(COURSE_ROOT)
+    return {name: strip_solutions(text, config, name)[0] for name, text in solution.items()}
