@@ -28,6 +28,7 @@ bench: install
 	$(BIN)/python benchmarks/sgd_step_vs_torch.py
 	$(BIN)/python benchmarks/release_time.py
 	$(BIN)/python benchmarks/grade_class.py
+	$(BIN)/python benchmarks/grade_vs_nbgrader.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
