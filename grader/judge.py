@@ -18,7 +18,7 @@ def _show(array):
     return np.array2string(np.asarray(array), precision=6, threshold=30, separator=", ")
 
 
-def _close(a, b, rtol, atol):
+def close(a, b, rtol, atol):
     """np.allclose for finite arrays of one shape, without its generality (it runs thousands of times per class)."""
     return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
 
@@ -36,7 +36,7 @@ def _compare(what, expected, returned, numeric=None):
         return f"{what} has shape {got.shape}, expected {expected.shape}"
     if not np.all(np.isfinite(got)):
         return f"{what} contains inf or nan"
-    wrong = not _close(got, expected, **REFERENCE_TOLERANCE) or (numeric is not None and not _close(got, numeric, **NUMERIC_TOLERANCE))
+    wrong = not close(got, expected, **REFERENCE_TOLERANCE) or (numeric is not None and not close(got, numeric, **NUMERIC_TOLERANCE))
     return f"expected {what} =\n{_show(expected)}\nyour code returned\n{_show(got)}" if wrong else None
 
 

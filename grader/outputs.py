@@ -2,7 +2,7 @@
 
 grades.csv has a row for every hand-in, graded or not (modelled on nbgrader's
 export). results.json is in Gradescope's format; `extra_data` records the
-status and the sandbox used. Student ids come from folder names, which a
+status, the sandbox used and the seed of the random cases (GRADER_SEED repeats them). Student ids come from folder names, which a
 student may choose: an id a spreadsheet would read as a formula is written
 (in grades.csv and as the folder name alike) with a leading apostrophe. Both are written atomically (a temporary file,
 then os.replace), so a reader never sees half a file.
@@ -13,6 +13,8 @@ import json
 import os
 import tempfile
 from pathlib import Path
+
+from grader.cases import RUN_SEED
 
 
 def write_atomically(path, text):
@@ -63,7 +65,8 @@ def gradescope_json(result):
     summary = result.message or f"{_number(result.score)} of {_number(result.max_score)} points; {sum(c.passed for c in result.checks)} of {len(tests)} checks pass."
     return {
         "score": result.score, "max_score": result.max_score, "output": summary, "tests": tests,
-        "extra_data": {"student_id": spreadsheet_safe(result.student_id), "status": result.status, "sandbox": result.sandbox},
+        "extra_data": {"student_id": spreadsheet_safe(result.student_id), "status": result.status, "sandbox": result.sandbox,
+                       "cases_seed": RUN_SEED},
     }
 
 

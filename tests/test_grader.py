@@ -1,6 +1,7 @@
 """The grader awards exactly what a hand-in's code earns, and `course grade` writes a row for everyone."""
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from course.cli import main as course
+from grader.cases import RUN_SEED, case, one_op
 from grader.run import grade_submission
 from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.submission import MAX_HANDIN_MB, Unusable, private_copy
@@ -119,6 +121,7 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
     assert [test["name"] for test in results["tests"]] == list(POINTS)
     assert {key for test in results["tests"] for key in test} == {"name", "score", "max_score", "status", "output", "visibility"}
     assert results["extra_data"]["sandbox"] == choose_sandbox().name
+    assert results["extra_data"]["cases_seed"] == RUN_SEED
     broken = json.loads((out / "no nn" / "backprop" / "results.json").read_text(encoding="utf-8"))
     assert broken["score"] == 0 and "nn.py is missing" in broken["output"]
     assert not [path for path in out.rglob("*") if path.name.endswith(".tmp")]
@@ -201,3 +204,30 @@ def test_the_wire_format_accepts_only_exact_float_arrays():
     ):
         with pytest.raises((ProtocolError, ValueError)):
             decode_array(bad, dtypes=("float64",))
+
+
+CASE_DIGESTS = """
+import hashlib, json
+from grader.cases import checks
+from grader.worker import encode_case
+for visible in (True, False):
+    requests = [encode_case(case.request) for check in checks() for case in check.cases if case.visible == visible]
+    print(hashlib.sha256(json.dumps(requests).encode()).hexdigest())
+"""
+
+
+def test_hidden_random_inputs_change_every_run_unless_a_seed_is_given():
+    """A hand-in can leak the hidden inputs it saw through its feedback; they must be useless in the next run."""
+    environment = {key: value for key, value in os.environ.items() if key != "GRADER_SEED"}
+    runs = [subprocess.Popen([sys.executable, "-c", CASE_DIGESTS], stdout=subprocess.PIPE, text=True, env={**environment, **seed})
+            for seed in ({}, {}, {"GRADER_SEED": "7"}, {"GRADER_SEED": "7"})]
+    (visible, hidden), (visible_again, hidden_again), (seeded, hidden_seeded), (seeded_again, hidden_seeded_again) = (
+        run.communicate()[0].split() for run in runs)
+    assert visible == visible_again == seeded == seeded_again  # the notebook's cases are the notebook's
+    assert hidden != hidden_again
+    assert hidden_seeded == hidden_seeded_again  # an instructor can reproduce a run
+
+
+def test_central_differences_are_dropped_where_a_draw_sits_on_a_kink():
+    assert set(case("relu off its kink", {"x": [-1.0, 2.0]}, one_op("relu", "x"), grad=np.ones(2)).numeric) == {"x"}
+    assert case("relu at its kink", {"x": [0.0, 2.0]}, one_op("relu", "x"), grad=np.ones(2)).numeric == {}
