@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+from grader.judge import student_text
 from grader.outputs import write_gradebook
 from grader.run import find_submissions, grade_class
 from grader.sandbox import add_limit_options, choose_sandbox, limits_from
@@ -22,16 +23,11 @@ def add_arguments(parser):
     add_limit_options(parser.add_argument)
 
 
-def printable(text):
-    """`text` with control characters (a folder name's terminal escape sequences, say) shown as escapes."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def print_gradebook(results, grades_path):
-    width = max([len(printable(r.student_id)) for r in results[:TABLE_ROWS]] + [7])
+    width = max([len(student_text(r.student_id)) for r in results[:TABLE_ROWS]] + [7])
     print(f"\n{'student':<{width}}  {'score':>9}  status")
     for result in results[:TABLE_ROWS]:
-        print(f"{printable(result.student_id):<{width}}  {result.score:>4g} / {result.max_score:<2g}  {result.status}")
+        print(f"{student_text(result.student_id):<{width}}  {result.score:>4g} / {result.max_score:<2g}  {result.status}")
     if len(results) > TABLE_ROWS:
         print(f"... and {len(results) - TABLE_ROWS} more in {grades_path}")
 

@@ -14,6 +14,15 @@ REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclos
 NUMERIC_TOLERANCE = dict(rtol=1e-4, atol=1e-6)  # central differences carry ~1e-9 of rounding
 
 
+def student_text(value, limit=500):
+    """Text from a submission (a message, a folder name) cut to `limit` characters, control characters shown as escapes.
+
+    It ends up in a terminal, grades.csv and feedback pages: an escape sequence must not clear or retitle the screen.
+    """
+    text = str(value)[:limit]
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _show(array):
     return np.array2string(np.asarray(array), precision=6, threshold=30, separator=", ")
 
@@ -43,7 +52,7 @@ def _compare(what, expected, returned, numeric=None):
 def judge_case(case, answer):
     """Why the worker's answer to `case` is wrong, or None when it is right."""
     if "error" in answer:
-        return f"raised {str(answer['error'])[:500]}"
+        return f"raised {student_text(answer['error'])}"
     problem = _compare("the result", case.expected["value"], answer.get("value"))
     if problem:
         return problem

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 
+from grader.judge import student_text
 from grader.reaper import adopt_orphans, children, kill_adopted
 from grader.submission import Unusable
 from grader.worker import ProtocolError
@@ -88,7 +89,7 @@ class WorkerSession:
             if hello == {"ready": True}:
                 return
             detail = hello.get("error") if isinstance(hello, dict) else None
-            self.import_error = f"importing your code failed: {str(detail)[:500]}"
+            self.import_error = f"importing your code failed: {student_text(detail)}"
         self.close(goodbye=False)
         raise Unusable("import error", self.import_error)
 

@@ -181,6 +181,14 @@ def hostile_handins(paths, sandbox="bubblewrap"):
             import os, signal
             os.kill(os.getppid(), signal.SIGKILL)
             """), 0),
+        "escapes the terminal at import": (appended(stubs(), """
+            raise ImportError("\\x1b[2J\\x1b]0;retitled\\x07=1+1")
+            """), 0),
+        "escapes the terminal in Mul": (appended(solution(), """
+            def shout(self, grad):
+                raise ValueError("\\x1b[2J\\x1b]0;retitled\\x07")
+            Mul.backward = shout
+            """), all_but("multiplication")),
         FORMULA: (solution(), MAX_SCORE),
         TERMINAL_TRAP: (solution(), MAX_SCORE),
         "links to the solution": (None, 0),
@@ -234,12 +242,16 @@ def test_killing_the_grading_process_costs_only_that_hand_in(graded):
     assert row["status"] == ("graded" if graded["sandbox"] == "bubblewrap" else "grader error"), row
 
 
-def test_a_folder_name_cannot_inject_a_formula_or_terminal_escapes(graded):
+def test_student_text_cannot_inject_formulas_or_terminal_escapes(graded):
     out = graded["paths"]["out"]
     assert not any(line.startswith(("=", "+", "-", "@")) for line in (out / "grades.csv").read_text(encoding="utf-8").splitlines())
     assert (out / spreadsheet_safe(FORMULA) / "backprop" / "results.json").is_file()  # the id reports look up
     assert "\x1b" not in graded["printed"]
     assert "\\x1b]0;retitled" in graded["printed"]  # shown, escaped, in the gradebook table
+    for student in ("escapes the terminal at import", "escapes the terminal in Mul"):
+        results = json.loads((out / student / "backprop" / "results.json").read_text(encoding="utf-8"))
+        shown = "\n".join([results["output"], *(test["output"] for test in results["tests"]), graded["rows"][student]["message"]])
+        assert "\x1b" not in shown and "\\x1b]0;retitled" in shown, shown  # escaped, as in the gradebook table
 
 
 def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
