@@ -71,6 +71,8 @@ def _bwrap_prefix(copy_dir, scratch_mb=64):
     """The bubblewrap command line that exposes only what the worker needs.
 
     The submission's copy is read-only; the only writable place is a small /tmp in memory.
+    The root and /dev that bubblewrap makes are in-memory file systems without a size limit,
+    so both are remounted read-only: files there could otherwise fill the machine's memory.
     """
     python_home = Path(sys.base_prefix).resolve()
     command = [
@@ -91,6 +93,7 @@ def _bwrap_prefix(copy_dir, scratch_mb=64):
         "--ro-bind", str(WORKER_SCRIPT), f"{SANDBOX_ROOT}/worker.py",
         "--ro-bind", str(copy_dir), f"{SANDBOX_ROOT}/submission",
         "--chdir", f"{SANDBOX_ROOT}/submission",
+        "--remount-ro", "/dev", "--remount-ro", "/",
     ]
     return command
 

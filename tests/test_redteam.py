@@ -27,7 +27,7 @@ LIMITS = ["--case-seconds=2", "--submission-seconds=20", "--cpu-seconds=5", "--m
 SLEEPER = "3141.5926"  # how long the escaping process sleeps: a marker no other process has
 FORMULA = '=HYPERLINK("http:evil.example","full marks")'  # a folder name a spreadsheet would run
 TERMINAL_TRAP = "\x1b]0;retitled\x07\x1b[2J\x1b[31mred"  # a folder name that retitles and clears the terminal
-NEEDS_NAMESPACES = ("reads the solution and imports the grader", "writes outside its folder")
+NEEDS_NAMESPACES = ("reads the solution and imports the grader", "writes outside its folder", "fills memory through files in Mul")
 SANDBOXES = [
     pytest.param("bubblewrap", marks=pytest.mark.skipif(
         not choose_sandbox().use_bwrap, reason=f"bubblewrap cannot run here ({choose_sandbox().name})")),
@@ -177,6 +177,19 @@ def hostile_handins(paths, sandbox="bubblewrap"):
             except OSError:
                 pass
             """), 0),
+        "fills memory through files in Mul": (appended(solution(), """
+            honest_backward = Mul.backward
+            def fill(self, grad):
+                for folder in ("/dev/shm", "/dev", "/", "/sandbox"):  # in-memory file systems other than the sized /tmp
+                    try:
+                        with open(f"{folder}/filler", "wb") as file:
+                            file.write(bytes(1 << 19))
+                        return honest_backward(self, grad)  # could have gone on until the machine ran out of memory
+                    except OSError:
+                        pass
+                raise MemoryError("no unbounded file system to fill")
+            Mul.backward = fill
+            """), all_but("multiplication")),
         "kills the grading process": (appended(stubs(), """
             import os, signal
             os.kill(os.getppid(), signal.SIGKILL)
