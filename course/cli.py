@@ -2,10 +2,15 @@
 
 Each command module has a docstring (its help text), `add_arguments(parser)`
 and `run(args) -> exit code`; adding a command is one line in COMMANDS.
+Only the module of the command being run is imported: some pull in nbgrader,
+which takes seconds to load.
 """
 import argparse
+import ast
 import importlib
+import importlib.util
 import sys
+from pathlib import Path
 
 COMMANDS = {
     "demo": "course.demo",
@@ -16,20 +21,31 @@ COMMANDS = {
 }
 
 
-def build_parser():
+def summary(module_name):
+    """The first line of a module's docstring, read without importing the module."""
+    source = Path(importlib.util.find_spec(module_name).origin).read_text(encoding="utf-8")
+    return (ast.get_docstring(ast.parse(source)) or "").strip().splitlines()[0]
+
+
+def build_parser(command=None):
+    """The parser; only `command`, if given, gets its options (and its module imported)."""
     parser = argparse.ArgumentParser(prog="course", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        summary = (module.__doc__ or "").strip().splitlines()[0]
-        sub = subparsers.add_parser(name, help=summary, description=summary)
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        text = summary(module_name)
+        sub = subparsers.add_parser(name, help=text, description=text)
+        if command == name:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.set_defaults(run=module.run)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((word for word in argv if not word.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except KeyboardInterrupt:

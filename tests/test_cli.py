@@ -1,0 +1,28 @@
+"""The command line imports only the command it runs (some commands load nbgrader, which is slow)."""
+import subprocess
+import sys
+
+from course.cli import COMMANDS, build_parser
+
+
+def imported_modules_after(code):
+    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    return set(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout.split())
+
+
+def test_a_command_imports_only_its_own_module():
+    modules = imported_modules_after("from course.cli import build_parser\nbuild_parser('collect')")
+    assert "course.collect" in modules
+    assert not {"course.grade", "course.release", "course.demo", "course.validate"} & modules
+
+
+def test_help_lists_every_command_with_its_summary():
+    text = build_parser().format_help()
+    for name in COMMANDS:
+        assert name in text
+    assert "Grade every hand-in" in text
+
+
+def test_grading_does_not_compile_unused_schema_grammars():
+    modules = imported_modules_after("import course.notebook")
+    assert "nbformat" in modules and "lark" not in modules
