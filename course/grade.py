@@ -63,8 +63,9 @@ def run(args):
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
     if not results[0].sandbox.startswith("bubblewrap"):
-        print("warning: without bubblewrap, student code ran as this user: it could read the solution and write where "
-              "you can. Install bubblewrap (apt install bubblewrap) before grading real hand-ins.")
+        print("warning: without bubblewrap, student code ran as this user: it could read the solution, write where "
+              "you can and stop the grader (as root, even fork without limit). Install bubblewrap (apt install bubblewrap) "
+              "before grading real hand-ins.")
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     if report is not None:
         print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")

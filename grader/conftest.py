@@ -31,7 +31,7 @@ def worker(request):
     """The sandboxed worker of the hand-in, running a private copy of it."""
     options = request.config.option
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-        copy = Path(scratch) / "submission"
+        copy = Path(scratch) / (Path(options.submission).name or "submission")  # named as the student knows it
         check_readable(copy, private_copy(options.submission, copy))
         session = WorkerSession(copy, choose_sandbox(options.sandbox), limits_from(options))
         try:

@@ -112,6 +112,7 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
         "syntax": ("syntax error", 0), "latin1": ("bad encoding", 0), "empty": ("empty folder", 0), "no folder": ("empty folder", 0),
     }
     assert "nn.py is missing" in rows["no nn"]["message"]
+    assert "the hand-in folder backprop/ is empty or missing" in rows["no folder"]["message"]  # the folder the student knows
     assert rows["syntax"]["message"].startswith(f"nn.py line {solution()['nn.py'].count(chr(10)) + 2}: ")
     assert "toolbox.py line 1 is not valid UTF-8 (byte 0xe9)" in rows["latin1"]["message"]
     assert rows["Zoë Ñandú 3"]["multiplication"] == f"{POINTS['multiplication']:g}" and rows["Zoë Ñandú 3"]["message"] == ""
