@@ -9,6 +9,7 @@ does not work, the worker is a plain process with the same resource limits,
 and the report says so.
 """
 import functools
+import glob
 import os
 import resource
 import shutil
@@ -67,6 +68,18 @@ def _apply_limits(limits):
     return set_limits
 
 
+@functools.lru_cache(maxsize=None)
+def _package_folders():
+    """Folders of installed packages that exist: the interpreter's, and the system's (Debian's dist-packages under /usr).
+
+    numpy is bound on its own, so hiding them leaves the worker the standard library and numpy.
+    """
+    listed = subprocess.run([PYTHON, "-I", "-c", "import site; print(*site.getsitepackages(), sep='\\n')"],
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    listed += sorted(glob.glob("/usr/lib/python3*/dist-packages") + glob.glob("/usr/local/lib/python3*/dist-packages"))
+    return tuple(dict.fromkeys(folder for folder in listed if os.path.isdir(folder)))
+
+
 def _bwrap_prefix(copy_dir, scratch_mb=64):
     """The bubblewrap command line that exposes only what the worker needs.
 
@@ -86,6 +99,8 @@ def _bwrap_prefix(copy_dir, scratch_mb=64):
         elif os.path.isdir(top):
             command += ["--ro-bind", top, top]
     command += ["--ro-bind", str(python_home), str(python_home)]
+    for folder in _package_folders():  # the standard library, not what else is installed (torch or sympy would do the work)
+        command += ["--tmpfs", folder, "--remount-ro", folder]
     for lib in (NUMPY_DIR, NUMPY_DIR.with_name("numpy.libs")):
         if lib.is_dir():
             command += ["--ro-bind", str(lib), f"{SANDBOX_ROOT}/lib/{lib.name}"]

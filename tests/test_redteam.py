@@ -12,8 +12,11 @@ import contextlib
 import csv
 import io
 import json
+import sys
+import sysconfig
 import tempfile
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +30,8 @@ LIMITS = ["--case-seconds=2", "--submission-seconds=20", "--cpu-seconds=5", "--m
 SLEEPER = "3141.5926"  # how long the escaping process sleeps: a marker no other process has
 FORMULA = '=HYPERLINK("http:evil.example","full marks")'  # a folder name a spreadsheet would run
 TERMINAL_TRAP = "\x1b]0;retitled\x07\x1b[2J\x1b[31mred"  # a folder name that retitles and clears the terminal
-NEEDS_NAMESPACES = ("reads the solution and imports the grader", "writes outside its folder", "fills memory through files in Mul")
+NEEDS_NAMESPACES = ("reads the solution and imports the grader", "writes outside its folder", "fills memory through files in Mul",
+                    "uses the machine's Python packages in Mul")
 SANDBOXES = [
     pytest.param("bubblewrap", marks=pytest.mark.skipif(
         not choose_sandbox().use_bwrap, reason=f"bubblewrap cannot run here ({choose_sandbox().name})")),
@@ -48,6 +52,8 @@ def hostile_handins(paths, sandbox="bubblewrap"):
     solution_files = {
         name: str(COURSE_ROOT / "source" / "backprop" / name) for name in ("toolbox.py", "nn.py")
     }
+    site_dirs = [sysconfig.get_path(kind, vars={"base": sys.base_prefix, "platbase": sys.base_prefix}) for kind in ("purelib", "platlib")]
+    site_dirs += [str(path) for path in Path("/usr/lib").glob("python3*/dist-packages")]
     all_but = lambda *checks: MAX_SCORE - sum(POINTS[c] for c in checks)  # noqa: E731
     handins = {
         "exits at import": (appended(solution(), "import sys\nsys.exit(0)\n"), 0),
@@ -189,6 +195,15 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                         pass
                 raise MemoryError("no unbounded file system to fill")
             Mul.backward = fill
+            """), all_but("multiplication")),
+        "uses the machine's Python packages in Mul": (appended(solution(), f"""
+            import os
+            honest_backward = Mul.backward
+            def borrow(self, grad):  # with torch or sympy there, a gradient needs no work
+                if any(os.path.isdir(folder) and os.listdir(folder) for folder in {site_dirs!r}):
+                    return honest_backward(self, grad)
+                raise ImportError("only numpy is here")
+            Mul.backward = borrow
             """), all_but("multiplication")),
         "kills the grading process": (appended(stubs(), """
             import os, signal
