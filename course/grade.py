@@ -20,6 +20,9 @@ def add_arguments(parser):
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="hand-ins graded at once (default: one per core)")
     parser.add_argument("--sandbox", choices=("auto", "bubblewrap", "process"), default="auto",
                         help="isolate student code with bubblewrap, or plain limited processes (default: bubblewrap when it works)")
+    parser.add_argument("--allow-changed-code", action="store_true",
+                        help="grade hand-ins that changed the engine code outside the stubbed functions (by default they are "
+                             "refused with a message: a rewritten Tensor.backward can fake every gradient)")
     add_limit_options(parser.add_argument)
 
 
@@ -56,7 +59,8 @@ def run(args):
         print(f"error: {error}", file=sys.stderr)
         return 1
     start = time.perf_counter()
-    results = grade_class(submissions, jobs=args.jobs, limits=limits_from(args), sandbox=args.sandbox)
+    results = grade_class(submissions, jobs=args.jobs, limits=limits_from(args), sandbox=args.sandbox,
+                          allow_changed_code=args.allow_changed_code)
     seconds = time.perf_counter() - start
     grades = write_gradebook(args.out, args.assignment, results)
     report = write_reports(args.out, args.assignment)

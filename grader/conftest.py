@@ -9,7 +9,8 @@ import pytest
 
 from grader.sandbox import add_limit_options, choose_sandbox, limits_from
 from grader.session import WorkerSession
-from grader.submission import check_readable, private_copy
+from grader.scaffold import check_given_code_unchanged
+from grader.submission import REQUIRED_FILES, check_readable, private_copy
 
 
 def pytest_addoption(parser):
@@ -17,6 +18,9 @@ def pytest_addoption(parser):
     group.addoption("--submission", metavar="PATH", help="the hand-in folder to grade (with toolbox.py and nn.py)")
     group.addoption("--sandbox", choices=("auto", "bubblewrap", "process"), default="auto",
                     help="how to isolate the student's code (default: bubblewrap when it works here)")
+    group.addoption("--allow-changed-code", action="store_true",
+                    help="grade hand-ins that changed the engine code outside the stubbed functions (refused by default: "
+                         "a rewritten Tensor.backward can fake every gradient)")
     add_limit_options(group.addoption)
 
 
@@ -33,6 +37,8 @@ def worker(request):
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
         copy = Path(scratch) / (Path(options.submission).name or "submission")  # named as the student knows it
         check_readable(copy, private_copy(options.submission, copy))
+        if not options.allow_changed_code:
+            check_given_code_unchanged(copy, REQUIRED_FILES)
         session = WorkerSession(copy, choose_sandbox(options.sandbox), limits_from(options))
         try:
             yield session

@@ -41,19 +41,19 @@ class SubmissionResult:
         return sum(check.points for check in self.checks)
 
 
-def pytest_arguments(folder, limits, sandbox):
+def pytest_arguments(folder, limits, sandbox, allow_changed_code=False):
     options = [f"--{field.name.replace('_', '-')}={getattr(limits, field.name)}" for field in fields(Limits)]
     # Plugins a grading session does not need; unraisableexception alone costs two full gc.collect() per session.
     unused = ("terminal", "cacheprovider", "unraisableexception", "threadexception", "doctest", "junitxml", "pastebin",
               "legacypath", "logging", "faulthandler", "stepwise", "warnings")
-    return [str(GRADER_DIR), f"--submission={folder}", f"--sandbox={sandbox}", "--capture=no", "--assert=plain", *options,
+    return [str(GRADER_DIR), f"--submission={folder}", f"--sandbox={sandbox}", *(["--allow-changed-code"] if allow_changed_code else []), "--capture=no", "--assert=plain", *options,
             *(argument for name in unused for argument in ("-p", f"no:{name}"))]
 
 
-def grade_submission(student_id, folder, limits=Limits(), sandbox="auto"):
+def grade_submission(student_id, folder, limits=Limits(), sandbox="auto", allow_changed_code=False):
     """Run the checks on the hand-in in `folder` and say how it did."""
     collector = ResultCollector()
-    exit_code = pytest.main(pytest_arguments(folder, limits, sandbox), plugins=[collector])
+    exit_code = pytest.main(pytest_arguments(folder, limits, sandbox, allow_changed_code), plugins=[collector])
     results = tuple(
         collector.results.get(check.grade_id) or CheckResult(check.grade_id, check.points, False, "not run")
         for check in checks()
@@ -89,7 +89,7 @@ def _lost(student_id, exit_code, sandbox):
     return SubmissionResult(student_id, "grader error", message, results, choose_sandbox(sandbox).name)
 
 
-def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True):
+def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True, allow_changed_code=False):
     """Grade every (student_id, folder) in `jobs` forked grading processes; results in the order given.
 
     The parent knows which hand-in each grading process has, so one that dies
@@ -117,7 +117,7 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
                     student_id, folder = waiting[0]
                     scratch = tempfile.mkdtemp(prefix="grading-")
                     try:
-                        connection.send(((student_id, folder, limits, sandbox), scratch))
+                        connection.send(((student_id, folder, limits, sandbox, allow_changed_code), scratch))
                     except OSError:  # this grading process died while idle: start another
                         shutil.rmtree(scratch)
                         continue

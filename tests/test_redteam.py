@@ -242,6 +242,7 @@ def graded(tmp_path_factory, request):
     try:
         with contextlib.redirect_stdout(printed):
             code = course(["grade", "backprop", f"--submitted={paths['submitted']}", f"--out={paths['out']}", "--jobs=2",
+                           "--allow-changed-code",  # attacks at import time must reach the sandbox; tests/test_scaffold_check.py covers the refusal
                            f"--sandbox={request.param}", *LIMITS])
     finally:
         tempfile.tempdir = saved

@@ -1,0 +1,83 @@
+"""Refuse hand-ins that change the engine code students were given.
+
+Only the bodies of the functions the release stubs out are the student's. The
+rest (Tensor.backward, Function.apply, reduce_to_shape, every forward, the
+layers) is what makes a check meaningful: a hand-in that rewrote
+Tensor.backward to differentiate numerically would pass every gradient check
+without a single backward written. Comparing syntax trees (read, never run)
+with the release's finds such changes while ignoring formatting, comments and
+docstrings.
+"""
+import ast
+import functools
+
+from course import COURSE_ROOT
+from course.nbgrader_settings import load_config
+from grader.submission import Unusable
+
+RELEASE_DIR = COURSE_ROOT / "release" / "backprop"
+
+
+@functools.cache
+def _stub_statements():
+    """nbgrader's stub as the statements it compiles to (its comment vanishes)."""
+    stub = load_config(COURSE_ROOT).ClearSolutions.code_stub["python"]
+    return ast.dump(ast.Module(body=ast.parse(stub).body, type_ignores=[]))
+
+
+def _definitions(tree, prefix=""):
+    """(qualified name, node) of every class and function, outermost first."""
+    for node in getattr(tree, "body", []):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            name = prefix + node.name
+            yield name, node
+            yield from _definitions(node, name + ".")
+
+
+def _without_docstring(body):
+    first = body[0] if body else None
+    is_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+        and isinstance(first.value.value, str)
+    return body[1:] if is_doc else body
+
+
+def _normalised(tree, free):
+    """`tree` without docstrings and with the bodies of the functions in `free` emptied."""
+    tree.body = _without_docstring(tree.body)
+    for name, node in _definitions(tree):
+        node.body = [ast.Pass()] if name in free else (_without_docstring(node.body) or [ast.Pass()])
+    return tree
+
+
+def changed_definition(given_text, handed_in_text):
+    """Name of the first given definition the hand-in changed ("module level" for other code), or None."""
+    stub = _stub_statements()
+    given = ast.parse(given_text)
+    free = {name for name, node in _definitions(given)
+            if isinstance(node, ast.FunctionDef)
+            and ast.dump(ast.Module(body=_without_docstring(node.body), type_ignores=[])) == stub}
+    given, handed_in = _normalised(given, free), _normalised(ast.parse(handed_in_text), free)
+    if ast.dump(given) == ast.dump(handed_in):
+        return None
+    theirs = dict(_definitions(handed_in))
+    changed = [name for name, node in _definitions(given) if name not in theirs or ast.dump(node) != ast.dump(theirs[name])]
+    return max(changed, key=lambda name: name.count("."), default="module level")  # the method, not its class
+
+
+def check_given_code_unchanged(folder, files, release_dir=RELEASE_DIR):
+    """Raise `Unusable` when a hand-in's file differs from the release outside the stubbed bodies."""
+    for name in files:
+        if not (release_dir / name).is_file():
+            raise FileNotFoundError(f"{release_dir / name} is missing: run `course release backprop` before grading.")
+        try:
+            changed = changed_definition((release_dir / name).read_text(encoding="utf-8"),
+                                         (folder / name).read_text(encoding="utf-8"))
+        except RecursionError:
+            changed = "module level"
+        if changed is not None:
+            where = "code added or changed outside the given classes and functions" if changed == "module level" else changed
+            raise Unusable(
+                "changed given code",
+                f"{name}: {where} differs from the released {name}. Only the bodies of the functions marked "
+                f"'# YOUR CODE HERE' are yours to change; copy the rest back from the released {name} and hand it in again.",
+            )

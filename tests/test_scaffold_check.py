@@ -1,0 +1,64 @@
+"""Hand-ins may change only the stubbed function bodies; the rest of the engine is the release's.
+
+Without this rule a hand-in that rewrites Tensor.backward to differentiate
+numerically passes the gradient checks with no backward function written.
+"""
+import pytest
+
+from grader.run import grade_submission
+from grader.scaffold import RELEASE_DIR, changed_definition
+from handins import solution, stubs, write_handin
+
+RELEASED = (RELEASE_DIR / "toolbox.py").read_text(encoding="utf-8")
+
+# Every gradient by central differences of each operation's own forward, inside the given Tensor.backward.
+NUMERIC_ENGINE = RELEASED.replace(
+    "input_grads = fn.backward(node_grad)",
+    """def numeric(fn, g, eps=1e-6):
+                arrays, grads = [t.data for t in fn.inputs], []
+                for i, a in enumerate(arrays):
+                    grad = np.zeros_like(a)
+                    for pos in np.ndindex(a.shape):
+                        sides = []
+                        for step in (eps, -eps):
+                            moved = list(arrays)
+                            moved[i] = a.copy()
+                            moved[i][pos] += step
+                            sides.append(np.sum(type(fn)().forward(*moved, **fn.options) * g))
+                        grad[pos] = (sides[0] - sides[1]) / (2 * eps)
+                    grads.append(grad)
+                return tuple(grads)
+            input_grads = numeric(fn, node_grad)""",
+).replace("fn.inputs = tensors\n", "fn.inputs, fn.options = tensors, options\n")
+
+
+@pytest.mark.parametrize("files", [solution, stubs], ids=["solution", "stubs"])
+def test_the_files_students_may_hand_in_pass(files):
+    for name, text in files().items():
+        assert changed_definition((RELEASE_DIR / name).read_text(encoding="utf-8"), text) is None
+
+
+def test_formatting_comments_and_docstrings_are_free():
+    edited = RELEASED.replace('"""Elementwise e ** x."""', '"""My own words."""').replace(
+        "        return grad, grad\n", "        return (grad,\n                grad)  # both inputs\n")
+    assert edited != RELEASED and changed_definition(RELEASED, edited) is None
+
+
+@pytest.mark.parametrize("edit, where", [
+    (lambda text: text.replace("input_grads = fn.backward(node_grad)", "input_grads = cheat(fn, node_grad)"), "Tensor.backward"),
+    (lambda text: text.replace("    def backward(self, grad):\n        raise NotImplementedError\n",
+                               "    def backward(self, grad):\n        return cheat(self, grad)\n", 1), "Function.backward"),
+    (lambda text: text.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)"), "ReLU.forward"),
+    (lambda text: text + "\nTensor.backward = None\n", "module level"),
+])
+def test_changes_to_given_code_are_named(edit, where):
+    assert changed_definition(RELEASED, edit(RELEASED)) == where
+
+
+def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
+    handin = write_handin(tmp_path / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE})
+    refused = grade_submission("numeric", handin)
+    assert refused.status == "changed given code" and refused.score == 0
+    assert "Tensor.backward" in refused.message and "YOUR CODE HERE" in refused.message
+    # The rule is what stops it: allowed through, the same hand-in earns points with no backward written.
+    assert grade_submission("numeric", handin, allow_changed_code=True).score > 0
