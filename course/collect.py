@@ -60,8 +60,11 @@ def add_arguments(parser):
 def run(args):
     try:
         summary = collect(args.zip, args.submitted, args.assignment, args.id_pattern, args.force)
-    except (UnsafeArchive, FileNotFoundError, ValueError, zipfile.BadZipFile) as error:
+    except (UnsafeArchive, FileNotFoundError, ValueError) as error:
         print(f"course collect: {error}", file=sys.stderr)
+        return 2
+    except zipfile.BadZipFile as error:
+        print(f"course collect: {args.zip} is not a readable .zip ({error}); download it again or unpack it and pass the folder.", file=sys.stderr)
         return 2
     print(f"Collected {len(summary.collected)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
     for student in summary.collected:
@@ -76,7 +79,10 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False):
     download, submitted_dir = Path(download), Path(submitted_dir)
     if not download.exists():
         raise FileNotFoundError(f"{download} does not exist; pass the LMS download (a .zip or a folder) with --zip")
-    pattern = re.compile(id_pattern) if id_pattern else None
+    try:
+        pattern = re.compile(id_pattern) if id_pattern else None
+    except re.error as error:
+        raise ValueError(f"--id-pattern {id_pattern!r} is not a valid regular expression ({error})") from None
     if pattern is not None and "student_id" not in pattern.groupindex:
         raise ValueError(f"--id-pattern {id_pattern!r} needs a named group (?P<student_id>...)")
     submitted_dir.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from grader.judge import student_text
+from course import COURSE_ROOT
 from grader.outputs import write_gradebook
 from grader.run import find_submissions, grade_class
 from grader.sandbox import add_limit_options, choose_sandbox, limits_from
@@ -45,8 +46,16 @@ def write_reports(out_dir, assignment):
 
 
 def run(args):
+    known = sorted(path.name for path in (COURSE_ROOT / "source").iterdir() if path.is_dir())
+    if args.assignment not in known:
+        print(f"error: there is no assignment {args.assignment!r} in source/ (there is: {', '.join(known)}); "
+              "nothing was graded and the gradebook is unchanged.", file=sys.stderr)
+        return 1
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file; pass a folder for the results.", file=sys.stderr)
+        return 1
     if not args.submitted.is_dir():
-        print(f"error: {args.submitted}/ does not exist; put hand-ins in {args.submitted}/<student_id>/{args.assignment}/ "
+        print(f"error: {args.submitted}/ is not a folder; put hand-ins in {args.submitted}/<student_id>/{args.assignment}/ "
               "(course collect does this) or pass --submitted DIR.", file=sys.stderr)
         return 1
     submissions = find_submissions(args.submitted, args.assignment)

@@ -146,3 +146,10 @@ def test_id_pattern_without_student_id_group_is_an_error(tmp_path):
     (tmp_path / "download").mkdir()
     with pytest.raises(ValueError, match=r"needs a named group \(\?P<student_id>"):
         collect(tmp_path / "download", tmp_path / "submitted", "backprop", id_pattern="(.*)_x")
+
+
+def test_an_invalid_id_pattern_is_a_clear_error(tmp_path, capsys):
+    download = tmp_path / "download"
+    (download / "ada").mkdir(parents=True)
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s"), "--id-pattern", "("]) == 2
+    assert "not a valid regular expression" in capsys.readouterr().err

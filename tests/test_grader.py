@@ -232,3 +232,20 @@ def test_hidden_random_inputs_change_every_run_unless_a_seed_is_given():
 def test_central_differences_are_dropped_where_a_draw_sits_on_a_kink():
     assert set(case("relu off its kink", {"x": [-1.0, 2.0]}, one_op("relu", "x"), grad=np.ones(2)).numeric) == {"x"}
     assert case("relu at its kink", {"x": [0.0, 2.0]}, one_op("relu", "x"), grad=np.ones(2)).numeric == {}
+
+
+def test_an_unknown_assignment_leaves_the_gradebook_alone(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "grades.csv").write_text("student_id,score\nada,15\n")
+    (tmp_path / "submitted" / "ada" / "backprop").mkdir(parents=True)
+    assert course(["grade", "backprpo", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
+    assert "no assignment 'backprpo'" in capsys.readouterr().err
+    assert (out / "grades.csv").read_text() == "student_id,score\nada,15\n"
+
+
+def test_an_output_path_that_is_a_file_is_refused_before_grading(tmp_path, capsys):
+    (tmp_path / "submitted" / "ada" / "backprop").mkdir(parents=True)
+    (tmp_path / "out").write_text("not a folder")
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
+    assert "is a file" in capsys.readouterr().err
