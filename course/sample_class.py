@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course import COURSE_ROOT
-from course.nbgrader_settings import load_config
+from course.nbgrader_settings import load_config, student_files
 from course.strip import strip_solutions
 
 NOTEBOOK = "backprop.ipynb"
-ENGINE_FILES = ("toolbox.py", "nn.py")
+ENGINE_FILES = tuple(student_files(load_config(COURSE_ROOT), "backprop"))
 REGION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n", re.M | re.S)
 
 

@@ -11,7 +11,10 @@ import os
 import shutil
 from pathlib import Path
 
-REQUIRED_FILES = ("toolbox.py", "nn.py")
+from course import COURSE_ROOT
+from course.nbgrader_settings import load_config, student_files
+
+REQUIRED_FILES = tuple(student_files(load_config(COURSE_ROOT), "backprop"))  # the files students complete
 MAX_HANDIN_MB = 20
 
 

@@ -229,3 +229,9 @@ def test_stubbed_network_runs_forward_and_its_loss_raises_in_backward(stubbed):
     assert np.isclose(loss.data, reference.data)
     with pytest.raises(NotImplementedError):
         loss.backward()
+
+
+def test_tensors_are_accepted_as_data_and_as_gradient():
+    x = tb.Tensor(tb.Tensor([1.0, 2.0]), requires_grad=True)
+    (x * 3).backward(tb.Tensor([1.0, -1.0]))
+    assert np.allclose(x.grad, [3.0, -3.0])
