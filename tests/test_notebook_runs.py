@@ -41,6 +41,17 @@ def comparable(notebook):
     return [(cell.cell_type, cell.source, cell.metadata) for cell in notebook.cells]
 
 
+def test_training_section_renders_its_plot(executed):
+    pictures = [o for cell in executed.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert pictures, "the loss curve of the digits training should render as a picture"
+
+
+def test_introduction_draws_the_graph(executed):
+    drawings = [o for cell in executed.cells for o in cell.get("outputs", [])
+                if "image/svg+xml" in o.get("data", {}) or "Graphviz" in o.get("data", {}).get("text/plain", "")]
+    assert len(drawings) >= 2, "draw_graph should show the graph before and after backward"
+
+
 def test_py_and_ipynb_pair_agree():
     script, notebook = read_notebook(SOURCE / "backprop.py"), read_notebook(SOURCE / "backprop.ipynb")
     assert comparable(script) == comparable(notebook), (

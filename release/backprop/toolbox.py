@@ -28,7 +28,7 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False):
-        self.data = np.array(data, dtype=np.float64)
+        self.data = np.array(data.data if isinstance(data, Tensor) else data, dtype=np.float64)
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self.grad_fn = None
@@ -102,7 +102,7 @@ class Tensor:
                     "array of that shape."
                 )
             grad = 1.0
-        grad = np.asarray(grad, dtype=np.float64)
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=np.float64)
         if grad.shape != self.shape and grad.ndim != 0:
             raise RuntimeError(
                 f"backward() got a gradient of shape {grad.shape} for a tensor of shape "

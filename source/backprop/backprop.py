@@ -32,6 +32,8 @@ import numpy as np
 
 import nn
 import toolbox as tb
+from drawgraph import draw_graph
+from gradcheck import gradcheck
 from toolbox import Tensor
 
 # %% [markdown]
@@ -46,8 +48,17 @@ b = Tensor(2.0, requires_grad=True)
 c = a + b
 d = c + a
 
+# %% [markdown]
+# `draw_graph` records the graph behind a tensor. Shown now, it has values but
+# no gradients yet; shown again after `backward()`, it has both.
+
+# %%
+drawing = draw_graph(d, dict(a=a, b=b, c=c, d=d))
+drawing
+
 # %%
 d.backward()
+drawing
 
 # %%
 print(d.grad)
@@ -154,6 +165,17 @@ print(a.grad)
 # example. Then implement the `backward` method of every other operation, and
 # the backward of the loss in `nn.py`. Each cell below checks one operation;
 # run them as you go.
+#
+# When a check fails, `gradcheck(fn, *inputs)` tells you more: it compares
+# what your backward returns with central differences of the forward pass,
+# and names the input and element where they disagree. Below it checks the
+# worked example, `+` with broadcasting; put the operation you are working on
+# in its place, e.g. `lambda x, w: x * w` or `lambda x, w: tb.exp(x)`.
+
+# %%
+x = Tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)
+w = Tensor(np.array([2.0, -1.5]), requires_grad=True)
+gradcheck(lambda x, w: x + w, x, w)
 
 # %% nbgrader={"grade": true, "grade_id": "multiplication", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 a = Tensor(2.0, requires_grad=True)
