@@ -156,7 +156,7 @@ def test_an_edited_py_updates_its_ipynb(course):
 
 def test_nbgrader_errors_are_reported_and_refused(course, old_release, capsys):
     # a solution region in a cell that is not a solution cell: nbgrader refuses it
-    edit(course / "source" / "backprop" / "backprop.py", "d.backward()\n\n# %%\nprint(d.grad)", "d.backward()\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\nprint(d.grad)")
+    edit(course / "source" / "backprop" / "backprop.py", "d.backward()\ndrawing\n\n# %%\nprint(d.grad)", "d.backward()\ndrawing\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\nprint(d.grad)")
     message = refused(course, capsys)
     assert "nbgrader generate_assignment failed on source/backprop/backprop.py" in message
     assert "Solution region detected in a non-solution cell" in message
