@@ -9,7 +9,7 @@ from grader.judge import student_text
 from course import COURSE_ROOT
 from grader.outputs import write_gradebook
 from grader.run import find_submissions, grade_class
-from grader.sandbox import add_limit_options, choose_sandbox, limits_from
+from grader.sandbox import add_grading_options, choose_sandbox, limits_from
 
 TABLE_ROWS = 20
 
@@ -19,12 +19,7 @@ def add_arguments(parser):
     parser.add_argument("--submitted", type=Path, default=Path("submitted"), help="folder of <student_id>/<assignment>/ hand-ins (default submitted/)")
     parser.add_argument("--out", type=Path, default=Path("autograded"), help="output folder (default autograded/)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="hand-ins graded at once (default: one per core)")
-    parser.add_argument("--sandbox", choices=("auto", "bubblewrap", "process"), default="auto",
-                        help="isolate student code with bubblewrap, or plain limited processes (default: bubblewrap when it works)")
-    parser.add_argument("--allow-changed-code", action="store_true",
-                        help="grade hand-ins that changed the engine code outside the stubbed functions (by default they are "
-                             "refused with a message: a rewritten Tensor.backward can fake every gradient)")
-    add_limit_options(parser.add_argument)
+    add_grading_options(parser.add_argument)
 
 
 def print_gradebook(results, grades_path):

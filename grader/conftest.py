@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import add_limit_options, choose_sandbox, limits_from
+from grader.sandbox import add_grading_options, choose_sandbox, limits_from
 from grader.session import WorkerSession
 from grader.scaffold import check_given_code_unchanged
 from grader.submission import REQUIRED_FILES, check_readable, private_copy
@@ -16,12 +16,7 @@ from grader.submission import REQUIRED_FILES, check_readable, private_copy
 def pytest_addoption(parser):
     group = parser.getgroup("grader", "grading a hand-in")
     group.addoption("--submission", metavar="PATH", help="the hand-in folder to grade (with toolbox.py and nn.py)")
-    group.addoption("--sandbox", choices=("auto", "bubblewrap", "process"), default="auto",
-                    help="how to isolate the student's code (default: bubblewrap when it works here)")
-    group.addoption("--allow-changed-code", action="store_true",
-                    help="grade hand-ins that changed the engine code outside the stubbed functions (refused by default: "
-                         "a rewritten Tensor.backward can fake every gradient)")
-    add_limit_options(group.addoption)
+    add_grading_options(group.addoption)
 
 
 def pytest_configure(config):

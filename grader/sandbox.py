@@ -48,6 +48,16 @@ def add_limit_options(add_option):
         )
 
 
+def add_grading_options(add_option):
+    """Declare how a hand-in is graded, for `course grade` (argparse) and `pytest grader` alike."""
+    add_option("--sandbox", choices=("auto", "bubblewrap", "process"), default="auto",
+               help="isolate student code with bubblewrap, or plain limited processes (default: bubblewrap when it works)")
+    add_option("--allow-changed-code", action="store_true",
+               help="grade hand-ins that changed the engine code outside the stubbed functions (by default they are "
+                    "refused with a message: a rewritten Tensor.backward can fake every gradient)")
+    add_limit_options(add_option)
+
+
 def limits_from(options):
     """Limits read from parsed options (an argparse namespace or a dict)."""
     get = options.get if isinstance(options, dict) else lambda name: getattr(options, name)
