@@ -3,6 +3,8 @@
 For instructors testing a release and students checking their work: the
 checks are the graded cells as students see them (hidden tests removed), run
 in a separate kernel on a copy of the folder, so the folder is never changed.
+That kernel is not sandboxed: it runs the folder's code as you. For hand-ins
+you did not write, use `course grade`, which runs them in bubblewrap.
 """
 import sys
 from pathlib import Path
@@ -15,7 +17,8 @@ from course.notebook import public_notebook, read_notebook
 
 
 def add_arguments(parser):
-    parser.add_argument("path", type=Path, help="a folder holding the files students complete (a release, work in progress, a submission)")
+    parser.add_argument("path", type=Path, help="a folder holding the files students complete (a release, your work in progress); "
+                        "its code runs unsandboxed, so grade other people's hand-ins with `course grade`")
     parser.add_argument("--assignment", default="backprop", help="the assignment whose checks to run (default: backprop)")
     parser.add_argument("--root", type=Path, default=COURSE_ROOT, help="the course root (default: this checkout)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds a single check may take (default: 60)")

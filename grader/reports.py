@@ -119,7 +119,7 @@ def feedback_page(row, results, assignment):
 
 
 def status_cell(test):
-    status = test.get("status") or ("passed" if test["score"] >= test["max_score"] else "failed")
+    status = test["status"]
     return Html(f'<span class="{"passed" if status == "passed" else "failed"}">{escape(status)}</span>')
 
 
@@ -181,7 +181,7 @@ def pass_rates(all_results):
     for results in all_results:
         for test in (results or {}).get("tests", []):
             max_points, passed, total = rates.get(test["name"], (float(test["max_score"]), 0, 0))
-            rates[test["name"]] = (max_points, passed + (test["score"] >= test["max_score"]), total + 1)
+            rates[test["name"]] = (max_points, passed + (test["status"] == "passed"), total + 1)
     return rates
 
 
