@@ -420,7 +420,7 @@ assert np.allclose(minimum, (-199.9971455046146, -3.9999429100922916))
 # Each step shrinks the distance to the minimum by the factor
 # $1 - 2 \cdot 0.1 = 0.8$, so after 50 steps $200 \cdot 0.8^{50} \approx 0.003$
 # remains in $x$. On the contour plot of $f$ the point sits in the centre of
-# the innermost ellipse:
+# the innermost contour:
 
 # %%
 import matplotlib.pyplot as plt
