@@ -78,11 +78,12 @@ class GraphDrawing:
         for warning in self._warnings():
             lines.append(f'  labelloc=t; label="{_quote(warning)}";')
         for number, tensor in enumerate(self.tensors):
+            needs_grad = getattr(tensor, "requires_grad", False)
             label = "\n".join([f"{self.names[number]}: {_kind(tensor, number in self.freed)}",
                                f"shape {np.shape(tensor.data)}",
                                f"value {_summary(tensor.data)}",
-                               f"grad {_summary(tensor.grad)}"])
-            style = "" if getattr(tensor, "requires_grad", False) else ', style=dashed, color=gray40'
+                               *([f"grad {_summary(tensor.grad)}"] if needs_grad else [])])
+            style = "" if needs_grad else ', style=dashed, color=gray40'
             lines.append(f'  n{number} [label="{_quote(label)}"{style}];')
         for parent, child, operation in self.edges:
             lines.append(f'  n{parent} -> n{child} [label="{_quote(operation)}"];')
