@@ -74,6 +74,11 @@ def run(args):
         print("warning: without bubblewrap, student code ran as this user: it could read the solution, write where "
               "you can and stop the grader (as root, even fork without limit). Install bubblewrap (apt install bubblewrap) "
               "before grading real hand-ins.")
+    changed = sum(result.status == "changed given code" for result in results)
+    if changed:
+        print(f"note: {changed} hand-in(s) changed the engine code outside the stubbed functions and got 0. If you "
+              "changed that code after students downloaded the release, their files differ from it through no fault "
+              "of theirs: grade again with --allow-changed-code (the sandbox still applies).")
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     if report is not None:
         print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from nbclient import NotebookClient
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,8 @@ def execute(notebook, workdir, timeout=120, **options):
 
     `options` go to nbclient's NotebookClient, e.g. allow_errors=True to run every cell.
     """
+    from nbclient import NotebookClient  # here, not at the top: grading reads notebooks but never runs one
+
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}, **options)
     client.execute()
     return notebook

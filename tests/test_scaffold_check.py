@@ -62,3 +62,11 @@ def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
     assert "Tensor.backward" in refused.message and "YOUR CODE HERE" in refused.message
     # The rule is what stops it: allowed through, the same hand-in earns points with no backward written.
     assert grade_submission("numeric", handin, allow_changed_code=True).score > 0
+
+
+def test_course_grade_tells_the_instructor_about_changed_given_code(tmp_path, capsys):
+    from course.cli import main as course
+
+    write_handin(tmp_path / "submitted" / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE})
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}", "--jobs=1"]) == 0
+    assert "grade again with --allow-changed-code" in capsys.readouterr().out
