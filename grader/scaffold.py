@@ -49,18 +49,26 @@ def _normalised(tree, free):
     return tree
 
 
-def changed_definition(given_text, handed_in_text):
-    """Name of the first given definition the hand-in changed ("module level" for other code), or None."""
+@functools.cache
+def _given(given_text):
+    """The released file's stubbed functions and its normalised tree, dumped: the same for every hand-in."""
     stub = _stub_statements()
     given = ast.parse(given_text)
-    free = {name for name, node in _definitions(given)
-            if isinstance(node, ast.FunctionDef)
-            and ast.dump(ast.Module(body=_without_docstring(node.body), type_ignores=[])) == stub}
-    given, handed_in = _normalised(given, free), _normalised(ast.parse(handed_in_text), free)
-    if ast.dump(given) == ast.dump(handed_in):
+    free = frozenset(name for name, node in _definitions(given)
+                     if isinstance(node, ast.FunctionDef)
+                     and ast.dump(ast.Module(body=_without_docstring(node.body), type_ignores=[])) == stub)
+    given = _normalised(given, free)
+    return free, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
+
+
+def changed_definition(given_text, handed_in_text):
+    """Name of the first given definition the hand-in changed ("module level" for other code), or None."""
+    free, given, definitions = _given(given_text)
+    handed_in = _normalised(ast.parse(handed_in_text), free)
+    if ast.dump(handed_in) == given:
         return None
-    theirs = dict(_definitions(handed_in))
-    changed = [name for name, node in _definitions(given) if name not in theirs or ast.dump(node) != ast.dump(theirs[name])]
+    theirs = {name: ast.dump(node) for name, node in _definitions(handed_in)}
+    changed = [name for name, dump in definitions.items() if theirs.get(name) != dump]
     return max(changed, key=lambda name: name.count("."), default="module level")  # the method, not its class
 
 
