@@ -21,7 +21,6 @@ from grader.submission import Unusable
 from grader.worker import ProtocolError
 
 MAX_ANSWER_BYTES = 64 << 20
-GOODBYE_SECONDS = 0.5
 
 
 class WorkerFailed(Exception):
@@ -60,10 +59,10 @@ class WorkerSession:
                 raise ProtocolError("not one result per case")
             return results
         except ProtocolError as error:
-            self.close(goodbye=False)
+            self.close()
             raise WorkerFailed(f"the worker's answer did not follow the protocol ({error}); it was stopped.") from None
         except WorkerFailed:
-            self.close(goodbye=False)
+            self.close()
             raise
 
     def _start(self):
@@ -90,7 +89,7 @@ class WorkerSession:
                 return
             detail = hello.get("error") if isinstance(hello, dict) else None
             self.import_error = f"importing your code failed: {student_text(detail)}"
-        self.close(goodbye=False)
+        self.close()
         raise Unusable("import error", self.import_error)
 
     def _time_left(self):
@@ -141,16 +140,11 @@ class WorkerSession:
             f"(CPU {self.limits.cpu_seconds} s, memory {self.limits.memory_mb} MB, {self.limits.processes} processes)."
         )
 
-    def close(self, goodbye=True):
-        """Kill the worker and everything it started (after a moment to exit on its own, if `goodbye`)."""
+    def close(self):
+        """Kill the worker and everything it started: it has nothing to save, so there is no need to wait for it."""
         if self.process is None:
             return
-        os.close(self.request_fd)  # no more requests: a well-behaved worker exits now
-        if goodbye:
-            try:
-                self.process.wait(timeout=GOODBYE_SECONDS)
-            except subprocess.TimeoutExpired:
-                pass
+        os.close(self.request_fd)
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
