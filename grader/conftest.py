@@ -10,7 +10,7 @@ import pytest
 from grader.sandbox import add_grading_options, choose_sandbox, limits_from
 from grader.session import WorkerSession
 from grader.scaffold import check_given_code_unchanged
-from grader.submission import REQUIRED_FILES, check_readable, private_copy
+from grader.submission import check_readable, private_copy
 
 
 def pytest_addoption(parser):
@@ -31,9 +31,9 @@ def worker(request):
     options = request.config.option
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
         copy = Path(scratch) / (Path(options.submission).name or "submission")  # named as the student knows it
-        check_readable(copy, private_copy(options.submission, copy))
+        trees = check_readable(copy, private_copy(options.submission, copy))
         if not options.allow_changed_code:
-            check_given_code_unchanged(copy, REQUIRED_FILES)
+            check_given_code_unchanged(trees)
         session = WorkerSession(copy, choose_sandbox(options.sandbox), limits_from(options))
         try:
             yield session

@@ -13,6 +13,7 @@ import glob
 import os
 import resource
 import shutil
+import site
 import subprocess
 import sys
 import tempfile
@@ -84,8 +85,7 @@ def _package_folders():
 
     numpy is bound on its own, so hiding them leaves the worker the standard library and numpy.
     """
-    listed = subprocess.run([PYTHON, "-I", "-c", "import site; print(*site.getsitepackages(), sep='\\n')"],
-                            capture_output=True, text=True, check=True).stdout.splitlines()
+    listed = site.getsitepackages([sys.base_prefix])  # the interpreter's, not this virtual environment's
     listed += sorted(glob.glob("/usr/lib/python3*/dist-packages") + glob.glob("/usr/local/lib/python3*/dist-packages"))
     return tuple(dict.fromkeys(folder for folder in listed if os.path.isdir(folder)))
 

@@ -61,10 +61,10 @@ def _given(given_text):
     return free, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
 
 
-def changed_definition(given_text, handed_in_text):
-    """Name of the first given definition the hand-in changed ("module level" for other code), or None."""
+def changed_definition(given_text, handed_in):
+    """Name of the first given definition the hand-in (a syntax tree, changed here) changed ("module level" for other code), or None."""
     free, given, definitions = _given(given_text)
-    handed_in = _normalised(ast.parse(handed_in_text), free)
+    handed_in = _normalised(handed_in, free)
     if ast.dump(handed_in) == given:
         return None
     theirs = {name: ast.dump(node) for name, node in _definitions(handed_in)}
@@ -72,14 +72,13 @@ def changed_definition(given_text, handed_in_text):
     return max(changed, key=lambda name: name.count("."), default="module level")  # the method, not its class
 
 
-def check_given_code_unchanged(folder, files, release_dir=RELEASE_DIR):
-    """Raise `Unusable` when a hand-in's file differs from the release outside the stubbed bodies."""
-    for name in files:
+def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):
+    """Raise `Unusable` when a hand-in's file ({name: syntax tree}) differs from the release outside the stubbed bodies."""
+    for name, tree in trees.items():
         if not (release_dir / name).is_file():
             raise FileNotFoundError(f"{release_dir / name} is missing: run `course release backprop` before grading.")
         try:
-            changed = changed_definition((release_dir / name).read_text(encoding="utf-8"),
-                                         (folder / name).read_text(encoding="utf-8"))
+            changed = changed_definition((release_dir / name).read_text(encoding="utf-8"), tree)
         except RecursionError:
             changed = "module level"
         if changed is not None:

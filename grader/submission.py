@@ -62,7 +62,7 @@ def _link_target(link, inside):
 
 
 def check_readable(folder, skipped=()):
-    """Raise `Unusable` if the hand-in in `folder` (a private copy) cannot be graded."""
+    """Each required file's syntax tree; raises `Unusable` if the hand-in in `folder` (a private copy) cannot be graded."""
     folder = Path(folder)
     if not folder.is_dir() or not any(folder.iterdir()):
         raise Unusable(
@@ -70,6 +70,7 @@ def check_readable(folder, skipped=()):
             f"the hand-in folder {folder.name}/ is empty or missing: hand in the whole folder with "
             f"{' and '.join(REQUIRED_FILES)}.",
         )
+    trees = {}
     for name in REQUIRED_FILES:
         path = folder / name
         if not path.is_file():
@@ -85,9 +86,10 @@ def check_readable(folder, skipped=()):
                 f"{name} line {line} is not valid UTF-8 (byte {raw[error.start]:#04x}): save the file as UTF-8 and hand it in again.",
             ) from None
         try:
-            ast.parse(text, filename=name)
+            trees[name] = ast.parse(text, filename=name)
         except (SyntaxError, ValueError) as error:  # ValueError: a null byte in the source
             raise Unusable(
                 "syntax error",
                 f"{name} line {getattr(error, 'lineno', '?')}: {getattr(error, 'msg', error)}. Fix it (the notebook's import cell shows the same error) and hand it in again.",
             ) from None
+    return trees

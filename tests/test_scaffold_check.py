@@ -3,6 +3,8 @@
 Without this rule a hand-in that rewrites Tensor.backward to differentiate
 numerically passes the gradient checks with no backward function written.
 """
+import ast
+
 import pytest
 
 from grader.run import grade_submission
@@ -35,13 +37,13 @@ NUMERIC_ENGINE = RELEASED.replace(
 @pytest.mark.parametrize("files", [solution, stubs], ids=["solution", "stubs"])
 def test_the_files_students_may_hand_in_pass(files):
     for name, text in files().items():
-        assert changed_definition((RELEASE_DIR / name).read_text(encoding="utf-8"), text) is None
+        assert changed_definition((RELEASE_DIR / name).read_text(encoding="utf-8"), ast.parse(text)) is None
 
 
 def test_formatting_comments_and_docstrings_are_free():
     edited = RELEASED.replace('"""Elementwise e ** x."""', '"""My own words."""').replace(
         "        return grad, grad\n", "        return (grad,\n                grad)  # both inputs\n")
-    assert edited != RELEASED and changed_definition(RELEASED, edited) is None
+    assert edited != RELEASED and changed_definition(RELEASED, ast.parse(edited)) is None
 
 
 @pytest.mark.parametrize("edit, where", [
@@ -52,7 +54,7 @@ def test_formatting_comments_and_docstrings_are_free():
     (lambda text: text + "\nTensor.backward = None\n", "module level"),
 ])
 def test_changes_to_given_code_are_named(edit, where):
-    assert changed_definition(RELEASED, edit(RELEASED)) == where
+    assert changed_definition(RELEASED, ast.parse(edit(RELEASED))) == where
 
 
 def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
