@@ -1,7 +1,8 @@
 """Write the gradebook: OUT/grades.csv and OUT/<student_id>/<assignment>/results.json.
 
-grades.csv has a row for every hand-in, graded or not (modelled on nbgrader's
-export). results.json is in Gradescope's format; `extra_data` records the
+grades.csv has a row for every hand-in, graded or not, and names the
+assignment (modelled on nbgrader's export): `course grade` refuses to replace
+the grades of another assignment. results.json is in Gradescope's format; `extra_data` records the
 status, the sandbox used and the seed of the random cases (GRADER_SEED repeats them). Student ids come from folder names, which a
 student may choose: an id a spreadsheet would read as a formula is written
 (in grades.csv and as the folder name alike) with a leading apostrophe. Both are written atomically (a temporary file,
@@ -43,14 +44,14 @@ def _number(value):
     return f"{value:g}"
 
 
-def grades_csv(results):
+def grades_csv(assignment, results):
     """The class's grades.csv text: one row per hand-in, one column per check."""
     grade_ids = [check.grade_id for check in results[0].checks] if results else []
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student_id", "score", "max_score", *grade_ids, "status", "message"])
+    writer.writerow(["assignment", "student_id", "score", "max_score", *grade_ids, "status", "message"])
     for result in results:
-        writer.writerow([spreadsheet_safe(result.student_id), _number(result.score), _number(result.max_score),
+        writer.writerow([assignment, spreadsheet_safe(result.student_id), _number(result.score), _number(result.max_score),
                          *(_number(check.score) for check in result.checks), result.status, spreadsheet_safe(result.message)])
     return out.getvalue()
 
@@ -76,5 +77,16 @@ def write_gradebook(out_dir, assignment, results):
     for result in results:
         write_atomically(out_dir / spreadsheet_safe(result.student_id) / assignment / "results.json",
                          json.dumps(gradescope_json(result), indent=1, ensure_ascii=False))
-    write_atomically(out_dir / "grades.csv", grades_csv(results))
+    write_atomically(out_dir / "grades.csv", grades_csv(assignment, results))
     return out_dir / "grades.csv"
+
+
+def gradebook_of_another_assignment(out_dir, assignment):
+    """The assignment whose grades `out_dir`/grades.csv holds, when it is not `assignment` (grading would replace them)."""
+    try:
+        with open(Path(out_dir) / "grades.csv", newline="", encoding="utf-8") as file:
+            first = next(csv.DictReader(file), None)
+    except FileNotFoundError:
+        return None
+    other = (first or {}).get("assignment")
+    return other if other and other != assignment else None

@@ -105,7 +105,8 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
     assert tree_digest(submitted) == before
     with open(out / "grades.csv", encoding="utf-8") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
-    assert list(next(iter(rows.values()))) == ["student_id", "score", "max_score", *POINTS, "status", "message"]
+    assert list(next(iter(rows.values()))) == ["assignment", "student_id", "score", "max_score", *POINTS, "status", "message"]
+    assert {row["assignment"] for row in rows.values()} == {"backprop"}
     status = {student: (row["status"], float(row["score"])) for student, row in rows.items()}
     assert status == {
         "Zoë Ñandú 3": ("graded", MAX_SCORE), "stubs student": ("graded", 0), "no nn": ("missing file", 0),
@@ -237,6 +238,17 @@ def test_an_unknown_assignment_leaves_the_gradebook_alone(tmp_path, capsys):
     assert course(["grade", "backprpo", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
     assert "no assignment 'backprpo'" in capsys.readouterr().err
     assert (out / "grades.csv").read_text() == "student_id,score\nada,15\n"
+
+
+def test_the_gradebook_of_another_assignment_is_not_replaced(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    other = "assignment,student_id,score\nsoftmax,ada,15\n"
+    (out / "grades.csv").write_text(other)
+    write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
+    assert "holds the grades of 'softmax'" in capsys.readouterr().err
+    assert (out / "grades.csv").read_text() == other and not (out / "ada").exists()
 
 
 def test_an_output_path_that_is_a_file_is_refused_before_grading(tmp_path, capsys):
