@@ -6,16 +6,13 @@ student-controlled string (ids, messages, what their code printed or returned)
 is escaped, so a submission cannot put HTML or script into a page a TA opens.
 Hidden checks show pass or fail only, never their output.
 """
-import base64
 import csv
-import io
 import json
 import statistics
+from collections import Counter
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
-
-from matplotlib.figure import Figure
 
 from grader.outputs import write_atomically
 
@@ -29,6 +26,7 @@ table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
 .passed { color: #176317; } .failed { color: #a31515; }
+.track { display: block; width: 16rem; } .bar { display: block; background: #b9d3ee; white-space: nowrap; }
 """
 
 
@@ -139,9 +137,8 @@ def class_report_page(rows, results, assignment):
     rates = pass_rates([results[row["student_id"]] for row in graded])
     if rates:
         parts.append(f"<h2>Pass rate per check</h2><p>Over the {len(graded)} graded submission(s).</p>")
-        parts.append(pass_rate_chart(rates))
         parts.append(table(["Check", "Points", "Passed", "Rate"], [
-            [name, f"{max_points:g}", f"{passed} / {total}", f"{passed / total:.0%}"]
+            [name, f"{max_points:g}", f"{passed} / {total}", bar(passed / total, f"{passed / total:.0%}")]
             for name, (max_points, passed, total) in rates.items()
         ]))
     ungraded = [row for row in rows if not is_graded(row)]
@@ -185,31 +182,21 @@ def pass_rates(all_results):
     return rates
 
 
-def embedded_png(figure, alt):
-    """An <img> holding the figure itself, so the report is one file that can be mailed or uploaded."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+def bar(fraction, text):
+    """A CSS bar filling `fraction` of its track: no image or plotting library, and its text keeps the number
+    readable without CSS and by screen readers."""
+    return Html(f'<span class="track"><span class="bar" style="width: {fraction:.1%}">{escape(text)}</span></span>')
 
 
 def histogram(scores, max_score):
-    figure = Figure(figsize=(6, 3))
-    axes = figure.add_subplot()
+    """Submissions per whole point from 0 to the top score; large totals are grouped into about 30 ranges."""
     top = int(max(max_score, max(scores), 1.0))
-    # one bar per whole point, centred on it; up to 30 bars for large totals
-    step = max(1, -(-top // 30))
-    axes.hist(scores, bins=[edge - step / 2 for edge in range(0, top + step + 1, step)], rwidth=0.9)
-    axes.set_xlabel(f"score (out of {max_score:g})")
-    axes.set_ylabel("submissions")
-    return embedded_png(figure, "histogram of scores")
-
-
-def pass_rate_chart(rates):
-    figure = Figure(figsize=(6, 0.3 * len(rates) + 1))
-    axes = figure.add_subplot()
-    names = list(rates)[::-1]
-    axes.barh(names, [rates[name][1] / rates[name][2] * 100 for name in names])
-    axes.set_xlim(0, 100)
-    axes.set_xlabel("passed (%)")
-    return embedded_png(figure, "pass rate per check")
+    step = -(-top // 30)
+    counts = Counter(int(score // step) for score in scores)
+    most = max(counts.values())
+    rows = []
+    for low in range(0, top + 1, step):
+        high = min(low + step - 1, top)
+        count = counts[low // step]
+        rows.append([str(low) if high == low else f"{low}–{high}", bar(count / most, str(count))])
+    return table([f"Score (out of {max_score:g})", "Submissions"], rows)
