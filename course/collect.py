@@ -12,10 +12,12 @@ the whole 'backprop' folder) are unwrapped, so the files land directly in
 submitted/<student_id>/<assignment>/.
 
 Archives with absolute paths, '..' components or symbolic links are refused,
-as are existing submissions unless --force replaces them. Each student's
-folder appears complete or not at all. Exit code: 0 when every hand-in was
-collected, 1 when some were skipped (the summary says why), 2 when the
-download itself could not be read.
+as are a student's .zip archives nested too deep or unpacking to more bytes in
+all than a hand-in could need (a zip bomb's tricks), and existing submissions
+unless --force replaces them. Each student's folder appears complete or not at
+all; one refused hand-in does not stop the others. Exit code: 0 when every
+hand-in was collected, 1 when some were skipped (the summary says why), 2 when
+the download itself could not be read.
 """
 import argparse
 import os
@@ -30,11 +32,30 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
-MAX_UNPACKED_BYTES = 200 * 2**20  # far above a real hand-in, far below a zip bomb
+MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
+MAX_ZIP_DEPTH = 3  # the student's .zip, a zipped folder inside it and one more; deeper nesting is a zip bomb's trick
 
 
 class UnsafeArchive(Exception):
     """An archive member that would escape or alias the folder it is unpacked into."""
+
+
+@dataclass
+class HandIn:
+    """One student's archives as they are unpacked: a zip of a zip of ... counts against one depth and one byte cap."""
+    student_id: str
+    chain: list = field(default_factory=list)  # archive names, outermost first
+    unpacked_bytes: int = 0
+
+    def unpack(self, archive, destination):
+        self.chain.append(archive.name)
+        where = f"student {self.student_id!r}: " + " > ".join(self.chain)
+        if len(self.chain) > MAX_ZIP_DEPTH:
+            raise UnsafeArchive(
+                f"{where} nests .zip archives more than {MAX_ZIP_DEPTH} deep; "
+                "unzip them, zip the folder once and collect again"
+            )
+        self.unpacked_bytes = unpack_zip(archive, destination, self.unpacked_bytes, where)
 
 
 @dataclass
@@ -131,21 +152,25 @@ def collect_one(entry, student_id, destination, staging, force):
             "pass --force to replace it, or move it away first"
         )
     work = Path(tempfile.mkdtemp(dir=staging, prefix="student-"))
-    unpacked = work / "unpacked"
-    if entry.is_dir():
-        copy_folder(entry, unpacked)
-    elif entry.suffix.lower() == ".zip":
-        unpack_zip(entry, unpacked)
-    else:
-        raise ValueError("neither a folder nor a .zip archive; hand in a folder or a .zip per student")
-    root = unwrap(unpacked, work)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    if destination.exists():  # only with force: swap the old one out, the new one in
-        destination.rename(work / "replaced")
-    root.rename(destination)
+    try:
+        unpacked = work / "unpacked"
+        hand_in = HandIn(student_id)
+        if entry.is_dir():
+            copy_folder(entry, unpacked)
+        elif entry.suffix.lower() == ".zip":
+            hand_in.unpack(entry, unpacked)
+        else:
+            raise ValueError("neither a folder nor a .zip archive; hand in a folder or a .zip per student")
+        root = unwrap(unpacked, work, hand_in)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if destination.exists():  # only with force: swap the old one out, the new one in
+            destination.rename(work / "replaced")
+        root.rename(destination)
+    finally:  # one student's leftovers at a time: a class of refused zip bombs does not fill the disk
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def unwrap(folder, work):
+def unwrap(folder, work, hand_in):
     """Descend through folders that hold only one folder, unpacking a lone .zip on the way."""
     while True:
         entries = [path for path in folder.iterdir() if path.name not in JUNK]
@@ -156,26 +181,32 @@ def unwrap(folder, work):
             folder = only
         elif only.suffix.lower() == ".zip":
             folder = Path(tempfile.mkdtemp(dir=work, prefix="inner-"))
-            unpack_zip(only, folder)
+            hand_in.unpack(only, folder)
         else:
             return folder
 
 
-def unpack_zip(archive, destination):
-    """Extract `archive` into `destination` after checking every member is a plain file or folder inside it."""
+def unpack_zip(archive, destination, already=0, where=None):
+    """Extract `archive` into `destination` after checking every member is a plain file or folder inside it.
+
+    `already` bytes were unpacked before from the archives around this one; they count against
+    the same cap. Returns the new total. Sizes are the ones the archive declares: zipfile
+    stops reading a member at its declared size, so a lying header cannot unpack more.
+    """
     with zipfile.ZipFile(archive) as zip_file:
         members = [m for m in zip_file.infolist() if not JUNK.intersection(PurePosixPath(m.filename).parts)]
         for member in members:
             check_member(archive, member)
-        total = sum(member.file_size for member in members)
+        total = already + sum(member.file_size for member in members)
         if total > MAX_UNPACKED_BYTES:
             raise UnsafeArchive(
-                f"{archive.name} would unpack to {total / 2**20:.0f} MiB, more than the "
+                f"{where or archive.name} would unpack to {total / 2**20:.0f} MiB, more than the "
                 f"{MAX_UNPACKED_BYTES / 2**20:.0f} MiB a hand-in may take; check what it contains"
             )
         destination.mkdir(parents=True, exist_ok=True)
         for member in members:
             zip_file.extract(member, destination)
+    return total
 
 
 def check_member(archive, member):

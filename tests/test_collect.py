@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 
+import course.collect
 from course.cli import main
 from course.collect import UnsafeArchive, collect
 
@@ -153,3 +154,63 @@ def test_an_invalid_id_pattern_is_a_clear_error(tmp_path, capsys):
     (download / "ada").mkdir(parents=True)
     assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s"), "--id-pattern", "("]) == 2
     assert "not a valid regular expression" in capsys.readouterr().err
+
+
+def nested_zip(files, names):
+    """`files` zipped, that zip zipped as names[-1], ... out to names[0]: a zip of a zip of ..."""
+    content = zip_bytes(files)
+    for name in reversed(names[1:]):
+        content = zip_bytes({name: content})
+    return content
+
+
+def test_zips_nested_deeper_than_allowed_are_refused_and_others_still_collected(tmp_path, capsys):
+    submitted = tmp_path / "submitted"
+    deep = ["mallory.zip", "a.zip", "b.zip", "c.zip"]  # one level more than MAX_ZIP_DEPTH = 3
+    download = write_zip(tmp_path / "lms.zip", {
+        "mallory.zip": nested_zip(hand_in("mallory"), deep),
+        "ada.zip": nested_zip(hand_in("ada"), ["ada.zip", "backprop.zip", "again.zip"]),  # exactly the limit
+        "grace/toolbox.py": "# grace's toolbox\n",
+    })
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(submitted)]) == 1
+    out = capsys.readouterr().out
+    assert ("skipped    mallory.zip: student 'mallory': mallory.zip > a.zip > b.zip > c.zip "
+            "nests .zip archives more than 3 deep; unzip them") in out
+    assert (submitted / "ada" / "backprop" / "toolbox.py").read_text() == "# ada's toolbox\n"
+    assert sorted(p.name for p in submitted.iterdir()) == ["ada", "grace"]  # nothing half-unpacked
+
+
+def test_nested_zips_share_one_byte_budget_per_student(tmp_path, monkeypatch):
+    monkeypatch.setattr("course.collect.MAX_UNPACKED_BYTES", 3000)
+    submitted = tmp_path / "submitted"
+    (submitted / "mallory" / "backprop").mkdir(parents=True)
+    (submitted / "mallory" / "backprop" / "toolbox.py").write_text("# mallory's first hand-in\n")
+    inner = zip_bytes({"toolbox.py": "0" * 2000})  # each archive alone is under 3000 bytes ...
+    outer = zip_bytes({"inner.zip": inner})
+    assert len(inner) < 3000 and len(inner) + 2000 > 3000  # ... together they are over
+    download = write_zip(tmp_path / "lms.zip", {"mallory.zip": outer, "ada/toolbox.py": "# ada's toolbox\n"})
+
+    summary = collect(download, submitted, "backprop", force=True)
+
+    assert summary.collected == ["ada"]
+    [(entry, reason)] = summary.skipped
+    assert entry == "mallory.zip"
+    assert reason.startswith("student 'mallory': mallory.zip > inner.zip would unpack to")
+    assert "a hand-in may take" in reason
+    assert (submitted / "mallory" / "backprop" / "toolbox.py").read_text() == "# mallory's first hand-in\n"
+    assert sorted(p.name for p in submitted.iterdir()) == ["ada", "mallory"]
+
+
+def test_a_refused_hand_in_is_deleted_before_the_next_one_is_unpacked(tmp_path, monkeypatch):
+    leftovers, collect_one = [], course.collect.collect_one
+
+    def collect_one_noting_leftovers(entry, student_id, destination, staging, force):
+        leftovers.extend(path.name for path in staging.glob("student-*"))
+        return collect_one(entry, student_id, destination, staging, force)
+
+    monkeypatch.setattr(course.collect, "collect_one", collect_one_noting_leftovers)
+    deep = ["x.zip", "a.zip", "b.zip", "c.zip"]
+    download = write_zip(tmp_path / "lms.zip", {f"{name}.zip": nested_zip(hand_in(name), deep) for name in "pqr"})
+    summary = collect(download, tmp_path / "submitted", "backprop")
+    assert [entry for entry, _ in summary.skipped] == ["p.zip", "q.zip", "r.zip"]
+    assert leftovers == []  # the disk holds one student's unpacking at a time
