@@ -43,10 +43,12 @@ class SubmissionResult:
 
 def pytest_arguments(folder, limits, sandbox, allow_changed_code=False):
     options = [f"--{field.name.replace('_', '-')}={getattr(limits, field.name)}" for field in fields(Limits)]
-    # Plugins a grading session does not need; unraisableexception alone costs two full gc.collect() per session.
+    # Plugins a grading session does not need; unraisableexception alone costs two full gc.collect() per session,
+    # and installed third-party plugins (found by scanning every package's metadata) are not loaded at all.
     unused = ("terminal", "cacheprovider", "unraisableexception", "threadexception", "doctest", "junitxml", "pastebin",
               "legacypath", "logging", "faulthandler", "stepwise", "warnings")
-    return [str(GRADER_DIR), f"--submission={folder}", f"--sandbox={sandbox}", *(["--allow-changed-code"] if allow_changed_code else []), "--capture=no", "--assert=plain", *options,
+    return [str(GRADER_DIR), f"--submission={folder}", f"--sandbox={sandbox}", *(["--allow-changed-code"] if allow_changed_code else []), "--capture=no", "--assert=plain",
+            "--disable-plugin-autoload", *options,
             *(argument for name in unused for argument in ("-p", f"no:{name}"))]
 
 

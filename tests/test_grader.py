@@ -11,7 +11,7 @@ import pytest
 
 from course.cli import main as course
 from grader.cases import RUN_SEED
-from grader.run import grade_submission
+from grader.run import GRADER_DIR, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.submission import MAX_HANDIN_MB, Unusable, private_copy
 from grader.worker import ProtocolError, decode_array, encode_array
@@ -256,3 +256,18 @@ def test_an_output_path_that_is_a_file_is_refused_before_grading(tmp_path, capsy
     (tmp_path / "out").write_text("not a folder")
     assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
     assert "is a file" in capsys.readouterr().err
+
+
+def test_grading_sessions_load_no_installed_pytest_plugins(tmp_path):
+    handin = write_handin(tmp_path / "ada" / "backprop", stubs())
+    loaded = []
+
+    class Spy:
+        def pytest_configure(self, config):
+            loaded.append([distribution.project_name for _, distribution in config.pluginmanager.list_plugin_distinfo()])
+
+    for arguments in ([str(GRADER_DIR), f"--submission={handin}"], pytest_arguments(handin, Limits(), "process")):
+        assert pytest.main([*arguments, "--collect-only"], plugins=[Spy()]) == pytest.ExitCode.OK
+    plain, grading = loaded
+    assert "hypothesis" in plain  # installed (a test dependency), and plain pytest loads it
+    assert grading == []  # a grading session runs only the plugins it names
