@@ -23,6 +23,12 @@ def test_help_lists_every_command_with_its_summary():
     assert "Grade every hand-in" in text
 
 
-def test_grading_does_not_compile_unused_schema_grammars():
-    modules = imported_modules_after("import course.notebook")
+def test_reading_notebooks_does_not_compile_unused_schema_grammars():
+    assert "lark" in imported_modules_after("import jupytext")  # what course/__init__.py prevents
+    modules = imported_modules_after("import course, jupytext")
     assert "nbformat" in modules and "lark" not in modules
+
+
+def test_grading_imports_neither_jupytext_nor_matplotlib():
+    modules = imported_modules_after("import course.grade, grader.cases\ngrader.cases.checks()")
+    assert not {"jupytext", "nbformat", "matplotlib"} & modules
