@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
+MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
 MAX_ZIP_DEPTH = 3  # the student's .zip, a zipped folder inside it and one more; deeper nesting is a zip bomb's trick
 
 
@@ -114,7 +115,7 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False):
             top = download
         else:
             top = staging / "download"
-            unpack_zip(download, top)
+            unpack_zip(download, top, limit=MAX_DOWNLOAD_BYTES)
         for entry in sorted(top.iterdir()):
             if entry.name in JUNK:
                 continue
@@ -186,11 +187,11 @@ def unwrap(folder, work, hand_in):
             return folder
 
 
-def unpack_zip(archive, destination, already=0, where=None):
+def unpack_zip(archive, destination, already=0, where=None, limit=None):
     """Extract `archive` into `destination` after checking every member is a plain file or folder inside it.
 
     `already` bytes were unpacked before from the archives around this one; they count against
-    the same cap. Returns the new total. Sizes are the ones the archive declares: zipfile
+    the same cap, `limit` (a hand-in's, MAX_UNPACKED_BYTES, unless given). Returns the new total. Sizes are the ones the archive declares: zipfile
     stops reading a member at its declared size, so a lying header cannot unpack more.
     """
     with zipfile.ZipFile(archive) as zip_file:
@@ -198,10 +199,11 @@ def unpack_zip(archive, destination, already=0, where=None):
         for member in members:
             check_member(archive, member)
         total = already + sum(member.file_size for member in members)
-        if total > MAX_UNPACKED_BYTES:
+        limit = limit or MAX_UNPACKED_BYTES
+        if total > limit:
             raise UnsafeArchive(
                 f"{where or archive.name} would unpack to {total / 2**20:.0f} MiB, more than the "
-                f"{MAX_UNPACKED_BYTES / 2**20:.0f} MiB a hand-in may take; check what it contains"
+                f"{limit / 2**20:.0f} MiB allowed; check what it contains"
             )
         destination.mkdir(parents=True, exist_ok=True)
         for member in members:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader.judge import student_text
 from course import COURSE_ROOT
-from grader.outputs import gradebook_of_another_assignment, write_gradebook
+from grader.outputs import gradebook_conflict, write_gradebook
 from grader.run import find_submissions, grade_class
 from grader.sandbox import add_grading_options, choose_sandbox, limits_from
 
@@ -49,10 +49,9 @@ def run(args):
     if args.out.exists() and not args.out.is_dir():
         print(f"error: --out {args.out} is a file; pass a folder for the results.", file=sys.stderr)
         return 1
-    other = gradebook_of_another_assignment(args.out, args.assignment)
-    if other:
-        print(f"error: {args.out / 'grades.csv'} holds the grades of {other!r}, which grading {args.assignment!r} would "
-              f"replace; pass another folder, e.g. --out {args.out / args.assignment}.", file=sys.stderr)
+    conflict = gradebook_conflict(args.out, args.assignment)
+    if conflict:
+        print(f"error: {conflict}. Nothing was graded.", file=sys.stderr)
         return 1
     if not args.submitted.is_dir():
         print(f"error: {args.submitted}/ is not a folder; put hand-ins in {args.submitted}/<student_id>/{args.assignment}/ "

@@ -4,9 +4,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-# A .ipynb written less than this long before its script still counts as current: a checkout writes both at once.
-SAME_TIME_SECONDS = 2.0
-
 
 @dataclass(frozen=True)
 class GradedCell:
@@ -20,25 +17,21 @@ def read_notebook(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"notebook {path} does not exist")
-    import jupytext  # here, not at the top: with nbformat it takes half a second, and grading rarely needs it
+    import jupytext  # here, not at the top: with nbformat it takes half a second, and grading never needs it
 
     return jupytext.read(path)
 
 
-def read_graded_cells(script):
-    """The graded cells of the notebook `script` (a .py paired with a .ipynb), read as fast as possible.
-
-    Grading needs only their ids and points. Of a jupytext pair the newer file
-    is the current one (jupytext's own rule), so unless the script was edited
-    after the .ipynb, the .ipynb is read as plain JSON and jupytext is not
-    imported at all.
-    """
-    script = Path(script)
-    paired = script.with_suffix(".ipynb")
-    if script.is_file() and paired.is_file() and paired.stat().st_mtime >= script.stat().st_mtime - SAME_TIME_SECONDS:
-        with open(paired, encoding="utf-8") as file:
-            return graded_cells(json.load(file), path=paired)
-    return graded_cells(read_notebook(script), path=script)
+def read_ipynb(path):
+    """A .ipynb file as plain JSON: no jupytext or nbformat to import, for commands that only read metadata."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"notebook {path} does not exist") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a readable notebook ({error}); restore it from version control or run `course release` again") from None
 
 
 def graded_cells(notebook, path="notebook"):

@@ -1,18 +1,24 @@
 """The cases of every check: inputs the judge makes, and the answers it expects.
 
-One check per graded cell of the source notebook (same grade_id and points,
-read from its nbgrader metadata). A check's cases are the notebook's visible
-case with its numbers, then hidden ones: the notebook's hidden tests and
-seeded random cases with broadcasting, reductions along each axis, repeated
-indices, relu at exactly 0 and networks. Each case goes through one
+One check per graded cell of the notebook (same grade_id and points, read
+from the nbgrader metadata of the released notebook: generated from the
+source by `course release`, kept in step with it by a test, and plain JSON,
+so grading needs neither jupytext nor nbformat). A check's cases are the
+notebook's visible case with its numbers, then hidden ones: the notebook's
+hidden tests and seeded random cases with broadcasting, reductions along
+each axis, repeated indices, relu at exactly 0 and networks. Each case goes through one
 operation and, at most, the `Add` students were given, so a check does not
 depend on the others (the network check needs matmul, relu and the loss).
 
-Expected answers come from `toolbox_solution`. Every smooth case's expected
-gradients agree with central differences of the reference's forward pass:
-tests/test_grading_cases.py checks that over many seeds, so a submission is
-held to answers that two independent methods give. They depend on no
-submission, so they are computed once per process.
+Expected answers come from `toolbox_solution`, and a hand-in's values and
+gradients must match them to rtol 1e-6. Central differences of the
+reference's forward pass are the second opinion on those answers: the
+engine's property tests and tests/test_grading_cases.py (the grader's own
+case builders, eight seeds) check that they agree wherever the function is
+smooth. Comparing each hand-in with central differences too would add
+nothing: they agree with the reference to about 1e-9, far inside the
+tolerance, and at a kink (relu at 0) they are not an answer at all. The
+expected answers depend on no submission, so they are computed once per process.
 
 The random cases are drawn afresh for every grading run (all processes of a
 run share them: they fork after the cases are built). A hand-in sees every
@@ -30,11 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import toolbox_solution
-from course import COURSE_ROOT
-from course.notebook import read_graded_cells
+from course.notebook import graded_cells, read_ipynb
+from grader import RELEASE_DIR
 from grader.worker import encode_case, evaluate
 
-SOURCE_NOTEBOOK = COURSE_ROOT / "source" / "backprop" / "backprop.py"
+RELEASED_NOTEBOOK = RELEASE_DIR / "backprop.ipynb"
 RUN_SEED = int(os.environ.get("GRADER_SEED") or secrets.randbits(63))
 
 
@@ -252,10 +258,12 @@ BUILDERS = {"multiplication": multiplication, "division": division, "power": pow
 
 
 @functools.lru_cache(maxsize=None)
-def checks(notebook_path=SOURCE_NOTEBOOK, seed=RUN_SEED):
-    """The checks of the source notebook's graded cells, in notebook order, with random cases drawn from `seed`."""
+def checks(notebook_path=RELEASED_NOTEBOOK, seed=RUN_SEED):
+    """The checks of the notebook's graded cells, in notebook order, with random cases drawn from `seed`."""
+    if not notebook_path.is_file():
+        raise FileNotFoundError(f"{notebook_path} is missing: run `course release backprop` before grading.")
     result = []
-    for cell in read_graded_cells(notebook_path):
+    for cell in graded_cells(read_ipynb(notebook_path), path=notebook_path):
         if cell.grade_id not in BUILDERS:
             raise KeyError(
                 f"{notebook_path.name} has a graded cell '{cell.grade_id}' that grader/cases.py has no cases for; "

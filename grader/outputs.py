@@ -81,12 +81,18 @@ def write_gradebook(out_dir, assignment, results):
     return out_dir / "grades.csv"
 
 
-def gradebook_of_another_assignment(out_dir, assignment):
-    """The assignment whose grades `out_dir`/grades.csv holds, when it is not `assignment` (grading would replace them)."""
+def gradebook_conflict(out_dir, assignment):
+    """Why writing `assignment`'s grades.csv into `out_dir` would lose other grades, or None when it would not."""
+    path = Path(out_dir) / "grades.csv"
     try:
-        with open(Path(out_dir) / "grades.csv", newline="", encoding="utf-8") as file:
-            first = next(csv.DictReader(file), None)
+        with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: spreadsheets save CSV with a byte-order mark
+            rows = list(csv.DictReader(file))
     except FileNotFoundError:
         return None
-    other = (first or {}).get("assignment")
-    return other if other and other != assignment else None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        return f"{path} exists but cannot be read ({error}), so it may hold grades; move it away or pass another --out folder"
+    others = sorted({row.get("assignment") or "an unnamed assignment" for row in rows} - {assignment})
+    if others:
+        return (f"{path} holds grades of {', '.join(others)}, which grading {assignment!r} would replace; "
+                f"move it away or pass another folder, e.g. --out {Path(out_dir) / assignment}")
+    return None

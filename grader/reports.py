@@ -189,14 +189,23 @@ def bar(fraction, text):
 
 
 def histogram(scores, max_score):
-    """Submissions per whole point from 0 to the top score; large totals are grouped into about 30 ranges."""
-    top = int(max(max_score, max(scores), 1.0))
+    """Submissions per whole point from 0 to the top score; large totals are grouped into about 30 ranges.
+
+    A row holds the scores from its first point up to the next row's; labels say so when a score has a fraction.
+    """
+    highest = max(max_score, max(scores), 1.0)
+    top = int(highest)
     step = -(-top // 30)
     counts = Counter(int(score // step) for score in scores)
     most = max(counts.values())
+    whole = all(float(score).is_integer() for score in scores)
     rows = []
     for low in range(0, top + 1, step):
-        high = min(low + step - 1, top)
+        if whole:
+            high = min(low + step - 1, top)
+            label = str(low) if high == low else f"{low}–{high}"
+        else:
+            label = f"{low} to <{low + step}" if low + step <= top else f"{low} to {highest:g}"
         count = counts[low // step]
-        rows.append([str(low) if high == low else f"{low}–{high}", bar(count / most, str(count))])
+        rows.append([label, bar(count / most, str(count))])
     return table([f"Score (out of {max_score:g})", "Submissions"], rows)

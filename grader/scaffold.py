@@ -13,9 +13,8 @@ import functools
 
 from course import COURSE_ROOT
 from course.nbgrader_settings import load_config
+from grader import RELEASE_DIR
 from grader.submission import Unusable
-
-RELEASE_DIR = COURSE_ROOT / "release" / "backprop"
 
 
 @functools.cache

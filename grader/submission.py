@@ -16,6 +16,7 @@ from course.nbgrader_settings import load_config, student_files
 
 REQUIRED_FILES = tuple(student_files(load_config(COURSE_ROOT), "backprop"))  # the files students complete
 MAX_HANDIN_MB = 20
+MAX_SOURCE_KB = 1024  # a completed toolbox.py is about 15 kB; the limit keeps parsing cheap in the trusted process
 
 
 class Unusable(Exception):
@@ -76,6 +77,9 @@ def check_readable(folder, skipped=()):
         if not path.is_file():
             why = " (it is a link to a file outside your hand-in; hand in the file itself)" if name in skipped else ""
             raise Unusable("missing file", f"{name} is missing from the hand-in{why}: hand in your completed {name}.")
+        if path.stat().st_size > MAX_SOURCE_KB << 10:
+            raise Unusable("too large", f"{name} is larger than {MAX_SOURCE_KB} kB, far more than the assignment needs: "
+                                        "hand in the file you completed, without generated or pasted data.")
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8")
@@ -87,6 +91,9 @@ def check_readable(folder, skipped=()):
             ) from None
         try:
             trees[name] = ast.parse(text, filename=name)
+        except (RecursionError, MemoryError):  # what Python's parser raises for expressions nested thousands deep
+            raise Unusable("syntax error", f"{name} nests an expression too deeply for Python to read: simplify it and "
+                                           "hand it in again.") from None
         except (SyntaxError, ValueError) as error:  # ValueError: a null byte in the source
             raise Unusable(
                 "syntax error",

@@ -196,7 +196,7 @@ def test_nested_zips_share_one_byte_budget_per_student(tmp_path, monkeypatch):
     [(entry, reason)] = summary.skipped
     assert entry == "mallory.zip"
     assert reason.startswith("student 'mallory': mallory.zip > inner.zip would unpack to")
-    assert "a hand-in may take" in reason
+    assert "MiB allowed" in reason
     assert (submitted / "mallory" / "backprop" / "toolbox.py").read_text() == "# mallory's first hand-in\n"
     assert sorted(p.name for p in submitted.iterdir()) == ["ada", "mallory"]
 
@@ -214,3 +214,12 @@ def test_a_refused_hand_in_is_deleted_before_the_next_one_is_unpacked(tmp_path, 
     summary = collect(download, tmp_path / "submitted", "backprop")
     assert [entry for entry, _ in summary.skipped] == ["p.zip", "q.zip", "r.zip"]
     assert leftovers == []  # the disk holds one student's unpacking at a time
+
+
+def test_a_class_download_may_hold_more_than_one_hand_in_may(tmp_path, monkeypatch):
+    monkeypatch.setattr("course.collect.MAX_UNPACKED_BYTES", 3000)
+    files = {f"{name}/toolbox.py": "0" * 2000 for name in ("ada", "grace")}  # 4000 bytes in all, 2000 each
+    assert collect(write_zip(tmp_path / "lms.zip", files), tmp_path / "submitted", "backprop").collected == ["ada", "grace"]
+    monkeypatch.setattr("course.collect.MAX_DOWNLOAD_BYTES", 3000)
+    with pytest.raises(UnsafeArchive, match=r"lms.zip would unpack to 0 MiB, more than the 0 MiB allowed"):
+        collect(tmp_path / "lms.zip", tmp_path / "again", "backprop")

@@ -240,15 +240,28 @@ def test_an_unknown_assignment_leaves_the_gradebook_alone(tmp_path, capsys):
     assert (out / "grades.csv").read_text() == "student_id,score\nada,15\n"
 
 
-def test_the_gradebook_of_another_assignment_is_not_replaced(tmp_path, capsys):
+@pytest.mark.parametrize("existing, says", [
+    ("assignment,student_id,score\nbackprop,ada,15\nsoftmax,bob,9\n", "holds grades of softmax, which grading 'backprop' would replace"),
+    ("\ufeffassignment,student_id,score\nsoftmax,ada,15\n", "holds grades of softmax"),  # as a spreadsheet saves it
+    ("student_id,score\nada,15\n", "holds grades of an unnamed assignment"),
+    ("caf\xe9,15\n", "exists but cannot be read"),
+])
+def test_a_gradebook_with_other_grades_is_not_replaced(tmp_path, capsys, existing, says):
     out = tmp_path / "out"
     out.mkdir()
-    other = "assignment,student_id,score\nsoftmax,ada,15\n"
-    (out / "grades.csv").write_text(other)
+    (out / "grades.csv").write_bytes(existing.encode("latin-1" if "\xe9" in existing else "utf-8"))
+    before = (out / "grades.csv").read_bytes()
     write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
     assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
-    assert "holds the grades of 'softmax'" in capsys.readouterr().err
-    assert (out / "grades.csv").read_text() == other and not (out / "ada").exists()
+    assert says in capsys.readouterr().err
+    assert (out / "grades.csv").read_bytes() == before and not (out / "ada").exists()
+
+
+def test_regrading_an_assignment_replaces_its_own_gradebook(tmp_path):
+    out = tmp_path / "out"
+    write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
+    for _ in range(2):
+        assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 0
 
 
 def test_an_output_path_that_is_a_file_is_refused_before_grading(tmp_path, capsys):
@@ -271,3 +284,14 @@ def test_grading_sessions_load_no_installed_pytest_plugins(tmp_path):
     plain, grading = loaded
     assert "hypothesis" in plain  # installed (a test dependency), and plain pytest loads it
     assert grading == []  # a grading session runs only the plugins it names
+
+
+@pytest.mark.parametrize("appended, status, says", [
+    ("x = " + "1+" * 300_000 + "1\n", "syntax error", "nn.py nests an expression too deeply for Python to read"),  # RecursionError
+    ("x = " + "-" * 200_000 + "1\n", "syntax error", "nn.py nests an expression too deeply for Python to read"),  # MemoryError
+    ("# " + "padding " * 150_000 + "\n", "too large", "nn.py is larger than 1024 kB"),
+])
+def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, appended, status, says):
+    handin = write_handin(tmp_path / "ada" / "backprop", {**solution(), "nn.py": solution()["nn.py"] + appended})
+    result = grade_submission("ada", handin)
+    assert (result.status, result.score) == (status, 0) and says in result.message

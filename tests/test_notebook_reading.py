@@ -1,50 +1,37 @@
-"""Grading reads the graded cells' ids and points from the current file of the notebook pair."""
-import os
-import shutil
-import subprocess
-import sys
+"""Grading reads each check's grade id and points from the released notebook, as plain JSON."""
+import json
+
+import pytest
 
 from course import COURSE_ROOT
-from course.notebook import SAME_TIME_SECONDS, graded_cells, read_graded_cells, read_notebook
+from course.notebook import graded_cells, read_ipynb, read_notebook
+from grader.cases import RELEASED_NOTEBOOK, checks
 
-SCRIPT = COURSE_ROOT / "source" / "backprop" / "backprop.py"
+SOURCE = COURSE_ROOT / "source" / "backprop" / "backprop.py"
 
 
 def ids_and_points(cells):
     return [(cell.grade_id, cell.points) for cell in cells]
 
 
-def pair_in(folder):
-    for suffix in (".py", ".ipynb"):
-        shutil.copy(SCRIPT.with_suffix(suffix), folder / f"backprop{suffix}")
-    return folder / "backprop.py"
+def test_the_release_carries_the_sources_ids_and_points():
+    from_source = ids_and_points(graded_cells(read_notebook(SOURCE)))
+    assert len(from_source) == 11
+    assert ids_and_points(graded_cells(read_ipynb(RELEASED_NOTEBOOK))) == from_source
+    assert [(check.grade_id, check.points) for check in checks()] == from_source
 
 
-def age(path, seconds):
-    stat = path.stat()
-    os.utime(path, (stat.st_atime - seconds, stat.st_mtime - seconds))
+def test_checks_take_their_points_from_the_notebook(tmp_path):
+    notebook = read_ipynb(RELEASED_NOTEBOOK)
+    graded = [cell for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("grade")]
+    graded[0]["metadata"]["nbgrader"]["points"] = 4
+    (tmp_path / "backprop.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    assert checks(tmp_path / "backprop.ipynb", seed=0)[0].points == 4.0
 
 
-def test_both_files_of_the_pair_give_the_same_cells():
-    from_script = graded_cells(read_notebook(SCRIPT))
-    from_notebook = graded_cells(read_notebook(SCRIPT.with_suffix(".ipynb")))
-    assert ids_and_points(from_script) == ids_and_points(from_notebook) and len(from_script) == 11
-    assert [cell.source for cell in from_script] == [cell.source for cell in from_notebook]
-
-
-def test_the_script_wins_when_it_was_edited_after_the_notebook(tmp_path):
-    script = pair_in(tmp_path)
-    script.write_text(script.read_text(encoding="utf-8").replace('"grade_id": "multiplication", "locked": true, "points": 1',
-                                                                   '"grade_id": "multiplication", "locked": true, "points": 4'),
-                      encoding="utf-8")
-    age(script.with_suffix(".ipynb"), 10 * SAME_TIME_SECONDS)
-    assert ids_and_points(read_graded_cells(script))[0] == ("multiplication", 4.0)
-
-
-def test_a_current_notebook_is_read_without_jupytext(tmp_path):
-    script = pair_in(tmp_path)
-    age(script, 10 * SAME_TIME_SECONDS)
-    code = ("import sys; from course.notebook import read_graded_cells; "
-            f"cells = read_graded_cells({str(script)!r}); print(len(cells), 'jupytext' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=COURSE_ROOT)
-    assert done.stdout.split() == ["11", "False"]
+def test_a_missing_or_broken_release_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"backprop.ipynb is missing: run `course release backprop` before grading"):
+        checks(tmp_path / "backprop.ipynb", seed=0)
+    (tmp_path / "backprop.ipynb").write_text("<<<<<<< HEAD\n{}", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"backprop.ipynb is not a readable notebook .*; restore it .* or run `course release` again"):
+        checks(tmp_path / "backprop.ipynb", seed=0)

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from html import unescape
 
 import pytest
 
@@ -123,10 +124,17 @@ def test_histogram_counts_submissions_per_score_from_0_to_max_score(out):
 
 
 def test_histogram_groups_large_totals_into_ranges_of_whole_points():
-    rows = table_rows(histogram([0.0, 3.5, 4.0, 100.0, 100.0], 100.0))
+    rows = table_rows(histogram([0.0, 3.0, 4.0, 100.0, 100.0], 100.0))
     assert rows[0] == ["Score (out of 100)", "Submissions"] and len(rows) - 1 <= 30
     assert rows[1:3] == [["0–3", "2"], ["4–7", "1"]] and rows[-1] == ["100", "2"]
     assert sum(int(count) for _, count in rows[1:]) == 5
+
+
+def test_histogram_labels_say_where_fractional_scores_go():
+    rows = table_rows(unescape(histogram([0.0, 0.5, 2.5], 2.5)))
+    assert rows[1:] == [["0 to <1", "2"], ["1 to <2", "0"], ["2 to 2.5", "1"]]
+    rows = table_rows(unescape(histogram([3.5, 100.0], 100.0)))
+    assert rows[1:3] == [["0 to <4", "1"], ["4 to <8", "0"]] and rows[-1] == ["100 to 100", "1"]
 
 
 def test_pass_rate_bars_are_as_wide_as_the_share_that_passed(out):
