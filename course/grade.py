@@ -7,6 +7,7 @@ from pathlib import Path
 
 from grader.judge import student_text
 from course import COURSE_ROOT
+from grader.cases import checks
 from grader.outputs import gradebook_conflict, write_gradebook
 from grader.run import find_submissions, grade_class
 from grader.sandbox import add_grading_options, choose_sandbox, limits_from
@@ -62,8 +63,9 @@ def run(args):
         print(f"error: no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/.", file=sys.stderr)
         return 1
     try:
+        checks()  # built once here, shared by every grading process
         choose_sandbox(args.sandbox)
-    except RuntimeError as error:
+    except (RuntimeError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     start = time.perf_counter()

@@ -295,3 +295,13 @@ def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, append
     handin = write_handin(tmp_path / "ada" / "backprop", {**solution(), "nn.py": solution()["nn.py"] + appended})
     result = grade_submission("ada", handin)
     assert (result.status, result.score) == (status, 0) and says in result.message
+
+
+def test_grading_without_a_release_says_to_make_one(tmp_path, capsys, monkeypatch):
+    from grader.cases import checks
+
+    monkeypatch.setattr("course.grade.checks", lambda: checks(tmp_path / "release" / "backprop.ipynb"))  # as if never released
+    write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
+    assert "backprop.ipynb is missing: run `course release backprop` before grading" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
