@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
+UTF8_FLAG = 0x800  # general purpose bit 11: the member's name is UTF-8
 MAX_ZIP_DEPTH = 3  # the student's .zip, a zipped folder inside it and one more; deeper nesting is a zip bomb's trick
 
 
@@ -195,6 +196,8 @@ def unpack_zip(archive, destination, already=0, where=None, limit=None):
     stops reading a member at its declared size, so a lying header cannot unpack more.
     """
     with zipfile.ZipFile(archive) as zip_file:
+        for member in zip_file.infolist():
+            member.filename = member_name(member)  # what check_member checks is what extract writes
         members = [m for m in zip_file.infolist() if not JUNK.intersection(PurePosixPath(m.filename).parts)]
         for member in members:
             check_member(archive, member)
@@ -211,11 +214,23 @@ def unpack_zip(archive, destination, already=0, where=None, limit=None):
     return total
 
 
+def member_name(member):
+    """A member's path as unzip and 7-Zip read it: '\\' (from Windows tools) is a folder separator,
+    and a name without the UTF-8 flag is UTF-8 when its bytes are (zipfile assumes cp437)."""
+    name = member.filename
+    if not member.flag_bits & UTF8_FLAG:
+        try:
+            name = name.encode("cp437").decode("utf-8")
+        except UnicodeError:
+            pass  # really cp437 (or another legacy code page): keep zipfile's reading
+    return name.replace("\\", "/")
+
+
 def check_member(archive, member):
     name = member.filename
-    parts = PurePosixPath(name.replace("\\", "/")).parts
+    parts = PurePosixPath(name).parts
     what_to_do = "re-create the archive from the folder itself (e.g. 'zip -r name.zip folder') and collect again"
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         raise UnsafeArchive(f"{archive.name} holds {name!r}, an absolute path; {what_to_do}")
     if ".." in parts:
         raise UnsafeArchive(f"{archive.name} holds {name!r}, which points outside the archive ('..'); {what_to_do}")

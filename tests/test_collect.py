@@ -61,6 +61,50 @@ def test_id_pattern_picks_the_student_out_of_lms_decorations(tmp_path):
     assert (tmp_path / "submitted" / "Grace Hopper" / "backprop" / "toolbox.py").read_text() == "# grace's toolbox\n"
 
 
+def test_backslashes_in_member_names_are_folder_separators(tmp_path):
+    student = zip_bytes({"backprop\\toolbox.py": "# ada's toolbox\n", "backprop\\nn.py": "# ada's nn\n"})  # as Windows tools write them
+    download = {"ada.zip": student, "grace\\toolbox.py": "# grace's toolbox\n", "mallory.zip": zip_bytes({"..\\..\\escaped.py": "x"})}
+    summary = collect(write_zip(tmp_path / "lms.zip", download), tmp_path / "submitted", "backprop")
+
+    assert summary.collected == ["ada", "grace"]
+    assert sorted(p.name for p in (tmp_path / "submitted" / "ada" / "backprop").iterdir()) == ["nn.py", "toolbox.py"]
+    assert (tmp_path / "submitted" / "grace" / "backprop" / "toolbox.py").read_text() == "# grace's toolbox\n"
+    [(entry, reason)] = summary.skipped
+    assert entry == "mallory.zip" and "'../../escaped.py', which points outside the archive" in reason
+    assert not list(tmp_path.rglob("escaped.py"))
+
+
+def zip_without_utf8_flag(files):
+    """A zip whose member names are the given raw bytes with the UTF-8 flag unset, as many zip tools write them."""
+    placeholders = {raw: f"{index:~>{len(raw)}}".encode() for index, raw in enumerate(files)}  # ASCII, same length
+    data = zip_bytes({placeholders[raw].decode(): content for raw, content in files.items()})
+    for raw, placeholder in placeholders.items():
+        assert data.count(placeholder) == 2  # the local header and the central directory
+        data = data.replace(placeholder, raw)
+    return data
+
+
+def test_utf8_names_without_the_utf8_flag_are_read_as_utf8(tmp_path):
+    student = zip_without_utf8_flag({"backprop/notes-ñ.txt".encode(): "ñ", "backprop/toolbox.py".encode(): "x"})
+    download = zip_without_utf8_flag({
+        "José/toolbox.py".encode(): "# josé's toolbox\n",
+        "Zoë.zip".encode(): student,
+        b"caf\x82/toolbox.py": "# a DOS-era name: cp437 bytes, not UTF-8\n",
+    })
+    for archive in (student, download):  # the archives really lack the flag: zipfile alone garbles the names
+        infos = zipfile.ZipFile(io.BytesIO(archive)).infolist()
+        assert all(info.flag_bits & 0x800 == 0 for info in infos)
+    assert "Jos├⌐/toolbox.py" in zipfile.ZipFile(io.BytesIO(download)).namelist()
+
+    (tmp_path / "lms.zip").write_bytes(download)
+    summary = collect(tmp_path / "lms.zip", tmp_path / "submitted", "backprop")
+
+    assert sorted(summary.collected) == ["José", "Zoë", "café"] and summary.skipped == []
+    assert (tmp_path / "submitted" / "José" / "backprop" / "toolbox.py").read_text() == "# josé's toolbox\n"
+    assert (tmp_path / "submitted" / "Zoë" / "backprop" / "notes-ñ.txt").read_text() == "ñ"
+    assert (tmp_path / "submitted" / "café" / "backprop" / "toolbox.py").exists()
+
+
 @pytest.mark.parametrize("member, symlink, complaint", [
     ("../../escaped.py", False, "'..'"),
     ("backprop/../../../escaped.py", False, "'..'"),
