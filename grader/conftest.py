@@ -31,7 +31,8 @@ def worker(request):
     options = request.config.option
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
         copy = Path(scratch) / (Path(options.submission).name or "submission")  # named as the student knows it
-        trees = check_readable(copy, private_copy(options.submission, copy))
+        private_copy(options.submission, copy)
+        trees = check_readable(copy)
         if not options.allow_changed_code:
             check_given_code_unchanged(trees)
         session = WorkerSession(copy, choose_sandbox(options.sandbox), limits_from(options))

@@ -7,8 +7,14 @@ Tensor.backward to differentiate numerically would pass every gradient check
 without a single backward written. Comparing syntax trees (read, never run)
 with the release's finds such changes while ignoring formatting, comments and
 docstrings.
+
+Students may also add imports and helper functions at the top of a file, as
+long as they only add names: an addition that rebinds a given name or a
+builtin or a dunder, star-imports, or runs code when the file is imported (a decorator, a
+call in a default value) could change the given code without touching it.
 """
 import ast
+import builtins
 import functools
 
 from course import COURSE_ROOT
@@ -40,9 +46,43 @@ def _without_docstring(body):
     return body[1:] if is_doc else body
 
 
-def _normalised(tree, free):
-    """`tree` without docstrings and with the bodies of the functions in `free` emptied."""
+def _bound_names(statement):
+    """The module-level names a statement binds."""
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return {alias.asname or alias.name.split(".")[0] for alias in statement.names}
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {statement.name}
+    return {node.id for node in ast.walk(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+
+
+# What a helper's signature may hold: names, attributes and constants, nothing that calls code on import.
+_INERT = (ast.Constant, ast.Name, ast.Attribute, ast.Load, ast.Tuple, ast.UnaryOp, ast.USub, ast.UAdd,
+          ast.Subscript, ast.BinOp, ast.BitOr)
+
+
+def _is_added_helper(statement, taken):
+    """Whether a module-level statement is an import or a helper function that only adds new names."""
+    if isinstance(statement, ast.FunctionDef):
+        if statement.decorator_list:
+            return False
+        arguments = statement.args
+        evaluated = [*arguments.defaults, *filter(None, arguments.kw_defaults), statement.returns,
+                     *(arg.annotation for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                                  arguments.vararg, arguments.kwarg] if arg is not None)]
+        if not all(isinstance(node, _INERT) for expression in filter(None, evaluated) for node in ast.walk(expression)):
+            return False
+    elif not isinstance(statement, (ast.Import, ast.ImportFrom)) or any(alias.name == "*" for alias in statement.names):
+        return False
+    names = _bound_names(statement)
+    return not (names & taken or any(name.startswith("__") for name in names))  # no module __getattr__ either
+
+
+def _normalised(tree, free, taken=None):
+    """`tree` without docstrings, with the bodies of the functions in `free` emptied and,
+    given the names `taken` by the release and builtins, without the student's added helpers."""
     tree.body = _without_docstring(tree.body)
+    if taken is not None:
+        tree.body = [statement for statement in tree.body if not _is_added_helper(statement, taken)]
     for name, node in _definitions(tree):
         node.body = [ast.Pass()] if name in free else (_without_docstring(node.body) or [ast.Pass()])
     return tree
@@ -56,14 +96,15 @@ def _given(given_text):
     free = frozenset(name for name, node in _definitions(given)
                      if isinstance(node, ast.FunctionDef)
                      and ast.dump(ast.Module(body=_without_docstring(node.body), type_ignores=[])) == stub)
+    taken = frozenset(set(dir(builtins)).union(*map(_bound_names, given.body)))
     given = _normalised(given, free)
-    return free, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
+    return free, taken, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
 
 
 def changed_definition(given_text, handed_in):
     """Name of the first given definition the hand-in (a syntax tree, changed here) changed ("module level" for other code), or None."""
-    free, given, definitions = _given(given_text)
-    handed_in = _normalised(handed_in, free)
+    free, taken, given, definitions = _given(given_text)
+    handed_in = _normalised(handed_in, free, taken)
     if ast.dump(handed_in) == given:
         return None
     theirs = {name: ast.dump(node) for name, node in _definitions(handed_in)}
@@ -81,9 +122,12 @@ def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):
         except RecursionError:
             changed = "module level"
         if changed is not None:
-            where = "code added or changed outside the given classes and functions" if changed == "module level" else changed
-            raise Unusable(
-                "changed given code",
-                f"{name}: {where} differs from the released {name}. Only the bodies of the functions marked "
-                f"'# YOUR CODE HERE' are yours to change; copy the rest back from the released {name} and hand it in again.",
-            )
+            raise Unusable("changed given code", changed_code_message(name, changed))
+
+
+def changed_code_message(name, changed):
+    """What a student whose `name` changed the given definition `changed` reads, and what to do."""
+    where = "code added or changed outside the given classes and functions" if changed == "module level" else changed
+    return (f"{name}: {where} differs from the released {name}. Only the bodies of the functions marked "
+            "'# YOUR CODE HERE' are yours to change, and you may add imports and helper functions with new names; "
+            f"copy the rest back from the released {name} and hand it in again.")

@@ -1,13 +1,13 @@
 """Prepare a hand-in for grading: a private copy, and the problems visible without running it.
 
-Grading never touches the hand-in itself: the worker gets a copy. The copy
-keeps a symbolic link only when it points inside the hand-in (then as a plain
-file), so a link to the instructor's solution gives the student nothing.
+Grading never touches the hand-in itself: the worker gets a copy of the files
+students complete, and nothing else. The copy follows a symbolic link only
+when it points inside the hand-in, so a link to the instructor's solution
+gives the student nothing.
 Missing files, bad encodings and syntax errors are found by reading the files
 (nothing runs), so the student gets a precise message instead of a crash.
 """
 import ast
-import os
 import shutil
 from pathlib import Path
 
@@ -15,7 +15,6 @@ from course import COURSE_ROOT
 from course.nbgrader_settings import load_config, student_files
 
 REQUIRED_FILES = tuple(student_files(load_config(COURSE_ROOT), "backprop"))  # the files students complete
-MAX_HANDIN_MB = 20
 MAX_SOURCE_KB = 1024  # a completed toolbox.py is about 15 kB; the limit keeps parsing cheap in the trusted process
 
 
@@ -28,29 +27,37 @@ class Unusable(Exception):
 
 
 def private_copy(folder, destination):
-    """Copy `folder` into `destination`; return the links left out because they point outside it."""
+    """Copy the files students complete from the hand-in `folder` into `destination`; raise
+    `Unusable` when one is missing, too large or a link to a file outside the hand-in.
+
+    Nothing else is copied: a module of the student's own beside them could shadow one
+    numpy imports and change the given code from outside, and data sets would only cost time.
+    """
     folder, destination = Path(folder), Path(destination)
     destination.mkdir(parents=True)
-    if folder.is_symlink() or folder.parent.is_symlink():  # a linked hand-in could be anything, the solution included
-        return [folder.name]
+    linked = folder.is_symlink() or folder.parent.is_symlink()  # a linked hand-in could be anything, the solution included
+    if linked or not folder.is_dir() or not any(folder.iterdir()):
+        why = "is a link, not a folder" if linked else "is empty or missing"
+        raise Unusable("empty folder", f"the hand-in folder {folder.name}/ {why}: hand in the whole folder with "
+                                       f"{' and '.join(REQUIRED_FILES)}.")
     inside = folder.resolve()
-    skipped, copied = [], 0
-    for root, dirs, files in os.walk(folder):
-        relative = Path(root).relative_to(folder)
-        (destination / relative).mkdir(parents=True, exist_ok=True)
-        for name in dirs + files:
-            source = Path(root) / name
-            real = _link_target(source, inside) if source.is_symlink() else source
-            if real is None:
-                skipped.append(str(relative / name))
-            elif real.is_file():
-                copied += real.stat().st_size
-                if copied > MAX_HANDIN_MB << 20:
-                    raise Unusable("too large", f"the hand-in holds more than {MAX_HANDIN_MB} MB: hand in the assignment's "
-                                                "files without data sets or outputs.")
-                shutil.copyfile(real, destination / relative / name)
-        dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
-    return skipped
+    for name in REQUIRED_FILES:
+        source = folder / name
+        real = _link_target(source, inside) if source.is_symlink() else source
+        if real is None or not real.is_file():
+            why = " (it is a link to a file outside your hand-in; hand in the file itself)" if source.is_symlink() else ""
+            raise Unusable("missing file", f"{name} is missing from the hand-in{why}: hand in your completed {name}. "
+                                           f"The hand-in holds {_listing(folder)}.")
+        if real.stat().st_size > MAX_SOURCE_KB << 10:
+            raise Unusable("too large", f"{name} is larger than {MAX_SOURCE_KB} kB, far more than the assignment needs: "
+                                        "hand in the file you completed, without generated or pasted data.")
+        shutil.copyfile(real, destination / name)
+
+
+def _listing(folder, most=8):
+    """What a hand-in folder holds, for a student looking for a misnamed or misplaced file."""
+    names = sorted(path.name + ("/" if path.is_dir() else "") for path in folder.iterdir())
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _link_target(link, inside):
@@ -62,24 +69,11 @@ def _link_target(link, inside):
     return real if real.is_relative_to(inside) and real.is_file() else None
 
 
-def check_readable(folder, skipped=()):
-    """Each required file's syntax tree; raises `Unusable` if the hand-in in `folder` (a private copy) cannot be graded."""
-    folder = Path(folder)
-    if not folder.is_dir() or not any(folder.iterdir()):
-        raise Unusable(
-            "empty folder",
-            f"the hand-in folder {folder.name}/ is empty or missing: hand in the whole folder with "
-            f"{' and '.join(REQUIRED_FILES)}.",
-        )
+def check_readable(folder):
+    """Each required file's syntax tree; raises `Unusable` if the private copy in `folder` cannot be read as Python."""
     trees = {}
     for name in REQUIRED_FILES:
-        path = folder / name
-        if not path.is_file():
-            why = " (it is a link to a file outside your hand-in; hand in the file itself)" if name in skipped else ""
-            raise Unusable("missing file", f"{name} is missing from the hand-in{why}: hand in your completed {name}.")
-        if path.stat().st_size > MAX_SOURCE_KB << 10:
-            raise Unusable("too large", f"{name} is larger than {MAX_SOURCE_KB} kB, far more than the assignment needs: "
-                                        "hand in the file you completed, without generated or pasted data.")
+        path = Path(folder) / name
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8")

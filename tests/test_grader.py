@@ -13,7 +13,7 @@ from course.cli import main as course
 from grader.cases import RUN_SEED
 from grader.run import GRADER_DIR, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, choose_sandbox
-from grader.submission import MAX_HANDIN_MB, Unusable, private_copy
+from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, private_copy
 from grader.worker import ProtocolError, decode_array, encode_array
 from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
 
@@ -151,31 +151,47 @@ def test_a_hand_in_that_uses_up_its_time_fails_the_checks_left(tmp_path):
     assert all("grading time" in check.output for check in result.checks[order.index("power"):])
 
 
-def test_the_private_copy_leaves_out_links_that_point_outside(tmp_path):
-    handin = write_handin(tmp_path / "handin", {"nn.py": "x = 1\n"})
-    (handin / "toolbox.py").symlink_to(SOURCE / "toolbox.py")
-    (handin / "alias.py").symlink_to(handin / "nn.py")
-    (handin / "data").symlink_to(SOURCE, target_is_directory=True)
-    (handin / "loop").symlink_to(handin / "loop")
-    skipped = private_copy(handin, tmp_path / "copy")
-    assert sorted(skipped) == ["data", "loop", "toolbox.py"]
-    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["alias.py", "nn.py"]
-    assert not (tmp_path / "copy" / "alias.py").is_symlink()
-
-
-def test_a_hand_in_too_large_to_be_code_is_not_copied(tmp_path):
+def test_the_private_copy_holds_only_the_graded_files(tmp_path):
     handin = write_handin(tmp_path / "handin", solution())
-    with open(handin / "data.bin", "wb") as file:
-        file.truncate((MAX_HANDIN_MB << 20) + 1)
-    with pytest.raises(Unusable, match=f"more than {MAX_HANDIN_MB} MB") as raised:
+    (handin / "pickle.py").write_text("import os; os._exit(0)\n")  # would shadow a module numpy imports
+    (handin / "data").mkdir()
+    private_copy(handin, tmp_path / "copy")
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == sorted(REQUIRED_FILES)
+
+
+def test_the_private_copy_follows_only_links_inside_the_hand_in(tmp_path):
+    handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n", "mine.py": "y = 2\n"})
+    (handin / "nn.py").symlink_to(handin / "mine.py")
+    private_copy(handin, tmp_path / "copy")
+    assert (tmp_path / "copy" / "nn.py").read_text() == "y = 2\n" and not (tmp_path / "copy" / "nn.py").is_symlink()
+    (handin / "toolbox.py").unlink()
+    (handin / "toolbox.py").symlink_to(SOURCE / "toolbox.py")
+    with pytest.raises(Unusable, match="link to a file outside your hand-in") as raised:
+        private_copy(handin, tmp_path / "copy2")
+    assert raised.value.status == "missing file" and not (tmp_path / "copy2" / "toolbox.py").exists()
+
+
+def test_a_missing_file_message_lists_what_the_hand_in_holds(tmp_path):
+    handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n", "NN.py": "y = 2\n"})
+    (handin / "backprop").mkdir()
+    with pytest.raises(Unusable, match=r"hand in your completed nn\.py\. The hand-in holds NN\.py, backprop/, toolbox\.py\."):
         private_copy(handin, tmp_path / "copy")
-    assert raised.value.status == "too large"
+
+
+def test_a_file_too_large_to_be_code_is_not_copied(tmp_path):
+    handin = write_handin(tmp_path / "handin", solution())
+    with open(handin / "nn.py", "ab") as file:
+        file.truncate((MAX_SOURCE_KB << 10) + 1)
+    with pytest.raises(Unusable, match=f"nn.py is larger than {MAX_SOURCE_KB} kB") as raised:
+        private_copy(handin, tmp_path / "copy")
+    assert raised.value.status == "too large" and not (tmp_path / "copy" / "nn.py").exists()
 
 
 def test_a_linked_hand_in_folder_is_not_followed(tmp_path):
     (tmp_path / "student").mkdir()
     (tmp_path / "student" / "backprop").symlink_to(SOURCE, target_is_directory=True)
-    assert private_copy(tmp_path / "student" / "backprop", tmp_path / "copy") == ["backprop"]
+    with pytest.raises(Unusable, match="is a link, not a folder"):
+        private_copy(tmp_path / "student" / "backprop", tmp_path / "copy")
     assert list((tmp_path / "copy").iterdir()) == []
 
 

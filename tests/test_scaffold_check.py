@@ -57,6 +57,38 @@ def test_changes_to_given_code_are_named(edit, where):
     assert changed_definition(RELEASED, ast.parse(edit(RELEASED))) == where
 
 
+HELPERS = """
+import math
+from functools import reduce as fold
+import numpy.linalg
+
+
+def unbroadcast_sum(grad, axis=None, *, keepdims: bool = False, scale=-1.0) -> np.ndarray:
+    return np.sum(grad, axis=axis, keepdims=keepdims) * math.fabs(scale)
+"""
+
+
+def test_added_imports_and_helper_functions_are_free():
+    at_the_top = RELEASED.replace("import numbers\n", "import numbers\n" + HELPERS, 1)
+    assert at_the_top != RELEASED and changed_definition(RELEASED, ast.parse(at_the_top)) is None
+    assert changed_definition(RELEASED, ast.parse(RELEASED + HELPERS)) is None
+
+
+@pytest.mark.parametrize("addition", [
+    "import math as np",  # rebinds a given name
+    "def reduce_to_shape(grad, shape, fn=None, position=0):\n    return grad",  # replaces a given function
+    "def len(x):\n    return 0",  # shadows a builtin the given code calls
+    "def __getattr__(name):\n    return None",  # a dunder changes how the module behaves
+    "from numpy import *",  # could rebind anything
+    "@print\ndef helper():\n    pass",  # a decorator runs on import
+    "def helper(x=setattr(Tensor, 'backward', None)):\n    pass",  # so does a default value
+    "def helper(x: Tensor.__init__(None) = 1):\n    pass",  # and an annotation
+    "helper = 1",  # any other statement
+])
+def test_additions_that_could_change_the_given_code_are_refused(addition):
+    assert changed_definition(RELEASED, ast.parse(RELEASED + "\n" + addition + "\n")) is not None
+
+
 def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
     handin = write_handin(tmp_path / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE})
     refused = grade_submission("numeric", handin)
