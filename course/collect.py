@@ -31,6 +31,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from course import COURSE_ROOT
+
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
@@ -78,11 +80,13 @@ def add_arguments(parser):
                         help="regular expression with a (?P<student_id>...) group, matched at the start of each entry's name")
     parser.add_argument("--force", action="store_true",
                         help="replace students' existing submissions instead of skipping them")
+    parser.add_argument("--root", type=Path, default=COURSE_ROOT,
+                        help="the course root, holding source/ and release/ (default: this checkout)")
 
 
 def run(args):
     try:
-        summary = collect(args.zip, args.submitted, args.assignment, args.id_pattern, args.force)
+        summary = collect(args.zip, args.submitted, args.assignment, args.id_pattern, args.force, args.root)
     except (UnsafeArchive, FileNotFoundError, ValueError) as error:
         print(f"course collect: {error}", file=sys.stderr)
         return 2
@@ -97,9 +101,13 @@ def run(args):
     return 1 if summary.skipped else 0
 
 
-def collect(download, submitted_dir, assignment, id_pattern=None, force=False):
+def collect(download, submitted_dir, assignment, id_pattern=None, force=False, root=COURSE_ROOT):
     """Unpack every student's hand-in from `download` (a .zip or a folder); returns a Summary."""
     download, submitted_dir = Path(download), Path(submitted_dir)
+    known = known_assignments(root)
+    if assignment not in known:  # a misspelt name would file every hand-in where grading never looks
+        raise ValueError(f"there is no assignment {assignment!r} in {Path(root) / 'source'}/ or {Path(root) / 'release'}/ "
+                         f"(there is: {', '.join(known) or 'none'}); check the name, or pass --root with the course folder")
     if not download.exists():
         raise FileNotFoundError(f"{download} does not exist; pass the LMS download (a .zip or a folder) with --zip")
     try:
@@ -130,6 +138,12 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False):
             else:
                 summary.collected.append(student_id)
     return summary
+
+
+def known_assignments(root):
+    """The assignments of the course in `root`: its folders in source/ or in release/."""
+    folders = [Path(root, kind) for kind in ("source", "release")]
+    return sorted({path.name for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_dir()})
 
 
 def student_id_of(entry, pattern):

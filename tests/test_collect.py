@@ -267,3 +267,21 @@ def test_a_class_download_may_hold_more_than_one_hand_in_may(tmp_path, monkeypat
     monkeypatch.setattr("course.collect.MAX_DOWNLOAD_BYTES", 3000)
     with pytest.raises(UnsafeArchive, match=r"lms.zip would unpack to 0 MiB, more than the 0 MiB allowed"):
         collect(tmp_path / "lms.zip", tmp_path / "again", "backprop")
+
+
+def test_an_unknown_assignment_is_refused_before_anything_is_written(tmp_path, capsys):
+    download = write_zip(tmp_path / "lms.zip", {"ada/toolbox.py": "x"})
+    submitted = tmp_path / "submitted"
+    assert main(["collect", "backprp", "--zip", str(download), "--submitted", str(submitted)]) == 2
+    error = capsys.readouterr().err
+    assert "there is no assignment 'backprp'" in error and "(there is: backprop)" in error and "--root" in error
+    assert not submitted.exists()
+
+    course_root = tmp_path / "course"  # another course: its assignments are the folders in its source/ or release/
+    (course_root / "source" / "hw1").mkdir(parents=True)
+    (course_root / "release" / "hw2").mkdir(parents=True)
+    args = ["--zip", str(download), "--submitted", str(submitted), "--root", str(course_root)]
+    assert main(["collect", "backprop"] + args) == 2
+    assert "(there is: hw1, hw2)" in capsys.readouterr().err
+    assert main(["collect", "hw2"] + args) == 0
+    assert (submitted / "ada" / "hw2" / "toolbox.py").read_text() == "x"
