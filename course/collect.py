@@ -20,6 +20,7 @@ hand-in was collected, 1 when some were skipped (the summary says why), 2 when
 the download itself could not be read.
 """
 import argparse
+import filecmp
 import os
 import re
 import shutil
@@ -65,6 +66,7 @@ class HandIn:
 @dataclass
 class Summary:
     collected: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)  # students whose submission already held exactly these files
     skipped: list = field(default_factory=list)  # (entry name, reason)
 
 
@@ -96,6 +98,8 @@ def run(args):
     print(f"Collected {len(summary.collected)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
     for student in summary.collected:
         print(f"  collected  {student}")
+    for student in summary.unchanged:
+        print(f"  unchanged  {student}: the same files are already there")
     for entry, reason in summary.skipped:
         print(f"  skipped    {entry}: {reason}")
     return 1 if summary.skipped else 0
@@ -132,11 +136,11 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
                 student_id = student_id_of(entry, pattern)
                 if student_id in summary.collected:
                     raise ValueError(f"a second hand-in for student {student_id!r}; keep one and collect again")
-                collect_one(entry, student_id, submitted_dir / student_id / assignment, staging, force)
+                changed = collect_one(entry, student_id, submitted_dir / student_id / assignment, staging, force)
             except (UnsafeArchive, ValueError, FileExistsError, zipfile.BadZipFile) as error:
                 summary.skipped.append((entry.name, str(error)))
             else:
-                summary.collected.append(student_id)
+                (summary.collected if changed else summary.unchanged).append(student_id)
     return summary
 
 
@@ -161,12 +165,10 @@ def student_id_of(entry, pattern):
 
 
 def collect_one(entry, student_id, destination, staging, force):
-    """Unpack one hand-in in the staging folder, then move it into place in one rename."""
-    if destination.exists() and not force:
-        raise FileExistsError(
-            f"student {student_id!r} already has a submission in {destination}; "
-            "pass --force to replace it, or move it away first"
-        )
+    """Unpack one hand-in in the staging folder, then move it into place in one rename.
+
+    Returns False when the submission there already holds the same files: collecting a download again is no conflict.
+    """
     work = Path(tempfile.mkdtemp(dir=staging, prefix="student-"))
     try:
         unpacked = work / "unpacked"
@@ -178,12 +180,30 @@ def collect_one(entry, student_id, destination, staging, force):
         else:
             raise ValueError("neither a folder nor a .zip archive; hand in a folder or a .zip per student")
         root = unwrap(unpacked, work, hand_in)
+        if destination.exists():
+            if same_files(root, destination):
+                return False
+            if not force:
+                raise FileExistsError(
+                    f"student {student_id!r} already has a different submission in {destination}; "
+                    "pass --force to replace it, or move it away first"
+                )
+            destination.rename(work / "replaced")  # swap the old one out, the new one in
         destination.parent.mkdir(parents=True, exist_ok=True)
-        if destination.exists():  # only with force: swap the old one out, the new one in
-            destination.rename(work / "replaced")
         root.rename(destination)
+        return True
     finally:  # one student's leftovers at a time: a class of refused zip bombs does not fill the disk
         shutil.rmtree(work, ignore_errors=True)
+
+
+def same_files(folder, other):
+    """Whether two folders hold the same file names with the same bytes."""
+    names = files_in(folder)
+    return names == files_in(other) and all(filecmp.cmp(folder / name, other / name, shallow=False) for name in names)
+
+
+def files_in(folder):
+    return {path.relative_to(folder) for path in folder.rglob("*") if not path.is_dir()}
 
 
 def unwrap(folder, work, hand_in):

@@ -163,13 +163,35 @@ def test_existing_submission_is_kept_unless_forced(tmp_path, capsys):
 
     assert main(args + [str(second)]) == 1
     out = capsys.readouterr().out
-    assert "skipped    ada: student 'ada' already has a submission" in out and "--force" in out
+    assert "skipped    ada: student 'ada' already has a different submission" in out and "--force" in out
     assert toolbox.read_text() == "# first's toolbox\n"
 
     assert main(args + [str(second), "--force"]) == 0
     assert toolbox.read_text() == "# second's toolbox\n"
     assert sorted(p.name for p in submitted.iterdir()) == ["ada"]
     assert sorted(p.name for p in (submitted / "ada").iterdir()) == ["backprop"]
+
+
+def test_collecting_the_same_download_again_reports_unchanged(tmp_path, capsys):
+    submitted = tmp_path / "submitted"
+    download = {f"{name}/{n}": t for name in ("ada", "grace") for n, t in hand_in(name).items()}
+    args = ["collect", "backprop", "--submitted", str(submitted), "--zip"]
+    assert main(args + [str(write_zip(tmp_path / "first.zip", download))]) == 0
+    capsys.readouterr()
+    toolbox = submitted / "ada" / "backprop" / "toolbox.py"
+    first_inode = toolbox.stat().st_ino
+
+    download["grace/extra.py"] = "# a file more\n"  # ada's hand-in is the same, grace's is not
+    assert main(args + [str(write_zip(tmp_path / "again.zip", download))]) == 1
+    out = capsys.readouterr().out
+    assert "unchanged  ada: the same files are already there" in out
+    assert "skipped    grace: student 'grace' already has a different submission" in out
+    assert toolbox.stat().st_ino == first_inode  # left alone, not replaced
+    assert not (submitted / "grace" / "backprop" / "extra.py").exists()
+
+    del download["grace/extra.py"]
+    assert main(args + [str(write_zip(tmp_path / "third.zip", download)), "--force"]) == 0
+    assert capsys.readouterr().out.count("unchanged") == 2
 
 
 def test_summary_names_what_was_skipped_and_why(tmp_path, capsys):
