@@ -6,6 +6,7 @@ in a separate kernel on a copy of the folder, so the folder is never changed.
 That kernel is not sandboxed: it runs the folder's code as you. For hand-ins
 you did not write, use `course grade`, which runs them in bubblewrap.
 """
+import ast
 import sys
 from pathlib import Path
 
@@ -32,7 +33,25 @@ def run(args):
         return 2
     print(f"Public checks of {args.assignment} against {args.path}:")
     print(format_table(runs))
-    return 0 if all(cell.error is None for cell in runs if cell.grade_id) else 1
+    changed = changed_given_code(args.path, args.assignment, args.root)
+    if changed:
+        print(f"\nGrading would give 0 points, status 'changed given code': {changed}")
+    return 0 if all(cell.error is None for cell in runs if cell.grade_id) and not changed else 1
+
+
+def changed_given_code(path, assignment="backprop", root=COURSE_ROOT):
+    """The grader's message if the code in `path` changed the release outside the students' parts, else None."""
+    from grader.scaffold import check_given_code_unchanged  # the grader's own rule, loaded only here
+    from grader.submission import Unusable
+
+    try:
+        trees = {name: ast.parse((Path(path) / name).read_bytes()) for name in student_files(load_config(root), assignment)}
+        check_given_code_unchanged(trees, Path(root) / "release" / assignment)
+    except Unusable as error:
+        return str(error)
+    except (SyntaxError, ValueError, OSError):  # the checks above already report these
+        return None
+    return None
 
 
 def validate(path, assignment="backprop", root=COURSE_ROOT, timeout=60):

@@ -39,11 +39,10 @@ def _definitions(tree, prefix=""):
             yield from _definitions(node, name + ".")
 
 
-def _without_docstring(body):
-    first = body[0] if body else None
-    is_doc = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
-        and isinstance(first.value.value, str)
-    return body[1:] if is_doc else body
+def _without_strings(body):
+    """`body` without its bare string statements (docstrings wherever a student moved them): they do nothing."""
+    return [statement for statement in body if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+                                                    and isinstance(statement.value.value, str))]
 
 
 def _bound_names(statement):
@@ -78,13 +77,13 @@ def _is_added_helper(statement, taken):
 
 
 def _normalised(tree, free, taken=None):
-    """`tree` without docstrings, with the bodies of the functions in `free` emptied and,
+    """`tree` without docstrings or other bare strings, with the bodies of the functions in `free` emptied and,
     given the names `taken` by the release and builtins, without the student's added helpers."""
-    tree.body = _without_docstring(tree.body)
+    tree.body = _without_strings(tree.body)
     if taken is not None:
         tree.body = [statement for statement in tree.body if not _is_added_helper(statement, taken)]
     for name, node in _definitions(tree):
-        node.body = [ast.Pass()] if name in free else (_without_docstring(node.body) or [ast.Pass()])
+        node.body = [ast.Pass()] if name in free else (_without_strings(node.body) or [ast.Pass()])
     return tree
 
 
@@ -95,7 +94,7 @@ def _given(given_text):
     given = ast.parse(given_text)
     free = frozenset(name for name, node in _definitions(given)
                      if isinstance(node, ast.FunctionDef)
-                     and ast.dump(ast.Module(body=_without_docstring(node.body), type_ignores=[])) == stub)
+                     and ast.dump(ast.Module(body=_without_strings(node.body), type_ignores=[])) == stub)
     taken = frozenset(set(dir(builtins)).union(*map(_bound_names, given.body)))
     given = _normalised(given, free)
     return free, taken, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}

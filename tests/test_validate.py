@@ -37,6 +37,19 @@ def test_work_in_progress_gets_a_row_per_check_and_the_folder_is_untouched(tmp_p
     assert files_of(work) == before
 
 
+def test_validate_warns_about_changed_given_code_as_grading_would(tmp_path, capsys):
+    work = tmp_path / "work"
+    shutil.copytree(SOURCE, work, ignore=shutil.ignore_patterns("*.ipynb", "*.py[co]", "__pycache__"))
+    toolbox = (work / "toolbox.py").read_text()
+    (work / "toolbox.py").write_text("import math\n\n\ndef helper(x):\n    return math.fabs(x)\n\n\n" + toolbox)
+    assert main(["validate", str(work)]) == 0  # an added helper is allowed, as in grading
+    assert "changed given code" not in capsys.readouterr().out
+    (work / "toolbox.py").write_text(toolbox.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)"))
+    assert main(["validate", str(work)]) == 1
+    out = capsys.readouterr().out
+    assert "Grading would give 0 points, status 'changed given code': toolbox.py: ReLU.forward differs" in out
+
+
 def test_a_folder_without_the_students_files_is_refused(tmp_path, capsys):
     (tmp_path / "toolbox.py").write_text("")
     assert main(["validate", str(tmp_path)]) == 2
