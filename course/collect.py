@@ -1,22 +1,39 @@
 """Unpack an LMS download into submitted/<student_id>/<assignment>/, nbgrader's layout.
 
 The download (--zip) is a .zip file or a folder. Each entry at its top level is
-one student's hand-in: a folder, or a .zip archive, named after the student.
+a student's hand-in: a folder, or a .zip archive, named after the student.
 The student id is that name without its .zip suffix ("ada lovelace.zip" ->
 "ada lovelace"); spaces and non-ASCII letters are kept. When the LMS adds
 decorations, --id-pattern gives a regular expression whose named group
-(?P<student_id>...) picks the id out of the name, as in nbgrader's zip_collect;
-e.g. for Moodle: '(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_'.
+(?P<student_id>...) picks the id out of the start of the name, as in nbgrader's
+zip_collect. With it, plain files at the top level (not .zip) are a student's
+files handed in one by one: each lands in the student's folder under the rest
+of its name after the match. For example:
+
+  Moodle, "Download all submissions" without a folder per student:
+    Ada Lovelace_123456_assignsubmission_file_toolbox.py
+    --id-pattern '(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_'
+    -> submitted/Ada Lovelace/backprop/toolbox.py
+  Canvas, "Download submissions":
+    lovelaceada_12345_67890_toolbox.py
+    --id-pattern '(?P<student_id>[^_]+)_[0-9]+_[0-9]+_'
+    -> submitted/lovelaceada/backprop/toolbox.py
+
+A student's entries (folders, .zip archives, loose files) make one hand-in;
+if two of them hold the same file, the student is skipped until one is removed.
 Folders that hold nothing but one folder or one .zip (as when a student zips
 the whole 'backprop' folder) are unwrapped, so the files land directly in
-submitted/<student_id>/<assignment>/.
+submitted/<student_id>/<assignment>/. Names inside archives are read as unzip
+reads them: '\\' separates folders, and names are UTF-8 when their bytes are.
 
+The assignment must have a folder in source/ or release/ of the course (--root).
 Archives with absolute paths, '..' components or symbolic links are refused,
 as are a student's .zip archives nested too deep or unpacking to more bytes in
-all than a hand-in could need (a zip bomb's tricks), and existing submissions
-unless --force replaces them. Each student's folder appears complete or not at
-all; one refused hand-in does not stop the others. Exit code: 0 when every
-hand-in was collected, 1 when some were skipped (the summary says why), 2 when
+all than a hand-in could need (a zip bomb's tricks). A submission already there
+is kept unless --force replaces it; one holding exactly the same files is
+reported unchanged. Each student's folder appears complete or not at all; one
+refused hand-in does not stop the others. Exit code: 0 when every hand-in was
+collected or unchanged, 1 when some were skipped (the summary says why), 2 when
 the download itself could not be read.
 """
 import argparse
@@ -38,6 +55,7 @@ JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
 UTF8_FLAG = 0x800  # general purpose bit 11: the member's name is UTF-8
+MOODLE_PATTERN = "(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
 MAX_ZIP_DEPTH = 3  # the student's .zip, a zipped folder inside it and one more; deeper nesting is a zip bomb's trick
 
 
@@ -67,7 +85,7 @@ class HandIn:
 class Summary:
     collected: list = field(default_factory=list)
     unchanged: list = field(default_factory=list)  # students whose submission already held exactly these files
-    skipped: list = field(default_factory=list)  # (entry name, reason)
+    skipped: list = field(default_factory=list)  # (entry names, reason)
 
 
 def add_arguments(parser):
@@ -75,14 +93,15 @@ def add_arguments(parser):
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("assignment", help="assignment name, e.g. backprop")
     parser.add_argument("--zip", required=True, type=Path, metavar="FILE",
-                        help="the LMS download: a .zip file or a folder, one folder or .zip per student")
+                        help="the LMS download: a .zip file or a folder, holding students' folders, .zip archives "
+                             "or (with --id-pattern) loose files")
     parser.add_argument("--submitted", type=Path, default=Path("submitted"), metavar="DIR",
                         help="where submissions go (default: submitted/)")
     parser.add_argument("--id-pattern", metavar="REGEX",
                         help="regular expression with a (?P<student_id>...) group, matched at the start of each entry's name")
     parser.add_argument("--force", action="store_true",
                         help="replace students' existing submissions instead of skipping them")
-    parser.add_argument("--root", type=Path, default=COURSE_ROOT,
+    parser.add_argument("--root", type=Path, default=COURSE_ROOT, metavar="DIR",
                         help="the course root, holding source/ and release/ (default: this checkout)")
 
 
@@ -129,16 +148,11 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
         else:
             top = staging / "download"
             unpack_zip(download, top, limit=MAX_DOWNLOAD_BYTES)
-        for entry in sorted(top.iterdir()):
-            if entry.name in JUNK:
-                continue
+        for student_id, entries in sorted(students_in(top, pattern, summary.skipped).items()):
             try:
-                student_id = student_id_of(entry, pattern)
-                if student_id in summary.collected:
-                    raise ValueError(f"a second hand-in for student {student_id!r}; keep one and collect again")
-                changed = collect_one(entry, student_id, submitted_dir / student_id / assignment, staging, force)
+                changed = collect_one(entries, student_id, submitted_dir / student_id / assignment, staging, force)
             except (UnsafeArchive, ValueError, FileExistsError, zipfile.BadZipFile) as error:
-                summary.skipped.append((entry.name, str(error)))
+                summary.skipped.append((", ".join(entry.name for entry, _ in entries), str(error)))
             else:
                 (summary.collected if changed else summary.unchanged).append(student_id)
     return summary
@@ -150,36 +164,55 @@ def known_assignments(root):
     return sorted({path.name for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_dir()})
 
 
-def student_id_of(entry, pattern):
-    """The student id an entry's name stands for (NFC-normalised: macOS zips store names decomposed)."""
+def students_in(top, pattern, skipped):
+    """The download's entries by student id, as (entry, file name for a loose file or None); unnamable ones go to `skipped`."""
+    students = {}
+    for entry in sorted(top.iterdir()):
+        if entry.name in JUNK:
+            continue
+        try:
+            student_id, loose_name = split_name(entry, pattern)
+        except ValueError as error:
+            skipped.append((entry.name, str(error)))
+        else:
+            students.setdefault(student_id, []).append((entry, loose_name))
+    return students
+
+
+def split_name(entry, pattern):
+    """The student id an entry's name stands for (NFC-normalised: macOS zips store names decomposed),
+    and for a loose file (neither folder nor .zip, as Moodle and Canvas hand them out) the file's own name."""
+    loose = not entry.is_dir() and entry.suffix.lower() != ".zip"
+    if loose and pattern is None:
+        raise ValueError(
+            "neither a folder nor a .zip archive; hand in a folder or a .zip per student, or, if the LMS gave "
+            f"each student's files one by one, pass --id-pattern (Moodle: --id-pattern '{MOODLE_PATTERN}')"
+        )
     name = entry.name[: -len(".zip")] if entry.name.lower().endswith(".zip") else entry.name
+    loose_name = None
     if pattern is not None:
         match = pattern.match(name)
         if not match or not match.group("student_id"):
-            raise ValueError(f"--id-pattern does not match this name; fix the pattern or rename the entry")
+            raise ValueError("--id-pattern does not match this name; fix the pattern or rename the entry")
+        if loose:
+            loose_name = name[match.end():]
+            if not loose_name:
+                raise ValueError("--id-pattern matches the whole name, which leaves no file name; end the pattern where the file name starts")
         name = match.group("student_id")
     name = unicodedata.normalize("NFC", name.strip())
     if name in {"", ".", ".."} or "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"{name!r} cannot be a student id; rename the entry")
-    return name
+    return name, loose_name
 
 
-def collect_one(entry, student_id, destination, staging, force):
-    """Unpack one hand-in in the staging folder, then move it into place in one rename.
+def collect_one(entries, student_id, destination, staging, force):
+    """Unpack one student's hand-in in the staging folder, then move it into place in one rename.
 
     Returns False when the submission there already holds the same files: collecting a download again is no conflict.
     """
     work = Path(tempfile.mkdtemp(dir=staging, prefix="student-"))
     try:
-        unpacked = work / "unpacked"
-        hand_in = HandIn(student_id)
-        if entry.is_dir():
-            copy_folder(entry, unpacked)
-        elif entry.suffix.lower() == ".zip":
-            hand_in.unpack(entry, unpacked)
-        else:
-            raise ValueError("neither a folder nor a .zip archive; hand in a folder or a .zip per student")
-        root = unwrap(unpacked, work, hand_in)
+        root = merge(unpack_entries(entries, student_id, work), work / "merged", student_id)
         if destination.exists():
             if same_files(root, destination):
                 return False
@@ -194,6 +227,45 @@ def collect_one(entry, student_id, destination, staging, force):
         return True
     finally:  # one student's leftovers at a time: a class of refused zip bombs does not fill the disk
         shutil.rmtree(work, ignore_errors=True)
+
+
+def unpack_entries(entries, student_id, work):
+    """Each of a student's entries unpacked in a folder of its own: [(entry name, folder)]."""
+    hand_in = HandIn(student_id)  # all the student's archives share one byte budget
+    parts = []
+    for index, (entry, loose_name) in enumerate(entries):
+        check_plain(entry, entry.parent)
+        folder = work / f"entry-{index}"
+        if loose_name is not None:
+            folder.mkdir()
+            shutil.copyfile(entry, folder / loose_name)
+        else:
+            if entry.is_dir():
+                copy_folder(entry, folder)
+            else:
+                hand_in.chain = []  # nesting depth counts from each archive the student handed in
+                hand_in.unpack(entry, folder)
+            folder = unwrap(folder, work, hand_in)
+        parts.append((entry.name, folder))
+    return parts
+
+
+def merge(parts, into, student_id):
+    """One folder from a student's entries; a file two entries both hold is refused, since which one counts is the student's call."""
+    if len(parts) == 1:
+        return parts[0][1]
+    files, folders = {}, {}  # path in the hand-in -> the entry it came from
+    for name, part in parts:
+        for path in sorted(files_in(part)):
+            other = files.get(path) or folders.get(path) or next((files[p] for p in path.parents if p in files), None)
+            if other:
+                raise ValueError(f"a second hand-in for student {student_id!r}: {other} and {name} both hold "
+                                 f"{path.as_posix()!r}; keep one and collect again")
+            files[path] = name
+            folders.update({parent: name for parent in path.parents if parent not in folders})
+            (into / path).parent.mkdir(parents=True, exist_ok=True)
+            (part / path).rename(into / path)
+    return into
 
 
 def same_files(folder, other):
@@ -276,10 +348,13 @@ def copy_folder(source, destination):
     """Copy a hand-in folder, refusing symbolic links and anything but plain files and folders."""
     for root, dirs, files in os.walk(source):
         for name in dirs + files:
-            path = Path(root, name)
-            if path.is_symlink() or not (path.is_dir() or path.is_file()):
-                raise UnsafeArchive(
-                    f"{path.relative_to(source.parent)} is a symbolic link or a special file; "
-                    "replace it by a plain copy and collect again"
-                )
+            check_plain(Path(root, name), source.parent)
     shutil.copytree(source, destination, ignore=shutil.ignore_patterns(*JUNK))
+
+
+def check_plain(path, download):
+    """Refuse a symbolic link or special file in a downloaded folder: it could bring in files from anywhere."""
+    if path.is_symlink() or not (path.is_dir() or path.is_file()):
+        raise UnsafeArchive(
+            f"{path.relative_to(download)} is a symbolic link or a special file; replace it by a plain copy and collect again"
+        )

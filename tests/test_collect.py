@@ -105,6 +105,66 @@ def test_utf8_names_without_the_utf8_flag_are_read_as_utf8(tmp_path):
     assert (tmp_path / "submitted" / "café" / "backprop" / "toolbox.py").exists()
 
 
+MOODLE = r"(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
+
+
+@pytest.mark.parametrize("pattern, ada, grace", [
+    (MOODLE, "Ada Lovelace_123456_assignsubmission_file_", "Grace Hopper_4242_assignsubmission_file_"),
+    (r"(?P<student_id>[^_]+)_[0-9]+_[0-9]+_", "lovelaceada_12345_67890_", "hoppergrace_12346_67891_"),  # Canvas
+])
+def test_loose_files_are_grouped_by_student(tmp_path, pattern, ada, grace):
+    download = {ada + name: text for name, text in hand_in("ada").items()}
+    download[grace + "toolbox.py"] = "# grace's toolbox\n"
+    summary = collect(write_zip(tmp_path / "lms.zip", download), tmp_path / "submitted", "backprop", id_pattern=pattern)
+
+    student = {name: name.split("_")[0] for name in (ada, grace)}
+    assert summary.collected == sorted(student.values()) and summary.skipped == []
+    handed_in = tmp_path / "submitted" / student[ada] / "backprop"
+    assert sorted(p.name for p in handed_in.iterdir()) == ["nn.py", "toolbox.py"]
+    assert (handed_in / "nn.py").read_text() == "# ada's nn\n"
+    assert [p.name for p in (tmp_path / "submitted" / student[grace] / "backprop").iterdir()] == ["toolbox.py"]
+
+
+def test_help_shows_the_moodle_and_canvas_patterns_the_tests_use(capsys):
+    with pytest.raises(SystemExit):
+        main(["collect", "--help"])
+    text = capsys.readouterr().out
+    assert f"--id-pattern '{MOODLE}'" in text and "Ada Lovelace_123456_assignsubmission_file_toolbox.py" in text
+    assert "--id-pattern '(?P<student_id>[^_]+)_[0-9]+_[0-9]+_'" in text and "lovelaceada_12345_67890_toolbox.py" in text
+
+
+def test_a_students_entries_are_one_hand_in_unless_two_hold_the_same_file(tmp_path):
+    download = tmp_path / "moodle"  # a folder download, as unpacked by the instructor
+    download.mkdir()
+    files = {
+        "Grace Hopper_4242_assignsubmission_file_backprop.zip": zip_bytes({f"backprop/{n}": t for n, t in hand_in("grace").items()}),
+        "Grace Hopper_4242_assignsubmission_file_notes.txt": "grace's notes",
+        "Alan Turing_77_assignsubmission_file_toolbox.py": "# alan's loose toolbox\n",
+        "Alan Turing_77_assignsubmission_file_backprop.zip": zip_bytes(hand_in("alan")),
+        "Edsger_5_assignsubmission_file_nn.py": "# first\n",
+        "Edsger_6_assignsubmission_file_nn.py": "# second\n",
+        "Kurt_8_assignsubmission_file_": "x",
+    }
+    for name, content in files.items():
+        (download / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    (download / "Mallory_9_assignsubmission_file_toolbox.py").symlink_to(tmp_path / "solution.py")
+    (tmp_path / "solution.py").write_text("SOLUTION = 42\n")
+
+    summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=MOODLE)
+
+    assert summary.collected == ["Grace Hopper"]
+    grace = tmp_path / "submitted" / "Grace Hopper" / "backprop"
+    assert sorted(p.name for p in grace.iterdir()) == ["nn.py", "notes.txt", "toolbox.py"]  # the zip unwrapped, the note beside it
+    skipped = dict(summary.skipped)
+    assert skipped["Alan Turing_77_assignsubmission_file_backprop.zip, Alan Turing_77_assignsubmission_file_toolbox.py"] == (
+        "a second hand-in for student 'Alan Turing': Alan Turing_77_assignsubmission_file_backprop.zip and "
+        "Alan Turing_77_assignsubmission_file_toolbox.py both hold 'toolbox.py'; keep one and collect again")
+    assert "a second hand-in for student 'Edsger'" in skipped["Edsger_5_assignsubmission_file_nn.py, Edsger_6_assignsubmission_file_nn.py"]
+    assert "leaves no file name" in skipped["Kurt_8_assignsubmission_file_"]
+    assert "Mallory_9_assignsubmission_file_toolbox.py is a symbolic link" in skipped["Mallory_9_assignsubmission_file_toolbox.py"]
+    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["Grace Hopper"]
+
+
 @pytest.mark.parametrize("member, symlink, complaint", [
     ("../../escaped.py", False, "'..'"),
     ("backprop/../../../escaped.py", False, "'..'"),
@@ -198,14 +258,21 @@ def test_summary_names_what_was_skipped_and_why(tmp_path, capsys):
     download = write_zip(tmp_path / "lms.zip", {
         "ada/toolbox.py": "x",
         "ada.zip": zip_bytes({"toolbox.py": "y"}),
+        "grace/toolbox.py": "x",
+        "grace.zip": zip_bytes({"backprop/nn.py": "y"}),  # no file in both: one hand-in
         "notes.txt": "not a hand-in",
         "broken.zip": b"this is not a zip archive",
     })
     assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s")]) == 1
     out = capsys.readouterr().out
-    assert "Collected 1 submission(s)" in out and "collected  ada" in out
-    assert "skipped    ada.zip: a second hand-in for student 'ada'; keep one" in out
-    assert "skipped    notes.txt: neither a folder nor a .zip archive" in out
+    assert "Collected 1 submission(s)" in out and "collected  grace" in out
+    assert sorted(p.name for p in (tmp_path / "s" / "grace" / "backprop").iterdir()) == ["nn.py", "toolbox.py"]
+    assert ("skipped    ada, ada.zip: a second hand-in for student 'ada': ada and ada.zip both hold 'toolbox.py'; "
+            "keep one and collect again") in out
+    assert not (tmp_path / "s" / "ada").exists()  # which one counts is not ours to guess
+    assert ("skipped    notes.txt: neither a folder nor a .zip archive; hand in a folder or a .zip per student, or, "
+            "if the LMS gave each student's files one by one, pass --id-pattern (Moodle: --id-pattern "
+            "'(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_')") in out
     assert "skipped    broken.zip: File is not a zip file" in out
 
 
@@ -270,9 +337,9 @@ def test_nested_zips_share_one_byte_budget_per_student(tmp_path, monkeypatch):
 def test_a_refused_hand_in_is_deleted_before_the_next_one_is_unpacked(tmp_path, monkeypatch):
     leftovers, collect_one = [], course.collect.collect_one
 
-    def collect_one_noting_leftovers(entry, student_id, destination, staging, force):
+    def collect_one_noting_leftovers(entries, student_id, destination, staging, force):
         leftovers.extend(path.name for path in staging.glob("student-*"))
-        return collect_one(entry, student_id, destination, staging, force)
+        return collect_one(entries, student_id, destination, staging, force)
 
     monkeypatch.setattr(course.collect, "collect_one", collect_one_noting_leftovers)
     deep = ["x.zip", "a.zip", "b.zip", "c.zip"]
@@ -280,6 +347,16 @@ def test_a_refused_hand_in_is_deleted_before_the_next_one_is_unpacked(tmp_path, 
     summary = collect(download, tmp_path / "submitted", "backprop")
     assert [entry for entry, _ in summary.skipped] == ["p.zip", "q.zip", "r.zip"]
     assert leftovers == []  # the disk holds one student's unpacking at a time
+
+
+def test_each_archive_of_a_student_may_nest_as_deep_as_allowed(tmp_path):
+    download = write_zip(tmp_path / "lms.zip", {  # two archives of one student, each exactly at MAX_ZIP_DEPTH = 3
+        "ada_1_toolbox.zip": nested_zip({"toolbox.py": "t"}, ["toolbox.zip", "b.zip", "c.zip"]),
+        "ada_2_nn.zip": nested_zip({"nn.py": "n"}, ["nn.zip", "b.zip", "c.zip"]),
+    })
+    summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=r"(?P<student_id>[^_]+)_[0-9]_")
+    assert summary.collected == ["ada"] and summary.skipped == []
+    assert sorted(p.name for p in (tmp_path / "submitted" / "ada" / "backprop").iterdir()) == ["nn.py", "toolbox.py"]
 
 
 def test_a_class_download_may_hold_more_than_one_hand_in_may(tmp_path, monkeypatch):
