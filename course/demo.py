@@ -1,4 +1,5 @@
 """Run the whole job on a synthetic class: release, hand-ins, grading, reports."""
+import csv
 import os
 import shutil
 from pathlib import Path
@@ -8,7 +9,8 @@ from course.cli import main as course
 from course.sample_class import make_sample_class
 
 ASSIGNMENT = "backprop"
-# Written into submitted/ by the demo, so it only ever replaces hand-ins it made itself.
+# Written into submitted/ by the demo with the ids of the students it made, so that
+# it only ever replaces those: a hand-in collected beside them stops the next demo.
 MARKER = ".demo-class"
 
 
@@ -16,17 +18,41 @@ def add_arguments(parser):
     parser.add_argument("--root", type=Path, default=COURSE_ROOT, help="the course root (default: this checkout)")
 
 
-def prepare_submitted(submitted):
-    """An empty submitted/ for the demo, refusing to touch hand-ins the demo did not write."""
-    if submitted.exists() and any(submitted.iterdir()):
-        if not (submitted / MARKER).is_file():
-            raise FileExistsError(
-                f"{submitted} holds hand-ins the demo did not make; it will not overwrite them. "
-                "Move them elsewhere, or run `make demo` in a fresh clone."
-            )
-        shutil.rmtree(submitted)
+def demo_students(submitted):
+    """The student ids the last demo wrote into `submitted`, from its marker (none without one)."""
+    marker = submitted / MARKER
+    return set(marker.read_text(encoding="utf-8").splitlines()[1:]) if marker.is_file() else set()
+
+
+def others_in(submitted, autograded):
+    """What in `submitted` and `autograded/grades.csv` the demo did not make: real hand-ins and grades."""
+    ours = demo_students(submitted) | {MARKER}
+    found = [f"{submitted.name}/{path.name}" for path in submitted.iterdir() if path.name not in ours] if submitted.is_dir() else []
+    gradebook = autograded / "grades.csv"
+    if gradebook.is_file():
+        with open(gradebook, newline="", encoding="utf-8-sig") as file:
+            graded = {row.get("student_id") for row in csv.DictReader(file)}
+        found += [f"{autograded.name}/grades.csv: {student}" for student in sorted(graded - ours, key=str)]
+    return found
+
+
+def prepare_submitted(submitted, autograded):
+    """Remove the last demo's class from `submitted`, refusing if anything else is there or graded."""
+    others = others_in(submitted, autograded)
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise FileExistsError(
+            f"{shown}: not made by the demo, which will not overwrite real hand-ins or grades. "
+            "Move them elsewhere, or run `make demo` in a fresh clone."
+        )
+    for student in demo_students(submitted):
+        shutil.rmtree(submitted / student, ignore_errors=True)
     submitted.mkdir(parents=True, exist_ok=True)
-    (submitted / MARKER).write_text("Made by `course demo`; it replaces this folder on its next run.\n")
+
+
+def write_marker(submitted, roster):
+    (submitted / MARKER).write_text("Made by `course demo`, which replaces these students on its next run:\n"
+                                    + "".join(f"{student}\n" for student in roster), encoding="utf-8")
 
 
 def run(args):
@@ -39,11 +65,12 @@ def run(args):
 
     print(f"\n== 2/3 a synthetic class in {submitted.relative_to(root)}/ ==")
     try:
-        prepare_submitted(submitted)
+        prepare_submitted(submitted, autograded)
     except FileExistsError as error:
         print(f"error: {error}")
         return 1
     roster = make_sample_class(submitted, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
+    write_marker(submitted, roster)
     for student, kind in roster.items():
         print(f"  {student:<22} hands in: {kind}")
 

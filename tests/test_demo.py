@@ -6,24 +6,40 @@ import pytest
 
 from course import COURSE_ROOT
 from course.cli import main as course
-from course.demo import MARKER, prepare_submitted
+from course.demo import MARKER, prepare_submitted, write_marker
 
 
 def test_demo_refuses_hand_ins_it_did_not_make(tmp_path):
     real = tmp_path / "submitted" / "some student" / "backprop"
     real.mkdir(parents=True)
     (real / "toolbox.py").write_text("# a real hand-in\n")
-    with pytest.raises(FileExistsError, match="did not make"):
-        prepare_submitted(tmp_path / "submitted")
+    with pytest.raises(FileExistsError, match="submitted/some student: not made by the demo"):
+        prepare_submitted(tmp_path / "submitted", tmp_path / "autograded")
     assert (real / "toolbox.py").read_text() == "# a real hand-in\n"
 
 
-def test_demo_replaces_its_own_class(tmp_path):
-    submitted = tmp_path / "submitted"
-    prepare_submitted(submitted)
-    (submitted / "old demo student").mkdir()
-    prepare_submitted(submitted)
+def test_demo_replaces_only_its_own_class(tmp_path):
+    submitted, autograded = tmp_path / "submitted", tmp_path / "autograded"
+    prepare_submitted(submitted, autograded)
+    (submitted / "demo student" / "backprop").mkdir(parents=True)
+    write_marker(submitted, {"demo student": "solution"})
+    prepare_submitted(submitted, autograded)
     assert sorted(p.name for p in submitted.iterdir()) == [MARKER]
+
+    # A hand-in collected beside the demo's class stops the next demo; nothing is removed.
+    (submitted / "demo student").mkdir()
+    write_marker(submitted, {"demo student": "solution"})
+    (submitted / "real student").mkdir()
+    with pytest.raises(FileExistsError, match="submitted/real student"):
+        prepare_submitted(submitted, autograded)
+    assert sorted(p.name for p in submitted.iterdir()) == [MARKER, "demo student", "real student"]
+
+
+def test_demo_refuses_to_replace_real_grades(tmp_path):
+    (tmp_path / "autograded").mkdir()
+    (tmp_path / "autograded" / "grades.csv").write_text("assignment,student_id,score\nbackprop,real student,15\n")
+    with pytest.raises(FileExistsError, match="autograded/grades.csv: real student"):
+        prepare_submitted(tmp_path / "submitted", tmp_path / "autograded")
 
 
 def test_demo_releases_and_grades_a_class(tmp_path, capsys):
@@ -41,3 +57,4 @@ def test_demo_releases_and_grades_a_class(tmp_path, capsys):
     assert mistaken and all(0 < float(row["score"]) < 15 for row in mistaken)
     assert (tmp_path / "autograded" / "report.html").is_file()
     assert "Gradebook" in capsys.readouterr().out
+    assert course(["demo", "--root", str(tmp_path)]) == 0, "a second demo replaces the first one's class"
