@@ -18,14 +18,25 @@ from pathlib import Path
 from grader.cases import RUN_SEED
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # read once, at import, before any worker thread could race with it
+
+
 def write_atomically(path, text):
-    """Replace `path` by `text` in one step."""
+    """Replace `path` by `text` in one step, with the permissions a plain new file would get
+    (mkstemp's are private, so TAs sharing the course folder could not read the grades)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
             file.write(text)
+            os.fchmod(file.fileno(), 0o666 & ~UMASK)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

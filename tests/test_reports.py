@@ -1,7 +1,9 @@
 """Feedback pages and the class report, from hand-written grades.csv and results.json."""
 import csv
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from html import unescape
@@ -159,6 +161,20 @@ def test_reports_leave_no_temporary_files(out):
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert [name for name in written if name.endswith(".tmp") or "/." in name] == []
     assert sum(name.endswith("feedback.html") for name in written) == 4
+
+
+def test_outputs_get_the_permissions_of_a_plain_new_file(tmp_path):
+    from grader.outputs import write_atomically
+
+    previous = os.umask(0o027)  # as on a shared course account: group may read
+    try:
+        code = "import os, sys; from grader.outputs import write_atomically; write_atomically(sys.argv[1], 'x')"
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / "grades.csv")], check=True)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "grades.csv").stat().st_mode) == 0o640
+    write_atomically(tmp_path / "mine.csv", "x")
+    assert stat.S_IMODE((tmp_path / "mine.csv").stat().st_mode) == 0o666 & ~previous
 
 
 def test_missing_grades_and_escaping_student_ids_are_refused(tmp_path):
