@@ -4,6 +4,12 @@ from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 
+
+def known_assignments(root=COURSE_ROOT):
+    """The assignments of the course in `root`: its folders in source/ or in release/."""
+    folders = [Path(root, kind) for kind in ("source", "release")]
+    return sorted({path.name for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_dir()})
+
 # nbformat validates notebooks with jsonschema, which loads the optional rfc3987_syntax
 # package when it is installed (jupyter_server pulls it in) and compiles 39 grammars
 # there: 1.5 s on every command, for IRI formats no notebook schema uses. Without it,

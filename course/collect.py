@@ -49,7 +49,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from course import COURSE_ROOT
+from course import COURSE_ROOT, known_assignments
 
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
@@ -156,12 +156,6 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
             else:
                 (summary.collected if changed else summary.unchanged).append(student_id)
     return summary
-
-
-def known_assignments(root):
-    """The assignments of the course in `root`: its folders in source/ or in release/."""
-    folders = [Path(root, kind) for kind in ("source", "release")]
-    return sorted({path.name for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_dir()})
 
 
 def students_in(top, pattern, skipped):

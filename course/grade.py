@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from grader.judge import student_text
-from course import COURSE_ROOT
+from course import known_assignments
 from grader.cases import checks
 from grader.outputs import gradebook_conflict, write_gradebook
 from grader.run import find_submissions, grade_class
@@ -42,10 +42,13 @@ def write_reports(out_dir, assignment):
 
 
 def run(args):
-    known = sorted(path.name for path in (COURSE_ROOT / "source").iterdir() if path.is_dir())
+    known = known_assignments()
     if args.assignment not in known:
-        print(f"error: there is no assignment {args.assignment!r} in source/ (there is: {', '.join(known)}); "
+        print(f"error: there is no assignment {args.assignment!r} in source/ or release/ (there is: {', '.join(known)}); "
               "nothing was graded and the gradebook is unchanged.", file=sys.stderr)
+        return 1
+    if args.jobs < 1:
+        print(f"error: --jobs {args.jobs} grades nothing; pass 1 or more (default: one per core).", file=sys.stderr)
         return 1
     if args.out.exists() and not args.out.is_dir():
         print(f"error: --out {args.out} is a file; pass a folder for the results.", file=sys.stderr)

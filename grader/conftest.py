@@ -10,7 +10,7 @@ import pytest
 from grader.sandbox import add_grading_options, choose_sandbox, limits_from
 from grader.session import WorkerSession
 from grader.scaffold import check_given_code_unchanged
-from grader.submission import check_readable, private_copy
+from grader.submission import Unusable, check_readable, private_copy
 
 
 def pytest_addoption(parser):
@@ -20,7 +20,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    if not config.option.submission:
+    if not config.option.submission and not (config.option.help or config.option.version):
         raise pytest.UsageError("the grader needs the hand-in to grade: pytest grader --submission PATH")
     config.addinivalue_line("markers", "grade(grade_id, points): a check worth `points`, named after a graded notebook cell")
 
@@ -40,3 +40,12 @@ def worker(request):
             yield session
         finally:
             session.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """An ungradable hand-in fails every check for one reason: say it in a line, not a traceback per check."""
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(Unusable):
+        report.longrepr = f"not graded ({call.excinfo.value.status}): {call.excinfo.value}"
+    return report

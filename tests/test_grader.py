@@ -256,6 +256,24 @@ def test_an_unknown_assignment_leaves_the_gradebook_alone(tmp_path, capsys):
     assert (out / "grades.csv").read_text() == "student_id,score\nada,15\n"
 
 
+def test_no_jobs_is_refused_before_grading(tmp_path, capsys):
+    write_handin(tmp_path / "submitted" / "ada" / "backprop", solution())
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}", "--jobs=0"]) == 1
+    assert "--jobs 0 grades nothing; pass 1 or more" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_pytest_grader_says_why_a_hand_in_is_not_graded_once_per_check_without_traceback(tmp_path):
+    handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n"})
+    done = subprocess.run([sys.executable, "-m", "pytest", str(GRADER_DIR), f"--submission={handin}", "-q", "-p", "no:cacheprovider"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.count("not graded (missing file): nn.py is missing from the hand-in") == len(POINTS)
+    assert "Traceback" not in done.stdout and "raise Unusable" not in done.stdout
+    helped = subprocess.run([sys.executable, "-m", "pytest", str(GRADER_DIR), "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert helped.returncode == 0 and "--submission=PATH" in helped.stdout
+
+
 @pytest.mark.parametrize("existing, says", [
     ("assignment,student_id,score\nbackprop,ada,15\nsoftmax,bob,9\n", "holds grades of softmax, which grading 'backprop' would replace"),
     ("\ufeffassignment,student_id,score\nsoftmax,ada,15\n", "holds grades of softmax"),  # as a spreadsheet saves it
