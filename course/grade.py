@@ -8,7 +8,7 @@ from pathlib import Path
 from grader.judge import student_text
 from course import known_assignments
 from grader.cases import checks
-from grader.outputs import gradebook_conflict, write_gradebook
+from grader.outputs import gradebook_conflict, stale_results, write_gradebook
 from grader.run import find_submissions, grade_class
 from grader.sandbox import add_grading_options, choose_sandbox, limits_from
 
@@ -75,7 +75,7 @@ def run(args):
     results = grade_class(submissions, jobs=args.jobs, limits=limits_from(args), sandbox=args.sandbox,
                           allow_changed_code=args.allow_changed_code)
     seconds = time.perf_counter() - start
-    grades = write_gradebook(args.out, args.assignment, results)
+    grades, kept = write_gradebook(args.out, args.assignment, results)
     report = write_reports(args.out, args.assignment)
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
@@ -88,6 +88,13 @@ def run(args):
         print(f"note: {changed} hand-in(s) changed the engine code outside the stubbed functions and got 0. If you "
               "changed that code after students downloaded the release, their files differ from it through no fault "
               "of theirs: grade again with --allow-changed-code (the sandbox still applies).")
+    stale = stale_results(args.out, args.assignment, results)
+    if stale:
+        shown = ", ".join(map(student_text, stale[:5])) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        print(f"note: {args.out}/ still holds results of {len(stale)} student(s) with no hand-in in {args.submitted}/ "
+              f"({shown}), from an earlier run; they are not in grades.csv or the report. Move them away if they left the class.")
+    if kept is not None:
+        print(f"note: {grades} had been edited since grading wrote it; those edits are kept in {kept}.")
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     if report is not None:
         print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")

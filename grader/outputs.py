@@ -6,13 +6,17 @@ the grades of another assignment. results.json is in Gradescope's format; `extra
 status, the sandbox used and the seed of the random cases (GRADER_SEED repeats them). Student ids come from folder names, which a
 student may choose: an id a spreadsheet would read as a formula is written
 (in grades.csv and as the folder name alike) with a leading apostrophe. Both are written atomically (a temporary file,
-then os.replace), so a reader never sees half a file.
+then os.replace), so a reader never sees half a file. A grades.csv edited since
+grading wrote it (a TA's corrections) is kept beside the new one, never replaced.
 """
 import csv
+import hashlib
 import io
+import itertools
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from grader.cases import RUN_SEED
@@ -82,14 +86,43 @@ def gradescope_json(result):
     }
 
 
+WRITTEN_DIGEST = ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited gradebook from it
+
+
 def write_gradebook(out_dir, assignment, results):
-    """Write grades.csv and every results.json; returns the path of grades.csv."""
+    """Write grades.csv and every results.json; returns the path of grades.csv and, if the
+    grades.csv replaced had been edited since it was written (a TA's corrections), where it was kept."""
     out_dir = Path(out_dir)
     for result in results:
         write_atomically(out_dir / spreadsheet_safe(result.student_id) / assignment / "results.json",
                          json.dumps(gradescope_json(result), indent=1, ensure_ascii=False))
-    write_atomically(out_dir / "grades.csv", grades_csv(assignment, results))
-    return out_dir / "grades.csv"
+    kept = keep_edited_gradebook(out_dir)
+    text = grades_csv(assignment, results)
+    write_atomically(out_dir / "grades.csv", text)
+    write_atomically(out_dir / WRITTEN_DIGEST, hashlib.sha256(text.encode("utf-8")).hexdigest() + "\n")
+    return out_dir / "grades.csv", kept
+
+
+def stale_results(out_dir, assignment, results):
+    """Students with results in `out_dir` from an earlier run but no hand-in in this one."""
+    graded = {spreadsheet_safe(result.student_id) for result in results}
+    return sorted(name for name in (path.parent.parent.name for path in Path(out_dir).glob(f"*/{assignment}/results.json"))
+                  if name not in graded)
+
+
+def keep_edited_gradebook(out_dir):
+    """Move OUT/grades.csv aside (and return its new path) unless it is exactly what grading last wrote."""
+    path, digest = out_dir / "grades.csv", out_dir / WRITTEN_DIGEST
+    if not path.is_file():
+        return None
+    written = digest.read_text().strip() if digest.is_file() else None
+    if hashlib.sha256(path.read_bytes()).hexdigest() == written:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+    kept = next(candidate for number in itertools.count()
+                if not (candidate := out_dir / f"grades.edited-{stamp}{f'-{number}' if number else ''}.csv").exists())
+    os.rename(path, kept)
+    return kept
 
 
 def gradebook_conflict(out_dir, assignment):

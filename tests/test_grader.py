@@ -291,11 +291,25 @@ def test_a_gradebook_with_other_grades_is_not_replaced(tmp_path, capsys, existin
     assert (out / "grades.csv").read_bytes() == before and not (out / "ada").exists()
 
 
-def test_regrading_an_assignment_replaces_its_own_gradebook(tmp_path):
-    out = tmp_path / "out"
-    write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
+def test_regrading_replaces_its_own_gradebook_and_keeps_hand_edits(tmp_path, capsys):
+    out, submitted = tmp_path / "out", tmp_path / "submitted"
+    write_handin(submitted / "ada" / "backprop", stubs())
+    write_handin(submitted / "bob" / "backprop", stubs())
+    grade = ["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=1"]
     for _ in range(2):
-        assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 0
+        assert course(grade) == 0
+    assert sorted(p.name for p in out.glob("*.csv")) == ["grades.csv"]  # unedited: replaced, nothing kept
+
+    edited = (out / "grades.csv").read_text().replace("backprop,ada,0,", "backprop,ada,2,")  # a TA's correction
+    (out / "grades.csv").write_text(edited)
+    (submitted / "bob").rename(tmp_path / "bob withdrew")
+    capsys.readouterr()
+    assert course(grade) == 0
+    printed = capsys.readouterr().out
+    (kept,) = out.glob("grades.edited-*.csv")
+    assert kept.read_text() == edited and f"those edits are kept in {kept}" in printed
+    assert "backprop,ada,0," in (out / "grades.csv").read_text()
+    assert "still holds results of 1 student(s) with no hand-in" in printed and "(bob)" in printed
 
 
 def test_an_output_path_that_is_a_file_is_refused_before_grading(tmp_path, capsys):
