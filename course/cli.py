@@ -12,6 +12,10 @@ import importlib.util
 import sys
 from pathlib import Path
 
+DESCRIPTION = "Release, collect and grade the backpropagation assignment, run from the course folder."
+EPILOG = ("The usual order: course release backprop; course collect backprop --zip DOWNLOAD; course grade backprop. "
+          "`course COMMAND --help` describes each command; `course demo` runs them all on a synthetic class.")
+
 COMMANDS = {
     "demo": "course.demo",
     "release": "course.release",
@@ -29,7 +33,7 @@ def summary(module_name):
 
 def build_parser(command=None):
     """The parser; only `command`, if given, gets its options (and its module imported)."""
-    parser = argparse.ArgumentParser(prog="course", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="course", description=DESCRIPTION, epilog=EPILOG)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         text = summary(module_name)

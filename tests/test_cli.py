@@ -21,6 +21,8 @@ def test_help_lists_every_command_with_its_summary():
     for name in COMMANDS:
         assert name in text
     assert "Grade every hand-in" in text
+    assert "Parse the command line" not in text  # the module's docstring is for developers
+    assert "course release backprop; course collect" in " ".join(text.split())  # the order of a term
 
 
 def test_reading_notebooks_does_not_compile_unused_schema_grammars():
