@@ -78,9 +78,12 @@ def public_checks(root, assignment, config):
 
 
 def format_table(runs):
-    """One row per check (result, points, message), setup failures first, then the score."""
+    """One row per check (result, points, message), the first setup failure first, then the score."""
     checks = [cell for cell in runs if cell.grade_id]
-    rows = [f"  setup   cell {cell.number} failed: {cell.error}" for cell in runs if not cell.grade_id and cell.unexpected_error and cell.number < checks[0].number]
+    setup = [cell for cell in runs if not cell.grade_id and cell.unexpected_error and cell.number < checks[0].number]
+    rows = [f"  setup   cell {cell.number} failed: {cell.error}" for cell in setup[:1]]  # the first failure; the rest follow from it
+    if len(setup) > 1:
+        rows.append(f"          and {len(setup) - 1} later setup cell(s) failed after it; fix the first error, then run again")
     width = max(len(cell.grade_id) for cell in checks)
     for cell in checks:
         result = "passed" if cell.error is None else "FAILED"

@@ -50,6 +50,18 @@ def test_validate_warns_about_changed_given_code_as_grading_would(tmp_path, caps
     assert "Grading would give 0 points, status 'changed given code': toolbox.py: ReLU.forward differs" in out
 
 
+def test_an_import_error_is_shown_once_at_the_top(tmp_path, capsys):
+    work = tmp_path / "work"
+    shutil.copytree(RELEASED, work)
+    with open(work / "nn.py", "a") as file:
+        file.write("oops(\n")
+    assert main(["validate", str(work)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("  setup   cell") and "SyntaxError" in lines[1] and "nn.py" in lines[1]
+    assert "later setup cell(s) failed after it; fix the first error" in lines[2]
+    assert sum("setup   cell" in line for line in lines) == 1
+
+
 def test_a_folder_without_the_students_files_is_refused(tmp_path, capsys):
     (tmp_path / "toolbox.py").write_text("")
     assert main(["validate", str(tmp_path)]) == 2
