@@ -1,7 +1,8 @@
 """Talk to one submission's sandboxed worker: send a check's cases, get its answers, or fail the check.
 
-One worker answers all of a submission's checks (numpy is imported once), so
-grading a class is fast. A worker that crashes, exits, hangs or garbles the
+One worker answers all of a submission's checks (numpy and the student's
+modules are imported once, each check runs in a fork of it), so grading a
+class is fast. A worker that crashes, exits, hangs or garbles the
 protocol is killed, the check that was running fails with a message the
 student can act on, and the next check gets a fresh worker. If importing the
 student's modules fails, that failure is remembered and makes the hand-in unusable.

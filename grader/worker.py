@@ -5,7 +5,9 @@ The judge starts this file as a script, only ever inside `grader.sandbox`:
     python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR
 
 It imports the student's `toolbox` and `nn`, then answers requests (one JSON
-line each, read from REQUEST_FD) with one JSON line each on RESPONSE_FD.
+line each, read from REQUEST_FD) with one JSON line each on RESPONSE_FD. Each
+request (one check) is answered by a fresh fork, so a check's code cannot
+change what the next check runs.
 The protocol has its own file descriptors so that whatever the student's code
 prints (stdout and stderr go to /dev/null) cannot pass for an answer.
 Arrays travel as dtype + shape + base64 bytes: nothing is ever unpickled, so
@@ -164,35 +166,93 @@ def describe(error, submission_dir):
     return (text[:400] + (f" (at {where[-1]})" if where else "")).strip()
 
 
-def _send(fd, message):
-    data = (json.dumps(message) + "\n").encode()
+def _write_all(fd, data):
     while data:
         data = data[os.write(fd, data):]
 
 
+def _send(fd, message):
+    _write_all(fd, (json.dumps(message) + "\n").encode())
+
+
+def answer(tb, nn, request, submission_dir):
+    """The protocol line answering one request: each case's value and gradients, or the error it raised."""
+    results = []
+    for case in request["cases"]:
+        try:
+            outcome = evaluate(tb, nn, decode_case(case))
+            results.append({
+                "value": _as_float_array(outcome["value"]),
+                "grads": {name: _as_float_array(g) for name, g in outcome["grads"].items()},
+            })
+        except Exception as error:
+            results.append({"error": describe(error, submission_dir)})
+    return {"id": request["id"], "results": results}
+
+
+def in_a_fork(work, keep_from_child):
+    """Run `work()` in a forked child: (the first line it sent back or None, its exit status).
+
+    Whatever the student's code changes while it runs (a patched Tensor.backward, a
+    replaced numpy function) dies with the child, so one check's code cannot answer
+    the next check. The child gets neither of the judge's pipes (`keep_from_child`).
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            for fd in (read_end, *keep_from_child):
+                os.close(fd)
+            _send(write_end, work())
+            code = 0
+        except SystemExit as exit:  # sys.exit(n) in the student's code ends the check with status n, as it would the worker
+            code = exit.code if isinstance(exit.code, int) else 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    data = b""
+    with os.fdopen(read_end, "rb") as pipe:
+        while b"\n" not in data:  # not until EOF: a process the child left behind may hold the pipe open
+            chunk = pipe.read1(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    return (data.split(b"\n", 1)[0] + b"\n" if b"\n" in data else None), status
+
+
+def _undumpable():
+    """Stop the forked children (same user) from reading or writing this process's memory through
+    ptrace or /proc/PID/mem: the module state they start from must stay as imported."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (ImportError, OSError, AttributeError):  # not Linux: the sandbox there is a plain process anyway
+        pass
+
+
 def serve(request_fd, response_fd, submission_dir):
-    """Import the student's modules, then answer requests until the judge closes the pipe."""
+    """Import the student's modules, then answer each request in a fresh fork until the judge closes the pipe.
+
+    Importing runs only the given code (grading refuses hand-ins that change it), so the
+    state every fork starts from is the release's engine with the student's functions in it.
+    """
     try:
         import nn
         import toolbox as tb
     except Exception as error:
         _send(response_fd, {"ready": False, "error": describe(error, submission_dir)})
         return
+    _undumpable()
     _send(response_fd, {"ready": True})
     with os.fdopen(request_fd, "rb") as requests:
         for line in requests:
             request = json.loads(line)
-            results = []
-            for case in request["cases"]:
-                try:
-                    outcome = evaluate(tb, nn, decode_case(case))
-                    results.append({
-                        "value": _as_float_array(outcome["value"]),
-                        "grads": {name: _as_float_array(g) for name, g in outcome["grads"].items()},
-                    })
-                except Exception as error:
-                    results.append({"error": describe(error, submission_dir)})
-            _send(response_fd, {"id": request["id"], "results": results})
+            line, status = in_a_fork(lambda: answer(tb, nn, request, submission_dir), (requests.fileno(), response_fd))
+            if line is None:  # the child died without answering: so does the worker, with its status
+                os._exit(status if status >= 0 else 128 - status)
+            _write_all(response_fd, line)
 
 
 if __name__ == "__main__":

@@ -24,19 +24,59 @@ from course import COURSE_ROOT
 from course.cli import main as course
 from grader.outputs import spreadsheet_safe
 from grader.sandbox import choose_sandbox
-from handins import MAX_SCORE, POINTS, processes_mentioning, solution, stubs, tree_digest, write_handin
+from handins import MAX_SCORE, POINTS, REGION_FILES, processes_mentioning, solution, stubs, tree_digest, with_regions, write_handin
 
 LIMITS = ["--case-seconds=2", "--submission-seconds=20", "--cpu-seconds=5", "--memory-mb=512", "--processes=16"]
 SLEEPER = "3141.5926"  # how long the escaping process sleeps: a marker no other process has
 FORMULA = '=HYPERLINK("http:evil.example","full marks")'  # a folder name a spreadsheet would run
 TERMINAL_TRAP = "\x1b]0;retitled\x07\x1b[2J\x1b[31mred"  # a folder name that retitles and clears the terminal
 NEEDS_NAMESPACES = ("reads the solution and imports the grader", "writes outside its folder", "fills memory through files in Mul",
-                    "uses the machine's Python packages in Mul")
+                    "uses the machine's Python packages in Mul", "opens the worker's memory in Mul")
 SANDBOXES = [
     pytest.param("bubblewrap", marks=pytest.mark.skipif(
         not choose_sandbox().use_bwrap, reason=f"bubblewrap cannot run here ({choose_sandbox().name})")),
     "process",
 ]
+
+
+# A stub body that, the first time it runs, swaps every other backward for central differences:
+# without a fresh process per check, writing Mul.backward this way earned 14 of 15 points.
+NUMERIC_FROM_MUL = """\
+import toolbox as tb
+if not hasattr(tb, "_numeric"):
+    tb._numeric = True
+    plain_apply = tb.Function.apply.__func__
+
+    def remembering_apply(cls, *inputs, **options):
+        out = plain_apply(cls, *inputs, **options)
+        if out.grad_fn is not None:
+            out.grad_fn.remembered = options
+        return out
+
+    def numeric(self, g, eps=1e-6):
+        arrays, grads = [t.data for t in self.inputs], []
+        for i, a in enumerate(arrays):
+            grad = np.zeros_like(a)
+            for pos in np.ndindex(a.shape):
+                sides = []
+                for step in (eps, -eps):
+                    moved = list(arrays)
+                    moved[i] = a.copy()
+                    moved[i][pos] += step
+                    sides.append(np.sum(type(self)().forward(*moved, **self.__dict__.get("remembered", {})) * g))
+                grad[pos] = (sides[0] - sides[1]) / (2 * eps)
+            grads.append(grad)
+        return tuple(grads)
+
+    tb.Function.apply = classmethod(remembering_apply)
+    stack = list(tb.Function.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack += cls.__subclasses__()
+        if cls.__name__ not in ("Add", "Mul"):
+            cls.backward = numeric
+return grad * self.b, grad * self.a
+"""
 
 
 def appended(base, code, file="toolbox.py"):
@@ -205,6 +245,14 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 raise ImportError("only numpy is here")
             Mul.backward = borrow
             """), all_but("multiplication")),
+        "opens the worker's memory in Mul": (appended(solution(), """
+            import os
+            honest_backward = Mul.backward
+            def peek(self, grad):  # with the worker's memory writable, a check could patch what later checks start from
+                with open(f"/proc/{os.getppid()}/mem", "r+b"):
+                    return honest_backward(self, grad)
+            Mul.backward = peek
+            """), all_but("multiplication")),
         "kills the grading process": (appended(stubs(), """
             import os, signal
             os.kill(os.getppid(), signal.SIGKILL)
@@ -217,6 +265,8 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 raise ValueError("\\x1b[2J\\x1b]0;retitled\\x07")
             Mul.backward = shout
             """), all_but("multiplication")),
+        "patches the engine from Mul": (with_regions({cls: NUMERIC_FROM_MUL if cls == "Mul" else "raise NotImplementedError()\n"
+                                                      for cls in REGION_FILES}), POINTS["multiplication"]),
         FORMULA: (solution(), MAX_SCORE),
         TERMINAL_TRAP: (solution(), MAX_SCORE),
         "links to the solution": (None, 0),
