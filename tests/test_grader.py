@@ -11,7 +11,7 @@ import pytest
 
 from course.cli import main as course
 from grader.cases import RUN_SEED
-from grader.run import GRADER_DIR, grade_submission, pytest_arguments
+from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, private_copy
 from grader.worker import ProtocolError, decode_array, encode_array
@@ -86,6 +86,13 @@ def test_plain_pytest_grades_one_folder(tmp_path):
     assert ran.returncode == 1 and f"{len(POINTS)} failed" in ran.stdout
     ran = subprocess.run(command, capture_output=True, text=True, cwd=SOURCE.parent.parent)
     assert ran.returncode == pytest.ExitCode.USAGE_ERROR and "--submission PATH" in ran.stderr
+
+
+def test_hand_ins_are_graded_in_class_list_order(tmp_path):
+    for student in ("zoe", "Émile", "emma", "Bob", "bob", "ada"):
+        (tmp_path / student).mkdir()
+    (tmp_path / ".collect-leftover").mkdir()
+    assert [student for student, _ in find_submissions(tmp_path, "backprop")] == ["ada", "Bob", "bob", "Émile", "emma", "zoe"]
 
 
 def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsys):
