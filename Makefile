@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -qq -e .
 	touch $(STAMP)
 
 demo: install
@@ -24,7 +24,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
-	$(BIN)/python -m pip install --quiet -e '.[bench]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -qq -e '.[bench]'
 	$(BIN)/python benchmarks/sgd_step_vs_torch.py
 	$(BIN)/python benchmarks/release_time.py
 	$(BIN)/python benchmarks/grade_class.py
