@@ -4,33 +4,20 @@ Without this rule a hand-in that rewrites Tensor.backward to differentiate
 numerically passes the gradient checks with no backward function written.
 """
 import ast
+import textwrap
 
 import pytest
 
 from grader.run import grade_submission
 from grader.scaffold import RELEASE_DIR, changed_definition
-from handins import solution, stubs, write_handin
+from handins import CENTRAL_DIFFERENCES, solution, stubs, write_handin
 
 RELEASED = (RELEASE_DIR / "toolbox.py").read_text(encoding="utf-8")
 
 # Every gradient by central differences of each operation's own forward, inside the given Tensor.backward.
 NUMERIC_ENGINE = RELEASED.replace(
     "input_grads = fn.backward(node_grad)",
-    """def numeric(fn, g, eps=1e-6):
-                arrays, grads = [t.data for t in fn.inputs], []
-                for i, a in enumerate(arrays):
-                    grad = np.zeros_like(a)
-                    for pos in np.ndindex(a.shape):
-                        sides = []
-                        for step in (eps, -eps):
-                            moved = list(arrays)
-                            moved[i] = a.copy()
-                            moved[i][pos] += step
-                            sides.append(np.sum(type(fn)().forward(*moved, **fn.options) * g))
-                        grad[pos] = (sides[0] - sides[1]) / (2 * eps)
-                    grads.append(grad)
-                return tuple(grads)
-            input_grads = numeric(fn, node_grad)""",
+    textwrap.indent(CENTRAL_DIFFERENCES, " " * 12).lstrip() + " " * 12 + "input_grads = numeric(fn, node_grad)",
 ).replace("fn.inputs = tensors\n", "fn.inputs, fn.options = tensors, options\n")
 
 
