@@ -11,6 +11,9 @@ import numpy as np
 
 from grader.worker import ProtocolError, decode_array
 
+# The same words for every check: what hidden cases try in general, never which case failed or its inputs.
+HIDDEN_HINT = ("hidden cases try other shapes (broadcasting, each axis), an input used twice and inputs at "
+               "exactly 0; test yours on such inputs with gradcheck")
 REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclose, a little stricter
 
 
@@ -75,7 +78,7 @@ def verdict(check, answers):
     visible = [f"{case.title}: {problem}" for case, problem in problems if problem and case.visible]
     hidden_total = sum(not case.visible for case in check.cases)
     hidden_failed = sum(1 for case, problem in problems if problem and not case.visible)
-    lines = visible + ([f"fails {hidden_failed} of {hidden_total} hidden case(s)"] if hidden_failed else [])
+    lines = visible + ([f"fails {hidden_failed} of {hidden_total} hidden case(s); {HIDDEN_HINT}"] if hidden_failed else [])
     if lines:
         return False, "\n".join(lines)
     return True, f"all {len(check.cases)} cases pass ({len(check.cases) - hidden_total} from the notebook, {hidden_total} hidden)"

@@ -11,6 +11,7 @@ import pytest
 
 from course.cli import main as course
 from grader.cases import RUN_SEED
+from grader.judge import HIDDEN_HINT
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, private_copy
@@ -72,7 +73,7 @@ def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
     assert "c = a * b; c.backward(2.0): expected a.grad =\n6." in outputs["multiplication"]
     assert "your code returned\n4." in outputs["multiplication"]
     # relu >= 0 only differs at exactly 0, which only hidden cases contain: pass/fail and a count, nothing else.
-    assert re.fullmatch(r"fails \d+ of \d+ hidden case\(s\)", outputs["relu"])
+    assert re.fullmatch(r"fails \d+ of \d+ hidden case\(s\); " + re.escape(HIDDEN_HINT), outputs["relu"])
 
 
 def test_plain_pytest_grades_one_folder(tmp_path):
