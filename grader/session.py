@@ -12,9 +12,11 @@ Outside bubblewrap, closing a worker also kills the processes it left behind
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from grader.judge import student_text
 from grader.reaper import adopt_orphans, children, kill_adopted
@@ -32,7 +34,8 @@ class WorkerSession:
     """The worker of one submission: started on first use, restarted after a failure."""
 
     def __init__(self, copy_dir, sandbox, limits):
-        self.copy_dir, self.sandbox, self.limits = copy_dir, sandbox, limits
+        self.copy_dir, self.sandbox, self.limits = Path(copy_dir), sandbox, limits
+        self.checked = {path.name: path.read_bytes() for path in self.copy_dir.iterdir()}  # the files grading read
         self.deadline = time.monotonic() + limits.submission_seconds
         self.process = None
         self.import_error = None
@@ -66,7 +69,17 @@ class WorkerSession:
             self.close()
             raise
 
+    def _restore_copy(self):
+        """Put back the files grading checked, and only those: outside bubblewrap the copy is writable,
+        and a check that rewrote it must not hand a restarted worker code nobody checked."""
+        for path in self.copy_dir.iterdir():
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        for name, data in self.checked.items():
+            (self.copy_dir / name).write_bytes(data)
+
     def _start(self):
+        if not self.sandbox.use_bwrap:
+            self._restore_copy()
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
         os.set_blocking(self.request_fd, False)

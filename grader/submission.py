@@ -8,7 +8,10 @@ Missing files, bad encodings and syntax errors are found by reading the files
 (nothing runs), so the student gets a precise message instead of a crash.
 """
 import ast
+import codecs
+import io
 import shutil
+import tokenize
 from pathlib import Path
 
 from course import COURSE_ROOT
@@ -76,15 +79,19 @@ def check_readable(folder):
         path = Path(folder) / name
         raw = path.read_bytes()
         try:
-            text = raw.decode("utf-8")
+            raw.decode("utf-8")
         except UnicodeDecodeError as error:
             line = raw[: error.start].count(b"\n") + 1
             raise Unusable(
                 "bad encoding",
                 f"{name} line {line} is not valid UTF-8 (byte {raw[error.start]:#04x}): save the file as UTF-8 and hand it in again.",
             ) from None
+        declared = _declared_encoding(raw)
+        if declared not in ("utf-8", "utf-8-sig"):
+            raise Unusable("bad encoding", f"{name} declares the encoding {declared!r} in a '# coding:' line: delete that line, "
+                                           "save the file as UTF-8 and hand it in again.")
         try:
-            trees[name] = ast.parse(text, filename=name)
+            trees[name] = ast.parse(raw, filename=name)  # the bytes, as the worker's import reads them
         except (RecursionError, MemoryError):  # what Python's parser raises for expressions nested thousands deep
             raise Unusable("syntax error", f"{name} nests an expression too deeply for Python to read: simplify it and "
                                            "hand it in again.") from None
@@ -94,3 +101,12 @@ def check_readable(folder):
                 f"{name} line {getattr(error, 'lineno', '?')}: {getattr(error, 'msg', error)}. Fix it (the notebook's import cell shows the same error) and hand it in again.",
             ) from None
     return trees
+
+
+def _declared_encoding(raw):
+    """The encoding Python's import reads `raw` with: a '# coding:' line can name another than UTF-8,
+    even one that turns '\\n' inside a comment into a line of code that only the import sees."""
+    try:
+        return codecs.lookup(tokenize.detect_encoding(io.BytesIO(raw).readline)[0]).name
+    except (SyntaxError, LookupError):  # a codec Python does not know
+        return "unknown"

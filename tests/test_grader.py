@@ -14,7 +14,7 @@ from grader.cases import RUN_SEED
 from grader.judge import HIDDEN_HINT
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, choose_sandbox
-from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, private_copy
+from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, check_readable, private_copy
 from grader.worker import ProtocolError, decode_array, encode_array
 from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
 
@@ -184,6 +184,15 @@ def test_a_missing_file_message_lists_what_the_hand_in_holds(tmp_path):
     (handin / "backprop").mkdir()
     with pytest.raises(Unusable, match=r"hand in your completed nn\.py\. The hand-in holds NN\.py, backprop/, toolbox\.py\."):
         private_copy(handin, tmp_path / "copy")
+
+
+def test_files_are_read_as_the_import_reads_them(tmp_path):
+    utf8 = write_handin(tmp_path / "utf8", {name: "# -*- coding: utf-8 -*-\n" + text for name, text in solution().items()})
+    assert set(check_readable(utf8)) == set(REQUIRED_FILES)
+    escaped = write_handin(tmp_path / "escaped", {**solution(), "nn.py": "# coding: unicode_escape\nx = 1  # \\nimport os\n"})
+    with pytest.raises(Unusable, match="nn.py declares the encoding 'unicode-escape'.*delete that line") as raised:
+        check_readable(escaped)
+    assert raised.value.status == "bad encoding"
 
 
 def test_a_file_too_large_to_be_code_is_not_copied(tmp_path):

@@ -39,30 +39,49 @@ SANDBOXES = [
 ]
 
 
-# A stub body that, the first time it runs, swaps every other backward for central differences:
-# without a fresh process per check, writing Mul.backward this way earned 14 of 15 points.
-NUMERIC_FROM_MUL = """\
-import toolbox as tb
-if not hasattr(tb, "_numeric"):
-    tb._numeric = True
-    plain_apply = tb.Function.apply.__func__
+# Module-level code that swaps every backward but Add's and Mul's in the toolbox module `tb` for central differences.
+RIG_ENGINE = """\
+plain_apply = tb.Function.apply.__func__
 
-    def remembering_apply(cls, *inputs, **options):
-        out = plain_apply(cls, *inputs, **options)
-        if out.grad_fn is not None:
-            out.grad_fn.options = options
-        return out
 
-""" + textwrap.indent(CENTRAL_DIFFERENCES, "    ") + """
-    tb.Function.apply = classmethod(remembering_apply)
-    stack = list(tb.Function.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack += cls.__subclasses__()
-        if cls.__name__ not in ("Add", "Mul"):
-            cls.backward = numeric
+def remembering_apply(cls, *inputs, **options):
+    out = plain_apply(cls, *inputs, **options)
+    if out.grad_fn is not None:
+        out.grad_fn.options = options
+    return out
+
+
+""" + CENTRAL_DIFFERENCES + """
+tb.Function.apply = classmethod(remembering_apply)
+stack = list(tb.Function.__subclasses__())
+while stack:
+    cls = stack.pop()
+    stack += cls.__subclasses__()
+    if cls.__name__ not in ("Add", "Mul"):
+        cls.backward = numeric
+"""
+# A stub body that rigs the engine the first time it runs: without a fresh fork per check,
+# writing Mul.backward this way earned 14 of 15 points.
+NUMERIC_FROM_MUL = ("import toolbox as tb\nif not hasattr(tb, '_numeric'):\n    tb._numeric = True\n"
+                    + textwrap.indent(RIG_ENGINE, "    ") + "return grad * self.b, grad * self.a\n")
+# A stub body that appends the rigging to the worker's copy of toolbox.py and kills the worker, so that
+# the next check's worker imports it: 13 of 15 points outside bubblewrap until restarts restored the copy.
+RIGGED_TAIL = "import sys as _sys\ntb = _sys.modules[__name__]\n" + RIG_ENGINE
+REWRITE_FROM_MUL = f"""\
+import os, signal
+try:
+    with open(os.path.abspath("toolbox.py"), "a") as file:
+        file.write({RIGGED_TAIL!r})
+    os.kill(os.getppid(), signal.SIGKILL)
+    os._exit(0)
+except OSError:  # read-only in bubblewrap
+    pass
 return grad * self.b, grad * self.a
 """
+
+
+def only_mul_as(body):
+    return with_regions({cls: body if cls == "Mul" else "raise NotImplementedError()\n" for cls in REGION_FILES})
 
 
 def appended(base, code, file="toolbox.py"):
@@ -251,8 +270,11 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 raise ValueError("\\x1b[2J\\x1b]0;retitled\\x07")
             Mul.backward = shout
             """), all_but("multiplication")),
-        "patches the engine from Mul": (with_regions({cls: NUMERIC_FROM_MUL if cls == "Mul" else "raise NotImplementedError()\n"
-                                                      for cls in REGION_FILES}), POINTS["multiplication"]),
+        "patches the engine from Mul": (only_mul_as(NUMERIC_FROM_MUL), POINTS["multiplication"]),
+        # In bubblewrap the copy is read-only, so Mul.backward answers honestly; elsewhere it kills its check.
+        "rewrites its copy from Mul": (only_mul_as(REWRITE_FROM_MUL), POINTS["multiplication"] if sandbox == "bubblewrap" else 0),
+        "declares a codec that hides code": ({**stubs(), "toolbox.py": "# coding: unicode_escape\n" + stubs()["toolbox.py"]
+                                              + "\n# Mul is all I wrote\\nMul.backward = lambda self, grad: (grad * self.b, grad * self.a)\n"}, 0),
         FORMULA: (solution(), MAX_SCORE),
         TERMINAL_TRAP: (solution(), MAX_SCORE),
         "links to the solution": (None, 0),
