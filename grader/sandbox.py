@@ -8,6 +8,7 @@ own pid namespace, so they all die with it. Where bubblewrap is missing or
 does not work, the worker is a plain process with the same resource limits,
 and the report says so.
 """
+import argparse
 import functools
 import glob
 import os
@@ -17,7 +18,7 @@ import site
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy
@@ -32,21 +33,30 @@ SANDBOX_ROOT = "/sandbox"
 class Limits:
     """Resource limits for one submission; tests shrink the times to stay fast."""
 
-    case_seconds: float = 10.0  # wall time for one check's cases (or the worker's start)
-    submission_seconds: float = 60.0  # wall time for all of a submission's checks
-    cpu_seconds: int = 30  # CPU time of one worker process
-    memory_mb: int = 1024  # address space of one worker process
-    processes: int = 8  # processes and threads the worker may run (each may use memory_mb)
-    output_mb: int = 1  # largest file the worker may write (its prints go to /dev/null)
+    case_seconds: float = field(default=10.0, metadata={"help": "wall-clock seconds for one check's cases"})
+    submission_seconds: float = field(default=60.0, metadata={"help": "wall-clock seconds for all of a hand-in's checks"})
+    cpu_seconds: int = field(default=30, metadata={"help": "CPU seconds of each process running student code"})
+    memory_mb: int = field(default=1024, metadata={"help": "address space in MB of each process running student code"})
+    processes: int = field(default=8, metadata={"help": "processes and threads student code may run at once"})
+    output_mb: int = field(default=1, metadata={"help": "largest file in MB student code may write (prints are discarded)"})
+
+
+def _positive(kind):
+    """An argparse type: a number of `kind` above 0 (a limit of 0 would fail every check)."""
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} is not above 0")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
 
 
 def add_limit_options(add_option):
     """Declare one command-line option per limit, for argparse and pytest alike."""
-    for field in fields(Limits):
-        add_option(
-            f"--{field.name.replace('_', '-')}", type=field.type,
-            default=field.default, metavar="N", help=f"limit: {field.name.replace('_', ' ')} (default {field.default})",
-        )
+    for limit in fields(Limits):
+        add_option(f"--{limit.name.replace('_', '-')}", type=_positive(limit.type), default=limit.default, metavar="N",
+                   help=f"limit: {limit.metadata['help']} (default {limit.default})")
 
 
 def add_grading_options(add_option):
@@ -62,7 +72,7 @@ def add_grading_options(add_option):
 def limits_from(options):
     """Limits read from parsed options (an argparse namespace or a dict)."""
     get = options.get if isinstance(options, dict) else lambda name: getattr(options, name)
-    return Limits(**{field.name: get(field.name) for field in fields(Limits)})
+    return Limits(**{limit.name: get(limit.name) for limit in fields(Limits)})
 
 
 def _apply_limits(limits):

@@ -1,4 +1,5 @@
 """The grader awards exactly what a hand-in's code earns, and `course grade` writes a row for everyone."""
+import argparse
 import csv
 import json
 import os
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from course.cli import main as course
+from course.grade import add_arguments as add_grade_arguments
 from grader.cases import RUN_SEED
 from grader.judge import HIDDEN_HINT
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
@@ -271,6 +273,21 @@ def test_an_unknown_assignment_leaves_the_gradebook_alone(tmp_path, capsys):
     assert course(["grade", "backprpo", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
     assert "no assignment 'backprpo'" in capsys.readouterr().err
     assert (out / "grades.csv").read_text() == "student_id,score\nada,15\n"
+
+
+@pytest.mark.parametrize("option", ["--case-seconds=0", "--memory-mb=-1", "--processes=two"])
+def test_limits_must_be_numbers_above_zero(option, capsys):
+    with pytest.raises(SystemExit):
+        course(["grade", "backprop", option])
+    assert f"argument {option.split('=')[0]}:" in capsys.readouterr().err
+
+
+def test_limit_options_explain_themselves():
+    parser = argparse.ArgumentParser()
+    add_grade_arguments(parser)
+    text = " ".join(parser.format_help().split())
+    assert "limit: CPU seconds of each process running student code (default 30)" in text
+    assert "limit: case seconds" not in text
 
 
 def test_no_jobs_is_refused_before_grading(tmp_path, capsys):
