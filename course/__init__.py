@@ -1,14 +1,23 @@
 """The course's command line: release, validate, collect, grade and demo."""
 import sys
+import unicodedata
 from pathlib import Path
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def roster_order(student_id):
+    """Sort key for student ids, as a class list has them: case and accents ignored first
+    ('Émile' beside 'emma', not after 'zoe'), then the exact id."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", student_id) if not unicodedata.combining(c))
+    return plain.casefold(), student_id
 
 
 def known_assignments(root=COURSE_ROOT):
     """The assignments of the course in `root`: its folders in source/ or in release/."""
     folders = [Path(root, kind) for kind in ("source", "release")]
     return sorted({path.name for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_dir()})
+
 
 # nbformat validates notebooks with jsonschema, which loads the optional rfc3987_syntax
 # package when it is installed (jupyter_server pulls it in) and compiles 39 grammars

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from course import roster_order
 from grader.cases import RUN_SEED
 
 
@@ -106,8 +107,8 @@ def write_gradebook(out_dir, assignment, results):
 def stale_results(out_dir, assignment, results):
     """Students with results in `out_dir` from an earlier run but no hand-in in this one."""
     graded = {spreadsheet_safe(result.student_id) for result in results}
-    return sorted(name for name in (path.parent.parent.name for path in Path(out_dir).glob(f"*/{assignment}/results.json"))
-                  if name not in graded)
+    return sorted((name for name in (path.parent.parent.name for path in Path(out_dir).glob(f"*/{assignment}/results.json"))
+                   if name not in graded), key=roster_order)
 
 
 def keep_edited_gradebook(out_dir):

@@ -10,13 +10,13 @@ import multiprocessing
 import multiprocessing.connection
 import shutil
 import tempfile
-import unicodedata
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
 from tqdm import tqdm
 
+from course import roster_order
 from grader.cases import checks
 from grader.plugin import CheckResult, ResultCollector
 from grader.reaper import adopt_orphans, kill_adopted
@@ -73,14 +73,8 @@ def grade_submission(student_id, folder, limits=Limits(), sandbox="auto", allow_
 
 def find_submissions(submitted_dir, assignment):
     """(student_id, folder) for every student folder in `submitted_dir`, in the order a class list has them."""
-    students = sorted((p for p in Path(submitted_dir).iterdir() if p.is_dir() and not p.name.startswith(".")), key=roster_order)
-    return [(student.name, student / assignment) for student in students]
-
-
-def roster_order(folder):
-    """Sort key: case and accents ignored first ('Émile' beside 'emma', not after 'zoe'), then exact."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", folder.name) if not unicodedata.combining(c))
-    return plain.casefold(), folder.name
+    students = sorted((p.name for p in Path(submitted_dir).iterdir() if p.is_dir() and not p.name.startswith(".")), key=roster_order)
+    return [(student, Path(submitted_dir) / student / assignment) for student in students]
 
 
 def _serve(connection):
