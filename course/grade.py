@@ -8,7 +8,7 @@ from pathlib import Path
 from grader.judge import student_text
 from course import known_assignments
 from grader.cases import checks
-from grader.outputs import gradebook_conflict, stale_results, write_gradebook
+from grader.outputs import RESERVED_NAMES, gradebook_conflict, stale_results, write_gradebook
 from grader.run import find_submissions, grade_class
 from grader.sandbox import add_grading_options, choose_sandbox, limits_from
 
@@ -64,6 +64,11 @@ def run(args):
     submissions = find_submissions(args.submitted, args.assignment)
     if not submissions:
         print(f"error: no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/.", file=sys.stderr)
+        return 1
+    clashing = [student for student, _ in submissions if student in RESERVED_NAMES]
+    if clashing:
+        print(f"error: the student folder {args.submitted / clashing[0]}/ has the name of a file grading writes into "
+              f"{args.out}/; rename the folder (e.g. add the student's number) and grade again.", file=sys.stderr)
         return 1
     try:
         checks()  # built once here, shared by every grading process

@@ -88,6 +88,7 @@ def gradescope_json(result):
 
 
 WRITTEN_DIGEST = ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited gradebook from it
+RESERVED_NAMES = ("grades.csv", "report.html", WRITTEN_DIGEST)  # files in OUT/ that no student folder may replace
 
 
 def write_gradebook(out_dir, assignment, results):

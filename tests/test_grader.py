@@ -290,6 +290,13 @@ def test_limit_options_explain_themselves():
     assert "limit: case seconds" not in text
 
 
+def test_a_student_folder_named_like_an_output_file_is_refused_before_grading(tmp_path, capsys):
+    write_handin(tmp_path / "submitted" / "grades.csv" / "backprop", solution())
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
+    assert "grades.csv/ has the name of a file grading writes" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_no_jobs_is_refused_before_grading(tmp_path, capsys):
     write_handin(tmp_path / "submitted" / "ada" / "backprop", solution())
     assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}", "--jobs=0"]) == 1
