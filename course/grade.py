@@ -10,7 +10,7 @@ from course import known_assignments
 from grader.cases import checks
 from grader.outputs import RESERVED_NAMES, gradebook_conflict, stale_results, write_gradebook
 from grader.run import find_submissions, grade_class
-from grader.sandbox import add_grading_options, choose_sandbox, limits_from
+from grader.sandbox import add_grading_options, choose_sandbox, limits_from, positive
 
 TABLE_ROWS = 20
 
@@ -19,7 +19,7 @@ def add_arguments(parser):
     parser.add_argument("assignment", help="assignment name, e.g. backprop")
     parser.add_argument("--submitted", type=Path, default=Path("submitted"), help="folder of <student_id>/<assignment>/ hand-ins (default submitted/)")
     parser.add_argument("--out", type=Path, default=Path("autograded"), help="output folder (default autograded/)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="hand-ins graded at once (default: one per core)")
+    parser.add_argument("--jobs", type=positive(int), default=os.cpu_count() or 1, help="hand-ins graded at once (default: one per core)")
     add_grading_options(parser.add_argument)
 
 
@@ -46,9 +46,6 @@ def run(args):
     if args.assignment not in known:
         print(f"error: there is no assignment {args.assignment!r} in source/ or release/ (there is: {', '.join(known)}); "
               "nothing was graded and the gradebook is unchanged.", file=sys.stderr)
-        return 1
-    if args.jobs < 1:
-        print(f"error: --jobs {args.jobs} grades nothing; pass 1 or more (default: one per core).", file=sys.stderr)
         return 1
     if args.out.exists() and not args.out.is_dir():
         print(f"error: --out {args.out} is a file; pass a folder for the results.", file=sys.stderr)

@@ -115,7 +115,7 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
     try:
         with tqdm(total=len(waiting), desc="grading", unit="hand-in", disable=not progress) as bar:
             while waiting or busy:
-                while waiting and len(busy) < max(jobs, 1):
+                while waiting and len(busy) < jobs:
                     connection, process = idle.pop() if idle else start_grader()
                     student_id, folder = waiting[0]
                     scratch = tempfile.mkdtemp(prefix="grading-")

@@ -41,7 +41,7 @@ class Limits:
     output_mb: int = field(default=1, metadata={"help": "largest file in MB student code may write (prints are discarded)"})
 
 
-def _positive(kind):
+def positive(kind):
     """An argparse type: a number of `kind` above 0 (a limit of 0 would fail every check)."""
     def parse(text):
         value = kind(text)
@@ -55,7 +55,7 @@ def _positive(kind):
 def add_limit_options(add_option):
     """Declare one command-line option per limit, for argparse and pytest alike."""
     for limit in fields(Limits):
-        add_option(f"--{limit.name.replace('_', '-')}", type=_positive(limit.type), default=limit.default, metavar="N",
+        add_option(f"--{limit.name.replace('_', '-')}", type=positive(limit.type), default=limit.default, metavar="N",
                    help=f"limit: {limit.metadata['help']} (default {limit.default})")
 
 
