@@ -111,6 +111,9 @@ def run(args):
     except (UnsafeArchive, FileNotFoundError, ValueError) as error:
         print(f"course collect: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"course collect: {error}; check that {args.submitted} can be written and has room, then collect again", file=sys.stderr)
+        return 2
     except zipfile.BadZipFile as error:
         print(f"course collect: {args.zip} is not a readable .zip ({error}); download it again or unpack it and pass the folder.", file=sys.stderr)
         return 2
@@ -151,7 +154,7 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
         for student_id, entries in sorted(students_in(top, pattern, summary.skipped).items()):
             try:
                 changed = collect_one(entries, student_id, submitted_dir / student_id / assignment, staging, force)
-            except (UnsafeArchive, ValueError, FileExistsError, zipfile.BadZipFile) as error:
+            except (UnsafeArchive, ValueError, OSError, zipfile.BadZipFile) as error:
                 summary.skipped.append((", ".join(entry.name for entry, _ in entries), str(error)))
             else:
                 (summary.collected if changed else summary.unchanged).append(student_id)
@@ -192,11 +195,19 @@ def split_name(entry, pattern):
             loose_name = name[match.end():]
             if not loose_name:
                 raise ValueError("--id-pattern matches the whole name, which leaves no file name; end the pattern where the file name starts")
+            if not plain_name(loose_name) or loose_name in JUNK:
+                raise ValueError(f"{loose_name!r}, the name left after --id-pattern's match, cannot be a hand-in's file; "
+                                 "delete the entry, or rename it to end in the file's real name, and collect again")
         name = match.group("student_id")
     name = unicodedata.normalize("NFC", name.strip())
-    if name in {"", ".", ".."} or "/" in name or "\\" in name or name.startswith("."):
+    if not plain_name(name) or name.startswith("."):
         raise ValueError(f"{name!r} cannot be a student id; rename the entry")
     return name, loose_name
+
+
+def plain_name(name):
+    """Whether `name` is one file or folder name: not empty, '.' or '..', and without separators."""
+    return name not in {"", ".", ".."} and "/" not in name and "\\" not in name
 
 
 def collect_one(entries, student_id, destination, staging, force):

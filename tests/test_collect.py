@@ -384,3 +384,47 @@ def test_an_unknown_assignment_is_refused_before_anything_is_written(tmp_path, c
     assert "(there is: hw1, hw2)" in capsys.readouterr().err
     assert main(["collect", "hw2"] + args) == 0
     assert (submitted / "ada" / "hw2" / "toolbox.py").read_text() == "x"
+
+
+@pytest.mark.parametrize("file_name", ["..", ".", ".DS_Store", "back\\slash.py"])
+def test_a_loose_file_named_like_no_file_is_refused_and_later_students_collected(tmp_path, file_name):
+    download = tmp_path / "moodle"
+    download.mkdir()
+    (download / f"Ada_1_assignsubmission_file_{file_name}").write_text("x")
+    (download / "Zoe_2_assignsubmission_file_toolbox.py").write_text("# zoe's toolbox\n")
+    summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=MOODLE)
+
+    assert summary.collected == ["Zoe"]
+    [(entry, reason)] = summary.skipped
+    assert entry == f"Ada_1_assignsubmission_file_{file_name}"
+    assert reason.startswith(f"{file_name!r}, the name left after --id-pattern's match, cannot be a hand-in's file; delete the entry")
+    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["Zoe"]
+
+
+def test_an_os_error_skips_that_student_only(tmp_path, monkeypatch):
+    copy_folder = course.collect.copy_folder
+
+    def disk_full_for_mallory(source, destination):
+        if source.name == "mallory":
+            raise OSError(28, "No space left on device", str(destination))
+        copy_folder(source, destination)
+
+    monkeypatch.setattr(course.collect, "copy_folder", disk_full_for_mallory)
+    download = tmp_path / "download"
+    for student in ("ada", "mallory", "zoe"):
+        (download / student).mkdir(parents=True)
+        (download / student / "toolbox.py").write_text(f"# {student}'s toolbox\n")
+    summary = collect(download, tmp_path / "submitted", "backprop")
+    assert summary.collected == ["ada", "zoe"]
+    [(entry, reason)] = summary.skipped
+    assert entry == "mallory" and "No space left on device" in reason
+
+
+def test_an_os_error_outside_any_hand_in_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "a file").write_text("not a folder")
+    download = write_zip(tmp_path / "lms.zip", {"ada/toolbox.py": "x"})
+    submitted = tmp_path / "a file" / "submitted"
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(submitted)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("course collect: [Errno 20] Not a directory")
+    assert f"check that {submitted} can be written and has room, then collect again" in error
