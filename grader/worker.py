@@ -22,6 +22,7 @@ import base64
 import json
 import operator
 import os
+import select
 import sys
 import traceback
 
@@ -209,19 +210,33 @@ def in_a_fork(work, keep_from_child):
             _send(write_end, work())
             code = 0
         except SystemExit as exit:  # sys.exit(n) in the student's code ends the check with status n, as it would the worker
-            code = exit.code if isinstance(exit.code, int) else 1
+            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
         finally:
             os._exit(code)
     os.close(write_end)
-    data = b""
-    with os.fdopen(read_end, "rb") as pipe:
-        while b"\n" not in data:  # not until EOF: a process the child left behind may hold the pipe open
-            chunk = pipe.read1(1 << 20)
+    return _first_line(read_end, pid), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def _first_line(read_end, pid):
+    """The first line the child `pid` writes to `read_end`, or None once it has exited without one
+    (a process it left behind may hold the pipe open, so the end of the pipe may never come)."""
+    data, child = b"", os.pidfd_open(pid)
+    try:
+        while b"\n" not in data:
+            readable = select.select([read_end, child], [], [])[0]
+            if read_end not in readable:  # the child is gone: what it wrote is all in the pipe by now
+                os.set_blocking(read_end, False)
+            try:
+                chunk = os.read(read_end, 1 << 20)
+            except BlockingIOError:
+                chunk = b""
             if not chunk:
                 break
             data += chunk
-    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    return (data.split(b"\n", 1)[0] + b"\n" if b"\n" in data else None), status
+    finally:
+        os.close(child)
+        os.close(read_end)
+    return data.split(b"\n", 1)[0] + b"\n" if b"\n" in data else None
 
 
 def _undumpable():
@@ -258,4 +273,8 @@ def serve(request_fd, response_fd, submission_dir):
 
 
 if __name__ == "__main__":
+    # numpy is loaded: from here on the student's imports find the standard library and the
+    # hand-in only, not whatever else is installed beside numpy (outside bubblewrap, a whole
+    # site-packages: a package there named toolbox would be graded instead of the student's file).
+    sys.path.remove(sys.argv[3])
     serve(int(sys.argv[1]), int(sys.argv[2]), os.path.abspath(sys.argv[4]))

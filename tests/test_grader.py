@@ -153,6 +153,14 @@ def test_without_bubblewrap_a_limited_process_grades_and_says_so(tmp_path):
     assert "exit status 3" in next(c.output for c in bad.checks if c.grade_id == "division")
 
 
+def test_student_code_cannot_import_what_is_installed_beside_numpy(tmp_path):
+    # tqdm is installed in the grader's environment, next to numpy; outside bubblewrap that folder is visible.
+    borrowing = write_handin(tmp_path / "borrows", with_regions({"Mul": "import tqdm\nreturn grad * self.b, grad * self.a\n"}))
+    result = grade_submission("borrows", borrowing, Limits(case_seconds=5, submission_seconds=30), sandbox="process")
+    assert passed(result) == set(POINTS) - {"multiplication"}
+    assert "ModuleNotFoundError: No module named 'tqdm'" in next(c.output for c in result.checks if c.grade_id == "multiplication")
+
+
 def test_a_hand_in_that_uses_up_its_time_fails_the_checks_left(tmp_path):
     spinning = write_handin(tmp_path / "spins", with_regions({"Pow": "while True:\n    pass\n"}))
     result = grade_submission("spins", spinning, Limits(case_seconds=10, submission_seconds=2))

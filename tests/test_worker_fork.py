@@ -1,0 +1,60 @@
+"""The worker answers each check in a fork: the answer comes back, and a child that dies says how, at once."""
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from grader.worker import in_a_fork
+
+
+@pytest.fixture
+def sleepers(tmp_path):
+    """Where a child notes its sleeper; every sleeper of the test is killed at the end."""
+    yield tmp_path
+    for note in tmp_path.glob("*.pid"):
+        for pid in map(int, note.read_text().split()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def noting_sleeper(folder, name):
+    """Fork a sleeper and note its pid in folder/name.pid."""
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(20)
+        os._exit(0)
+    (folder / f"{name}.pid").write_text(str(pid))
+
+
+def test_the_answer_comes_back_even_if_a_process_left_behind_holds_the_pipe(sleepers):
+    def work():
+        noting_sleeper(sleepers, "answered")
+        return {"answer": 42}
+
+    start = time.monotonic()
+    line, status = in_a_fork(work, ())
+    assert (line, status) == (b'{"answer": 42}\n', 0)
+    assert time.monotonic() - start < 5
+
+
+def test_a_child_that_dies_without_answering_is_reported_at_once(sleepers):
+    def work():
+        noting_sleeper(sleepers, "died")
+        os._exit(7)
+
+    start = time.monotonic()
+    assert in_a_fork(work, ()) == (None, 7)
+    assert time.monotonic() - start < 5  # not once the sleeper lets go of the pipe, 20 s later
+
+
+@pytest.mark.parametrize("code, status", [(3, 3), (None, 0), ("a message", 1)])
+def test_sys_exit_ends_the_check_with_its_status(code, status):
+    assert in_a_fork(lambda: sys.exit(code), ()) == (None, status)
+
+
+def test_a_killed_child_reports_its_signal():
+    assert in_a_fork(lambda: os.kill(os.getpid(), signal.SIGKILL), ()) == (None, -signal.SIGKILL)
