@@ -27,7 +27,8 @@ submitted/<student_id>/<assignment>/. Names inside archives are read as unzip
 reads them: '\\' separates folders, and names are UTF-8 when their bytes are.
 
 The assignment must have a folder in source/ or release/ of the course (--root).
-Archives with absolute paths, '..' components or symbolic links are refused,
+Archives with absolute paths, '..' components, symbolic links or two members
+landing on one path ('a/b' and 'a\\b', or a file 'a' and a folder 'a') are refused,
 as are a student's .zip archives nested too deep or unpacking to more bytes in
 all than a hand-in could need (a zip bomb's tricks). A submission already there
 is kept unless --force replaces it; one holding exactly the same files is
@@ -57,6 +58,7 @@ MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-i
 UTF8_FLAG = 0x800  # general purpose bit 11: the member's name is UTF-8
 MOODLE_PATTERN = "(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
 MAX_ZIP_DEPTH = 3  # the student's .zip, a zipped folder inside it and one more; deeper nesting is a zip bomb's trick
+REMAKE_ARCHIVE = "re-create the archive from the folder itself (e.g. 'zip -r name.zip folder') and collect again"
 
 
 class UnsafeArchive(Exception):
@@ -312,6 +314,7 @@ def unpack_zip(archive, destination, already=0, where=None, limit=None):
         members = [m for m in zip_file.infolist() if not JUNK.intersection(PurePosixPath(m.filename).parts)]
         for member in members:
             check_member(archive, member)
+        check_one_path_each(archive, members)
         total = already + sum(member.file_size for member in members)
         limit = limit or MAX_UNPACKED_BYTES
         if total > limit:
@@ -340,13 +343,29 @@ def member_name(member):
 def check_member(archive, member):
     name = member.filename
     parts = PurePosixPath(name).parts
-    what_to_do = "re-create the archive from the folder itself (e.g. 'zip -r name.zip folder') and collect again"
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise UnsafeArchive(f"{archive.name} holds {name!r}, an absolute path; {what_to_do}")
+        raise UnsafeArchive(f"{archive.name} holds {name!r}, an absolute path; {REMAKE_ARCHIVE}")
     if ".." in parts:
-        raise UnsafeArchive(f"{archive.name} holds {name!r}, which points outside the archive ('..'); {what_to_do}")
+        raise UnsafeArchive(f"{archive.name} holds {name!r}, which points outside the archive ('..'); {REMAKE_ARCHIVE}")
     if stat.S_ISLNK(member.external_attr >> 16):
-        raise UnsafeArchive(f"{archive.name} holds {name!r}, a symbolic link; replace it by the file it points to and {what_to_do}")
+        raise UnsafeArchive(f"{archive.name} holds {name!r}, a symbolic link; replace it by the file it points to and {REMAKE_ARCHIVE}")
+
+
+def check_one_path_each(archive, members):
+    """Refuse two members that extract to one path: the second would silently replace the first, or fail half-way."""
+    files, folders = set(), set()
+    for member in members:
+        path = PurePosixPath(member.filename)  # as extract reads it: 'a//b', 'a/./b' and 'a/b' are one path
+        folders.update(path.parents)
+        if member.is_dir():
+            folders.add(path)
+        elif path in files:
+            raise UnsafeArchive(f"{archive.name} holds {path.as_posix()!r} twice; {REMAKE_ARCHIVE}")
+        else:
+            files.add(path)
+    both = sorted(files & folders)
+    if both:
+        raise UnsafeArchive(f"{archive.name} holds {both[0].as_posix()!r} both as a file and as a folder; {REMAKE_ARCHIVE}")
 
 
 def copy_folder(source, destination):

@@ -2,6 +2,7 @@
 import io
 import stat
 import unicodedata
+import warnings
 import zipfile
 
 import pytest
@@ -428,3 +429,37 @@ def test_an_os_error_outside_any_hand_in_is_a_clear_error(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith("course collect: [Errno 20] Not a directory")
     assert f"check that {submitted} can be written and has room, then collect again" in error
+
+
+def zip_with_repeats(members):
+    """A zip holding each (name, content) in order, a name twice if it is given twice (zipfile only warns)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+        for name, content in members:
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("members, complaint", [
+    ([("backprop/toolbox.py", "mine"), ("backprop\\toolbox.py", "planted")], "holds 'backprop/toolbox.py' twice"),
+    ([("toolbox.py", "mine"), ("toolbox.py", "planted")], "holds 'toolbox.py' twice"),
+    ([("toolbox.py", "mine"), ("./toolbox.py", "planted")], "holds 'toolbox.py' twice"),
+    ([("backprop", "a file"), ("backprop/toolbox.py", "mine")], "holds 'backprop' both as a file and as a folder"),
+    ([("backprop/toolbox.py", "mine"), ("backprop", "a file")], "holds 'backprop' both as a file and as a folder"),
+    ([("backprop/", ""), ("backprop", "a file")], "holds 'backprop' both as a file and as a folder"),
+])
+def test_archive_members_landing_on_one_path_are_refused(tmp_path, members, complaint):
+    download = write_zip(tmp_path / "lms.zip", {"mallory.zip": zip_with_repeats(members), "ada/toolbox.py": "# ada's\n"})
+    summary = collect(download, tmp_path / "submitted", "backprop")
+    assert summary.collected == ["ada"]
+    [(entry, reason)] = summary.skipped
+    assert entry == "mallory.zip" and reason == f"mallory.zip {complaint}; {course.collect.REMAKE_ARCHIVE}"
+    assert not (tmp_path / "submitted" / "mallory").exists()
+
+
+def test_a_download_holding_one_path_twice_is_refused_whole(tmp_path):
+    download = tmp_path / "lms.zip"
+    download.write_bytes(zip_with_repeats([("ada/toolbox.py", "mine"), ("ada\\toolbox.py", "planted")]))
+    with pytest.raises(UnsafeArchive, match=r"lms\.zip holds 'ada/toolbox\.py' twice; re-create the archive"):
+        collect(download, tmp_path / "submitted", "backprop")
