@@ -19,9 +19,13 @@ def add_arguments(parser):
 
 
 def demo_students(submitted):
-    """The student ids the last demo wrote into `submitted`, from its marker (none without one)."""
+    """The student ids the last demo wrote into `submitted`, from its marker (none without one;
+    a marker from before the demo listed its students stands for the whole folder, as it then meant)."""
     marker = submitted / MARKER
-    return set(marker.read_text(encoding="utf-8").splitlines()[1:]) if marker.is_file() else set()
+    if not marker.is_file():
+        return set()
+    listed = marker.read_text(encoding="utf-8").splitlines()[1:]
+    return set(listed) if listed else {path.name for path in submitted.iterdir()} - {MARKER}
 
 
 def others_in(submitted, autograded):
@@ -45,8 +49,10 @@ def prepare_submitted(submitted, autograded):
             f"{shown}: not made by the demo, which will not overwrite real hand-ins or grades. "
             "Move them elsewhere, or run `make demo` in a fresh clone."
         )
-    for student in demo_students(submitted):
-        shutil.rmtree(submitted / student, ignore_errors=True)
+    ours = demo_students(submitted)
+    for path in submitted.iterdir() if submitted.is_dir() else ():
+        if path.name in ours:  # only folders that are there: a marker line cannot point elsewhere
+            shutil.rmtree(path)
     submitted.mkdir(parents=True, exist_ok=True)
 
 

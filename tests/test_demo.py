@@ -35,6 +35,23 @@ def test_demo_replaces_only_its_own_class(tmp_path):
     assert sorted(p.name for p in submitted.iterdir()) == [MARKER, "demo student", "real student"]
 
 
+def test_a_marker_from_before_rosters_still_means_the_whole_folder(tmp_path):
+    submitted = tmp_path / "submitted"
+    (submitted / "old demo student" / "backprop").mkdir(parents=True)
+    (submitted / MARKER).write_text("Made by `course demo`; it replaces this folder on its next run.\n")
+    prepare_submitted(submitted, tmp_path / "autograded")
+    assert [p.name for p in submitted.iterdir()] == [MARKER]
+
+
+def test_a_marker_line_cannot_remove_anything_outside_submitted(tmp_path):
+    submitted, precious = tmp_path / "course" / "submitted", tmp_path / "course" / "precious"
+    precious.mkdir(parents=True)
+    submitted.mkdir()
+    write_marker(submitted, {"..": "solution", "../precious": "solution"})
+    prepare_submitted(submitted, tmp_path / "autograded")
+    assert precious.is_dir()
+
+
 def test_demo_refuses_to_replace_real_grades(tmp_path):
     (tmp_path / "autograded").mkdir()
     (tmp_path / "autograded" / "grades.csv").write_text("assignment,student_id,score\nbackprop,real student,15\n")
@@ -57,4 +74,7 @@ def test_demo_releases_and_grades_a_class(tmp_path, capsys):
     assert mistaken and all(0 < float(row["score"]) < 15 for row in mistaken)
     assert (tmp_path / "autograded" / "report.html").is_file()
     assert "Gradebook" in capsys.readouterr().out
+    (tmp_path / "submitted" / "ada lovelace" / "backprop" / "left over.txt").write_text("from the first run")
     assert course(["demo", "--root", str(tmp_path)]) == 0, "a second demo replaces the first one's class"
+    assert not (tmp_path / "submitted" / "ada lovelace" / "backprop" / "left over.txt").exists()
+    assert not list((tmp_path / "autograded").glob("grades.edited-*.csv"))  # its own gradebook is not 'edited'
