@@ -3,7 +3,8 @@
 The download (--zip) is a .zip file or a folder. Each entry at its top level is
 a student's hand-in: a folder, or a .zip archive, named after the student.
 The student id is that name without its .zip suffix ("ada lovelace.zip" ->
-"ada lovelace"); spaces and non-ASCII letters are kept. When the LMS adds
+"ada lovelace"); spaces and non-ASCII letters are kept, but names of files
+`course grade` writes (grades.csv, report.html) are refused. When the LMS adds
 decorations, --id-pattern gives a regular expression whose named group
 (?P<student_id>...) picks the id out of the start of the name, as in nbgrader's
 zip_collect. With it, plain files at the top level (not .zip) are a student's
@@ -51,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from course import COURSE_ROOT, known_assignments
+from grader.outputs import RESERVED_NAMES
 
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
@@ -204,6 +206,8 @@ def split_name(entry, pattern):
     name = unicodedata.normalize("NFC", name.strip())
     if not plain_name(name) or name.startswith("."):
         raise ValueError(f"{name!r} cannot be a student id; rename the entry")
+    if name in RESERVED_NAMES:  # its results folder would take the place of that file in `course grade`'s output
+        raise ValueError(f"{name!r} cannot be a student id: `course grade` writes a file by that name; rename the entry")
     return name, loose_name
 
 

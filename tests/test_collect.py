@@ -463,3 +463,19 @@ def test_a_download_holding_one_path_twice_is_refused_whole(tmp_path):
     download.write_bytes(zip_with_repeats([("ada/toolbox.py", "mine"), ("ada\\toolbox.py", "planted")]))
     with pytest.raises(UnsafeArchive, match=r"lms\.zip holds 'ada/toolbox\.py' twice; re-create the archive"):
         collect(download, tmp_path / "submitted", "backprop")
+
+
+def test_names_course_grade_writes_are_refused_as_student_ids(tmp_path):
+    download = write_zip(tmp_path / "lms.zip", {
+        "grades.csv/toolbox.py": "x",
+        "report.html.zip": zip_bytes({"toolbox.py": "x"}),
+        ".grades.csv.sha256/toolbox.py": "x",
+        "ada/toolbox.py": "# ada's\n",
+    })
+    summary = collect(download, tmp_path / "submitted", "backprop")
+    assert summary.collected == ["ada"]
+    skipped = dict(summary.skipped)
+    for entry, name in [("grades.csv", "grades.csv"), ("report.html.zip", "report.html")]:
+        assert skipped[entry] == f"{name!r} cannot be a student id: `course grade` writes a file by that name; rename the entry"
+    assert skipped[".grades.csv.sha256"] == "'.grades.csv.sha256' cannot be a student id; rename the entry"
+    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["ada"]
