@@ -51,7 +51,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from course import COURSE_ROOT, known_assignments
+from course import COURSE_ROOT, known_assignments, roster_order
 from grader.outputs import RESERVED_NAMES
 
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
@@ -155,7 +155,9 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
         else:
             top = staging / "download"
             unpack_zip(download, top, limit=MAX_DOWNLOAD_BYTES)
-        for student_id, entries in sorted(students_in(top, pattern, summary.skipped).items()):
+        students = students_in(top, pattern, summary.skipped)
+        for student_id in sorted(students, key=roster_order):  # the order `course grade` lists them in
+            entries = students[student_id]
             try:
                 changed = collect_one(entries, student_id, submitted_dir / student_id / assignment, staging, force)
             except (UnsafeArchive, ValueError, OSError, zipfile.BadZipFile) as error:

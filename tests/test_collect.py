@@ -479,3 +479,11 @@ def test_names_course_grade_writes_are_refused_as_student_ids(tmp_path):
         assert skipped[entry] == f"{name!r} cannot be a student id: `course grade` writes a file by that name; rename the entry"
     assert skipped[".grades.csv.sha256"] == "'.grades.csv.sha256' cannot be a student id; rename the entry"
     assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["ada"]
+
+
+def test_students_are_collected_in_class_list_order(tmp_path, capsys):
+    names = ["zoe", "Émile", "emma", "Bob"]  # by code point: Bob, emma, zoe, Émile
+    download = write_zip(tmp_path / "lms.zip", {f"{name}/toolbox.py": "x" for name in names})
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "submitted")]) == 0
+    listed = [line.split("collected  ")[1] for line in capsys.readouterr().out.splitlines() if "collected  " in line]
+    assert listed == ["Bob", "Émile", "emma", "zoe"]
