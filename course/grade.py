@@ -96,7 +96,8 @@ def run(args):
         print(f"note: {args.out}/ still holds results of {len(stale)} student(s) with no hand-in in {args.submitted}/ "
               f"({shown}), from an earlier run; they are not in grades.csv or the report. Move them away if they left the class.")
     if kept is not None:
-        print(f"note: {grades} had been edited since grading wrote it; those edits are kept in {kept}.")
+        print(f"note: the {grades} replaced was not the one grading last wrote (edited by hand, or from an older "
+              f"version of this kit), so it is kept in {kept}: copy any corrections from there.")
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     if report is not None:
         print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")
