@@ -6,7 +6,6 @@ in a separate kernel on a copy of the folder, so the folder is never changed.
 That kernel is not sandboxed: it runs the folder's code as you. For hand-ins
 you did not write, use `course grade`, which runs them in bubblewrap.
 """
-import ast
 import sys
 from pathlib import Path
 
@@ -33,23 +32,23 @@ def run(args):
         return 2
     print(f"Public checks of {args.assignment} against {args.path}:")
     print(format_table(runs))
-    changed = changed_given_code(args.path, args.assignment, args.root)
-    if changed:
-        print(f"\nGrading would give 0 points, status 'changed given code': {changed}")
-    return 0 if all(cell.error is None for cell in runs if cell.grade_id) and not changed else 1
+    refusal = grading_refusal(args.path, args.assignment, args.root)
+    if refusal:
+        print(f"\nGrading would give 0 points, status '{refusal.status}': {refusal}")
+    return 0 if all(cell.error is None for cell in runs if cell.grade_id) and not refusal else 1
 
 
-def changed_given_code(path, assignment="backprop", root=COURSE_ROOT):
-    """The grader's message if the code in `path` changed the release outside the students' parts, else None."""
-    from grader.scaffold import check_given_code_unchanged  # the grader's own rule, loaded only here
-    from grader.submission import Unusable
+def grading_refusal(path, assignment="backprop", root=COURSE_ROOT):
+    """How grading would refuse the files in `path` before running them (an `Unusable`: bad encoding,
+    syntax error, changed given code), or None: the grader's own rules, loaded only here."""
+    from grader.scaffold import check_given_code_unchanged
+    from grader.submission import Unusable, check_readable
 
     try:
-        trees = {name: ast.parse((Path(path) / name).read_bytes()) for name in student_files(load_config(root), assignment)}
-        check_given_code_unchanged(trees, Path(root) / "release" / assignment)
-    except Unusable as error:
-        return str(error)
-    except (SyntaxError, ValueError, OSError):  # the checks above already report these
+        check_given_code_unchanged(check_readable(path), Path(root) / "release" / assignment)
+    except Unusable as refusal:
+        return refusal
+    except OSError:  # no release to compare with: the checks above are all there is to say
         return None
     return None
 

@@ -48,6 +48,9 @@ def test_validate_warns_about_changed_given_code_as_grading_would(tmp_path, caps
     assert main(["validate", str(work)]) == 1
     out = capsys.readouterr().out
     assert "Grading would give 0 points, status 'changed given code': toolbox.py: ReLU.forward differs" in out
+    (work / "toolbox.py").write_text("# coding: latin-1\n" + toolbox)
+    assert main(["validate", str(work)]) == 1
+    assert "Grading would give 0 points, status 'bad encoding': toolbox.py declares the encoding" in capsys.readouterr().out
 
 
 def test_an_import_error_is_shown_once_at_the_top(tmp_path, capsys):
