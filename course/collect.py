@@ -15,10 +15,12 @@ of its name after the match. For example:
     Ada Lovelace_123456_assignsubmission_file_toolbox.py
     --id-pattern '(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_'
     -> submitted/Ada Lovelace/backprop/toolbox.py
-  Canvas, "Download submissions":
+  Canvas, "Download submissions" (a late hand-in is lovelaceada_LATE_12345_67890_toolbox.py):
     lovelaceada_12345_67890_toolbox.py
-    --id-pattern '(?P<student_id>[^_]+)_[0-9]+_[0-9]+_'
+    --id-pattern '(?P<student_id>[^_]+)(?:_LATE)?_[0-9]+_[0-9]+_'
     -> submitted/lovelaceada/backprop/toolbox.py
+  Canvas renames a file uploaded again (toolbox-1.py): rename it back in the
+  download before collecting, or it is graded as missing.
 
 A student's entries (folders, .zip archives, loose files) make one hand-in;
 if two of them hold the same file, the student is skipped until one is removed.
@@ -196,7 +198,7 @@ def split_name(entry, pattern):
     if pattern is not None:
         match = pattern.match(name)
         if not match or not match.group("student_id"):
-            raise ValueError("--id-pattern does not match this name; fix the pattern or rename the entry")
+            raise ValueError(f"--id-pattern '{pattern.pattern}' does not match this name; fix the pattern or rename the entry")
         if loose:
             loose_name = name[match.end():]
             if not loose_name:

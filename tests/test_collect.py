@@ -107,19 +107,22 @@ def test_utf8_names_without_the_utf8_flag_are_read_as_utf8(tmp_path):
 
 
 MOODLE = r"(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
+CANVAS = r"(?P<student_id>[^_]+)(?:_LATE)?_[0-9]+_[0-9]+_"
 
 
 @pytest.mark.parametrize("pattern, ada, grace", [
     (MOODLE, "Ada Lovelace_123456_assignsubmission_file_", "Grace Hopper_4242_assignsubmission_file_"),
-    (r"(?P<student_id>[^_]+)_[0-9]+_[0-9]+_", "lovelaceada_12345_67890_", "hoppergrace_12346_67891_"),  # Canvas
+    (CANVAS, "lovelaceada_12345_67890_", "hoppergrace_LATE_12346_67891_"),  # Canvas marks a late hand-in
 ])
 def test_loose_files_are_grouped_by_student(tmp_path, pattern, ada, grace):
     download = {ada + name: text for name, text in hand_in("ada").items()}
     download[grace + "toolbox.py"] = "# grace's toolbox\n"
+    download["readme.txt"] = "not a hand-in"
     summary = collect(write_zip(tmp_path / "lms.zip", download), tmp_path / "submitted", "backprop", id_pattern=pattern)
 
     student = {name: name.split("_")[0] for name in (ada, grace)}
-    assert summary.collected == sorted(student.values()) and summary.skipped == []
+    assert summary.collected == sorted(student.values())
+    assert summary.skipped == [("readme.txt", f"--id-pattern '{pattern}' does not match this name; fix the pattern or rename the entry")]
     handed_in = tmp_path / "submitted" / student[ada] / "backprop"
     assert sorted(p.name for p in handed_in.iterdir()) == ["nn.py", "toolbox.py"]
     assert (handed_in / "nn.py").read_text() == "# ada's nn\n"
@@ -131,7 +134,8 @@ def test_help_shows_the_moodle_and_canvas_patterns_the_tests_use(capsys):
         main(["collect", "--help"])
     text = capsys.readouterr().out
     assert f"--id-pattern '{MOODLE}'" in text and "Ada Lovelace_123456_assignsubmission_file_toolbox.py" in text
-    assert "--id-pattern '(?P<student_id>[^_]+)_[0-9]+_[0-9]+_'" in text and "lovelaceada_12345_67890_toolbox.py" in text
+    assert f"--id-pattern '{CANVAS}'" in text and "lovelaceada_12345_67890_toolbox.py" in text
+    assert "lovelaceada_LATE_12345_67890_toolbox.py" in text and "(toolbox-1.py)" in text
 
 
 def test_a_students_entries_are_one_hand_in_unless_two_hold_the_same_file(tmp_path):
