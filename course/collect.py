@@ -226,6 +226,7 @@ def collect_one(entries, student_id, destination, staging, force):
     Returns False when the submission there already holds the same files: collecting a download again is no conflict.
     """
     work = Path(tempfile.mkdtemp(dir=staging, prefix="student-"))
+    replaced = None
     try:
         root = merge(unpack_entries(entries, student_id, work), work / "merged", student_id)
         if destination.exists():
@@ -236,10 +237,14 @@ def collect_one(entries, student_id, destination, staging, force):
                     f"student {student_id!r} already has a different submission in {destination}; "
                     "pass --force to replace it, or move it away first"
                 )
-            destination.rename(work / "replaced")  # swap the old one out, the new one in
+            replaced = destination.rename(work / "replaced")  # swap the old one out, the new one in
         destination.parent.mkdir(parents=True, exist_ok=True)
         root.rename(destination)
         return True
+    except OSError:
+        if replaced:  # the old submission goes back, not out with the leftovers
+            replaced.rename(destination)
+        raise
     finally:  # one student's leftovers at a time: a class of refused zip bombs does not fill the disk
         shutil.rmtree(work, ignore_errors=True)
 

@@ -4,6 +4,7 @@ import stat
 import unicodedata
 import warnings
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -491,3 +492,24 @@ def test_students_are_collected_in_class_list_order(tmp_path, capsys):
     assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "submitted")]) == 0
     listed = [line.split("collected  ")[1] for line in capsys.readouterr().out.splitlines() if "collected  " in line]
     assert listed == ["Bob", "Émile", "emma", "zoe"]
+
+
+def test_a_failed_forced_replacement_keeps_the_old_submission(tmp_path, monkeypatch):
+    submitted = tmp_path / "submitted"
+    assert collect(write_zip(tmp_path / "first.zip", {"ada/toolbox.py": "# first\n"}), submitted, "backprop").collected == ["ada"]
+    renames, rename = [], Path.rename
+
+    def second_rename_fails(self, target):
+        renames.append((self, Path(target)))
+        if len(renames) == 2:  # the old submission is moved aside; the new one cannot take its place
+            raise OSError(28, "No space left on device", str(target))
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", second_rename_fails)
+    summary = collect(write_zip(tmp_path / "second.zip", {"ada/toolbox.py": "# second\n"}), submitted, "backprop", force=True)
+
+    destination = submitted / "ada" / "backprop"
+    assert renames[0][0] == destination and renames[1][1] == destination  # moved aside, then the new one's rename fails
+    [(entry, reason)] = summary.skipped
+    assert entry == "ada" and "No space left on device" in reason
+    assert (destination / "toolbox.py").read_text() == "# first\n"
