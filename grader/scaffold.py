@@ -54,7 +54,8 @@ def _bound_names(statement):
     return {node.id for node in ast.walk(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
 
 
-# What a helper's signature may hold: names, attributes and constants, nothing that calls code on import.
+# What a helper's signature may hold: names, attributes, constants, and subscripts and `|` of them (which call
+# only __getitem__/__or__ of classes and modules the release and the imports define), no calls of any kind.
 _INERT = (ast.Constant, ast.Name, ast.Attribute, ast.Load, ast.Tuple, ast.UnaryOp, ast.USub, ast.UAdd,
           ast.Subscript, ast.BinOp, ast.BitOr)
 
@@ -97,18 +98,24 @@ def _given(given_text):
                      and ast.dump(ast.Module(body=_without_strings(node.body), type_ignores=[])) == stub)
     taken = frozenset(set(dir(builtins)).union(*map(_bound_names, given.body)))
     given = _normalised(given, free)
-    return free, taken, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
+    statements = frozenset(map(ast.dump, given.body))
+    return free, taken, statements, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
 
 
 def changed_definition(given_text, handed_in):
-    """Name of the first given definition the hand-in (a syntax tree, changed here) changed ("module level" for other code), or None."""
-    free, taken, given, definitions = _given(given_text)
+    """Where the hand-in (a syntax tree, changed here) differs from the release outside the students' parts,
+    or None: the innermost given definition it changed, else "line N" of a statement the release does not
+    have (and students may not add), else "module level" (a given statement is missing or moved)."""
+    free, taken, statements, given, definitions = _given(given_text)
     handed_in = _normalised(handed_in, free, taken)
     if ast.dump(handed_in) == given:
         return None
     theirs = {name: ast.dump(node) for name, node in _definitions(handed_in)}
     changed = [name for name, dump in definitions.items() if theirs.get(name) != dump]
-    return max(changed, key=lambda name: name.count("."), default="module level")  # the method, not its class
+    if changed:
+        return max(changed, key=lambda name: name.count("."))  # the method, not its class
+    added = [statement for statement in handed_in.body if ast.dump(statement) not in statements]
+    return f"line {added[0].lineno}" if added else "module level"
 
 
 def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):
@@ -125,8 +132,12 @@ def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):
 
 
 def changed_code_message(name, changed):
-    """What a student whose `name` changed the given definition `changed` reads, and what to do."""
-    where = "code added or changed outside the given classes and functions" if changed == "module level" else changed
-    return (f"{name}: {where} differs from the released {name}. Only the bodies of the functions marked "
-            "'# YOUR CODE HERE' are yours to change, and you may add imports and helper functions with new names; "
+    """What a student whose `name` differs from the release at `changed` reads, and what to do."""
+    if changed.startswith("line "):
+        what = (f"{name} {changed} is not in the released {name}, and the only additions allowed are imports and "
+                "helper functions with new names (not rebinding a given name or a builtin).")
+    else:
+        where = {"module level": "the code outside the given classes and functions"}.get(changed, changed)
+        what = f"{name}: {where} differs from the released {name}."
+    return (f"{what} Only the bodies of the functions marked '# YOUR CODE HERE' are yours to change; "
             f"copy the rest back from the released {name} and hand it in again.")

@@ -38,7 +38,8 @@ def test_formatting_comments_and_docstrings_are_free():
     (lambda text: text.replace("    def backward(self, grad):\n        raise NotImplementedError\n",
                                "    def backward(self, grad):\n        return cheat(self, grad)\n", 1), "Function.backward"),
     (lambda text: text.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)"), "ReLU.forward"),
-    (lambda text: text + "\nTensor.backward = None\n", "module level"),
+    (lambda text: text + "\nTensor.backward = None\n", f"line {RELEASED.count(chr(10)) + 2}"),
+    (lambda text: text.replace("import numbers\n", ""), "module level"),
 ])
 def test_changes_to_given_code_are_named(edit, where):
     assert changed_definition(RELEASED, ast.parse(edit(RELEASED))) == where
