@@ -83,8 +83,10 @@ def run(args):
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
     if not results[0].sandbox.startswith("bubblewrap"):
         print("warning: without bubblewrap, student code ran as this user: it could read the solution, write where "
-              "you can and stop the grader (as root, even fork without limit). Install bubblewrap (apt install bubblewrap) "
-              "before grading real hand-ins.")
+              "you can and stop the grader. Install bubblewrap (apt install bubblewrap) before grading real hand-ins.")
+    if os.geteuid() == 0:
+        print(f"warning: graded as root, for whom the kernel ignores the process limit: a hand-in could start processes "
+              f"until the machine runs out of memory (each may use {args.memory_mb} MB). Grade as an ordinary user.")
     changed = sum(result.status == "changed given code" for result in results)
     if changed:
         print(f"note: {changed} hand-in(s) changed the engine code outside the stubbed functions and got 0. If you "

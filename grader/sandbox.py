@@ -76,12 +76,16 @@ def limits_from(options):
 
 
 def _apply_limits(limits):
-    """Runs in the child between fork and exec, so the limits bind the worker and all it starts."""
+    """Runs in the child between fork and exec, so the limits bind the worker and all it starts.
+
+    The process limit is not among them: the kernel counts it over all processes of the user
+    (the grader's and the instructor's own too) and not at all for root. The worker sets it on
+    itself (see `process_limit`), inside bubblewrap's user namespace, where only its own count.
+    """
     def set_limits():
         for name, value in (
             ("RLIMIT_CPU", limits.cpu_seconds),
             ("RLIMIT_AS", limits.memory_mb << 20),
-            ("RLIMIT_NPROC", limits.processes),
             ("RLIMIT_FSIZE", limits.output_mb << 20),
             ("RLIMIT_CORE", 0),
         ):
@@ -140,7 +144,13 @@ class Sandbox:
     name: str
     use_bwrap: bool
 
-    def command(self, copy_dir, request_fd, response_fd):
+    def process_limit(self, limits):
+        """The RLIMIT_NPROC the worker sets on itself: in bubblewrap's user namespace the limit counts
+        only the worker's processes; outside it, every process of this user, so the limit is added to
+        those running now (as root the kernel ignores it: the warning about plain processes says so)."""
+        return limits.processes if self.use_bwrap else _processes_of_this_user() + limits.processes
+
+    def command(self, copy_dir, request_fd, response_fd, processes):
         if self.use_bwrap:
             where = [f"{SANDBOX_ROOT}/worker.py", f"{SANDBOX_ROOT}/lib", f"{SANDBOX_ROOT}/submission"]
             prefix = _bwrap_prefix(copy_dir) + ["--clearenv", "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "HOME", "/tmp"]
@@ -148,17 +158,28 @@ class Sandbox:
             where = [str(WORKER_SCRIPT), str(NUMPY_DIR.parent), str(copy_dir)]
             prefix = []
         script, lib, submission = where
-        return prefix + [PYTHON, "-I", "-S", script, str(request_fd), str(response_fd), lib, submission]
+        return prefix + [PYTHON, "-I", "-S", script, str(request_fd), str(response_fd), lib, submission, str(processes)]
 
     def start(self, copy_dir, request_fd, response_fd, limits):
         """Start a worker for `copy_dir` in its own process group; the caller owns killing it."""
         return subprocess.Popen(
-            self.command(copy_dir, request_fd, response_fd),
+            self.command(copy_dir, request_fd, response_fd, self.process_limit(limits)),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(request_fd, response_fd), cwd=copy_dir, start_new_session=True,
             env={"OPENBLAS_NUM_THREADS": "1", "HOME": str(copy_dir), "PATH": "/usr/bin:/bin"},
             preexec_fn=_apply_limits(limits),
         )
+
+
+def _processes_of_this_user():
+    uid, count = str(os.getuid()), 0
+    for status in glob.glob("/proc/[0-9]*/status"):
+        try:
+            with open(status) as file:
+                count += any(line.startswith("Uid:") and line.split()[1] == uid for line in file)
+        except OSError:  # the process ended meanwhile
+            pass
+    return count
 
 
 @functools.lru_cache(maxsize=None)

@@ -2,7 +2,7 @@
 
 The judge starts this file as a script, only ever inside `grader.sandbox`:
 
-    python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR
+    python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR PROCESS_LIMIT
 
 It imports the student's `toolbox` and `nn`, then answers requests (one JSON
 line each, read from REQUEST_FD) with one JSON line each on RESPONSE_FD. Each
@@ -27,6 +27,9 @@ import sys
 import traceback
 
 if __name__ == "__main__":
+    # First of all, and inside bubblewrap's user namespace, where it counts only this worker's processes.
+    import resource
+    resource.setrlimit(resource.RLIMIT_NPROC, (int(sys.argv[5]),) * 2)
     # Before importing numpy: in the sandbox it lives in LIB_DIR, and -I -S gave no search path.
     # The submission comes last, so no file in it can stand in for a module numpy or Python imports.
     sys.dont_write_bytecode = True

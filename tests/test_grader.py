@@ -161,6 +161,19 @@ def test_student_code_cannot_import_what_is_installed_beside_numpy(tmp_path):
     assert "ModuleNotFoundError: No module named 'tqdm'" in next(c.output for c in result.checks if c.grade_id == "multiplication")
 
 
+@pytest.mark.parametrize("sandbox", ["bubblewrap", "process"])
+def test_the_worker_limits_its_own_processes(tmp_path, sandbox):
+    """Set on the worker itself: inside bubblewrap's user namespace the kernel counts only its processes,
+    outside on top of the user's others (set on bubblewrap, it counted every process of the user)."""
+    if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    tells = write_handin(tmp_path / "tells", with_regions({"Mul": "import resource\nraise RuntimeError(resource.getrlimit(resource.RLIMIT_NPROC))\n"}))
+    output = next(c.output for c in grade_submission("tells", tells, Limits(processes=5), sandbox=sandbox).checks
+                  if c.grade_id == "multiplication")
+    soft, hard = map(int, re.search(r"RuntimeError: \((\d+), (\d+)\)", output).groups())
+    assert soft == hard and (soft == 5 if sandbox == "bubblewrap" else soft > 5)
+
+
 def test_a_hand_in_that_uses_up_its_time_fails_the_checks_left(tmp_path):
     spinning = write_handin(tmp_path / "spins", with_regions({"Pow": "while True:\n    pass\n"}))
     result = grade_submission("spins", spinning, Limits(case_seconds=10, submission_seconds=2))
