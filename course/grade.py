@@ -10,7 +10,7 @@ from course import known_assignments
 from grader.cases import checks
 from grader.outputs import RESERVED_NAMES, gradebook_conflict, stale_results, write_gradebook
 from grader.run import find_submissions, grade_class
-from grader.sandbox import add_grading_options, choose_sandbox, limits_from, positive
+from grader.sandbox import add_grading_options, checks_cannot_start_processes, choose_sandbox, limits_from, positive
 
 TABLE_ROWS = 20
 
@@ -84,9 +84,10 @@ def run(args):
     if not results[0].sandbox.startswith("bubblewrap"):
         print("warning: without bubblewrap, student code ran as this user: it could read the solution, write where "
               "you can and stop the grader. Install bubblewrap (apt install bubblewrap) before grading real hand-ins.")
-    if os.geteuid() == 0:
-        print(f"warning: graded as root, for whom the kernel ignores the process limit: a hand-in could start processes "
-              f"until the machine runs out of memory (each may use {args.memory_mb} MB). Grade as an ordinary user.")
+    if os.geteuid() == 0 and not checks_cannot_start_processes():
+        print(f"warning: graded as root on a machine where checks cannot be kept from starting processes (no seccomp), "
+              f"and the kernel ignores the process limit for root: a hand-in could start processes until the machine "
+              f"runs out of memory (each may use {args.memory_mb} MB). Grade as an ordinary user.")
     changed = sum(result.status == "changed given code" for result in results)
     if changed:
         print(f"note: {changed} hand-in(s) changed the engine code outside the stubbed functions and got 0. If you "

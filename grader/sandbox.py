@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy
 
+from grader.worker import in_a_fork, process_guard
+
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 PYTHON = os.path.realpath(sys.executable)
 NUMPY_DIR = Path(numpy.__file__).parent
@@ -180,6 +182,22 @@ def _processes_of_this_user():
         except OSError:  # the process ended meanwhile
             pass
     return count
+
+
+@functools.lru_cache(maxsize=None)
+def checks_cannot_start_processes():
+    """Whether the worker's seccomp guard works on this machine: tried once, in a fork of the grader."""
+    guard = process_guard()
+
+    def try_to_fork():
+        guard()
+        try:
+            if os.fork() == 0:
+                os._exit(0)
+        except OSError:
+            return "refused"
+        return "forked"
+    return in_a_fork(try_to_fork, ())[0] == b'"refused"\n'
 
 
 @functools.lru_cache(maxsize=None)

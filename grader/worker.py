@@ -7,7 +7,8 @@ The judge starts this file as a script, only ever inside `grader.sandbox`:
 It imports the student's `toolbox` and `nn`, then answers requests (one JSON
 line each, read from REQUEST_FD) with one JSON line each on RESPONSE_FD. Each
 request (one check) is answered by a fresh fork, so a check's code cannot
-change what the next check runs.
+change what the next check runs; a seccomp filter keeps it from starting
+processes or threads.
 The protocol has its own file descriptors so that whatever the student's code
 prints (stdout and stderr go to /dev/null) cannot pass for an answer.
 Arrays travel as dtype + shape + base64 bytes: nothing is ever unpickled, so
@@ -252,6 +253,50 @@ def _undumpable():
         pass
 
 
+# Per machine: the seccomp architecture id and the system calls that start a process or thread.
+NO_CLONE = {"x86_64": (0xC000003E, (56, 57, 58, 435)),  # clone, fork, vfork, clone3
+            "aarch64": (0xC00000B7, (220, 435))}  # clone, clone3
+ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 11  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EAGAIN
+
+
+def no_new_processes_program(machine):
+    """A seccomp filter (BPF: code, jump if true, jump if false, operand) that makes every call
+    starting a process or thread fail with EAGAIN, as would a process limit of 0; so does every
+    call of another system-call ABI (32-bit or x32), which would have other numbers."""
+    arch, calls = NO_CLONE[machine]
+    load, equal, at_least, give = 0x20, 0x15, 0x35, 0x06
+    tests = ([(at_least, 0x40000000)] if machine == "x86_64" else []) + [(equal, call) for call in calls]
+    return ([(load, 0, 0, 4), (equal, 1, 0, arch), (give, 0, 0, REFUSE), (load, 0, 0, 0)]
+            + [(code, len(tests) - i, 0, operand) for i, (code, operand) in enumerate(tests)]
+            + [(give, 0, 0, ALLOW), (give, 0, 0, REFUSE)])
+
+
+def process_guard():
+    """A function that, called in a check's fork, stops it and its code from starting processes or threads.
+
+    The process limit (RLIMIT_NPROC) does nothing for root, which is what a grading container
+    often runs as; a seccomp filter binds every user. Where seccomp cannot be set up (another
+    machine, an old kernel), the guard does nothing and the process limit is all there is.
+    """
+    try:
+        import ctypes
+        program = no_new_processes_program(os.uname().machine)
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError, KeyError):
+        return lambda: None
+    filters = (ctypes.c_uint64 * len(program))(*(code | jt << 16 | jf << 24 | k << 32 for code, jt, jf, k in program))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(program), ctypes.addressof(filters))
+
+    def guard(filters=filters):  # the default keeps the array that fprog points into alive
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, which an unprivileged filter needs
+        libc.prctl(22, 2, ctypes.byref(fprog), 0, 0)  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    return guard
+
+
 def serve(request_fd, response_fd, submission_dir):
     """Import the student's modules, then answer each request in a fresh fork until the judge closes the pipe.
 
@@ -265,11 +310,17 @@ def serve(request_fd, response_fd, submission_dir):
         _send(response_fd, {"ready": False, "error": describe(error, submission_dir)})
         return
     _undumpable()
+    guard = process_guard()
+
+    def check(request):
+        guard()
+        return answer(tb, nn, request, submission_dir)
+
     _send(response_fd, {"ready": True})
     with os.fdopen(request_fd, "rb") as requests:
         for line in requests:
             request = json.loads(line)
-            line, status = in_a_fork(lambda: answer(tb, nn, request, submission_dir), (requests.fileno(), response_fd))
+            line, status = in_a_fork(lambda: check(request), (requests.fileno(), response_fd))
             if line is None:  # the child died without answering: so does the worker, with its status
                 os._exit(status if status >= 0 else 128 - status)
             _write_all(response_fd, line)

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from course.cli import main as course
+from course import grade as grade_command
 from course.grade import add_arguments as add_grade_arguments
 from grader.cases import RUN_SEED
 from grader.judge import HIDDEN_HINT
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
-from grader.sandbox import Limits, Sandbox, choose_sandbox
+from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
 from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, check_readable, private_copy
 from grader.worker import ProtocolError, decode_array, encode_array
 from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
@@ -172,6 +173,19 @@ def test_the_worker_limits_its_own_processes(tmp_path, sandbox):
                   if c.grade_id == "multiplication")
     soft, hard = map(int, re.search(r"RuntimeError: \((\d+), (\d+)\)", output).groups())
     assert soft == hard and (soft == 5 if sandbox == "bubblewrap" else soft > 5)
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_grading_as_root_warns_only_where_checks_could_start_processes(tmp_path, capsys, monkeypatch, guarded):
+    monkeypatch.setattr(grade_command.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(grade_command, "checks_cannot_start_processes", lambda: guarded)
+    write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}", "--jobs=1"]) == 0
+    assert ("graded as root on a machine where checks cannot be kept from starting processes" in capsys.readouterr().out) != guarded
+
+
+def test_checks_here_cannot_start_processes():
+    assert checks_cannot_start_processes()  # Linux on x86-64 or arm64 with seccomp: every machine this kit supports
 
 
 def test_a_hand_in_that_uses_up_its_time_fails_the_checks_left(tmp_path):

@@ -258,6 +258,19 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                     return honest_backward(self, grad)
             Mul.backward = peek
             """), all_but("multiplication")),
+        "forks without limit in Mul": (appended(solution(), """
+            import os
+            honest_backward = Mul.backward
+            def breed(self, grad):  # each child could hold memory_mb: as root no process limit stopped them
+                for _ in range(64):
+                    try:
+                        if os.fork() == 0:
+                            os._exit(0)
+                    except OSError:  # what must happen
+                        return honest_backward(self, grad)
+                raise RuntimeError("started 64 processes without reaching a limit")
+            Mul.backward = breed
+            """), MAX_SCORE),
         "kills the grading process": (appended(stubs(), """
             import os, signal
             os.kill(os.getppid(), signal.SIGKILL)

@@ -2,11 +2,12 @@
 import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
 
-from grader.worker import in_a_fork
+from grader.worker import in_a_fork, process_guard
 
 
 @pytest.fixture
@@ -58,3 +59,25 @@ def test_sys_exit_ends_the_check_with_its_status(code, status):
 
 def test_a_killed_child_reports_its_signal():
     assert in_a_fork(lambda: os.kill(os.getpid(), signal.SIGKILL), ()) == (None, -signal.SIGKILL)
+
+
+def test_the_guard_stops_a_check_from_starting_processes_or_threads():
+    guard = process_guard()
+
+    def try_to_start():
+        guard()
+        refused = []
+        for start in (os.fork, threading.Thread(target=time.sleep, args=(0,)).start):
+            try:
+                if start() == 0:
+                    os._exit(0)
+            except (OSError, RuntimeError) as error:
+                refused.append(type(error).__name__)
+        return refused
+
+    line, status = in_a_fork(try_to_start, ())
+    assert (line, status) == (b'["BlockingIOError", "RuntimeError"]\n', 0)
+    pid = os.fork()  # the guard binds the check's process only
+    if pid == 0:
+        os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
