@@ -2,9 +2,10 @@
 import csv
 import os
 import shutil
+import sys
 from pathlib import Path
 
-from course import COURSE_ROOT
+from course import COURSE_ROOT, roster_order
 from course.cli import main as course
 from course.sample_class import make_sample_class
 
@@ -29,26 +30,29 @@ def demo_students(submitted):
 
 
 def others_in(submitted, autograded):
-    """What in `submitted` and `autograded/grades.csv` the demo did not make: real hand-ins and grades."""
-    ours = demo_students(submitted) | {MARKER}
-    found = [f"{submitted.name}/{path.name}" for path in submitted.iterdir() if path.name not in ours] if submitted.is_dir() else []
+    """Students in `submitted` or `autograded/grades.csv` the demo did not make: real hand-ins and grades."""
+    found = {path.name for path in submitted.iterdir()} if submitted.is_dir() else set()
     gradebook = autograded / "grades.csv"
     if gradebook.is_file():
         with open(gradebook, newline="", encoding="utf-8-sig") as file:
-            graded = {row.get("student_id") for row in csv.DictReader(file)}
-        found += [f"{autograded.name}/grades.csv: {student}" for student in sorted(graded - ours, key=str)]
-    return found
+            found |= {row.get("student_id") or "" for row in csv.DictReader(file)}
+    return sorted(found - demo_students(submitted) - {MARKER}, key=roster_order)
 
 
-def prepare_submitted(submitted, autograded):
-    """Remove the last demo's class from `submitted`, refusing if anything else is there or graded."""
+def refuse_real_students(submitted, autograded):
+    """Raise FileExistsError, before the demo changes anything, if real hand-ins or grades are there."""
     others = others_in(submitted, autograded)
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         raise FileExistsError(
-            f"{shown}: not made by the demo, which will not overwrite real hand-ins or grades. "
-            "Move them elsewhere, or run `make demo` in a fresh clone."
+            f"{len(others)} student(s) not made by the demo are in {submitted}/ or {autograded / 'grades.csv'} ({shown}); "
+            "the demo will not overwrite real hand-ins or grades. Move them elsewhere, or run `make demo` in a fresh clone."
         )
+
+
+def prepare_submitted(submitted, autograded):
+    """Remove the last demo's class from `submitted`, refusing if anything else is there or graded."""
+    refuse_real_students(submitted, autograded)
     ours = demo_students(submitted)
     for path in submitted.iterdir() if submitted.is_dir() else ():
         if path.name in ours:  # only folders that are there: a marker line cannot point elsewhere
@@ -65,16 +69,18 @@ def run(args):
     root = args.root.resolve()
     submitted, autograded = root / "submitted", root / "autograded"
 
+    try:
+        refuse_real_students(submitted, autograded)  # before anything changes, the release included
+    except FileExistsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
     print("== 1/3 course release backprop: strip solutions, check the release ==")
     if course(["release", ASSIGNMENT, "--root", str(root)]) != 0:
         return 1
 
     print(f"\n== 2/3 a synthetic class in {submitted.relative_to(root)}/ ==")
-    try:
-        prepare_submitted(submitted, autograded)
-    except FileExistsError as error:
-        print(f"error: {error}")
-        return 1
+    prepare_submitted(submitted, autograded)
     roster = make_sample_class(submitted, root / "source" / ASSIGNMENT, root / "release" / ASSIGNMENT)
     write_marker(submitted, roster)
     for student, kind in roster.items():
