@@ -7,26 +7,14 @@ from pathlib import Path
 
 from course import COURSE_ROOT, roster_order
 from course.cli import main as course
+from course.demo_marker import MARKER, demo_students, write_marker
 from course.sample_class import make_sample_class
 
 ASSIGNMENT = "backprop"
-# Written into submitted/ by the demo with the ids of the students it made, so that
-# it only ever replaces those: a hand-in collected beside them stops the next demo.
-MARKER = ".demo-class"
 
 
 def add_arguments(parser):
     parser.add_argument("--root", type=Path, default=COURSE_ROOT, help="the course root (default: this checkout)")
-
-
-def demo_students(submitted):
-    """The student ids the last demo wrote into `submitted`, from its marker (none without one;
-    a marker from before the demo listed its students stands for the whole folder, as it then meant)."""
-    marker = submitted / MARKER
-    if not marker.is_file():
-        return set()
-    listed = marker.read_text(encoding="utf-8").splitlines()[1:]
-    return set(listed) if listed else {path.name for path in submitted.iterdir()} - {MARKER}
 
 
 def others_in(submitted, autograded):
@@ -58,11 +46,6 @@ def prepare_submitted(submitted, autograded):
         if path.name in ours:  # only folders that are there: a marker line cannot point elsewhere
             shutil.rmtree(path)
     submitted.mkdir(parents=True, exist_ok=True)
-
-
-def write_marker(submitted, roster):
-    (submitted / MARKER).write_text("Made by `course demo`, which replaces these students on its next run:\n"
-                                    + "".join(f"{student}\n" for student in roster), encoding="utf-8")
 
 
 def run(args):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from grader.judge import student_text
 from course import known_assignments
+from course.demo_marker import MARKER, demo_students
 from grader.cases import checks
 from grader.outputs import RESERVED_NAMES, gradebook_conflict, stale_results, write_gradebook
 from grader.run import find_submissions, grade_class
@@ -61,6 +62,12 @@ def run(args):
     submissions = find_submissions(args.submitted, args.assignment)
     if not submissions:
         print(f"error: no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/.", file=sys.stderr)
+        return 1
+    synthetic = demo_students(args.submitted)
+    if synthetic and any(student not in synthetic for student, _ in submissions):
+        print(f"error: {args.submitted}/ mixes the {len(synthetic)} synthetic students of `course demo` (listed in "
+              f"{args.submitted / MARKER}) with real hand-ins; delete the demo's folders, or the whole {args.submitted}/ "
+              "and collect again, before grading.", file=sys.stderr)
         return 1
     clashing = [student for student, _ in submissions if student in RESERVED_NAMES]
     if clashing:

@@ -7,6 +7,7 @@ import pytest
 from course import COURSE_ROOT
 from course.cli import main as course
 from course.demo import MARKER, prepare_submitted, write_marker
+from course.sample_class import make_sample_class
 
 
 def test_demo_refuses_hand_ins_it_did_not_make(tmp_path):
@@ -50,6 +51,15 @@ def test_a_marker_line_cannot_remove_anything_outside_submitted(tmp_path):
     write_marker(submitted, {"..": "solution", "../precious": "solution"})
     prepare_submitted(submitted, tmp_path / "autograded")
     assert precious.is_dir()
+
+
+def test_grading_refuses_a_real_class_mixed_with_the_demo_students(tmp_path, capsys):
+    submitted = tmp_path / "submitted"
+    write_marker(submitted, make_sample_class(submitted, count=2))
+    (submitted / "real student" / "backprop").mkdir(parents=True)
+    assert course(["grade", "backprop", f"--submitted={submitted}", f"--out={tmp_path / 'out'}"]) == 1
+    assert "mixes the 2 synthetic students of `course demo`" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_demo_refuses_to_replace_real_grades(tmp_path):
