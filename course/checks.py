@@ -40,12 +40,18 @@ class CellRun:
         return self.error is not None and not self.may_raise
 
 
-def run_cells(notebook, folder, timeout=60):
-    """Run the code cells of (a copy of) `notebook` with a copy of `folder` as working directory; one CellRun each."""
+def run_cells(notebook, folder, timeout=60, beside=None):
+    """Run the code cells of (a copy of) `notebook` with a copy of `folder` as working directory; one CellRun each.
+
+    Files of the folder `beside` (the release's helpers) that `folder` lacks are put in the copy too:
+    a collected hand-in holds only the files students complete.
+    """
     notebook = copy.deepcopy(notebook)
     with tempfile.TemporaryDirectory(prefix="course-checks-") as scratch:
         work = Path(scratch) / "work"
         shutil.copytree(folder, work, ignore=NOT_COPIED)
+        if beside is not None and Path(beside).is_dir():
+            shutil.copytree(beside, work, ignore=NOT_COPIED, dirs_exist_ok=True, copy_function=_copy_if_missing)
         died = False
         try:
             execute(notebook, work, timeout=timeout, allow_errors=True, interrupt_on_timeout=True, extra_arguments=QUIET_KERNEL)
@@ -67,6 +73,11 @@ def run_cells(notebook, folder, timeout=60):
         grade_id = meta.get("grade_id") if meta.get("grade") else None
         runs.append(CellRun(number, grade_id, float(meta.get("points", 0)), error, "raises-exception" in cell.metadata.get("tags", [])))
     return runs
+
+
+def _copy_if_missing(source, destination):
+    if not Path(destination).exists():
+        shutil.copy2(source, destination)
 
 
 def up_to_last_check(notebook):

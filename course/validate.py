@@ -35,6 +35,8 @@ def run(args):
     refusal = grading_refusal(args.path, args.assignment, args.root)
     if refusal:
         print(f"\nGrading would give 0 points, status '{refusal.status}': {refusal}")
+    else:
+        print("Grading would accept these files: they read as UTF-8 Python and change only what students may.")
     return 0 if all(cell.error is None for cell in runs if cell.grade_id) and not refusal else 1
 
 
@@ -61,7 +63,8 @@ def validate(path, assignment="backprop", root=COURSE_ROOT, timeout=60):
     missing = [name for name in student_files(config, assignment) if not (path / name).is_file()]
     if missing:
         raise CourseError(f"{path} has no {', '.join(missing)}; give the folder that holds the files students complete.")
-    return run_cells(up_to_last_check(public_checks(root, assignment, config)), path, timeout)
+    return run_cells(up_to_last_check(public_checks(root, assignment, config)), path, timeout,
+                     beside=Path(root) / "release" / assignment)
 
 
 def public_checks(root, assignment, config):

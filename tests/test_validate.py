@@ -65,6 +65,17 @@ def test_an_import_error_is_shown_once_at_the_top(tmp_path, capsys):
     assert sum("setup   cell" in line for line in lines) == 1
 
 
+def test_a_collected_hand_in_gets_the_release_helpers_and_is_told_grading_accepts_it(tmp_path, capsys):
+    handin = tmp_path / "submitted" / "ada" / "backprop"  # as collected: only the files students complete
+    handin.mkdir(parents=True)
+    for name in ("toolbox.py", "nn.py"):
+        shutil.copy(SOURCE / name, handin)
+    assert main(["validate", str(handin)]) == 0
+    out = capsys.readouterr().out
+    assert "11 of 11 checks pass" in out and "Grading would accept these files" in out
+    assert sorted(p.name for p in handin.iterdir()) == ["nn.py", "toolbox.py"]  # helpers went into the copy only
+
+
 def test_a_folder_without_the_students_files_is_refused(tmp_path, capsys):
     (tmp_path / "toolbox.py").write_text("")
     assert main(["validate", str(tmp_path)]) == 2
