@@ -78,7 +78,8 @@ def verdict(check, answers):
     visible = [f"{case.title}: {problem}" for case, problem in problems if problem and case.visible]
     hidden_total = sum(not case.visible for case in check.cases)
     hidden_failed = sum(1 for case, problem in problems if problem and not case.visible)
-    lines = visible + ([f"fails {hidden_failed} of {hidden_total} hidden case(s); {HIDDEN_HINT}"] if hidden_failed else [])
+    hint = "" if visible else f"; {HIDDEN_HINT}"  # when the notebook's own case fails, that is the thing to fix first
+    lines = visible + ([f"fails {hidden_failed} of {hidden_total} hidden case(s){hint}"] if hidden_failed else [])
     if lines:
         return False, "\n".join(lines)
     return True, f"all {len(check.cases)} cases pass ({len(check.cases) - hidden_total} from the notebook, {hidden_total} hidden)"

@@ -77,6 +77,7 @@ def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
     assert "your code returned\n4." in outputs["multiplication"]
     # relu >= 0 only differs at exactly 0, which only hidden cases contain: pass/fail and a count, nothing else.
     assert re.fullmatch(r"fails \d+ of \d+ hidden case\(s\); " + re.escape(HIDDEN_HINT), outputs["relu"])
+    assert HIDDEN_HINT not in outputs["multiplication"]  # the notebook's own case failing is the thing to fix first
 
 
 def test_plain_pytest_grades_one_folder(tmp_path):
