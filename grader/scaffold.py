@@ -60,21 +60,25 @@ _INERT = (ast.Constant, ast.Name, ast.Attribute, ast.Load, ast.Tuple, ast.UnaryO
           ast.Subscript, ast.BinOp, ast.BitOr)
 
 
-def _is_added_helper(statement, taken):
-    """Whether a module-level statement is an import or a helper function that only adds new names."""
+def _why_not_added(statement, taken):
+    """None when a module-level statement is an import or a helper function that only adds new names,
+    else why it may not be added (the empty string: it is neither an import nor a function)."""
     if isinstance(statement, ast.FunctionDef):
         if statement.decorator_list:
-            return False
+            return "a decorator runs code when the file is imported"
         arguments = statement.args
         evaluated = [*arguments.defaults, *filter(None, arguments.kw_defaults), statement.returns,
                      *(arg.annotation for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
                                                   arguments.vararg, arguments.kwarg] if arg is not None)]
         if not all(isinstance(node, _INERT) for expression in filter(None, evaluated) for node in ast.walk(expression)):
-            return False
-    elif not isinstance(statement, (ast.Import, ast.ImportFrom)) or any(alias.name == "*" for alias in statement.names):
-        return False
+            return "its defaults or annotations call code when the file is imported"
+    elif not isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return ""
+    elif any(alias.name == "*" for alias in statement.names):
+        return "a star import could rebind any name"
     names = _bound_names(statement)
-    return not (names & taken or any(name.startswith("__") for name in names))  # no module __getattr__ either
+    clashing = sorted(names & taken) or sorted(name for name in names if name.startswith("__"))  # no module __getattr__
+    return f"it rebinds {', '.join(clashing)}, which the file or Python already defines" if clashing else None
 
 
 def _normalised(tree, free, taken=None):
@@ -82,7 +86,7 @@ def _normalised(tree, free, taken=None):
     given the names `taken` by the release and builtins, without the student's added helpers."""
     tree.body = _without_strings(tree.body)
     if taken is not None:
-        tree.body = [statement for statement in tree.body if not _is_added_helper(statement, taken)]
+        tree.body = [statement for statement in tree.body if _why_not_added(statement, taken) is not None]
     for name, node in _definitions(tree):
         node.body = [ast.Pass()] if name in free else (_without_strings(node.body) or [ast.Pass()])
     return tree
@@ -115,7 +119,10 @@ def changed_definition(given_text, handed_in):
     if changed:
         return max(changed, key=lambda name: name.count("."))  # the method, not its class
     added = [statement for statement in handed_in.body if ast.dump(statement) not in statements]
-    return f"line {added[0].lineno}" if added else "module level"
+    if not added:
+        return "module level"
+    why = _why_not_added(added[0], taken)
+    return f"line {added[0].lineno}" + (f" ({why})" if why else "")
 
 
 def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):

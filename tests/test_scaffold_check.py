@@ -77,6 +77,13 @@ def test_additions_that_could_change_the_given_code_are_refused(addition):
     assert changed_definition(RELEASED, ast.parse(RELEASED + "\n" + addition + "\n")) is not None
 
 
+def test_a_refused_addition_is_named_with_its_reason():
+    line = RELEASED.count("\n") + 2
+    assert changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom math import log, exp\n")) == (
+        f"line {line} (it rebinds exp, log, which the file or Python already defines)")
+    assert changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom numpy import *\n")) == f"line {line} (a star import could rebind any name)"
+
+
 def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
     handin = write_handin(tmp_path / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE})
     refused = grade_submission("numeric", handin)
