@@ -9,12 +9,15 @@ decorations, --id-pattern gives a regular expression whose named group
 (?P<student_id>...) picks the id out of the start of the name, as in nbgrader's
 zip_collect. With it, plain files at the top level (not .zip) are a student's
 files handed in one by one: each lands in the student's folder under the rest
-of its name after the match. For example:
+of its name after the match. Without it, a download holding such loose files
+is refused whole, as nothing tells whose they are. For example:
 
   Moodle, "Download all submissions" without a folder per student:
     Ada Lovelace_123456_assignsubmission_file_toolbox.py
-    --id-pattern '(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_'
-    -> submitted/Ada Lovelace/backprop/toolbox.py
+    --id-pattern '(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_'
+    -> submitted/Ada Lovelace_123456/backprop/toolbox.py
+    (the id keeps Moodle's participant number: names are not unique, and the
+    number maps grades back to Moodle)
   Canvas, "Download submissions" (a late hand-in is lovelaceada_LATE_12345_67890_toolbox.py):
     lovelaceada_12345_67890_toolbox.py
     --id-pattern '(?P<student_id>[^_]+)(?:_LATE)?_[0-9]+_[0-9]+_'
@@ -24,6 +27,9 @@ of its name after the match. For example:
 
 A student's entries (folders, .zip archives, loose files) make one hand-in;
 if two of them hold the same file, the student is skipped until one is removed.
+A hand-in lacking a file students complete (nbgrader_config.py's
+Autograde.exclude_overwriting) is collected with a warning, and a note points
+out the synthetic students `course demo` left in the submitted folder.
 Folders that hold nothing but one folder or one .zip (as when a student zips
 the whole 'backprop' folder) are unwrapped, so the files land directly in
 submitted/<student_id>/<assignment>/. Names inside archives are read as unzip
@@ -38,7 +44,8 @@ is kept unless --force replaces it; one holding exactly the same files is
 reported unchanged. Each student's folder appears complete or not at all; one
 refused hand-in does not stop the others. Exit code: 0 when every hand-in was
 collected or unchanged, 1 when some were skipped (the summary says why), 2 when
-the download itself could not be read.
+nothing was collected: the download could not be read, or holds loose files and
+no --id-pattern says whose they are.
 """
 import argparse
 import filecmp
@@ -52,15 +59,19 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple, Optional
 
 from course import COURSE_ROOT, known_assignments, roster_order
+from course.demo_marker import MARKER, demo_students
+from course.errors import CourseError
+from course.nbgrader_settings import load_config, student_files
 from grader.outputs import RESERVED_NAMES
 
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
 UTF8_FLAG = 0x800  # general purpose bit 11: the member's name is UTF-8
-MOODLE_PATTERN = "(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
+MOODLE_PATTERN = "(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_"
 MAX_ZIP_DEPTH = 3  # the student's .zip, a zipped folder inside it and one more; deeper nesting is a zip bomb's trick
 REMAKE_ARCHIVE = "re-create the archive from the folder itself (e.g. 'zip -r name.zip folder') and collect again"
 
@@ -87,11 +98,24 @@ class HandIn:
         self.unpacked_bytes = unpack_zip(archive, destination, self.unpacked_bytes, where)
 
 
+class Entry(NamedTuple):
+    """One name at the top of the download, as part of a student's hand-in."""
+    path: Path
+    loose_name: Optional[str]  # for a loose file, its name in the hand-in
+    tag: str  # what --id-pattern matched after the id: a Moodle number left out of it tells two people apart
+
+
 @dataclass
 class Summary:
     collected: list = field(default_factory=list)
     unchanged: list = field(default_factory=list)  # students whose submission already held exactly these files
     skipped: list = field(default_factory=list)  # (entry names, reason)
+    missing: dict = field(default_factory=dict)  # student -> files students complete that the hand-in lacks
+
+    def warning(self, student):
+        """What to add to a student's line when their hand-in lacks files students complete."""
+        missing = self.missing.get(student)
+        return f" (no {', '.join(missing)}: grading will give 0 until they hand them in)" if missing else ""
 
 
 def add_arguments(parser):
@@ -108,13 +132,13 @@ def add_arguments(parser):
     parser.add_argument("--force", action="store_true",
                         help="replace students' existing submissions instead of skipping them")
     parser.add_argument("--root", type=Path, default=COURSE_ROOT, metavar="DIR",
-                        help="the course root, holding source/ and release/ (default: this checkout)")
+                        help="the course root, holding source/, release/ and nbgrader_config.py (default: this checkout)")
 
 
 def run(args):
     try:
         summary = collect(args.zip, args.submitted, args.assignment, args.id_pattern, args.force, args.root)
-    except (UnsafeArchive, FileNotFoundError, ValueError) as error:
+    except (UnsafeArchive, FileNotFoundError, ValueError, CourseError) as error:
         print(f"course collect: {error}", file=sys.stderr)
         return 2
     except OSError as error:
@@ -125,12 +149,21 @@ def run(args):
         return 2
     print(f"Collected {len(summary.collected)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
     for student in summary.collected:
-        print(f"  collected  {student}")
+        print(f"  collected  {student}{summary.warning(student)}")
     for student in summary.unchanged:
-        print(f"  unchanged  {student}: the same files are already there")
+        print(f"  unchanged  {student}: the same files are already there{summary.warning(student)}")
     for entry, reason in summary.skipped:
         print(f"  skipped    {entry}: {reason}")
+    print_demo_note(args.submitted)
     return 1 if summary.skipped else 0
+
+
+def print_demo_note(submitted):
+    """Point out the demo's synthetic students, who would be graded beside the real ones."""
+    count = sum((submitted / student).is_dir() for student in demo_students(submitted))
+    if count:
+        print(f"note: {submitted}/ also holds the {count} synthetic students of `course demo` (listed in "
+              f"{submitted / MARKER}); delete them (or the whole folder) before grading real hand-ins")
 
 
 def collect(download, submitted_dir, assignment, id_pattern=None, force=False, root=COURSE_ROOT):
@@ -140,6 +173,7 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
     if assignment not in known:  # a misspelt name would file every hand-in where grading never looks
         raise ValueError(f"there is no assignment {assignment!r} in {Path(root) / 'source'}/ or {Path(root) / 'release'}/ "
                          f"(there is: {', '.join(known) or 'none'}); check the name, or pass --root with the course folder")
+    completed = student_files(load_config(root), assignment)
     if not download.exists():
         raise FileNotFoundError(f"{download} does not exist; pass the LMS download (a .zip or a folder) with --zip")
     try:
@@ -160,45 +194,56 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
         students = students_in(top, pattern, summary.skipped)
         for student_id in sorted(students, key=roster_order):  # the order `course grade` lists them in
             entries = students[student_id]
+            destination = submitted_dir / student_id / assignment
             try:
-                changed = collect_one(entries, student_id, submitted_dir / student_id / assignment, staging, force)
+                changed = collect_one(entries, student_id, destination, staging, force)
             except (UnsafeArchive, ValueError, OSError, zipfile.BadZipFile) as error:
-                summary.skipped.append((", ".join(entry.name for entry, _ in entries), str(error)))
-            else:
-                (summary.collected if changed else summary.unchanged).append(student_id)
+                summary.skipped.append((", ".join(entry.path.name for entry in entries), str(error)))
+                continue
+            (summary.collected if changed else summary.unchanged).append(student_id)
+            missing = [name for name in completed if not (destination / name).is_file()]
+            if missing:
+                summary.missing[student_id] = missing
     return summary
 
 
 def students_in(top, pattern, skipped):
-    """The download's entries by student id, as (entry, file name for a loose file or None); unnamable ones go to `skipped`."""
+    """The download's entries by student id, as Entry lists; unnamable ones go to `skipped`."""
+    entries = [entry for entry in sorted(top.iterdir()) if entry.name not in JUNK]
+    loose = [entry for entry in entries if is_loose(entry)]
+    if loose and pattern is None:  # collecting only the .zip uploads, under ids made of whole names, is worse than nothing
+        raise ValueError(
+            f"{loose[0].name!r} is a file on its own at the top of the download, not a student's folder or .zip, "
+            "so nothing was collected. If the LMS gave each student's files one by one, pass --id-pattern to pick "
+            f"the student id out of each name (Moodle: --id-pattern '{MOODLE_PATTERN}'); otherwise delete the file "
+            "and collect again"
+        )
     students = {}
-    for entry in sorted(top.iterdir()):
-        if entry.name in JUNK:
-            continue
+    for entry in entries:
         try:
-            student_id, loose_name = split_name(entry, pattern)
+            student_id, part = split_name(entry, pattern)
         except ValueError as error:
             skipped.append((entry.name, str(error)))
         else:
-            students.setdefault(student_id, []).append((entry, loose_name))
+            students.setdefault(student_id, []).append(part)
     return students
 
 
+def is_loose(entry):
+    """Whether an entry is a file on its own (neither folder nor .zip), as Moodle and Canvas hand them out."""
+    return not entry.is_dir() and entry.suffix.lower() != ".zip"
+
+
 def split_name(entry, pattern):
-    """The student id an entry's name stands for (NFC-normalised: macOS zips store names decomposed),
-    and for a loose file (neither folder nor .zip, as Moodle and Canvas hand them out) the file's own name."""
-    loose = not entry.is_dir() and entry.suffix.lower() != ".zip"
-    if loose and pattern is None:
-        raise ValueError(
-            "neither a folder nor a .zip archive; hand in a folder or a .zip per student, or, if the LMS gave "
-            f"each student's files one by one, pass --id-pattern (Moodle: --id-pattern '{MOODLE_PATTERN}')"
-        )
+    """The student id an entry's name stands for (NFC-normalised: macOS zips store names decomposed), and the Entry."""
+    loose = is_loose(entry)
     name = entry.name[: -len(".zip")] if entry.name.lower().endswith(".zip") else entry.name
-    loose_name = None
+    loose_name, tag = None, ""
     if pattern is not None:
         match = pattern.match(name)
         if not match or not match.group("student_id"):
             raise ValueError(f"--id-pattern '{pattern.pattern}' does not match this name; fix the pattern or rename the entry")
+        tag = name[match.end("student_id"):match.end()]
         if loose:
             loose_name = name[match.end():]
             if not loose_name:
@@ -212,7 +257,7 @@ def split_name(entry, pattern):
         raise ValueError(f"{name!r} cannot be a student id; rename the entry")
     if name in RESERVED_NAMES:  # its results folder would take the place of that file in `course grade`'s output
         raise ValueError(f"{name!r} cannot be a student id: `course grade` writes a file by that name; rename the entry")
-    return name, loose_name
+    return name, Entry(entry, loose_name, tag)
 
 
 def plain_name(name):
@@ -250,23 +295,23 @@ def collect_one(entries, student_id, destination, staging, force):
 
 
 def unpack_entries(entries, student_id, work):
-    """Each of a student's entries unpacked in a folder of its own: [(entry name, folder)]."""
+    """Each of a student's entries unpacked in a folder of its own: [(Entry, folder)]."""
     hand_in = HandIn(student_id)  # all the student's archives share one byte budget
     parts = []
-    for index, (entry, loose_name) in enumerate(entries):
-        check_plain(entry, entry.parent)
+    for index, entry in enumerate(entries):
+        check_plain(entry.path, entry.path.parent)
         folder = work / f"entry-{index}"
-        if loose_name is not None:
+        if entry.loose_name is not None:
             folder.mkdir()
-            shutil.copyfile(entry, folder / loose_name)
+            shutil.copyfile(entry.path, folder / entry.loose_name)
         else:
-            if entry.is_dir():
-                copy_folder(entry, folder)
+            if entry.path.is_dir():
+                copy_folder(entry.path, folder)
             else:
                 hand_in.chain = []  # nesting depth counts from each archive the student handed in
-                hand_in.unpack(entry, folder)
+                hand_in.unpack(entry.path, folder)
             folder = unwrap(folder, work, hand_in)
-        parts.append((entry.name, folder))
+        parts.append((entry, folder))
     return parts
 
 
@@ -275,17 +320,26 @@ def merge(parts, into, student_id):
     if len(parts) == 1:
         return parts[0][1]
     files, folders = {}, {}  # path in the hand-in -> the entry it came from
-    for name, part in parts:
+    for entry, part in parts:
         for path in sorted(files_in(part)):
             other = files.get(path) or folders.get(path) or next((files[p] for p in path.parents if p in files), None)
             if other:
-                raise ValueError(f"a second hand-in for student {student_id!r}: {other} and {name} both hold "
-                                 f"{path.as_posix()!r}; keep one and collect again")
-            files[path] = name
-            folders.update({parent: name for parent in path.parents if parent not in folders})
+                raise ValueError(clash(student_id, other, entry, path))
+            files[path] = entry
+            folders.update({parent: entry for parent in path.parents if parent not in folders})
             (into / path).parent.mkdir(parents=True, exist_ok=True)
             (part / path).rename(into / path)
     return into
+
+
+def clash(student_id, first, second, path):
+    """Why two entries with one student id cannot make one hand-in: both hold `path`."""
+    both = f"{first.path.name} and {second.path.name} both hold {path.as_posix()!r}"
+    if first.tag == second.tag:
+        return f"a second hand-in for student {student_id!r}: {both}; keep one and collect again"
+    return (f"two hand-ins for student id {student_id!r}: {both}, and their names differ after the id "
+            f"({first.tag!r}, {second.tag!r}), so they may be two people: put what tells them apart in the id "
+            f"(Moodle: --id-pattern '{MOODLE_PATTERN}') and collect again, or if they are one, keep one")
 
 
 def same_files(folder, other):

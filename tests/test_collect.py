@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import course.collect
+from course import COURSE_ROOT
 from course.cli import main
 from course.collect import UnsafeArchive, collect
 
@@ -57,10 +58,9 @@ def test_id_pattern_picks_the_student_out_of_lms_decorations(tmp_path):
     folder = download / "Grace Hopper_4242_assignsubmission_file_"
     folder.mkdir(parents=True)
     write_zip(folder / "backprop.zip", hand_in("grace"))  # a lone zip inside the folder is unpacked
-    pattern = r"(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
-    summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=pattern)
-    assert summary.collected == ["Grace Hopper"]
-    assert (tmp_path / "submitted" / "Grace Hopper" / "backprop" / "toolbox.py").read_text() == "# grace's toolbox\n"
+    summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=MOODLE)
+    assert summary.collected == ["Grace Hopper_4242"]
+    assert (tmp_path / "submitted" / "Grace Hopper_4242" / "backprop" / "toolbox.py").read_text() == "# grace's toolbox\n"
 
 
 def test_backslashes_in_member_names_are_folder_separators(tmp_path):
@@ -107,22 +107,25 @@ def test_utf8_names_without_the_utf8_flag_are_read_as_utf8(tmp_path):
     assert (tmp_path / "submitted" / "café" / "backprop" / "toolbox.py").exists()
 
 
-MOODLE = r"(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
+MOODLE = r"(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_"
 CANVAS = r"(?P<student_id>[^_]+)(?:_LATE)?_[0-9]+_[0-9]+_"
+NAME_ONLY = r"(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"  # drops Moodle's participant number
 
 
-@pytest.mark.parametrize("pattern, ada, grace", [
-    (MOODLE, "Ada Lovelace_123456_assignsubmission_file_", "Grace Hopper_4242_assignsubmission_file_"),
-    (CANVAS, "lovelaceada_12345_67890_", "hoppergrace_LATE_12346_67891_"),  # Canvas marks a late hand-in
+@pytest.mark.parametrize("pattern, ada, grace, ids", [
+    (MOODLE, "Ada Lovelace_123456_assignsubmission_file_", "Grace Hopper_4242_assignsubmission_file_",
+     ["Ada Lovelace_123456", "Grace Hopper_4242"]),
+    (CANVAS, "lovelaceada_12345_67890_", "hoppergrace_LATE_12346_67891_",  # Canvas marks a late hand-in
+     ["lovelaceada", "hoppergrace"]),
 ])
-def test_loose_files_are_grouped_by_student(tmp_path, pattern, ada, grace):
+def test_loose_files_are_grouped_by_student(tmp_path, pattern, ada, grace, ids):
     download = {ada + name: text for name, text in hand_in("ada").items()}
     download[grace + "toolbox.py"] = "# grace's toolbox\n"
     download["readme.txt"] = "not a hand-in"
     summary = collect(write_zip(tmp_path / "lms.zip", download), tmp_path / "submitted", "backprop", id_pattern=pattern)
 
-    student = {name: name.split("_")[0] for name in (ada, grace)}
-    assert summary.collected == sorted(student.values())
+    student = dict(zip((ada, grace), ids))
+    assert summary.collected == sorted(ids)
     assert summary.skipped == [("readme.txt", f"--id-pattern '{pattern}' does not match this name; fix the pattern or rename the entry")]
     handed_in = tmp_path / "submitted" / student[ada] / "backprop"
     assert sorted(p.name for p in handed_in.iterdir()) == ["nn.py", "toolbox.py"]
@@ -135,8 +138,38 @@ def test_help_shows_the_moodle_and_canvas_patterns_the_tests_use(capsys):
         main(["collect", "--help"])
     text = capsys.readouterr().out
     assert f"--id-pattern '{MOODLE}'" in text and "Ada Lovelace_123456_assignsubmission_file_toolbox.py" in text
+    assert "-> submitted/Ada Lovelace_123456/backprop/toolbox.py" in text and "names are not unique" in text
     assert f"--id-pattern '{CANVAS}'" in text and "lovelaceada_12345_67890_toolbox.py" in text
     assert "lovelaceada_LATE_12345_67890_toolbox.py" in text and "(toolbox-1.py)" in text
+
+
+def test_readme_shows_the_patterns_the_help_shows():
+    readme = (COURSE_ROOT / "README.md").read_text(encoding="utf-8")
+    collecting = readme.split("## Collecting", 1)[1].split("\n## ", 1)[0]
+    for pattern in (MOODLE, CANVAS):
+        assert f"--id-pattern '{pattern}'" in collecting
+    assert "-> submitted/Ada Lovelace_123456/backprop/toolbox.py" in collecting and "names are not unique" in collecting
+
+
+def test_students_of_one_name_stay_apart_by_their_moodle_number(tmp_path):
+    download = tmp_path / "moodle"
+    download.mkdir()
+    for number in ("200001", "200002"):
+        (download / f"John Smith_{number}_assignsubmission_file_toolbox.py").write_text(f"# {number}'s toolbox\n")
+
+    summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=MOODLE)
+    assert summary.collected == ["John Smith_200001", "John Smith_200002"] and summary.skipped == []
+    assert (tmp_path / "submitted" / "John Smith_200002" / "backprop" / "toolbox.py").read_text() == "# 200002's toolbox\n"
+
+    summary = collect(download, tmp_path / "dropped", "backprop", id_pattern=NAME_ONLY)
+    [(entries, reason)] = summary.skipped
+    assert entries == "John Smith_200001_assignsubmission_file_toolbox.py, John Smith_200002_assignsubmission_file_toolbox.py"
+    assert reason == (
+        "two hand-ins for student id 'John Smith': John Smith_200001_assignsubmission_file_toolbox.py and "
+        "John Smith_200002_assignsubmission_file_toolbox.py both hold 'toolbox.py', and their names differ after the id "
+        "('_200001_assignsubmission_file_', '_200002_assignsubmission_file_'), so they may be two people: put what "
+        f"tells them apart in the id (Moodle: --id-pattern '{MOODLE}') and collect again, or if they are one, keep one")
+    assert list((tmp_path / "dropped").iterdir()) == []
 
 
 def test_a_students_entries_are_one_hand_in_unless_two_hold_the_same_file(tmp_path):
@@ -158,17 +191,16 @@ def test_a_students_entries_are_one_hand_in_unless_two_hold_the_same_file(tmp_pa
 
     summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=MOODLE)
 
-    assert summary.collected == ["Grace Hopper"]
-    grace = tmp_path / "submitted" / "Grace Hopper" / "backprop"
+    assert summary.collected == ["Edsger_5", "Edsger_6", "Grace Hopper_4242"]  # two Edsgers: two participant numbers
+    grace = tmp_path / "submitted" / "Grace Hopper_4242" / "backprop"
     assert sorted(p.name for p in grace.iterdir()) == ["nn.py", "notes.txt", "toolbox.py"]  # the zip unwrapped, the note beside it
     skipped = dict(summary.skipped)
     assert skipped["Alan Turing_77_assignsubmission_file_backprop.zip, Alan Turing_77_assignsubmission_file_toolbox.py"] == (
-        "a second hand-in for student 'Alan Turing': Alan Turing_77_assignsubmission_file_backprop.zip and "
+        "a second hand-in for student 'Alan Turing_77': Alan Turing_77_assignsubmission_file_backprop.zip and "
         "Alan Turing_77_assignsubmission_file_toolbox.py both hold 'toolbox.py'; keep one and collect again")
-    assert "a second hand-in for student 'Edsger'" in skipped["Edsger_5_assignsubmission_file_nn.py, Edsger_6_assignsubmission_file_nn.py"]
     assert "leaves no file name" in skipped["Kurt_8_assignsubmission_file_"]
     assert "Mallory_9_assignsubmission_file_toolbox.py is a symbolic link" in skipped["Mallory_9_assignsubmission_file_toolbox.py"]
-    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["Grace Hopper"]
+    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["Edsger_5", "Edsger_6", "Grace Hopper_4242"]
 
 
 @pytest.mark.parametrize("member, symlink, complaint", [
@@ -266,7 +298,6 @@ def test_summary_names_what_was_skipped_and_why(tmp_path, capsys):
         "ada.zip": zip_bytes({"toolbox.py": "y"}),
         "grace/toolbox.py": "x",
         "grace.zip": zip_bytes({"backprop/nn.py": "y"}),  # no file in both: one hand-in
-        "notes.txt": "not a hand-in",
         "broken.zip": b"this is not a zip archive",
     })
     assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s")]) == 1
@@ -276,10 +307,26 @@ def test_summary_names_what_was_skipped_and_why(tmp_path, capsys):
     assert ("skipped    ada, ada.zip: a second hand-in for student 'ada': ada and ada.zip both hold 'toolbox.py'; "
             "keep one and collect again") in out
     assert not (tmp_path / "s" / "ada").exists()  # which one counts is not ours to guess
-    assert ("skipped    notes.txt: neither a folder nor a .zip archive; hand in a folder or a .zip per student, or, "
-            "if the LMS gave each student's files one by one, pass --id-pattern (Moodle: --id-pattern "
-            "'(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_')") in out
     assert "skipped    broken.zip: File is not a zip file" in out
+
+
+def test_loose_files_without_id_pattern_collect_nothing(tmp_path, capsys):
+    moodle = {"Frank Zipper_123461_assignsubmission_file_backprop.zip": zip_bytes(hand_in("frank")),
+              "Ada Lovelace_123456_assignsubmission_file_toolbox.py": "# ada's toolbox\n",
+              "__MACOSX/._x": "resource fork", "Thumbs.db": "junk"}
+    download = write_zip(tmp_path / "moodle.zip", moodle)
+    submitted = tmp_path / "submitted"
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(submitted)]) == 2
+    out, error = capsys.readouterr()
+    assert error == (
+        "course collect: 'Ada Lovelace_123456_assignsubmission_file_toolbox.py' is a file on its own at the top of the "
+        "download, not a student's folder or .zip, so nothing was collected. If the LMS gave each student's files one "
+        f"by one, pass --id-pattern to pick the student id out of each name (Moodle: --id-pattern '{MOODLE}'); "
+        "otherwise delete the file and collect again\n")
+    assert out == "" and list(submitted.iterdir()) == []  # not even Frank's .zip under an id made of its whole name
+
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(submitted), "--id-pattern", MOODLE]) == 0
+    assert sorted(p.name for p in submitted.iterdir()) == ["Ada Lovelace_123456", "Frank Zipper_123461"]
 
 
 def test_id_pattern_without_student_id_group_is_an_error(tmp_path):
@@ -388,8 +435,48 @@ def test_an_unknown_assignment_is_refused_before_anything_is_written(tmp_path, c
     args = ["--zip", str(download), "--submitted", str(submitted), "--root", str(course_root)]
     assert main(["collect", "backprop"] + args) == 2
     assert "(there is: hw1, hw2)" in capsys.readouterr().err
+    assert main(["collect", "hw2"] + args) == 2  # the files students complete are in the course's nbgrader_config.py
+    assert f"{course_root.resolve() / 'nbgrader_config.py'} does not exist" in capsys.readouterr().err
+    assert not submitted.exists()
+
+    (course_root / "nbgrader_config.py").write_text('c = get_config()\nc.Autograde.exclude_overwriting = {"hw2": ["toolbox.py"]}\n')
     assert main(["collect", "hw2"] + args) == 0
     assert (submitted / "ada" / "hw2" / "toolbox.py").read_text() == "x"
+    assert "collected  ada\n" in capsys.readouterr().out  # toolbox.py is all hw2 asks for
+
+
+def test_hand_ins_lacking_files_students_complete_are_collected_with_a_warning(tmp_path, capsys):
+    download = write_zip(tmp_path / "lms.zip", {
+        "ada/toolbox.py": "x", "ada/nn.py": "x", "ada/backprop.ipynb": "{}",
+        "grace/backprop.ipynb": "{}",  # the notebook alone
+        "alan/backprop/nn.py": "x", "alan/backprop/toolbox/toolbox.py": "x",  # toolbox.py one folder too deep
+    })
+    args = ["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "submitted")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "  collected  ada\n" in out
+    assert "  collected  grace (no toolbox.py, nn.py: grading will give 0 until they hand them in)\n" in out
+    assert "  collected  alan (no toolbox.py: grading will give 0 until they hand them in)\n" in out
+    assert (tmp_path / "submitted" / "grace" / "backprop" / "backprop.ipynb").exists()
+    assert main(args) == 0
+    assert "  unchanged  grace: the same files are already there (no toolbox.py, nn.py" in capsys.readouterr().out
+
+
+def test_a_note_points_out_the_demo_class_beside_collected_hand_ins(tmp_path, capsys):
+    submitted = tmp_path / "submitted"
+    for student in ("demo-ada", "demo-bob"):
+        (submitted / student / "backprop").mkdir(parents=True)
+    (submitted / ".demo-class").write_text("Made by `course demo`, which replaces these students on its next run:\n"
+                                           "demo-ada\ndemo-bob\ndemo-gone\n")  # demo-gone was deleted since
+    download = write_zip(tmp_path / "lms.zip", {f"ada/{n}": t for n, t in hand_in("ada").items()})
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(submitted)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"note: {submitted}/ also holds the 2 synthetic students of `course demo` (listed in {submitted / '.demo-class'}); "
+        "delete them (or the whole folder) before grading real hand-ins")
+
+    (submitted / ".demo-class").unlink()
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(submitted)]) == 0
+    assert "note:" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("file_name", ["..", ".", ".DS_Store", "back\\slash.py"])
@@ -400,11 +487,11 @@ def test_a_loose_file_named_like_no_file_is_refused_and_later_students_collected
     (download / "Zoe_2_assignsubmission_file_toolbox.py").write_text("# zoe's toolbox\n")
     summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=MOODLE)
 
-    assert summary.collected == ["Zoe"]
+    assert summary.collected == ["Zoe_2"]
     [(entry, reason)] = summary.skipped
     assert entry == f"Ada_1_assignsubmission_file_{file_name}"
     assert reason.startswith(f"{file_name!r}, the name left after --id-pattern's match, cannot be a hand-in's file; delete the entry")
-    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["Zoe"]
+    assert sorted(p.name for p in (tmp_path / "submitted").iterdir()) == ["Zoe_2"]
 
 
 def test_an_os_error_skips_that_student_only(tmp_path, monkeypatch):
@@ -488,7 +575,7 @@ def test_names_course_grade_writes_are_refused_as_student_ids(tmp_path):
 
 def test_students_are_collected_in_class_list_order(tmp_path, capsys):
     names = ["zoe", "Émile", "emma", "Bob"]  # by code point: Bob, emma, zoe, Émile
-    download = write_zip(tmp_path / "lms.zip", {f"{name}/toolbox.py": "x" for name in names})
+    download = write_zip(tmp_path / "lms.zip", {f"{name}/{n}": t for name in names for n, t in hand_in(name).items()})
     assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "submitted")]) == 0
     listed = [line.split("collected  ")[1] for line in capsys.readouterr().out.splitlines() if "collected  " in line]
     assert listed == ["Bob", "Émile", "emma", "zoe"]
