@@ -44,13 +44,15 @@ def private_copy(folder, destination):
         raise Unusable("empty folder", f"the hand-in folder {folder.name}/ {why}: hand in the whole folder with "
                                        f"{' and '.join(REQUIRED_FILES)}.")
     inside = folder.resolve()
-    for name in REQUIRED_FILES:
-        source = folder / name
-        real = _link_target(source, inside) if source.is_symlink() else source
-        if real is None or not real.is_file():
-            why = " (it is a link to a file outside your hand-in; hand in the file itself)" if source.is_symlink() else ""
-            raise Unusable("missing file", f"{name} is missing from the hand-in{why}: hand in your completed {name}. "
-                                           f"The hand-in holds {_listing(folder)}.")
+    found = {name: _link_target(folder / name, inside) if (folder / name).is_symlink() else folder / name for name in REQUIRED_FILES}
+    missing = [name for name, real in found.items() if real is None or not real.is_file()]
+    if missing:
+        linked = [name for name in missing if (folder / name).is_symlink()]
+        why = f" ({' and '.join(linked)}: a link to a file outside your hand-in; hand in the file itself)" if linked else ""
+        raise Unusable("missing file", f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from the "
+                                       f"hand-in{why}: hand in your completed {' and '.join(missing)}. "
+                                       f"The hand-in holds {_listing(folder)}.")
+    for name, real in found.items():
         if real.stat().st_size > MAX_SOURCE_KB << 10:
             raise Unusable("too large", f"{name} is larger than {MAX_SOURCE_KB} kB, far more than the assignment needs: "
                                         "hand in the file you completed, without generated or pasted data.")

@@ -233,6 +233,12 @@ def test_files_are_read_as_the_import_reads_them(tmp_path):
     assert raised.value.status == "bad encoding"
 
 
+def test_a_missing_file_message_names_every_missing_file(tmp_path):
+    handin = write_handin(tmp_path / "handin", {"backprop.ipynb": "{}"})  # only the notebook, as some students do
+    with pytest.raises(Unusable, match=r"toolbox\.py and nn\.py are missing from the hand-in: .* holds backprop\.ipynb\."):
+        private_copy(handin, tmp_path / "copy")
+
+
 def test_a_file_too_large_to_be_code_is_not_copied(tmp_path):
     handin = write_handin(tmp_path / "handin", solution())
     with open(handin / "nn.py", "ab") as file:
