@@ -37,7 +37,7 @@ def sync_pair(script, show=str):
         raise CourseError(
             f"{show(paired)} was edited after {show(script)} and their cells differ "
             f"({_first_difference(ours, theirs)}). The .py is the file to edit. To keep the notebook's changes, "
-            f"run `jupytext --sync {show(paired)}` (the newer file wins); to drop them, delete {show(paired)}. "
+            f"run `.venv/bin/jupytext --sync {show(paired)}` (the newer file wins); to drop them, delete {show(paired)}. "
             "Then release again."
         )
     jupytext.write(combine_inputs_with_outputs(from_script, nbformat.read(paired, as_version=4), fmt=FORMAT), paired)

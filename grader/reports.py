@@ -165,7 +165,7 @@ def summary_table(scores, max_score, graded):
     if scores:
         cells.update({
             "Mean score": f"{statistics.mean(scores):.2f} / {max_score:g}",
-            "Median score": f"{statistics.median(scores):g}",
+            "Median score": f"{statistics.median(scores):g} / {max_score:g}",
             "Lowest / highest": f"{min(scores):g} / {max(scores):g}",
             "Full marks": sum(score >= max_score for score in scores),
         })

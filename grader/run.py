@@ -113,7 +113,7 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
         return connection, process
 
     try:
-        with tqdm(total=len(waiting), desc="grading", unit="hand-in", disable=not progress) as bar:
+        with tqdm(total=len(waiting), desc="grading", unit="hand-in", disable=None if progress else True) as bar:  # None: no bar when output is not a terminal
             while waiting or busy:
                 while waiting and len(busy) < jobs:
                     connection, process = idle.pop() if idle else start_grader()

@@ -100,7 +100,7 @@ def test_hand_ins_are_graded_in_class_list_order(tmp_path):
     assert [student for student, _ in find_submissions(tmp_path, "backprop")] == ["ada", "Bob", "bob", "Émile", "emma", "zoe"]
 
 
-def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsys):
+def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsys, monkeypatch):
     submitted, out = tmp_path / "submitted", tmp_path / "out"
     write_handin(submitted / "Zoë Ñandú 3" / "backprop", solution())
     write_handin(submitted / "stubs student" / "backprop", stubs())
@@ -110,6 +110,7 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
     (submitted / "empty" / "backprop").mkdir(parents=True)
     (submitted / "no folder").mkdir()
     before = tree_digest(submitted)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as in a terminal, where the progress bar shows
 
     code = course(["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=2", "--case-seconds=5"])
 

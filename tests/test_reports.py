@@ -104,7 +104,8 @@ def test_report_summarises_scores_and_pass_rates_over_graded_submissions(out):
     rows = table_rows(report)
     summary = dict(rows[1:8])
     assert summary["Submissions"] == "4" and summary["Graded"] == "3" and summary["Could not be graded"] == "1"
-    assert summary["Mean score"] == "1.50 / 4" and summary["Lowest / highest"] == "0 / 4" and summary["Full marks"] == "1"
+    assert summary["Mean score"] == "1.50 / 4" and summary["Median score"] == "1 / 4"
+    assert summary["Lowest / highest"] == "0 / 4" and summary["Full marks"] == "1"
     rates = report[report.index("Pass rate per check"):report.index("Submissions that could not be graded")]
     assert table_rows(rates)[1:] == [["multiplication", "1", "1 / 3", "33%"], ["division", "2", "2 / 3", "67%"],
                                      ["division (hidden cases)", "1", "1 / 3", "33%"]]
