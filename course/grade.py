@@ -9,7 +9,7 @@ from grader.judge import student_text
 from course import known_assignments
 from course.demo_marker import MARKER, demo_students
 from grader.cases import checks
-from grader.outputs import RESERVED_NAMES, gradebook_conflict, stale_results, write_gradebook
+from grader.outputs import RESERVED_NAMES, gradebook_conflict, gradebook_differences, stale_results, write_gradebook
 from grader.run import find_submissions, grade_class
 from grader.sandbox import add_grading_options, checks_cannot_start_processes, choose_sandbox, limits_from, positive
 
@@ -108,6 +108,9 @@ def run(args):
     if kept is not None:
         print(f"note: the {grades} replaced was not the one grading last wrote (edited by hand, or from an older "
               f"version of this kit), so it is kept in {kept}: copy any corrections from there.")
+        for student, column, was, now in (gradebook_differences(kept, grades) or [])[:TABLE_ROWS]:
+            change = "not in the new gradebook" if now is None else f"{column} was {student_text(was)!r} there, is {student_text(now)!r} now"
+            print(f"  {student_text(student)}: {change}")
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     if report is not None:
         print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")

@@ -105,6 +105,22 @@ def write_gradebook(out_dir, assignment, results):
     return out_dir / "grades.csv", kept
 
 
+def gradebook_differences(kept, grades):
+    """(student, column, kept value, new value) for every cell where two grades.csv files differ,
+    so that a TA's corrections kept aside can be found; None if the kept file cannot be read."""
+    try:
+        tables = []
+        for path in (kept, grades):
+            with open(path, newline="", encoding="utf-8-sig") as file:
+                tables.append({row.get("student_id"): row for row in csv.DictReader(file)})
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    old, new = tables
+    return [(student, column, value, new[student].get(column) if student in new else None)
+            for student, row in old.items() for column, value in (row.items() if student in new else [("student_id", student)])
+            if column is not None and (student not in new or new[student].get(column) != value)]
+
+
 def stale_results(out_dir, assignment, results):
     """Students with results in `out_dir` from an earlier run but no hand-in in this one."""
     graded = {spreadsheet_safe(result.student_id) for result in results}

@@ -385,6 +385,7 @@ def test_regrading_replaces_its_own_gradebook_and_keeps_hand_edits(tmp_path, cap
     printed = capsys.readouterr().out
     (kept,) = out.glob("grades.edited-*.csv")
     assert kept.read_text() == edited and f"so it is kept in {kept}" in printed
+    assert "  ada: score was '2' there, is '0' now" in printed and "  bob: not in the new gradebook" in printed
     assert "backprop,ada,0," in (out / "grades.csv").read_text()
     assert "still holds results of 1 student(s) with no hand-in" in printed and "(bob)" in printed
 
