@@ -40,7 +40,8 @@ Archives with absolute paths, '..' components, symbolic links or two members
 landing on one path ('a/b' and 'a\\b', or a file 'a' and a folder 'a') are refused,
 as are a student's .zip archives nested too deep or unpacking to more bytes in
 all than a hand-in could need (a zip bomb's tricks). A submission already there
-is kept unless --force replaces it; one holding exactly the same files is
+is kept unless --force replaces it (the replaced one moves to
+submitted/.replaced/<student_id>/, which grading skips); one holding exactly the same files is
 reported unchanged. Each student's folder appears complete or not at all; one
 refused hand-in does not stop the others. Exit code: 0 when every hand-in was
 collected or unchanged, 1 when some were skipped (the summary says why), 2 when
@@ -55,6 +56,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -67,6 +69,7 @@ from course.errors import CourseError
 from course.nbgrader_settings import load_config, student_files
 from grader.outputs import RESERVED_NAMES
 
+REPLACED = ".replaced"  # in submitted/: hand-ins that --force replaced, kept; grading skips folders starting with '.'
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
@@ -109,6 +112,7 @@ class Entry(NamedTuple):
 class Summary:
     collected: list = field(default_factory=list)
     unchanged: list = field(default_factory=list)  # students whose submission already held exactly these files
+    replaced: list = field(default_factory=list)  # students whose different submission --force replaced (and kept)
     skipped: list = field(default_factory=list)  # (entry names, reason)
     missing: dict = field(default_factory=dict)  # student -> files students complete that the hand-in lacks
 
@@ -130,7 +134,7 @@ def add_arguments(parser):
     parser.add_argument("--id-pattern", metavar="REGEX",
                         help="regular expression with a (?P<student_id>...) group, matched at the start of each entry's name")
     parser.add_argument("--force", action="store_true",
-                        help="replace students' existing submissions instead of skipping them")
+                        help="replace students' existing submissions instead of skipping them (the old ones are kept in .replaced/)")
     parser.add_argument("--root", type=Path, default=COURSE_ROOT, metavar="DIR",
                         help="the course root, holding source/, release/ and nbgrader_config.py (default: this checkout)")
 
@@ -150,6 +154,8 @@ def run(args):
     print(f"Collected {len(summary.collected)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
     for student in summary.collected:
         print(f"  collected  {student}{summary.warning(student)}")
+    for student in summary.replaced:
+        print(f"  replaced   {student}: the earlier hand-in is kept in {args.submitted / REPLACED / student}/{summary.warning(student)}")
     for student in summary.unchanged:
         print(f"  unchanged  {student}: the same files are already there{summary.warning(student)}")
     for entry, reason in summary.skipped:
@@ -196,11 +202,11 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
             entries = students[student_id]
             destination = submitted_dir / student_id / assignment
             try:
-                changed = collect_one(entries, student_id, destination, staging, force)
+                outcome = collect_one(entries, student_id, destination, staging, force)
             except (UnsafeArchive, ValueError, OSError, zipfile.BadZipFile) as error:
                 summary.skipped.append((", ".join(entry.path.name for entry in entries), str(error)))
                 continue
-            (summary.collected if changed else summary.unchanged).append(student_id)
+            getattr(summary, outcome).append(student_id)
             missing = [name for name in completed if not (destination / name).is_file()]
             if missing:
                 summary.missing[student_id] = missing
@@ -268,7 +274,9 @@ def plain_name(name):
 def collect_one(entries, student_id, destination, staging, force):
     """Unpack one student's hand-in in the staging folder, then move it into place in one rename.
 
-    Returns False when the submission there already holds the same files: collecting a download again is no conflict.
+    Returns "unchanged" when the submission there already holds the same files (collecting a download
+    again is no conflict), "replaced" when --force replaced another one, which is kept in
+    submitted/.replaced/<student_id>/ (grading skips folders starting with '.'), else "collected".
     """
     work = Path(tempfile.mkdtemp(dir=staging, prefix="student-"))
     replaced = None
@@ -276,18 +284,20 @@ def collect_one(entries, student_id, destination, staging, force):
         root = merge(unpack_entries(entries, student_id, work), work / "merged", student_id)
         if destination.exists():
             if same_files(root, destination):
-                return False
+                return "unchanged"
             if not force:
                 raise FileExistsError(
                     f"student {student_id!r} already has a different submission in {destination}; "
-                    "pass --force to replace it, or move it away first"
+                    "pass --force to replace it (the old one is kept in .replaced/), or move it away first"
                 )
-            replaced = destination.rename(work / "replaced")  # swap the old one out, the new one in
+            kept = destination.parent.parent / REPLACED / student_id / f"{destination.name} {time.strftime('%Y-%m-%d %H.%M.%S')}"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            replaced = destination.rename(kept)  # swap the old one out (kept, not deleted), the new one in
         destination.parent.mkdir(parents=True, exist_ok=True)
         root.rename(destination)
-        return True
+        return "collected" if replaced is None else "replaced"
     except OSError:
-        if replaced:  # the old submission goes back, not out with the leftovers
+        if replaced:  # the old submission goes back into place
             replaced.rename(destination)
         raise
     finally:  # one student's leftovers at a time: a class of refused zip bombs does not fill the disk

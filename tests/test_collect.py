@@ -265,9 +265,12 @@ def test_existing_submission_is_kept_unless_forced(tmp_path, capsys):
     assert toolbox.read_text() == "# first's toolbox\n"
 
     assert main(args + [str(second), "--force"]) == 0
+    assert f"replaced   ada: the earlier hand-in is kept in {submitted / '.replaced' / 'ada'}/" in capsys.readouterr().out
     assert toolbox.read_text() == "# second's toolbox\n"
-    assert sorted(p.name for p in submitted.iterdir()) == ["ada"]
+    assert sorted(p.name for p in submitted.iterdir()) == [".replaced", "ada"]
     assert sorted(p.name for p in (submitted / "ada").iterdir()) == ["backprop"]
+    (kept,) = (submitted / ".replaced" / "ada").iterdir()  # nothing --force replaced is lost
+    assert kept.name.startswith("backprop ") and (kept / "toolbox.py").read_text() == "# first's toolbox\n"
 
 
 def test_collecting_the_same_download_again_reports_unchanged(tmp_path, capsys):
