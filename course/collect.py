@@ -75,6 +75,7 @@ MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far 
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
 UTF8_FLAG = 0x800  # general purpose bit 11: the member's name is UTF-8
 MOODLE_PATTERN = "(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_"
+MOODLE_ONLINE_TEXT = "_assignsubmission_onlinetext_"  # Moodle's online-text answers, beside the file hand-ins
 MAX_ZIP_DEPTH = 3  # the student's .zip, a zipped folder inside it and one more; deeper nesting is a zip bomb's trick
 REMAKE_ARCHIVE = "re-create the archive from the folder itself (e.g. 'zip -r name.zip folder') and collect again"
 
@@ -113,6 +114,7 @@ class Summary:
     collected: list = field(default_factory=list)
     unchanged: list = field(default_factory=list)  # students whose submission already held exactly these files
     replaced: list = field(default_factory=list)  # students whose different submission --force replaced (and kept)
+    ignored: list = field(default_factory=list)  # entries that are no hand-in: Moodle's online-text answers
     skipped: list = field(default_factory=list)  # (entry names, reason)
     missing: dict = field(default_factory=dict)  # student -> files students complete that the hand-in lacks
 
@@ -160,6 +162,8 @@ def run(args):
         print(f"  unchanged  {student}: the same files are already there{summary.warning(student)}")
     for entry, reason in summary.skipped:
         print(f"  skipped    {entry}: {reason}")
+    for entry in summary.ignored:
+        print(f"  ignored    {entry}: Moodle's online-text answer, not a file of the hand-in")
     print_demo_note(args.submitted)
     return 1 if summary.skipped else 0
 
@@ -197,7 +201,7 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
         else:
             top = staging / "download"
             unpack_zip(download, top, limit=MAX_DOWNLOAD_BYTES)
-        students = students_in(top, pattern, summary.skipped)
+        students = students_in(top, pattern, summary)
         for student_id in sorted(students, key=roster_order):  # the order `course grade` lists them in
             entries = students[student_id]
             destination = submitted_dir / student_id / assignment
@@ -213,9 +217,12 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
     return summary
 
 
-def students_in(top, pattern, skipped):
-    """The download's entries by student id, as Entry lists; unnamable ones go to `skipped`."""
+def students_in(top, pattern, summary):
+    """The download's entries by student id, as Entry lists; unnamable ones go to `summary.skipped`,
+    Moodle's online-text answers (no part of a hand-in) to `summary.ignored`."""
     entries = [entry for entry in sorted(top.iterdir()) if entry.name not in JUNK]
+    summary.ignored = [entry.name for entry in entries if MOODLE_ONLINE_TEXT in entry.name]
+    entries = [entry for entry in entries if entry.name not in summary.ignored]
     loose = [entry for entry in entries if is_loose(entry)]
     if loose and pattern is None:  # collecting only the .zip uploads, under ids made of whole names, is worse than nothing
         raise ValueError(
@@ -229,7 +236,7 @@ def students_in(top, pattern, skipped):
         try:
             student_id, part = split_name(entry, pattern)
         except ValueError as error:
-            skipped.append((entry.name, str(error)))
+            summary.skipped.append((entry.name, str(error)))
         else:
             students.setdefault(student_id, []).append(part)
     return students

@@ -151,6 +151,16 @@ def test_readme_shows_the_patterns_the_help_shows():
     assert "-> submitted/Ada Lovelace_123456/backprop/toolbox.py" in collecting and "names are not unique" in collecting
 
 
+def test_moodle_online_text_answers_are_ignored_not_skipped(tmp_path, capsys):
+    download = {f"Ada Lovelace_123456_assignsubmission_file_{name}": text for name, text in hand_in("ada").items()}
+    download["Ada Lovelace_123456_assignsubmission_onlinetext_onlinetext.html"] = "<p>see my files</p>"
+    args = ["collect", "backprop", "--submitted", str(tmp_path / "submitted"), "--id-pattern", MOODLE]
+    assert main(args + ["--zip", str(write_zip(tmp_path / "moodle.zip", download))]) == 0
+    out = capsys.readouterr().out
+    assert "ignored    Ada Lovelace_123456_assignsubmission_onlinetext_onlinetext.html: Moodle's online-text answer" in out
+    assert sorted(p.name for p in (tmp_path / "submitted" / "Ada Lovelace_123456" / "backprop").iterdir()) == ["nn.py", "toolbox.py"]
+
+
 def test_students_of_one_name_stay_apart_by_their_moodle_number(tmp_path):
     download = tmp_path / "moodle"
     download.mkdir()
