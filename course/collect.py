@@ -170,7 +170,7 @@ def run(args):
 
 def print_demo_note(submitted):
     """Point out the demo's synthetic students, who would be graded beside the real ones."""
-    count = sum((submitted / student).is_dir() for student in demo_students(submitted))
+    count = len(demo_students(submitted))  # those whose folders are still there
     if count:
         print(f"note: {submitted}/ also holds the {count} synthetic students of `course demo` (listed in "
               f"{submitted / MARKER}); delete them (or the whole folder) before grading real hand-ins")

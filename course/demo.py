@@ -19,12 +19,12 @@ def add_arguments(parser):
 
 def others_in(submitted, autograded):
     """Students in `submitted` or `autograded/grades.csv` the demo did not make: real hand-ins and grades."""
-    found = {path.name for path in submitted.iterdir()} if submitted.is_dir() else set()
+    found = {path.name for path in submitted.iterdir() if path.is_dir()} if submitted.is_dir() else set()
     gradebook = autograded / "grades.csv"
     if gradebook.is_file():
         with open(gradebook, newline="", encoding="utf-8-sig") as file:
-            found |= {row.get("student_id") or "" for row in csv.DictReader(file)}
-    return sorted(found - demo_students(submitted) - {MARKER}, key=roster_order)
+            found |= {row.get("student_id") or "(a row without a student id)" for row in csv.DictReader(file)}
+    return sorted(found - demo_students(submitted), key=roster_order)
 
 
 def refuse_real_students(submitted, autograded):

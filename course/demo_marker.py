@@ -9,13 +9,16 @@ MARKER = ".demo-class"
 
 
 def demo_students(submitted):
-    """The student ids the last demo wrote into `submitted`, from its marker (none without one;
-    a marker from before the demo listed its students stands for the whole folder, as it then meant)."""
+    """The students the last demo wrote into `submitted` whose folders are still there, from its marker.
+
+    A marker line names a folder directly inside `submitted` or nothing, and a marker from before the
+    demo listed its students names none: the demo then refuses rather than guess what is its own.
+    """
     marker = submitted / MARKER
     if not marker.is_file():
         return set()
     listed = marker.read_text(encoding="utf-8").splitlines()[1:]
-    return set(listed) if listed else {path.name for path in submitted.iterdir()} - {MARKER}
+    return {name for name in listed if name and "/" not in name and not name.startswith(".") and (submitted / name).is_dir()}
 
 
 def write_marker(submitted, roster):

@@ -39,7 +39,8 @@ class Limits:
     submission_seconds: float = field(default=60.0, metadata={"help": "wall-clock seconds for all of a hand-in's checks"})
     cpu_seconds: int = field(default=30, metadata={"help": "CPU seconds of each process running student code"})
     memory_mb: int = field(default=1024, metadata={"help": "address space in MB of each process running student code"})
-    processes: int = field(default=8, metadata={"help": "processes and threads student code may run at once"})
+    processes: int = field(default=8, metadata={"help": "processes and threads student code may run at once, where "
+                                                          "seccomp is missing (elsewhere checks may start none)"})
     output_mb: int = field(default=1, metadata={"help": "largest file in MB student code may write (prints are discarded)"})
 
 
@@ -147,10 +148,17 @@ class Sandbox:
     use_bwrap: bool
 
     def process_limit(self, limits):
-        """The RLIMIT_NPROC the worker sets on itself: in bubblewrap's user namespace the limit counts
-        only the worker's processes; outside it, every process of this user, so the limit is added to
-        those running now (as root the kernel ignores it: the warning about plain processes says so)."""
-        return limits.processes if self.use_bwrap else _processes_of_this_user() + limits.processes
+        """The RLIMIT_NPROC the worker sets on itself, or 0 for none.
+
+        Where the seccomp guard works (see `checks_cannot_start_processes`), a check's code can start
+        no process at all, and the kernel's limit would only get in the way: it counts every process
+        and thread of the user (inside bubblewrap's user namespace too, before Linux 5.14) and none of
+        root's. Elsewhere it is the only limit: bubblewrap's namespace, or this user's threads now plus
+        the limit outside it.
+        """
+        if checks_cannot_start_processes():
+            return 0
+        return limits.processes if self.use_bwrap else _threads_of_this_user() + limits.processes
 
     def command(self, copy_dir, request_fd, response_fd, processes):
         if self.use_bwrap:
@@ -173,14 +181,17 @@ class Sandbox:
         )
 
 
-def _processes_of_this_user():
+def _threads_of_this_user():
+    """What RLIMIT_NPROC counts for this user now: every thread of every process."""
     uid, count = str(os.getuid()), 0
     for status in glob.glob("/proc/[0-9]*/status"):
         try:
             with open(status) as file:
-                count += any(line.startswith("Uid:") and line.split()[1] == uid for line in file)
+                fields = dict(line.split(":", 1) for line in file if ":" in line)
         except OSError:  # the process ended meanwhile
-            pass
+            continue
+        if fields.get("Uid", "").split()[:1] == [uid]:
+            count += int(fields.get("Threads", "1"))
     return count
 
 

@@ -28,9 +28,13 @@ import sys
 import traceback
 
 if __name__ == "__main__":
-    # First of all, and inside bubblewrap's user namespace, where it counts only this worker's processes.
+    # The process limit, where the judge asks for one (see grader.sandbox.Sandbox.process_limit):
+    # set here, inside bubblewrap's user namespace, not on bubblewrap itself.
     import resource
-    resource.setrlimit(resource.RLIMIT_NPROC, (int(sys.argv[5]),) * 2)
+    wanted, hard = int(sys.argv[5]), resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    if wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)  # a hard limit cannot be raised
+        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     # Before importing numpy: in the sandbox it lives in LIB_DIR, and -I -S gave no search path.
     # The submission comes last, so no file in it can stand in for a module numpy or Python imports.
     sys.dont_write_bytecode = True
@@ -216,7 +220,7 @@ def in_a_fork(work, keep_from_child):
         except SystemExit as exit:  # sys.exit(n) in the student's code ends the check with status n, as it would the worker
             code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
         finally:
-            os._exit(code)
+            os._exit(code & 0xFF)  # as the shell sees any exit status; os._exit refuses larger numbers
     os.close(write_end)
     return _first_line(read_end, pid), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 

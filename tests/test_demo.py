@@ -8,6 +8,7 @@ from course import COURSE_ROOT
 from course.cli import main as course
 from course.demo import MARKER, prepare_submitted, write_marker
 from course.sample_class import make_sample_class
+from handins import stubs, write_handin
 
 
 def test_demo_refuses_hand_ins_it_did_not_make(tmp_path):
@@ -36,12 +37,21 @@ def test_demo_replaces_only_its_own_class(tmp_path):
     assert sorted(p.name for p in submitted.iterdir()) == [MARKER, "demo student", "real student"]
 
 
-def test_a_marker_from_before_rosters_still_means_the_whole_folder(tmp_path):
+def test_a_marker_without_a_roster_claims_nothing(tmp_path):
     submitted = tmp_path / "submitted"
-    (submitted / "old demo student" / "backprop").mkdir(parents=True)
-    (submitted / MARKER).write_text("Made by `course demo`; it replaces this folder on its next run.\n")
-    prepare_submitted(submitted, tmp_path / "autograded")
-    assert [p.name for p in submitted.iterdir()] == [MARKER]
+    (submitted / "who knows" / "backprop").mkdir(parents=True)
+    (submitted / MARKER).write_text("Made by `course demo`; it replaces this folder on its next run.\n")  # an older demo's
+    with pytest.raises(FileExistsError, match=r"\(who knows\)"):
+        prepare_submitted(submitted, tmp_path / "autograded")
+    assert (submitted / "who knows" / "backprop").is_dir()
+
+
+def test_grading_forgets_demo_students_whose_folders_are_gone(tmp_path):
+    submitted = tmp_path / "submitted"
+    submitted.mkdir()
+    write_marker(submitted, {"ada lovelace": "solution"})  # the demo's class, since deleted
+    write_handin(submitted / "real student" / "backprop", stubs())
+    assert course(["grade", "backprop", f"--submitted={submitted}", f"--out={tmp_path / 'out'}", "--jobs=1"]) == 0
 
 
 def test_a_marker_line_cannot_remove_anything_outside_submitted(tmp_path):

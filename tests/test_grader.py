@@ -4,12 +4,15 @@ import csv
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
+import grader.sandbox
 from course.cli import main as course
 from course import grade as grade_command
 from course.grade import add_arguments as add_grade_arguments
@@ -164,17 +167,23 @@ def test_student_code_cannot_import_what_is_installed_beside_numpy(tmp_path):
     assert "ModuleNotFoundError: No module named 'tqdm'" in next(c.output for c in result.checks if c.grade_id == "multiplication")
 
 
+@pytest.mark.parametrize("guarded", [True, False])
 @pytest.mark.parametrize("sandbox", ["bubblewrap", "process"])
-def test_the_worker_limits_its_own_processes(tmp_path, sandbox):
-    """Set on the worker itself: inside bubblewrap's user namespace the kernel counts only its processes,
-    outside on top of the user's others (set on bubblewrap, it counted every process of the user)."""
+def test_the_worker_sets_a_process_limit_only_where_seccomp_is_missing(tmp_path, monkeypatch, sandbox, guarded):
+    """With the guard, checks start no process and the kernel's limit, which counts all of the user's
+    threads (and none of root's), would only fail honest hand-ins; without it, it is set on the worker
+    itself: in bubblewrap's namespace, or on top of what the user runs now."""
     if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    monkeypatch.setattr(grader.sandbox, "checks_cannot_start_processes", lambda: guarded)
     tells = write_handin(tmp_path / "tells", with_regions({"Mul": "import resource\nraise RuntimeError(resource.getrlimit(resource.RLIMIT_NPROC))\n"}))
     output = next(c.output for c in grade_submission("tells", tells, Limits(processes=5), sandbox=sandbox).checks
                   if c.grade_id == "multiplication")
-    soft, hard = map(int, re.search(r"RuntimeError: \((\d+), (\d+)\)", output).groups())
-    assert soft == hard and (soft == 5 if sandbox == "bubblewrap" else soft > 5)
+    soft, hard = map(int, re.search(r"RuntimeError: \((-?\d+), (-?\d+)\)", output).groups())
+    if guarded:
+        assert (soft, hard) == resource.getrlimit(resource.RLIMIT_NPROC)  # the grader's own, untouched
+    else:
+        assert soft == hard and (soft == 5 if sandbox == "bubblewrap" else soft > 5 + threading.active_count())
 
 
 @pytest.mark.parametrize("guarded", [True, False])
