@@ -222,29 +222,38 @@ def in_a_fork(work, keep_from_child):
         finally:
             os._exit(code & 0xFF)  # as the shell sees any exit status; os._exit refuses larger numbers
     os.close(write_end)
-    return _first_line(read_end, pid), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    line, status = _first_line(read_end, pid)
+    return line, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) if status is None else status
 
 
-def _first_line(read_end, pid):
-    """The first line the child `pid` writes to `read_end`, or None once it has exited without one
-    (a process it left behind may hold the pipe open, so the end of the pipe may never come)."""
-    data, child = b"", os.pidfd_open(pid)
+def _first_line(read_end, pid, poll_seconds=0.05):
+    """(the first line the child `pid` writes to `read_end` or None, its exit status if it was seen to end).
+
+    While nothing arrives the child is polled: once it has ended without a line, a process it left
+    behind may still hold the pipe open, so the pipe's end may never come.
+    """
+    data, status = b"", None
     try:
         while b"\n" not in data:
-            readable = select.select([read_end, child], [], [])[0]
-            if read_end not in readable:  # the child is gone: what it wrote is all in the pipe by now
-                os.set_blocking(read_end, False)
-            try:
+            if select.select([read_end], [], [], poll_seconds)[0]:
                 chunk = os.read(read_end, 1 << 20)
-            except BlockingIOError:
-                chunk = b""
-            if not chunk:
+                if not chunk:
+                    break
+                data += chunk
+                continue
+            ended, wait_status = os.waitpid(pid, os.WNOHANG)
+            if ended:  # what it wrote is all in the pipe by now
+                status = os.waitstatus_to_exitcode(wait_status)
+                os.set_blocking(read_end, False)
+                try:
+                    while chunk := os.read(read_end, 1 << 20):
+                        data += chunk
+                except BlockingIOError:
+                    pass
                 break
-            data += chunk
     finally:
-        os.close(child)
         os.close(read_end)
-    return data.split(b"\n", 1)[0] + b"\n" if b"\n" in data else None
+    return (data.split(b"\n", 1)[0] + b"\n" if b"\n" in data else None), status
 
 
 def _undumpable():

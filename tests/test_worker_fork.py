@@ -52,7 +52,7 @@ def test_a_child_that_dies_without_answering_is_reported_at_once(sleepers):
     assert time.monotonic() - start < 5  # not once the sleeper lets go of the pipe, 20 s later
 
 
-@pytest.mark.parametrize("code, status", [(3, 3), (None, 0), ("a message", 1)])
+@pytest.mark.parametrize("code, status", [(3, 3), (None, 0), ("a message", 1), (2**40 + 3, 3)])
 def test_sys_exit_ends_the_check_with_its_status(code, status):
     assert in_a_fork(lambda: sys.exit(code), ()) == (None, status)
 
