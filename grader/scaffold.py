@@ -15,6 +15,7 @@ call in a default value) could change the given code without touching it.
 """
 import ast
 import builtins
+import collections
 import functools
 
 from course import COURSE_ROOT
@@ -81,10 +82,11 @@ def _why_not_added(statement, taken):
     return f"it rebinds {', '.join(clashing)}, which the file or Python already defines" if clashing else None
 
 
-def _normalised(tree, free, taken=None):
-    """`tree` without docstrings or other bare strings, with the bodies of the functions in `free` emptied and,
-    given the names `taken` by the release and builtins, without the student's added helpers."""
-    tree.body = _without_strings(tree.body)
+def _normalised(tree, free, imports, taken=None):
+    """`tree` without docstrings or other bare strings, without the release's `imports` (wherever and
+    however often they stand: a copy binds the same module again), with the bodies of the functions in
+    `free` emptied and, given the names `taken` by the release and builtins, without the student's helpers."""
+    tree.body = [statement for statement in _without_strings(tree.body) if ast.dump(statement) not in imports]
     if taken is not None:
         tree.body = [statement for statement in tree.body if _why_not_added(statement, taken) is not None]
     for name, node in _definitions(tree):
@@ -101,28 +103,34 @@ def _given(given_text):
                      if isinstance(node, ast.FunctionDef)
                      and ast.dump(ast.Module(body=_without_strings(node.body), type_ignores=[])) == stub)
     taken = frozenset(set(dir(builtins)).union(*map(_bound_names, given.body)))
-    given = _normalised(given, free)
-    statements = frozenset(map(ast.dump, given.body))
-    return free, taken, statements, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
+    imports = frozenset(ast.dump(statement) for statement in given.body if isinstance(statement, (ast.Import, ast.ImportFrom)))
+    given = _normalised(given, free, imports)
+    statements = collections.Counter(map(ast.dump, given.body))
+    return free, taken, imports, statements, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
 
 
 def changed_definition(given_text, handed_in):
     """Where the hand-in (a syntax tree, changed here) differs from the release outside the students' parts,
     or None: the innermost given definition it changed, else "line N" of a statement the release does not
     have (and students may not add), else "module level" (a given statement is missing or moved)."""
-    free, taken, statements, given, definitions = _given(given_text)
-    handed_in = _normalised(handed_in, free, taken)
+    free, taken, imports, statements, given, definitions = _given(given_text)
+    if not imports <= {ast.dump(statement) for statement in handed_in.body}:
+        return "module level"  # a given import is gone
+    handed_in = _normalised(handed_in, free, imports, taken)
     if ast.dump(handed_in) == given:
         return None
     theirs = {name: ast.dump(node) for name, node in _definitions(handed_in)}
     changed = [name for name, dump in definitions.items() if theirs.get(name) != dump]
     if changed:
         return max(changed, key=lambda name: name.count("."))  # the method, not its class
-    added = [statement for statement in handed_in.body if ast.dump(statement) not in statements]
-    if not added:
-        return "module level"
-    why = _why_not_added(added[0], taken)
-    return f"line {added[0].lineno}" + (f" ({why})" if why else "")
+    unmatched = statements.copy()
+    for statement in handed_in.body:  # the first statement beyond the release's: new, or a copy of a given one
+        unmatched[ast.dump(statement)] -= 1
+        if unmatched[ast.dump(statement)] < 0:
+            why = _why_not_added(statement, taken)
+            line = min([statement.lineno, *(decorator.lineno for decorator in getattr(statement, "decorator_list", []))])
+            return f"line {line}" + (f" ({why})" if why else "")
+    return "module level"
 
 
 def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):

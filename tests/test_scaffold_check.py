@@ -77,6 +77,20 @@ def test_additions_that_could_change_the_given_code_are_refused(addition):
     assert changed_definition(RELEASED, ast.parse(RELEASED + "\n" + addition + "\n")) is not None
 
 
+def test_a_copy_of_a_given_import_is_free_anywhere():
+    assert changed_definition(RELEASED, ast.parse("import numpy as np\n" + RELEASED + "\nimport numpy as np\n")) is None
+    assert changed_definition(RELEASED, ast.parse(RELEASED.replace("import numbers\n", "", 1))) == "module level"
+
+
+def test_a_copied_given_definition_is_named_by_its_line():
+    copy = RELEASED[RELEASED.index("def as_tensor("):RELEASED.index("\n\n\n", RELEASED.index("def as_tensor("))]
+    line = RELEASED.count("\n") + 3
+    assert changed_definition(RELEASED, ast.parse(RELEASED + "\n\n" + copy + "\n")) == (
+        f"line {line} (it rebinds as_tensor, which the file or Python already defines)")
+    decorated = RELEASED + "\n\n@print\ndef helper():\n    pass\n"
+    assert changed_definition(RELEASED, ast.parse(decorated)) == f"line {line} (a decorator runs code when the file is imported)"
+
+
 def test_a_refused_addition_is_named_with_its_reason():
     line = RELEASED.count("\n") + 2
     assert changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom math import log, exp\n")) == (
