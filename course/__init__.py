@@ -1,4 +1,5 @@
 """The course's command line: release, validate, collect, grade and demo."""
+import itertools
 import sys
 import unicodedata
 from pathlib import Path
@@ -11,6 +12,14 @@ def roster_order(student_id):
     ('Émile' beside 'emma', not after 'zoe'), then the exact id."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", student_id) if not unicodedata.combining(c))
     return plain.casefold(), student_id
+
+
+def first_free(path):
+    """`path`, or the first of `path-1`, `path-2`, ... (numbered before its suffix) that does not exist:
+    where something is kept aside, nothing kept before is replaced."""
+    path = Path(path)
+    numbered = (path.with_name(f"{path.stem}-{number}{path.suffix}") for number in itertools.count(1))
+    return next(candidate for candidate in itertools.chain([path], numbered) if not candidate.exists())
 
 
 def known_assignments(root=COURSE_ROOT):

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Optional
 
-from course import COURSE_ROOT, known_assignments, roster_order
+from course import COURSE_ROOT, first_free, known_assignments, roster_order
 from course.demo_marker import MARKER, demo_students
 from course.errors import CourseError
 from course.nbgrader_settings import load_config, student_files
@@ -297,7 +297,7 @@ def collect_one(entries, student_id, destination, staging, force):
                     f"student {student_id!r} already has a different submission in {destination}; "
                     "pass --force to replace it (the old one is kept in .replaced/), or move it away first"
                 )
-            kept = destination.parent.parent / REPLACED / student_id / f"{destination.name} {time.strftime('%Y-%m-%d %H.%M.%S')}"
+            kept = first_free(destination.parent.parent / REPLACED / student_id / f"{destination.name} {time.strftime('%Y-%m-%d %H%M%S')}")
             kept.parent.mkdir(parents=True, exist_ok=True)
             replaced = destination.rename(kept)  # swap the old one out (kept, not deleted), the new one in
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -108,9 +108,14 @@ def run(args):
     if kept is not None:
         print(f"note: the {grades} replaced was not the one grading last wrote (edited by hand, or from an older "
               f"version of this kit), so it is kept in {kept}: copy any corrections from there.")
-        for student, column, was, now in (gradebook_differences(kept, grades) or [])[:TABLE_ROWS]:
+        differences = gradebook_differences(kept, grades)
+        if differences is None:
+            print(f"  (the two files could not be compared cell by cell: {kept} has no student_id column or cannot be read)")
+        for student, column, was, now in (differences or [])[:TABLE_ROWS]:
             change = "not in the new gradebook" if now is None else f"{column} was {student_text(was)!r} there, is {student_text(now)!r} now"
             print(f"  {student_text(student)}: {change}")
+        if differences and len(differences) > TABLE_ROWS:
+            print(f"  ... and {len(differences) - TABLE_ROWS} more differences")
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     if report is not None:
         print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")

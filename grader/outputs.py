@@ -12,14 +12,13 @@ grading wrote it (a TA's corrections) is kept beside the new one, never replaced
 import csv
 import hashlib
 import io
-import itertools
 import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
-from course import roster_order
+from course import first_free, roster_order
 from grader.cases import RUN_SEED
 
 
@@ -106,19 +105,27 @@ def write_gradebook(out_dir, assignment, results):
 
 
 def gradebook_differences(kept, grades):
-    """(student, column, kept value, new value) for every cell where two grades.csv files differ,
-    so that a TA's corrections kept aside can be found; None if the kept file cannot be read."""
-    try:
-        tables = []
-        for path in (kept, grades):
+    """(student, column, kept value, new value or None if the student is gone) for every cell where two
+    grades.csv files differ, so a TA's corrections kept aside are easy to find; None if they cannot be compared."""
+    tables = []
+    for path in (kept, grades):
+        try:
             with open(path, newline="", encoding="utf-8-sig") as file:
-                tables.append({row.get("student_id"): row for row in csv.DictReader(file)})
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
+                rows = list(csv.DictReader(file))
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return None
+        if rows and "student_id" not in rows[0]:
+            return None
+        tables.append({row["student_id"]: row for row in rows})
     old, new = tables
-    return [(student, column, value, new[student].get(column) if student in new else None)
-            for student, row in old.items() for column, value in (row.items() if student in new else [("student_id", student)])
-            if column is not None and (student not in new or new[student].get(column) != value)]
+    differences = []
+    for student, row in old.items():
+        if student not in new:
+            differences.append((student, "student_id", student, None))
+            continue
+        differences += [(student, column, value, new[student].get(column))
+                        for column, value in row.items() if column is not None and new[student].get(column) != value]
+    return differences
 
 
 def stale_results(out_dir, assignment, results):
@@ -137,8 +144,7 @@ def keep_edited_gradebook(out_dir):
     if hashlib.sha256(path.read_bytes()).hexdigest() == written:
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
-    kept = next(candidate for number in itertools.count()
-                if not (candidate := out_dir / f"grades.edited-{stamp}{f'-{number}' if number else ''}.csv").exists())
+    kept = first_free(out_dir / f"grades.edited-{stamp}.csv")
     os.rename(path, kept)
     return kept
 

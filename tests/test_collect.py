@@ -282,6 +282,10 @@ def test_existing_submission_is_kept_unless_forced(tmp_path, capsys):
     (kept,) = (submitted / ".replaced" / "ada").iterdir()  # nothing --force replaced is lost
     assert kept.name.startswith("backprop ") and (kept / "toolbox.py").read_text() == "# first's toolbox\n"
 
+    assert main(args + [str(first), "--force"]) == 0  # twice in one second: both kept
+    kept = sorted((submitted / ".replaced" / "ada").iterdir())
+    assert [(folder / "toolbox.py").read_text() for folder in kept] == ["# first's toolbox\n", "# second's toolbox\n"]
+
 
 def test_collecting_the_same_download_again_reports_unchanged(tmp_path, capsys):
     submitted = tmp_path / "submitted"

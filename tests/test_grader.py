@@ -18,6 +18,7 @@ from course import grade as grade_command
 from course.grade import add_arguments as add_grade_arguments
 from grader.cases import RUN_SEED
 from grader.judge import HIDDEN_HINT
+from grader.outputs import gradebook_differences
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
 from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, check_readable, private_copy
@@ -401,6 +402,14 @@ def test_regrading_replaces_its_own_gradebook_and_keeps_hand_edits(tmp_path, cap
     (out / ".grades.csv.sha256").unlink()  # as from a version that kept no digest: it cannot tell, so it keeps
     assert course(grade) == 0
     assert len(list(out.glob("grades.edited-*.csv"))) == 2
+
+
+def test_gradebooks_without_student_ids_are_not_compared(tmp_path):
+    (tmp_path / "kept.csv").write_text("name,score\nada,2\n")
+    (tmp_path / "new.csv").write_text("assignment,student_id,score\nbackprop,ada,0\n")
+    assert gradebook_differences(tmp_path / "kept.csv", tmp_path / "new.csv") is None
+    (tmp_path / "kept.csv").write_text("student_id,score\nada,2\n")
+    assert gradebook_differences(tmp_path / "kept.csv", tmp_path / "new.csv") == [("ada", "score", "2", "0")]
 
 
 def test_an_output_path_that_is_a_file_is_refused_before_grading(tmp_path, capsys):
