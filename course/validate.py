@@ -7,6 +7,7 @@ That kernel is not sandboxed: it runs the folder's code as you. For hand-ins
 you did not write, use `course grade`, which runs them in bubblewrap.
 """
 import sys
+import tempfile
 from pathlib import Path
 
 from course import COURSE_ROOT
@@ -32,26 +33,30 @@ def run(args):
         return 2
     print(f"Public checks of {args.assignment} against {args.path}:")
     print(format_table(runs))
-    refusal = grading_refusal(args.path, args.assignment, args.root)
-    if refusal:
-        print(f"\nGrading would give 0 points, status '{refusal.status}': {refusal}")
+    try:
+        refusal = grading_refusal(args.path, args.assignment, args.root)
+    except OSError:  # no release here to compare with: the checks above are all there is to say
+        refusal = None
     else:
-        print("Grading would accept these files: they read as UTF-8 Python and change only what students may.")
+        print(f"\nGrading would give 0 points, status '{refusal.status}': {refusal}" if refusal else
+              "Grading would accept these files: they read as UTF-8 Python and change only what students may.")
     return 0 if all(cell.error is None for cell in runs if cell.grade_id) and not refusal else 1
 
 
 def grading_refusal(path, assignment="backprop", root=COURSE_ROOT):
-    """How grading would refuse the files in `path` before running them (an `Unusable`: bad encoding,
-    syntax error, changed given code), or None: the grader's own rules, loaded only here."""
+    """How grading would refuse the files in `path` before running them (an `Unusable`: missing or too
+    large, bad encoding, syntax error, changed given code), or None: the grader's own steps, loaded only
+    here. Raises OSError when there is no release to compare with."""
     from grader.scaffold import check_given_code_unchanged
-    from grader.submission import Unusable, check_readable
+    from grader.submission import Unusable, check_readable, private_copy
 
-    try:
-        check_given_code_unchanged(check_readable(path), Path(root) / "release" / assignment)
-    except Unusable as refusal:
-        return refusal
-    except OSError:  # no release to compare with: the checks above are all there is to say
-        return None
+    with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
+        copy = Path(scratch) / Path(path).name
+        try:
+            private_copy(path, copy)
+            check_given_code_unchanged(check_readable(copy), Path(root) / "release" / assignment)
+        except Unusable as refusal:
+            return refusal
     return None
 
 

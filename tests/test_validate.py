@@ -51,6 +51,9 @@ def test_validate_warns_about_changed_given_code_as_grading_would(tmp_path, caps
     (work / "toolbox.py").write_text("# coding: latin-1\n" + toolbox)
     assert main(["validate", str(work)]) == 1
     assert "Grading would give 0 points, status 'bad encoding': toolbox.py declares the encoding" in capsys.readouterr().out
+    (work / "toolbox.py").write_text(toolbox + "# " + "x" * (1100 << 10) + "\n")
+    assert main(["validate", str(work)]) == 1
+    assert "Grading would give 0 points, status 'too large': toolbox.py is larger than" in capsys.readouterr().out
 
 
 def test_an_import_error_is_shown_once_at_the_top(tmp_path, capsys):
