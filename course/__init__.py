@@ -14,6 +14,12 @@ def roster_order(student_id):
     return plain.casefold(), student_id
 
 
+def some_of(names, most=5):
+    """'a, b, c and 4 more': a long list named in one line of a message."""
+    names = list(names)
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def first_free(path):
     """`path`, or the first of `path-1`, `path-2`, ... (numbered before its suffix) that does not exist:
     where something is kept aside, nothing kept before is replaced."""

@@ -5,7 +5,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from course import COURSE_ROOT, roster_order
+from course import COURSE_ROOT, roster_order, some_of
 from course.cli import main as course
 from course.demo_marker import MARKER, demo_students, write_marker
 from course.sample_class import make_sample_class
@@ -31,9 +31,8 @@ def refuse_real_students(submitted, autograded):
     """Raise FileExistsError, before the demo changes anything, if real hand-ins or grades are there."""
     others = others_in(submitted, autograded)
     if others:
-        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         raise FileExistsError(
-            f"{len(others)} student(s) not made by the demo are in {submitted}/ or {autograded / 'grades.csv'} ({shown}); "
+            f"{len(others)} student(s) not made by the demo are in {submitted}/ or {autograded / 'grades.csv'} ({some_of(others)}); "
             "the demo will not overwrite real hand-ins or grades. Move them elsewhere, or run `make demo` in a fresh clone."
         )
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from grader.judge import student_text
-from course import known_assignments
+from course import known_assignments, some_of
 from course.demo_marker import MARKER, demo_students
 from grader.cases import checks
 from grader.outputs import RESERVED_NAMES, gradebook_conflict, gradebook_differences, stale_results, write_gradebook
@@ -31,6 +31,21 @@ def print_gradebook(results, grades_path):
         print(f"{student_text(result.student_id):<{width}}  {result.score:>4g} / {result.max_score:<2g}  {result.status}")
     if len(results) > TABLE_ROWS:
         print(f"... and {len(results) - TABLE_ROWS} more in {grades_path}")
+
+
+def print_kept_gradebook(grades, kept):
+    """Say where the replaced grades.csv went, and which of its cells differ from the new one."""
+    print(f"note: the {grades} replaced was not the one grading last wrote (edited by hand, or from an older "
+          f"version of this kit), so it is kept in {kept}: copy any corrections from there.")
+    differences = gradebook_differences(kept, grades)
+    if differences is None:
+        print(f"  (the two files could not be compared cell by cell: {kept} has no student_id column or cannot be read)")
+        return
+    for student, column, was, now in differences[:TABLE_ROWS]:
+        change = "not in the new gradebook" if now is None else f"{column} was {student_text(was)!r} there, is {student_text(now)!r} now"
+        print(f"  {student_text(student)}: {change}")
+    if len(differences) > TABLE_ROWS:
+        print(f"  ... and {len(differences) - TABLE_ROWS} more differences")
 
 
 def write_reports(out_dir, assignment):
@@ -102,20 +117,10 @@ def run(args):
               "of theirs: grade again with --allow-changed-code (the sandbox still applies).")
     stale = stale_results(args.out, args.assignment, results)
     if stale:
-        shown = ", ".join(map(student_text, stale[:5])) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
         print(f"note: {args.out}/ still holds results of {len(stale)} student(s) with no hand-in in {args.submitted}/ "
-              f"({shown}), from an earlier run; they are not in grades.csv or the report. Move them away if they left the class.")
+              f"({some_of(map(student_text, stale))}), from an earlier run; they are not in grades.csv or the report. Move them away if they left the class.")
     if kept is not None:
-        print(f"note: the {grades} replaced was not the one grading last wrote (edited by hand, or from an older "
-              f"version of this kit), so it is kept in {kept}: copy any corrections from there.")
-        differences = gradebook_differences(kept, grades)
-        if differences is None:
-            print(f"  (the two files could not be compared cell by cell: {kept} has no student_id column or cannot be read)")
-        for student, column, was, now in (differences or [])[:TABLE_ROWS]:
-            change = "not in the new gradebook" if now is None else f"{column} was {student_text(was)!r} there, is {student_text(now)!r} now"
-            print(f"  {student_text(student)}: {change}")
-        if differences and len(differences) > TABLE_ROWS:
-            print(f"  ... and {len(differences) - TABLE_ROWS} more differences")
+        print_kept_gradebook(grades, kept)
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     if report is not None:
         print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")

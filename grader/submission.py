@@ -14,7 +14,7 @@ import shutil
 import tokenize
 from pathlib import Path
 
-from course import COURSE_ROOT
+from course import COURSE_ROOT, some_of
 from course.nbgrader_settings import load_config, student_files
 
 REQUIRED_FILES = tuple(student_files(load_config(COURSE_ROOT), "backprop"))  # the files students complete
@@ -59,10 +59,9 @@ def private_copy(folder, destination):
         shutil.copyfile(real, destination / name)
 
 
-def _listing(folder, most=8):
+def _listing(folder):
     """What a hand-in folder holds, for a student looking for a misnamed or misplaced file."""
-    names = sorted(path.name + ("/" if path.is_dir() else "") for path in folder.iterdir())
-    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+    return some_of(sorted(path.name + ("/" if path.is_dir() else "") for path in folder.iterdir()), most=8)
 
 
 def _link_target(link, inside):
