@@ -92,6 +92,7 @@ def run(args):
     try:
         checks()  # built once here, shared by every grading process
         choose_sandbox(args.sandbox)
+        checks_cannot_start_processes()  # likewise tried once here
     except (RuntimeError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

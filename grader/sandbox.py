@@ -84,9 +84,9 @@ def limits_from(options):
 def _apply_limits(limits):
     """Runs in the child between fork and exec, so the limits bind the worker and all it starts.
 
-    The process limit is not among them: the kernel counts it over all processes of the user
-    (the grader's and the instructor's own too) and not at all for root. The worker sets it on
-    itself (see `process_limit`), inside bubblewrap's user namespace, where only its own count.
+    The process limit is not among them: the kernel counts it over every thread of the user
+    (the grader's and the instructor's own too) and not at all for root. Where it is needed at all,
+    the worker sets it on itself (see `Sandbox.process_limit`).
     """
     def set_limits():
         for name, value in (
