@@ -352,7 +352,7 @@ def test_a_student_folder_named_like_an_output_file_is_refused_before_grading(tm
 
 def test_pytest_grader_says_why_a_hand_in_is_not_graded_once_per_check_without_traceback(tmp_path):
     handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n"})
-    done = subprocess.run([sys.executable, "-m", "pytest", str(GRADER_DIR), f"--submission={handin}", "-q", "-p", "no:cacheprovider"],
+    done = subprocess.run([sys.executable, "-m", "pytest", str(GRADER_DIR), f"--submission={handin}", "-q", "-rN", "-p", "no:cacheprovider"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 1
     assert done.stdout.count("not graded (missing file): nn.py is missing from the hand-in") == len(POINTS)
