@@ -59,6 +59,7 @@ import tempfile
 import time
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Optional
@@ -67,6 +68,7 @@ from course import COURSE_ROOT, first_free, known_assignments, roster_order
 from course.demo_marker import MARKER, demo_students
 from course.errors import CourseError
 from course.nbgrader_settings import load_config, student_files
+from grader.judge import student_text
 from grader.outputs import RESERVED_NAMES
 
 REPLACED = ".replaced"  # in submitted/: hand-ins that --force replaced, kept; grading skips folders starting with '.'
@@ -74,6 +76,7 @@ JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
 UTF8_FLAG = 0x800  # general purpose bit 11: the member's name is UTF-8
+ENCRYPTED_FLAG = 0x1  # general purpose bit 0: the member needs a password
 MOODLE_PATTERN = "(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_"
 MOODLE_ONLINE_TEXT = "_assignsubmission_onlinetext_"  # Moodle's online-text answers, beside the file hand-ins
 MAX_ZIP_DEPTH = 3  # the student's .zip, a zipped folder inside it and one more; deeper nesting is a zip bomb's trick
@@ -154,16 +157,14 @@ def run(args):
         print(f"course collect: {args.zip} is not a readable .zip ({error}); download it again or unpack it and pass the folder.", file=sys.stderr)
         return 2
     print(f"Collected {len(summary.collected)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
-    for student in summary.collected:
-        print(f"  collected  {student}{summary.warning(student)}")
-    for student in summary.replaced:
-        print(f"  replaced   {student}: the earlier hand-in is kept in {args.submitted / REPLACED / student}/{summary.warning(student)}")
-    for student in summary.unchanged:
-        print(f"  unchanged  {student}: the same files are already there{summary.warning(student)}")
-    for entry, reason in summary.skipped:
-        print(f"  skipped    {entry}: {reason}")
-    for entry in summary.ignored:
-        print(f"  ignored    {entry}: Moodle's online-text answer, not a file of the hand-in")
+    lines = [("collected", student, summary.warning(student)) for student in summary.collected]
+    lines += [("replaced", student, f": the earlier hand-in is kept in {args.submitted / REPLACED / student}/{summary.warning(student)}")
+              for student in summary.replaced]
+    lines += [("unchanged", student, f": the same files are already there{summary.warning(student)}") for student in summary.unchanged]
+    lines += [("skipped", entry, f": {reason}") for entry, reason in summary.skipped]
+    lines += [("ignored", entry, ": Moodle's online-text answer, not a file of the hand-in") for entry in summary.ignored]
+    for what, name, detail in lines:  # names come from the download: escape sequences in them must not reach the terminal
+        print(student_text(f"  {what:<9}  {name}{detail}", limit=2000))
     print_demo_note(args.submitted)
     return 1 if summary.skipped else 0
 
@@ -317,6 +318,7 @@ def unpack_entries(entries, student_id, work):
     parts = []
     for index, entry in enumerate(entries):
         check_plain(entry.path, entry.path.parent)
+        hand_in.chain = []  # nesting depth counts from each entry the student handed in
         folder = work / f"entry-{index}"
         if entry.loose_name is not None:
             folder.mkdir()
@@ -325,7 +327,6 @@ def unpack_entries(entries, student_id, work):
             if entry.path.is_dir():
                 copy_folder(entry.path, folder)
             else:
-                hand_in.chain = []  # nesting depth counts from each archive the student handed in
                 hand_in.unpack(entry.path, folder)
             folder = unwrap(folder, work, hand_in)
         parts.append((entry, folder))
@@ -408,7 +409,14 @@ def unpack_zip(archive, destination, already=0, where=None, limit=None):
             )
         destination.mkdir(parents=True, exist_ok=True)
         for member in members:
-            zip_file.extract(member, destination)
+            if member.flag_bits & ENCRYPTED_FLAG:
+                raise UnsafeArchive(f"{where or archive.name}: {member.filename!r} is password-protected; "
+                                    "zip it again without a password and collect again")
+            try:
+                zip_file.extract(member, destination)
+            except (NotImplementedError, EOFError, zlib.error) as error:  # a compression zipfile lacks, a damaged archive
+                raise UnsafeArchive(f"{where or archive.name}: {member.filename!r} cannot be unpacked ({error}); "
+                                    "download it again, or zip it again with plain zip compression") from None
     return total
 
 

@@ -617,3 +617,46 @@ def test_a_failed_forced_replacement_keeps_the_old_submission(tmp_path, monkeypa
     [(entry, reason)] = summary.skipped
     assert entry == "ada" and "No space left on device" in reason
     assert (destination / "toolbox.py").read_text() == "# first\n"
+
+
+def password_protected(files):
+    """A zip whose members claim to be encrypted (zipfile cannot write real ones): the flag bit is all it checks."""
+    data = bytearray(zip_bytes(files))
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start != -1:
+            data[start + flag_offset] |= 0x1
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
+def test_a_password_protected_hand_in_is_skipped_with_what_to_do(tmp_path, capsys):
+    download = write_zip(tmp_path / "lms.zip", {"mallory.zip": password_protected(hand_in("mallory")),
+                                                "ada/toolbox.py": "# ada's toolbox\n"})
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s")]) == 1
+    out = capsys.readouterr().out
+    assert ("skipped    mallory.zip: student 'mallory': mallory.zip: 'toolbox.py' is password-protected; "
+            "zip it again without a password") in out
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["ada"]
+
+
+def test_a_folder_holding_a_zip_counts_its_depth_afresh(tmp_path):
+    download = tmp_path / "lms"
+    download.mkdir()
+    (download / "ada_1_toolbox.zip").write_bytes(nested_zip({"toolbox.py": "t"}, ["toolbox.zip", "b.zip", "c.zip"]))
+    (download / "ada_2_nn").mkdir()  # after a zip at the depth limit, a folder whose only content is a zip
+    (download / "ada_2_nn" / "nn.zip").write_bytes(zip_bytes({"nn.py": "n"}))
+    summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=r"(?P<student_id>[^_]+)_[0-9]_")
+    assert summary.skipped == [] and summary.collected == ["ada"]
+    assert sorted(p.name for p in (tmp_path / "submitted" / "ada" / "backprop").iterdir()) == ["nn.py", "toolbox.py"]
+
+
+def test_names_from_the_download_reach_the_terminal_escaped(tmp_path, capsys):
+    download = tmp_path / "lms"
+    for student in ("eve\x1b]0;pwned\x07", "ada"):
+        (download / student).mkdir(parents=True)
+        (download / student / "toolbox.py").write_text("x")
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "collected  eve\\x1b]0;pwned\\x07 (no nn.py" in out
