@@ -9,7 +9,7 @@ from grader.judge import student_text
 from course import known_assignments, some_of
 from course.demo_marker import MARKER, demo_students
 from grader.cases import checks
-from grader.outputs import RESERVED_NAMES, gradebook_conflict, gradebook_differences, stale_results, write_gradebook
+from grader.outputs import RESERVED_NAMES, gradebook_conflict, spreadsheet_safe, gradebook_differences, stale_results, write_gradebook
 from grader.run import find_submissions, grade_class
 from grader.sandbox import add_grading_options, checks_cannot_start_processes, choose_sandbox, limits_from, positive
 
@@ -57,44 +57,55 @@ def write_reports(out_dir, assignment):
     return write(out_dir, assignment)
 
 
-def run(args):
+def refusal(args, submissions):
+    """Why this class cannot be graded as asked (a message), or None. Checked before anything is written."""
     known = known_assignments()
     if args.assignment not in known:
-        print(f"error: there is no assignment {args.assignment!r} in source/ or release/ (there is: {', '.join(known)}); "
-              "nothing was graded and the gradebook is unchanged.", file=sys.stderr)
-        return 1
+        return (f"there is no assignment {args.assignment!r} in source/ or release/ (there is: {', '.join(known)}); "
+                "nothing was graded and the gradebook is unchanged.")
     if args.out.exists() and not args.out.is_dir():
-        print(f"error: --out {args.out} is a file; pass a folder for the results.", file=sys.stderr)
-        return 1
+        return f"--out {args.out} is a file; pass a folder for the results."
+    out, submitted = args.out.resolve(), args.submitted.resolve()
+    if out == submitted or submitted in out.parents or out in submitted.parents:
+        return (f"--out {args.out} and --submitted {args.submitted} overlap: results would be written among the "
+                "hand-ins (or hand-ins read from the results); pass a separate folder for each.")
     conflict = gradebook_conflict(args.out, args.assignment)
     if conflict:
-        print(f"error: {conflict}. Nothing was graded.", file=sys.stderr)
-        return 1
+        return f"{conflict}. Nothing was graded."
     if not args.submitted.is_dir():
-        print(f"error: {args.submitted}/ is not a folder; put hand-ins in {args.submitted}/<student_id>/{args.assignment}/ "
-              "(course collect does this) or pass --submitted DIR.", file=sys.stderr)
-        return 1
-    submissions = find_submissions(args.submitted, args.assignment)
+        return (f"{args.submitted}/ is not a folder; put hand-ins in {args.submitted}/<student_id>/{args.assignment}/ "
+                "(course collect does this) or pass --submitted DIR.")
     if not submissions:
-        print(f"error: no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/.", file=sys.stderr)
-        return 1
+        return f"no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/."
     synthetic = demo_students(args.submitted)
     if synthetic and any(student not in synthetic for student, _ in submissions):
-        print(f"error: {args.submitted}/ mixes the {len(synthetic)} synthetic students of `course demo` (listed in "
-              f"{args.submitted / MARKER}) with real hand-ins; delete the demo's folders, or the whole {args.submitted}/ "
-              "and collect again, before grading.", file=sys.stderr)
-        return 1
+        return (f"{args.submitted}/ mixes the {len(synthetic)} synthetic students of `course demo` (listed in "
+                f"{args.submitted / MARKER}) with real hand-ins; delete the demo's folders, or the whole {args.submitted}/ "
+                "and collect again, before grading.")
     clashing = [student for student, _ in submissions if student in RESERVED_NAMES]
     if clashing:
-        print(f"error: the student folder {args.submitted / clashing[0]}/ has the name of a file grading writes into "
-              f"{args.out}/; rename the folder (e.g. add the student's number) and grade again.", file=sys.stderr)
-        return 1
+        return (f"the student folder {args.submitted / clashing[0]}/ has the name of a file grading writes into "
+                f"{args.out}/; rename the folder (e.g. add the student's number) and grade again.")
+    by_output_name = {}
+    for student, _ in submissions:
+        other = by_output_name.setdefault(spreadsheet_safe(student), student)
+        if other != student:  # '=x' is written as "'=x", the name another student may already have
+            return (f"the student folders {student_text(other)!r} and {student_text(student)!r} would share one results folder "
+                    f"and one gradebook name in {args.out}/; rename one of them and grade again.")
     try:
         checks()  # built once here, shared by every grading process
         choose_sandbox(args.sandbox)
         checks_cannot_start_processes()  # likewise tried once here
     except (RuntimeError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        return str(error)
+    return None
+
+
+def run(args):
+    submissions = find_submissions(args.submitted, args.assignment) if args.submitted.is_dir() else []
+    refused = refusal(args, submissions)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
         return 1
     start = time.perf_counter()
     results = grade_class(submissions, jobs=args.jobs, limits=limits_from(args), sandbox=args.sandbox,

@@ -265,7 +265,7 @@ def checks(notebook_path=RELEASED_NOTEBOOK, seed=RUN_SEED):
     result = []
     for cell in graded_cells(read_ipynb(notebook_path), path=notebook_path):
         if cell.grade_id not in BUILDERS:
-            raise KeyError(
+            raise ValueError(
                 f"{notebook_path.name} has a graded cell '{cell.grade_id}' that grader/cases.py has no cases for; "
                 f"add a builder named {cell.grade_id} to BUILDERS."
             )

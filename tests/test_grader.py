@@ -453,3 +453,33 @@ def test_grading_without_a_release_says_to_make_one(tmp_path, capsys, monkeypatc
     assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
     assert "backprop.ipynb is missing: run `course release backprop` before grading" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("out_under_submitted", [True, False])
+def test_results_and_hand_ins_in_overlapping_folders_are_refused(tmp_path, capsys, out_under_submitted):
+    submitted = tmp_path / "submitted"
+    write_handin(submitted / "ada" / "backprop", solution())
+    out = submitted / "ada" if out_under_submitted else tmp_path
+    before = tree_digest(submitted)
+    assert course(["grade", "backprop", f"--submitted={submitted}", f"--out={out}"]) == 1
+    assert "overlap: results would be written among the hand-ins" in capsys.readouterr().err
+    assert tree_digest(submitted) == before
+
+
+def test_students_whose_output_names_would_collide_are_refused(tmp_path, capsys):
+    for student in ("=1+1", "'=1+1"):  # the first is written with an apostrophe, as the second is named
+        write_handin(tmp_path / "submitted" / student / "backprop", solution())
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
+    assert "would share one results folder" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("grader.cases.BUILDERS", {})
+    grade_command.checks.cache_clear()
+    try:
+        write_handin(tmp_path / "submitted" / "ada" / "backprop", solution())
+        assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
+    finally:
+        grade_command.checks.cache_clear()
+    assert "has a graded cell 'multiplication' that grader/cases.py has no cases for" in capsys.readouterr().err

@@ -344,7 +344,10 @@ def test_killing_the_grading_process_costs_only_that_hand_in(graded):
 
 def test_student_text_cannot_inject_formulas_or_terminal_escapes(graded):
     out = graded["paths"]["out"]
-    assert not any(line.startswith(("=", "+", "-", "@")) for line in (out / "grades.csv").read_text(encoding="utf-8").splitlines())
+    with open(out / "grades.csv", newline="", encoding="utf-8") as file:
+        cells = [cell for row in csv.reader(file) for cell in row]
+    assert any(cell.startswith("'=") for cell in cells)  # the formula's student id is there, defused
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
     assert (out / spreadsheet_safe(FORMULA) / "backprop" / "results.json").is_file()  # the id reports look up
     assert "\x1b" not in graded["printed"]
     assert "\\x1b]0;retitled" in graded["printed"]  # shown, escaped, in the gradebook table
