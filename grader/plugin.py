@@ -19,8 +19,6 @@ class CheckResult:
 
 
 def _failure_text(excinfo):
-    if excinfo is None:
-        return "failed"
     if excinfo.errisinstance(pytest.fail.Exception):
         return str(excinfo.value.msg)
     if excinfo.errisinstance(Unusable):
@@ -34,7 +32,7 @@ class ResultCollector:
     def __init__(self):
         self.results = {}
         self.unusable = None
-        self.grader_failed = False
+        self.grader_failed = []  # grade_ids of checks where the grader itself raised
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -45,7 +43,8 @@ class ResultCollector:
             if call.excinfo is not None and call.excinfo.errisinstance(Unusable):
                 self.unusable = call.excinfo.value
             if report.failed:
-                self.grader_failed |= not call.excinfo.errisinstance((pytest.fail.Exception, Unusable))
+                if not call.excinfo.errisinstance((pytest.fail.Exception, Unusable)):
+                    self.grader_failed.append(grade_id)
                 self.results[grade_id] = CheckResult(grade_id, points, False, _failure_text(call.excinfo))
             elif report.when == "call" and report.passed:
                 output = dict(report.user_properties).get("output", "passed")

@@ -35,9 +35,9 @@ def children():
     return found
 
 
-def kill_adopted(known, rounds=100):
+def kill_adopted(known):
     """Kill and reap every child not in `known`, and the orphans their deaths hand over, until none is left."""
-    for _ in range(rounds):
+    for _ in range(100):  # each round reaps the orphans the previous round's deaths handed over
         strays = children() - set(known)
         if not strays:
             return

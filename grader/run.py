@@ -64,8 +64,11 @@ def grade_submission(student_id, folder, limits=Limits(), sandbox="auto", allow_
     if collector.unusable is not None:
         status, message = collector.unusable.status, str(collector.unusable)
         results = tuple(CheckResult(r.grade_id, r.points, False, f"not graded: {message}") for r in results)
-    elif collector.grader_failed or exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.results:
-        status, message = "grader error", f"pytest stopped with {exit_code!r} before grading; please tell the instructor."
+    elif collector.grader_failed:
+        status, message = "grader error", (f"the grader itself failed in {', '.join(collector.grader_failed)} (see that "
+                                           "check's output); the other checks stand. Please tell the instructor.")
+    elif exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.results:
+        status, message = "grader error", f"pytest stopped ({exit_code!r}) before grading; please tell the instructor."
     else:
         status, message = "graded", ""
     return SubmissionResult(student_id, status, message, results, choose_sandbox(sandbox).name)
@@ -81,15 +84,27 @@ def _serve(connection):
     """A grading process: grade each (job, scratch) the parent sends, until it sends None."""
     for job, scratch in iter(connection.recv, None):
         tempfile.tempdir = scratch  # the private copy goes here; the parent removes it even if this process is killed
-        connection.send(grade_submission(*job))
+        try:
+            result = grade_submission(*job)
+        except Exception as error:  # a bug of the grader's: that hand-in's row says so, the class goes on
+            student_id, _, _, sandbox, _ = job
+            result = _not_graded(student_id, sandbox, f"the grader itself failed ({type(error).__name__}: {error}); "
+                                                      "please tell the instructor.")
+        connection.send(result)
+
+
+def _not_graded(student_id, sandbox, message):
+    """A "grader error" row: every check failed with `message`."""
+    results = tuple(CheckResult(check.grade_id, check.points, False, f"not graded: {message}") for check in checks())
+    return SubmissionResult(student_id, "grader error", message, results, choose_sandbox(sandbox).name)
 
 
 def _lost(student_id, exit_code, sandbox):
     """The row of a hand-in whose grading process died before it could report."""
-    message = (f"the process grading this hand-in ended (exit status {exit_code}) before it reported; "
-               "outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by hand.")
-    results = tuple(CheckResult(check.grade_id, check.points, False, f"not graded: {message}") for check in checks())
-    return SubmissionResult(student_id, "grader error", message, results, choose_sandbox(sandbox).name)
+    cause = ("outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by hand."
+             if not choose_sandbox(sandbox).use_bwrap else "please tell the instructor.")
+    return _not_graded(student_id, sandbox, f"the process grading this hand-in ended (exit status {exit_code}) "
+                                            f"before it reported; {cause}")
 
 
 def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True, allow_changed_code=False):
@@ -123,6 +138,8 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
                         connection.send(((student_id, folder, limits, sandbox, allow_changed_code), scratch))
                     except OSError:  # this grading process died while idle: start another
                         shutil.rmtree(scratch)
+                        connection.close()
+                        process.join()
                         continue
                     waiting.pop(0)
                     busy[connection] = (process, student_id, scratch)
@@ -139,7 +156,14 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
                             kill_adopted({p.pid for p, _, _ in busy.values()} | {p.pid for _, p in idle})
                     shutil.rmtree(scratch, ignore_errors=True)
                     bar.update()
-    finally:
+    finally:  # on an error or Ctrl-C busy ones are stopped too, and their private copies removed
+        for connection, (process, _, scratch) in busy.items():
+            process.kill()
+            process.join()
+            connection.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+        if busy and not isolated:
+            kill_adopted({p.pid for _, p in idle})  # what the stopped ones' workers started
         for connection, process in idle:
             try:
                 connection.send(None)

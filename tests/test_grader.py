@@ -2,6 +2,7 @@
 import argparse
 import csv
 import json
+import multiprocessing
 import os
 import re
 import resource
@@ -12,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 
+import grader.run
 import grader.sandbox
 from course.cli import main as course
 from course import grade as grade_command
@@ -483,3 +485,48 @@ def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypa
     finally:
         grade_command.checks.cache_clear()
     assert "has a graded cell 'multiplication' that grader/cases.py has no cases for" in capsys.readouterr().err
+
+
+def test_a_failure_of_the_grader_itself_names_the_checks_it_hit(tmp_path, monkeypatch):
+    def broken_judge(case, answer):
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr("grader.judge.judge_case", broken_judge)
+    result = grade(tmp_path, solution())
+    assert result.status == "grader error"
+    assert result.message.startswith(f"the grader itself failed in {', '.join(POINTS)} (see that check's output)")
+    assert all(check.output.startswith("the grader itself failed here (ZeroDivisionError: planted)") for check in result.checks)
+
+
+def test_a_grading_process_that_raises_costs_only_that_hand_in(tmp_path, monkeypatch):
+    real = grader.run.grade_submission
+
+    def fails_for_ada(student_id, *rest):
+        if student_id == "ada":
+            raise OSError("planted")
+        return real(student_id, *rest)
+
+    monkeypatch.setattr("grader.run.grade_submission", fails_for_ada)
+    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")]
+    ada, bob = grader.run.grade_class(class_, jobs=1, limits=FAST, progress=False)
+    assert ada.status == "grader error" and ada.score == 0
+    assert ada.message == "the grader itself failed (OSError: planted); please tell the instructor."
+    assert bob.status == "graded" and bob.score == MAX_SCORE
+
+
+def test_an_interrupted_class_run_stops_its_grading_processes_and_removes_their_copies(tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    started = []
+
+    def interrupted(connections, *rest):
+        started.extend(multiprocessing.active_children())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("multiprocessing.connection.wait", interrupted)
+    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")]
+    with pytest.raises(KeyboardInterrupt):
+        grader.run.grade_class(class_, jobs=2, limits=FAST, progress=False)
+    assert len(started) == 2 and not any(process.is_alive() for process in started)
+    assert list(scratch.iterdir()) == []
