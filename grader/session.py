@@ -89,6 +89,10 @@ class WorkerSession:
             self.known_children = children()
         try:
             self.process = self.sandbox.start(self.copy_dir, request_read, response_write, self.limits)
+        except BaseException:
+            os.close(self.request_fd)
+            os.close(self.response_fd)
+            raise
         finally:
             os.close(request_read)
             os.close(response_write)

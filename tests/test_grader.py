@@ -23,6 +23,7 @@ from grader.judge import HIDDEN_HINT
 from grader.outputs import gradebook_differences
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
+from grader.session import WorkerSession
 from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, check_readable, private_copy
 from grader.worker import ProtocolError, decode_array, encode_array
 from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
@@ -530,3 +531,18 @@ def test_an_interrupted_class_run_stops_its_grading_processes_and_removes_their_
         grader.run.grade_class(class_, jobs=2, limits=FAST, progress=False)
     assert len(started) == 2 and not any(process.is_alive() for process in started)
     assert list(scratch.iterdir()) == []
+
+
+def test_a_worker_that_cannot_start_leaves_no_pipe_open(tmp_path):
+    class CannotStart:
+        use_bwrap = True  # nothing to restore or adopt: only the pipes are at stake
+
+        def start(self, *args):
+            raise OSError("planted")
+
+    (tmp_path / "toolbox.py").write_text("x = 1\n")
+    session = WorkerSession(tmp_path, CannotStart(), FAST)
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match="planted"):
+        session.run("[]")
+    assert len(os.listdir("/proc/self/fd")) == before
