@@ -12,6 +12,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from course.errors import CourseError
+
 DESCRIPTION = "Release, collect and grade the backpropagation assignment, run from the course folder."
 EPILOG = ("The usual order: course release backprop; course collect backprop --zip DOWNLOAD; course grade backprop. "
           "`course COMMAND --help` describes each command; `course demo` runs them all on a synthetic class.")
@@ -52,6 +54,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except CourseError as error:  # commands that have nothing to add to the message let it come here
+        print(f"course {args.command}: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -2,7 +2,9 @@
 import subprocess
 import sys
 
-from course.cli import COMMANDS, build_parser
+import course.grade  # noqa: F401  (so the test can replace its run)
+from course.cli import COMMANDS, build_parser, main
+from course.errors import CourseError
 
 
 def imported_modules_after(code):
@@ -34,3 +36,12 @@ def test_reading_notebooks_does_not_compile_unused_schema_grammars():
 def test_grading_imports_neither_jupytext_nor_matplotlib():
     modules = imported_modules_after("import course.grade, grader.cases\ngrader.cases.checks()")
     assert not {"jupytext", "nbformat", "matplotlib"} & modules
+
+
+def test_a_course_error_from_any_command_is_one_line_without_traceback(monkeypatch, capsys):
+    def fails(args):
+        raise CourseError("nbgrader_config.py does not exist; run this in the course root")
+
+    monkeypatch.setattr("course.grade.run", fails)
+    assert main(["grade", "backprop"]) == 1
+    assert capsys.readouterr().err == "course grade: error: nbgrader_config.py does not exist; run this in the course root\n"
