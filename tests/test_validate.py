@@ -120,3 +120,12 @@ def test_without_the_source_the_released_notebook_supplies_the_checks(tmp_path):
     from_release = graded_cells(public_checks(tmp_path, "backprop", config))
     from_source = graded_cells(public_checks(COURSE_ROOT, "backprop", config))
     assert [(c.grade_id, c.points, c.source) for c in from_release] == [(c.grade_id, c.points, c.source) for c in from_source]
+
+
+def test_without_a_release_it_runs_the_checks_and_says_nothing_about_acceptance(tmp_path, capsys):
+    root = tmp_path / "course"  # a course whose assignment was never released
+    shutil.copytree(SOURCE, root / "source" / "backprop")
+    shutil.copy(COURSE_ROOT / "nbgrader_config.py", root)
+    assert main(["validate", str(root / "source" / "backprop"), "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "11 of 11 checks pass" in out and "Grading would" not in out
