@@ -31,7 +31,8 @@ def first_free(path):
 def known_assignments(root=COURSE_ROOT):
     """The assignments of the course in `root`: its folders in source/ or in release/."""
     folders = [Path(root, kind) for kind in ("source", "release")]
-    return sorted({path.name for folder in folders if folder.is_dir() for path in folder.iterdir() if path.is_dir()})
+    return sorted({path.name for folder in folders if folder.is_dir() for path in folder.iterdir()
+                   if path.is_dir() and not path.name.startswith(".")})  # not a swap `course release` left
 
 
 # nbformat validates notebooks with jsonschema, which loads the optional rfc3987_syntax

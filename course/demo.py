@@ -1,5 +1,4 @@
 """Run the whole job on a synthetic class: release, hand-ins, grading, reports."""
-import csv
 import os
 import shutil
 import sys
@@ -9,6 +8,7 @@ from course import COURSE_ROOT, roster_order, some_of
 from course.cli import main as course
 from course.demo_marker import MARKER, demo_students, write_marker
 from course.sample_class import make_sample_class
+from grader.outputs import read_rows
 
 ASSIGNMENT = "backprop"
 
@@ -22,8 +22,7 @@ def others_in(submitted, autograded):
     found = {path.name for path in submitted.iterdir() if path.is_dir()} if submitted.is_dir() else set()
     gradebook = autograded / "grades.csv"
     if gradebook.is_file():
-        with open(gradebook, newline="", encoding="utf-8-sig") as file:
-            found |= {row.get("student_id") or "(a row without a student id)" for row in csv.DictReader(file)}
+        found |= {row.get("student_id") or "(a row without a student id)" for row in read_rows(gradebook)}
     return sorted(found - demo_students(submitted), key=roster_order)
 
 

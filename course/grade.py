@@ -1,5 +1,4 @@
 """Grade every hand-in of an assignment in a sandbox: grades.csv, results.json and reports."""
-import importlib.util
 import os
 import sys
 import time
@@ -46,15 +45,6 @@ def print_kept_gradebook(grades, kept):
         print(f"  {student_text(student)}: {change}")
     if len(differences) > TABLE_ROWS:
         print(f"  ... and {len(differences) - TABLE_ROWS} more differences")
-
-
-def write_reports(out_dir, assignment):
-    """The feedback pages and class report, when grader/reports.py is part of this checkout."""
-    if importlib.util.find_spec("grader.reports") is None:
-        print("note: grader/reports.py is not available; skipped feedback.html and report.html.")
-        return None
-    from grader.reports import write_reports as write
-    return write(out_dir, assignment)
 
 
 def refusal(args, submissions):
@@ -112,6 +102,7 @@ def run(args):
                           allow_changed_code=args.allow_changed_code)
     seconds = time.perf_counter() - start
     grades, kept = write_gradebook(args.out, args.assignment, results)
+    from grader.reports import write_reports  # matplotlib loads in a second: not before grading starts
     report = write_reports(args.out, args.assignment)
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
@@ -134,6 +125,5 @@ def run(args):
     if kept is not None:
         print_kept_gradebook(grades, kept)
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
-    if report is not None:
-        print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")
+    print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")
     return 0

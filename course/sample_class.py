@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course import COURSE_ROOT
-from course.nbgrader_settings import load_config, student_files
-from course.strip import strip_solutions
+from course.nbgrader_settings import load_config
+from course.markers import find_regions
+from course.strip import solution_clearer, strip_solutions
+from grader.submission import REQUIRED_FILES
 
 NOTEBOOK = "backprop.ipynb"
-ENGINE_FILES = tuple(student_files(load_config(COURSE_ROOT), "backprop"))
-REGION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n", re.M | re.S)
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def make_sample_class(submitted_dir, source_dir=COURSE_ROOT / "source" / "backpr
     {student id: kind}.
     """
     source_dir, release_dir = Path(source_dir), Path(release_dir)
-    solution = {name: (source_dir / name).read_text() for name in ENGINE_FILES}
+    solution = {name: (source_dir / name).read_text(encoding="utf-8") for name in REQUIRED_FILES}
     kinds = {"solution": solution, "stubs": stubs(solution)}
     for mistake in MISTAKES:
         kinds[mistake.name] = {**solution, mistake.file: with_mistake(solution[mistake.file], mistake)}
@@ -78,7 +78,7 @@ def make_sample_class(submitted_dir, source_dir=COURSE_ROOT / "source" / "backpr
         folder = Path(submitted_dir) / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in kinds[kind].items():
-            (folder / name).write_text(text)
+            (folder / name).write_text(text, encoding="utf-8")
         shutil.copyfile(notebook, folder / NOTEBOOK)
         roster[student] = kind
     return roster
@@ -86,13 +86,18 @@ def make_sample_class(submitted_dir, source_dir=COURSE_ROOT / "source" / "backpr
 
 def with_mistake(text, mistake):
     """`text` with the solution region of class `mistake.cls` replaced by the mistaken body."""
-    start = re.search(rf"^class {mistake.cls}\b", text, re.M)
-    end = re.compile(r"^(class|def) ", re.M).search(text, start.end()) if start else None
-    region = REGION.search(text, start.end(), end.start() if end else len(text)) if start else None
+    clearer = solution_clearer(load_config(COURSE_ROOT))
+    lines = text.splitlines(keepends=True)
+    tops = [number for number, line in enumerate(lines, start=1) if re.match(r"(class|def) ", line)]
+    start = next((number for number in tops if re.match(rf"class {mistake.cls}\b", lines[number - 1])), None)
+    stop = next((number for number in tops if start and number > start), len(lines) + 1)
+    regions = find_regions(text, clearer.begin_solution_delimeter, clearer.end_solution_delimeter, mistake.file)
+    region = next((r for r in regions if start and start < r.start < stop), None)
     if region is None:
         raise ValueError(f"{mistake.file} has no solution region in class {mistake.cls} for the mistake {mistake.name!r}")
-    body = "".join(region["indent"] + line for line in mistake.body.splitlines(keepends=True))
-    return text[: region.start()] + body + text[region.end():]
+    indent = re.match(r"[ \t]*", lines[region.start - 1]).group()
+    body = [indent + line for line in mistake.body.splitlines(keepends=True)]
+    return "".join(lines[: region.start - 1] + body + lines[region.stop:])
 
 
 def stubs(solution):

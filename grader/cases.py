@@ -38,7 +38,7 @@ import numpy as np
 import toolbox_solution
 from course.notebook import graded_cells, read_ipynb
 from grader import RELEASE_DIR
-from grader.worker import encode_case, evaluate
+from grader.worker import encode_case, evaluate, json_index
 
 RELEASED_NOTEBOOK = RELEASE_DIR / "backprop.ipynb"
 RUN_SEED = int(os.environ.get("GRADER_SEED") or secrets.randbits(63))
@@ -223,7 +223,7 @@ def indexing(rng):
         ("a negative index and a strided slice", [-1, {"slice": [None, None, 2]}]),
         ("a column", [{"slice": [None, None, None]}, 3]),
     ):
-        out_shape = x[tuple(slice(*p["slice"]) if isinstance(p, dict) else p for p in index)].shape
+        out_shape = x[json_index(index)].shape
         cases.append(case(title, {"x": x}, one_op("getitem", "x", index=index), grad=rng.normal(size=out_shape)))
     return cases
 

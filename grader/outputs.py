@@ -41,6 +41,8 @@ def write_atomically(path, text):
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             os.fchmod(file.fileno(), 0o666 & ~UMASK)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename: a crash leaves the old file or the new, never an empty one
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -86,6 +88,12 @@ def gradescope_json(result):
     }
 
 
+def read_rows(path):
+    """The rows of a grades.csv, as dicts; it may have been saved by a spreadsheet, with a byte-order mark."""
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        return list(csv.DictReader(file))
+
+
 WRITTEN_DIGEST = ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited gradebook from it
 RESERVED_NAMES = ("grades.csv", "report.html", WRITTEN_DIGEST)  # files in OUT/ that no student folder may replace
 
@@ -110,8 +118,7 @@ def gradebook_differences(kept, grades):
     tables = []
     for path in (kept, grades):
         try:
-            with open(path, newline="", encoding="utf-8-sig") as file:
-                rows = list(csv.DictReader(file))
+            rows = read_rows(path)
         except (OSError, UnicodeDecodeError, csv.Error):
             return None
         if rows and "student_id" not in rows[0]:
@@ -153,8 +160,7 @@ def gradebook_conflict(out_dir, assignment):
     """Why writing `assignment`'s grades.csv into `out_dir` would lose other grades, or None when it would not."""
     path = Path(out_dir) / "grades.csv"
     try:
-        with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: spreadsheets save CSV with a byte-order mark
-            rows = list(csv.DictReader(file))
+        rows = read_rows(path)
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, csv.Error) as error:

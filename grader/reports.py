@@ -6,7 +6,6 @@ student-controlled string (ids, messages, what their code printed or returned)
 is escaped, so a submission cannot put HTML or script into a page a TA opens.
 Hidden checks show pass or fail only, never their output.
 """
-import csv
 import json
 import statistics
 from collections import Counter
@@ -14,7 +13,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-from grader.outputs import write_atomically
+from grader.outputs import read_rows, write_atomically
 
 # Checks whose output a student may see; Gradescope's other values ("hidden", "after_due_date",
 # "after_published") depend on dates this report does not know, so they show pass/fail only.
@@ -47,8 +46,7 @@ def write_reports(out_dir, assignment):
 def read_grades(path):
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; run 'course grade' first, it writes grades.csv and the results")
-    with open(path, newline="", encoding="utf-8") as file:
-        return list(csv.DictReader(file))
+    return read_rows(path)
 
 
 def read_results(path):

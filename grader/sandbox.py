@@ -32,6 +32,7 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 PYTHON = os.path.realpath(sys.executable)
 NUMPY_DIR = Path(numpy.__file__).parent
 SANDBOX_ROOT = "/sandbox"
+SCRATCH_MB = 64  # the in-memory /tmp, the only place a sandboxed worker can write
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,8 @@ def add_grading_options(add_option):
 
 
 def limits_from(options):
-    """Limits read from parsed options (an argparse namespace or a dict)."""
-    get = options.get if isinstance(options, dict) else lambda name: getattr(options, name)
-    return Limits(**{limit.name: get(limit.name) for limit in fields(Limits)})
+    """Limits read from parsed options (argparse's or pytest's)."""
+    return Limits(**{limit.name: getattr(options, limit.name) for limit in fields(Limits)})
 
 
 def _apply_limits(limits):
@@ -110,7 +110,7 @@ def _package_folders():
     return tuple(dict.fromkeys(folder for folder in listed if os.path.isdir(folder)))
 
 
-def _bwrap_prefix(copy_dir, scratch_mb=64):
+def _bwrap_prefix(copy_dir):
     """The bubblewrap command line that exposes only what the worker needs.
 
     The submission's copy is read-only; the only writable place is a small /tmp in memory.
@@ -121,7 +121,7 @@ def _bwrap_prefix(copy_dir, scratch_mb=64):
     command = [
         "bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
         "--cap-drop", "ALL", "--die-with-parent", "--new-session",
-        "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--size", str(scratch_mb << 20), "--tmpfs", "/tmp",
+        "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--size", str(SCRATCH_MB << 20), "--tmpfs", "/tmp",
     ]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):

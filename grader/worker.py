@@ -100,7 +100,7 @@ def decode_case(data):
     return data
 
 
-def _index(parts):
+def json_index(parts):
     """An index tuple from its JSON form: ints, [start, stop, step] slices and int arrays."""
     def part(p):
         if isinstance(p, dict) and "slice" in p:
@@ -121,7 +121,7 @@ OPERATIONS = {
     "log": lambda tb, a: tb.log(a),
     "sum": lambda tb, a, dim=None: a.sum(dim=dim),
     "mean": lambda tb, a, dim=None: a.mean(dim=dim),
-    "getitem": lambda tb, a, index: a[_index(index)],
+    "getitem": lambda tb, a, index: a[json_index(index)],
 }
 
 

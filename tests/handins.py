@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 from course import COURSE_ROOT
-from course.sample_class import ENGINE_FILES, Mistake, stubs as release_stubs, with_mistake
+from course.sample_class import Mistake, stubs as release_stubs, with_mistake
+from grader.submission import REQUIRED_FILES
 from grader.cases import checks
 
 SOURCE = COURSE_ROOT / "source" / "backprop"
@@ -49,13 +50,13 @@ def numeric(fn, g, eps=1e-6):
 
 
 def solution():
-    return {name: (SOURCE / name).read_text() for name in ENGINE_FILES}
+    return {name: (SOURCE / name).read_text() for name in REQUIRED_FILES}
 
 
 def stubs():
     """What students start from: the release's engine files, or the source with nbgrader's stubs."""
-    if all((RELEASE / name).is_file() for name in ENGINE_FILES):
-        return {name: (RELEASE / name).read_text() for name in ENGINE_FILES}
+    if all((RELEASE / name).is_file() for name in REQUIRED_FILES):
+        return {name: (RELEASE / name).read_text() for name in REQUIRED_FILES}
     return release_stubs(solution())
 
 

@@ -45,3 +45,12 @@ def test_a_course_error_from_any_command_is_one_line_without_traceback(monkeypat
     monkeypatch.setattr("course.grade.run", fails)
     assert main(["grade", "backprop"]) == 1
     assert capsys.readouterr().err == "course grade: error: nbgrader_config.py does not exist; run this in the course root\n"
+
+
+def test_assignments_are_folders_of_source_or_release_but_not_hidden_ones(tmp_path):
+    from course import known_assignments
+
+    (tmp_path / "source" / "backprop").mkdir(parents=True)
+    (tmp_path / "release" / "softmax").mkdir(parents=True)
+    (tmp_path / "release" / ".backprop-new-1a2b").mkdir()  # what an interrupted `course release` leaves
+    assert known_assignments(tmp_path) == ["backprop", "softmax"]

@@ -178,6 +178,17 @@ def test_outputs_get_the_permissions_of_a_plain_new_file(tmp_path):
     assert stat.S_IMODE((tmp_path / "mine.csv").stat().st_mode) == 0o666 & ~previous
 
 
+def test_outputs_reach_the_disk_before_they_replace_the_old_ones(tmp_path, monkeypatch):
+    from grader.outputs import write_atomically
+
+    steps, replace = [], os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: steps.append("fsync"))
+    monkeypatch.setattr(os, "replace", lambda source, target: (steps.append("replace"), replace(source, target)))
+    write_atomically(tmp_path / "grades.csv", "student_id\n")
+    assert steps == ["fsync", "replace"]
+    assert (tmp_path / "grades.csv").read_text() == "student_id\n"
+
+
 def test_missing_grades_and_escaping_student_ids_are_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="grades.csv does not exist; run 'course grade' first"):
         write_reports(tmp_path, "backprop")

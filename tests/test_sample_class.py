@@ -5,7 +5,9 @@ import sys
 import pytest
 
 from course import COURSE_ROOT
-from course.sample_class import ENGINE_FILES, MISTAKES, NOTEBOOK, REGION, make_sample_class
+from course.markers import find_regions
+from course.sample_class import MISTAKES, NOTEBOOK, make_sample_class
+from grader.submission import REQUIRED_FILES
 
 SOURCE = COURSE_ROOT / "source" / "backprop"
 
@@ -26,9 +28,9 @@ def test_every_kind_once_in_a_student_folder(sample_class):
     assert {"ada lovelace", "Émile Borel"} <= set(roster)
     assert sorted(p.name for p in submitted.iterdir()) == sorted(roster)
     for student in roster:
-        assert sorted(p.name for p in folder(submitted, student).iterdir()) == sorted([*ENGINE_FILES, NOTEBOOK])
+        assert sorted(p.name for p in folder(submitted, student).iterdir()) == sorted([*REQUIRED_FILES, NOTEBOOK])
     solution = folder(submitted, next(s for s, kind in roster.items() if kind == "solution"))
-    for name in [*ENGINE_FILES, NOTEBOOK]:
+    for name in [*REQUIRED_FILES, NOTEBOOK]:
         assert (solution / name).read_bytes() == (SOURCE / name).read_bytes()
 
 
@@ -36,8 +38,8 @@ def regions_changed(original, handed_in):
     """The solution regions of `original` outside which `handed_in` is identical to it."""
     before, after = original.splitlines(), handed_in.splitlines()
     changed = []
-    for match in REGION.finditer(original):
-        start, end = original.count("\n", 0, match.start()), original.count("\n", 0, match.end())
+    for region in find_regions(original, "### BEGIN SOLUTION", "### END SOLUTION", "source"):
+        start, end = region.start - 1, region.stop  # the region's lines, markers included, as a 0-based slice
         tail = len(before) - end
         if before[:start] == after[:start] and before[end:] == after[len(after) - tail:]:
             changed.append(after[start: len(after) - tail])
@@ -48,7 +50,7 @@ def regions_changed(original, handed_in):
 def test_each_mistake_replaces_exactly_one_solution_region(sample_class, mistake):
     submitted, roster = sample_class
     student = next(s for s, kind in roster.items() if kind == mistake.name)
-    for name in ENGINE_FILES:
+    for name in REQUIRED_FILES:
         original, handed_in = (SOURCE / name).read_text(), (folder(submitted, student) / name).read_text()
         if name != mistake.file:
             assert handed_in == original
@@ -68,7 +70,7 @@ def test_mistake_naming_a_class_without_a_region_is_an_error():
 def test_stubs_import_run_forward_and_stop_in_backward(sample_class):
     submitted, roster = sample_class
     student = next(s for s, kind in roster.items() if kind == "stubs")
-    for name in ENGINE_FILES:
+    for name in REQUIRED_FILES:
         assert "### BEGIN SOLUTION" not in (folder(submitted, student) / name).read_text()
     script = (
         "import numpy as np, nn, toolbox as tb\n"
