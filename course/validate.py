@@ -38,6 +38,9 @@ def run(args):
         refusal = grading_refusal(args.path, args.assignment, args.root)
         print(f"\nGrading would give 0 points, status '{refusal.status}': {refusal}" if refusal else
               "Grading would accept these files: they read as UTF-8 Python and change only what students may.")
+        if not refusal and any(not cell.grade_id and cell.unexpected_error for cell in runs):
+            print("A setup cell failed above, though: if importing toolbox.py or nn.py fails, grading fails the same "
+                  "way and gives 0. Grading offers your code the standard library and numpy, nothing else.")
     return 0 if all(cell.error is None for cell in runs if cell.grade_id) and not refusal else 1
 
 
@@ -49,7 +52,7 @@ def grading_refusal(path, assignment="backprop", root=COURSE_ROOT):
     from grader.submission import Unusable, check_readable, private_copy
 
     with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
-        copy = Path(scratch) / Path(path).name
+        copy = Path(scratch) / "hand-in"  # not the folder's own name: `.` has none
         try:
             private_copy(path, copy)
             check_given_code_unchanged(check_readable(copy), Path(root) / "release" / assignment)

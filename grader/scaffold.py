@@ -17,6 +17,7 @@ import ast
 import builtins
 import collections
 import functools
+import sys
 
 from course import COURSE_ROOT
 from course.nbgrader_settings import load_config
@@ -61,6 +62,16 @@ _INERT = (ast.Constant, ast.Name, ast.Attribute, ast.Load, ast.Tuple, ast.UnaryO
           ast.Subscript, ast.BinOp, ast.BitOr)
 
 
+IMPORTABLE = frozenset(sys.stdlib_module_names) | {"numpy", "toolbox", "nn"}  # what the worker can import
+
+
+def _unavailable(statement):
+    """The module an import statement names that the worker would not find, or None."""
+    modules = [alias.name for alias in statement.names] if isinstance(statement, ast.Import) else \
+        [("." * statement.level) + (statement.module or "")]
+    return next((module for module in modules if module.split(".")[0] not in IMPORTABLE), None)
+
+
 def _why_not_added(statement, taken):
     """None when a module-level statement is an import or a helper function that only adds new names,
     else why it may not be added (the empty string: it is neither an import nor a function)."""
@@ -77,6 +88,8 @@ def _why_not_added(statement, taken):
         return ""
     elif any(alias.name == "*" for alias in statement.names):
         return "a star import could rebind any name"
+    elif _unavailable(statement):
+        return f"grading has no module {_unavailable(statement)}: only the standard library, numpy, toolbox and nn"
     names = _bound_names(statement)
     clashing = sorted(names & taken) or sorted(name for name in names if name.startswith("__"))  # no module __getattr__
     return f"it rebinds {', '.join(clashing)}, which the file or Python already defines" if clashing else None
@@ -149,8 +162,8 @@ def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):
 def changed_code_message(name, changed):
     """What a student whose `name` differs from the release at `changed` reads, and what to do."""
     if changed.startswith("line "):
-        what = (f"{name} {changed} is not in the released {name}, and the only additions allowed are imports and "
-                "helper functions with new names (not rebinding a given name or a builtin).")
+        what = (f"{name} {changed} is not in the released {name}, and the only additions allowed are imports (of the standard "
+                "library or numpy) and helper functions with new names (not rebinding a given name or a builtin).")
     else:
         where = {"module level": "the code outside the given classes and functions"}.get(changed, changed)
         what = f"{name}: {where} differs from the released {name}."

@@ -98,6 +98,14 @@ def test_a_refused_addition_is_named_with_its_reason():
     assert changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom numpy import *\n")) == f"line {line} (a star import could rebind any name)"
 
 
+@pytest.mark.parametrize("addition, module", [("import torch", "torch"), ("import json, my_helpers", "my_helpers"),
+                                              ("from scipy.special import expit", "scipy.special"), ("from . import nn", ".")])
+def test_an_import_the_worker_cannot_satisfy_is_refused_by_name(addition, module):
+    line = RELEASED.count("\n") + 2
+    assert changed_definition(RELEASED, ast.parse(f"{RELEASED}\n{addition}\n")) == (
+        f"line {line} (grading has no module {module}: only the standard library, numpy, toolbox and nn)")
+
+
 def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
     handin = write_handin(tmp_path / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE})
     refused = grade_submission("numeric", handin)

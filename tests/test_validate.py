@@ -129,3 +129,24 @@ def test_without_a_release_it_runs_the_checks_and_says_nothing_about_acceptance(
     assert main(["validate", str(root / "source" / "backprop"), "--root", str(root)]) == 0
     out = capsys.readouterr().out
     assert "11 of 11 checks pass" in out and "Grading would" not in out
+
+
+def test_run_in_the_folder_itself_it_still_says_what_grading_would_do(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work"
+    shutil.copytree(RELEASED, work)
+    toolbox = (work / "toolbox.py").read_text()
+    (work / "toolbox.py").write_text(toolbox.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)"))
+    monkeypatch.chdir(work)
+    assert main(["validate", "."]) == 1
+    assert "Grading would give 0 points, status 'changed given code': toolbox.py: ReLU.forward differs" in capsys.readouterr().out
+
+
+def test_files_grading_accepts_but_cannot_import_are_pointed_out(tmp_path, capsys):
+    work = tmp_path / "work"
+    shutil.copytree(RELEASED, work)
+    with open(work / "toolbox.py", "a") as file:
+        file.write("from math import no_such_function\n")  # an allowed import that fails when it runs
+    assert main(["validate", str(work)]) == 1
+    out = capsys.readouterr().out
+    assert "Grading would accept these files" in out
+    assert "A setup cell failed above, though: if importing toolbox.py or nn.py fails, grading fails the same way" in out

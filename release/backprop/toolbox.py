@@ -15,9 +15,10 @@ Your task: complete the `backward` method of every operation below.
   broadcast result, and the engine sums it back to the input's shape
   (see `reduce_to_shape`), just as PyTorch does.
 - `Add` is done for you; read it first.
-- Change only the bodies marked `# YOUR CODE HERE`. You may add imports and
-  helper functions with new names; any other change to the given code makes
-  the grader give the hand-in 0 points, since that code is what the checks rely on.
+- Change only the bodies marked `# YOUR CODE HERE`. You may add imports (of
+  the standard library or numpy: the grader has nothing else) and helper
+  functions with new names; any other change to the given code makes the
+  grader give the hand-in 0 points, since that code is what the checks rely on.
 """
 import numbers
 

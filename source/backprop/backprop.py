@@ -23,8 +23,9 @@
 # The engine lives in `toolbox.py` (the `Tensor` class and its operations) and
 # `nn.py` (layers and a loss built on top of it). Edit those two files; this
 # notebook checks them. Write your code in the bodies marked `# YOUR CODE HERE`;
-# you may add imports and helper functions of your own, but leave the rest as
-# given: the grader gives 0 points to a hand-in whose given code was changed.
+# you may add imports (of the standard library or numpy) and helper functions
+# of your own, but leave the rest as given: the grader gives 0 points to a
+# hand-in whose given code was changed.
 
 # %%
 # %load_ext autoreload
