@@ -156,7 +156,7 @@ def run(args):
     except zipfile.BadZipFile as error:
         print(f"course collect: {args.zip} is not a readable .zip ({error}); download it again or unpack it and pass the folder.", file=sys.stderr)
         return 2
-    print(f"Collected {len(summary.collected)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
+    print(f"Collected {len(summary.collected) + len(summary.replaced)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
     lines = [("collected", student, summary.warning(student)) for student in summary.collected]
     lines += [("replaced", student, f": the earlier hand-in is kept in {args.submitted / REPLACED / student}/{summary.warning(student)}")
               for student in summary.replaced]

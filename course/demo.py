@@ -19,7 +19,7 @@ def add_arguments(parser):
 
 def others_in(submitted, autograded):
     """Students in `submitted` or `autograded/grades.csv` the demo did not make: real hand-ins and grades."""
-    found = {path.name for path in submitted.iterdir() if path.is_dir()} if submitted.is_dir() else set()
+    found = {p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")} if submitted.is_dir() else set()  # not .replaced/
     gradebook = autograded / "grades.csv"
     if gradebook.is_file():
         found |= {row.get("student_id") or "(a row without a student id)" for row in read_rows(gradebook)}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.plugin import ResultCollector
 from grader.sandbox import add_grading_options, choose_sandbox, limits_from
 from grader.session import WorkerSession
 from grader.scaffold import check_given_code_unchanged
@@ -22,6 +23,10 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     if not config.option.submission and not (config.option.help or config.option.version):
         raise pytest.UsageError("the grader needs the hand-in to grade: pytest grader --submission PATH")
+    grading_a_class = any(isinstance(plugin, ResultCollector) for plugin in config.pluginmanager.get_plugins())
+    if config.option.submission and not grading_a_class and not Path(config.option.submission).exists():
+        # in a class run a missing folder is the student's (their row says so); here it is a mistyped path
+        raise pytest.UsageError(f"--submission {config.option.submission} does not exist; pass the folder holding the hand-in's toolbox.py and nn.py")
     config.addinivalue_line("markers", "grade(grade_id, points): a check worth `points`, named after a graded notebook cell")
 
 

@@ -275,7 +275,9 @@ def test_existing_submission_is_kept_unless_forced(tmp_path, capsys):
     assert toolbox.read_text() == "# first's toolbox\n"
 
     assert main(args + [str(second), "--force"]) == 0
-    assert f"replaced   ada: the earlier hand-in is kept in {submitted / '.replaced' / 'ada'}/" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"replaced   ada: the earlier hand-in is kept in {submitted / '.replaced' / 'ada'}/" in out
+    assert out.startswith("Collected 1 submission(s)")
     assert toolbox.read_text() == "# second's toolbox\n"
     assert sorted(p.name for p in submitted.iterdir()) == [".replaced", "ada"]
     assert sorted(p.name for p in (submitted / "ada").iterdir()) == ["backprop"]

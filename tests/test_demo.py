@@ -15,6 +15,7 @@ def test_demo_refuses_hand_ins_it_did_not_make(tmp_path):
     real = tmp_path / "submitted" / "some student" / "backprop"
     real.mkdir(parents=True)
     (real / "toolbox.py").write_text("# a real hand-in\n")
+    (tmp_path / "submitted" / ".replaced" / "some student").mkdir(parents=True)  # what collect --force keeps: no student
     with pytest.raises(FileExistsError, match=r"1 student\(s\) not made by the demo .* \(some student\)"):
         prepare_submitted(tmp_path / "submitted", tmp_path / "autograded")
     assert (real / "toolbox.py").read_text() == "# a real hand-in\n"

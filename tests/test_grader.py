@@ -98,6 +98,8 @@ def test_plain_pytest_grades_one_folder(tmp_path):
     assert ran.returncode == 1 and f"{len(POINTS)} failed" in ran.stdout
     ran = subprocess.run(command, capture_output=True, text=True, cwd=SOURCE.parent.parent)
     assert ran.returncode == pytest.ExitCode.USAGE_ERROR and "--submission PATH" in ran.stderr
+    ran = subprocess.run(command + [f"--submission={tmp_path / 'mistyped'}"], capture_output=True, text=True, cwd=SOURCE.parent.parent)
+    assert ran.returncode == pytest.ExitCode.USAGE_ERROR and "mistyped does not exist; pass the folder holding" in ran.stderr
 
 
 def test_hand_ins_are_graded_in_class_list_order(tmp_path):
