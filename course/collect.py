@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Optional
 
-from course import COURSE_ROOT, first_free, known_assignments, roster_order
+from course import COURSE_ROOT, first_free, known_assignments, roster_order, some_of
 from course.demo_marker import MARKER, demo_students
 from course.errors import CourseError
 from course.nbgrader_settings import load_config, student_files
@@ -119,12 +119,15 @@ class Summary:
     replaced: list = field(default_factory=list)  # students whose different submission --force replaced (and kept)
     ignored: list = field(default_factory=list)  # entries that are no hand-in: Moodle's online-text answers
     skipped: list = field(default_factory=list)  # (entry names, reason)
-    missing: dict = field(default_factory=dict)  # student -> files students complete that the hand-in lacks
+    missing: dict = field(default_factory=dict)  # student -> (files students complete it lacks, files it holds)
 
     def warning(self, student):
         """What to add to a student's line when their hand-in lacks files students complete."""
-        missing = self.missing.get(student)
-        return f" (no {', '.join(missing)}: grading will give 0 until they hand them in)" if missing else ""
+        if student not in self.missing:
+            return ""
+        missing, held = self.missing[student]
+        holds = f"; it holds {some_of(held)}" if held else "; it is empty"  # a renamed file shows here
+        return f" (no {', '.join(missing)}: grading will give 0 until they hand them in{holds})"
 
 
 def add_arguments(parser):
@@ -165,6 +168,10 @@ def run(args):
     lines += [("ignored", entry, ": Moodle's online-text answer, not a file of the hand-in") for entry in summary.ignored]
     for what, name, detail in lines:  # names come from the download: escape sequences in them must not reach the terminal
         print(student_text(f"  {what:<9}  {name}{detail}", limit=2000))
+    decorated = [s for s in summary.collected + summary.replaced if "_assignsubmission_" in s]
+    if decorated and not args.id_pattern:
+        print(student_text(f"note: {decorated[0]!r} is a folder name as Moodle makes them, taken whole as the student id; "
+                           f"collect with Moodle's --id-pattern (see course collect --help) to keep the name and number only"))
     print_demo_note(args.submitted)
     return 1 if summary.skipped else 0
 
@@ -214,7 +221,8 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
             getattr(summary, outcome).append(student_id)
             missing = [name for name in completed if not (destination / name).is_file()]
             if missing:
-                summary.missing[student_id] = missing
+                held = sorted(path.relative_to(destination).as_posix() for path in destination.rglob("*") if path.is_file())
+                summary.missing[student_id] = (missing, held)
     return summary
 
 

@@ -67,6 +67,10 @@ def refusal(args, submissions):
                 "(course collect does this) or pass --submitted DIR.")
     if not submissions:
         return f"no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/."
+    if (args.submitted / args.assignment).is_dir() and not any(folder.is_dir() for _, folder in submissions):
+        return (f"{args.submitted}/ looks like one student's folder (it holds {args.assignment}/, no student folder does); "
+                f"pass the folder holding every student's, e.g. --submitted {args.submitted.parent}, or grade one hand-in "
+                f"with: pytest grader --submission {args.submitted / args.assignment}")
     synthetic = demo_students(args.submitted)
     if synthetic and any(student not in synthetic for student, _ in submissions):
         return (f"{args.submitted}/ mixes the {len(synthetic)} synthetic students of `course demo` (listed in "

@@ -474,8 +474,8 @@ def test_hand_ins_lacking_files_students_complete_are_collected_with_a_warning(t
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "  collected  ada\n" in out
-    assert "  collected  grace (no toolbox.py, nn.py: grading will give 0 until they hand them in)\n" in out
-    assert "  collected  alan (no toolbox.py: grading will give 0 until they hand them in)\n" in out
+    assert "  collected  grace (no toolbox.py, nn.py: grading will give 0 until they hand them in; it holds backprop.ipynb)\n" in out
+    assert "  collected  alan (no toolbox.py: grading will give 0 until they hand them in; it holds nn.py, toolbox/toolbox.py)\n" in out
     assert (tmp_path / "submitted" / "grace" / "backprop" / "backprop.ipynb").exists()
     assert main(args) == 0
     assert "  unchanged  grace: the same files are already there (no toolbox.py, nn.py" in capsys.readouterr().out
@@ -662,3 +662,12 @@ def test_names_from_the_download_reach_the_terminal_escaped(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "collected  eve\\x1b]0;pwned\\x07 (no nn.py" in out
+
+
+def test_moodle_folder_names_taken_whole_get_a_note(tmp_path, capsys):
+    download = write_zip(tmp_path / "lms.zip", {"Bob Müller_200001_assignsubmission_file_/toolbox.py": "x"})
+    main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s")])
+    assert "note: 'Bob Müller_200001_assignsubmission_file_' is a folder name as Moodle makes them" in capsys.readouterr().out
+    pattern = r"(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_"
+    main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "t"), "--id-pattern", pattern])
+    assert "Moodle makes them" not in capsys.readouterr().out

@@ -548,3 +548,10 @@ def test_a_worker_that_cannot_start_leaves_no_pipe_open(tmp_path):
     with pytest.raises(OSError, match="planted"):
         session.run("[]")
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_one_students_folder_passed_as_the_class_is_refused(tmp_path, capsys):
+    write_handin(tmp_path / "submitted" / "Li Wei" / "backprop", solution())
+    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted' / 'Li Wei'}", f"--out={tmp_path / 'out'}"]) == 1
+    assert "Li Wei/ looks like one student's folder (it holds backprop/, no student folder does)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
