@@ -89,9 +89,13 @@ def gradescope_json(result):
 
 
 def read_rows(path):
-    """The rows of a grades.csv, as dicts; it may have been saved by a spreadsheet, with a byte-order mark."""
+    """The rows of a grades.csv, as dicts. A spreadsheet may have saved it with a byte-order mark and,
+    in locales with a decimal comma, with ';' between the cells."""
     with open(path, newline="", encoding="utf-8-sig") as file:
-        return list(csv.DictReader(file))
+        text = file.read()
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
 WRITTEN_DIGEST = ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited gradebook from it

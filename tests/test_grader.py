@@ -555,3 +555,18 @@ def test_one_students_folder_passed_as_the_class_is_refused(tmp_path, capsys):
     assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted' / 'Li Wei'}", f"--out={tmp_path / 'out'}"]) == 1
     assert "Li Wei/ looks like one student's folder (it holds backprop/, no student folder does)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_gradebook_a_spreadsheet_saved_with_semicolons_is_kept_and_compared(tmp_path, capsys):
+    out, submitted = tmp_path / "out", tmp_path / "submitted"
+    write_handin(submitted / "ada" / "backprop", stubs())
+    grade = ["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=1"]
+    assert course(grade) == 0
+    rows = list(csv.reader((out / "grades.csv").read_text(encoding="utf-8").splitlines()))
+    rows[1][2] = "2,5"  # a TA's correction, in a locale with a decimal comma
+    (out / "grades.csv").write_text("\ufeff" + "\n".join(";".join(row) for row in rows) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert course(grade) == 0
+    printed = capsys.readouterr().out
+    assert "  ada: score was '2,5' there, is '0' now" in printed
+    assert len(list(out.glob("grades.edited-*.csv"))) == 1
