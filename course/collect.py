@@ -379,19 +379,39 @@ def files_in(folder):
 
 
 def unwrap(folder, work, hand_in):
-    """Descend through folders that hold only one folder, unpacking a lone .zip on the way."""
+    """Descend through folders that hold only one folder, unpacking a lone .zip on the way; a .zip
+    beside other files is unpacked beside them, as Moodle's loose files are: it is part of the hand-in."""
     while True:
         entries = [path for path in folder.iterdir() if path.name not in JUNK]
-        if len(entries) != 1:
-            return folder
-        (only,) = entries
-        if only.is_dir():
-            folder = only
-        elif only.suffix.lower() == ".zip":
+        zips = [path for path in entries if path.is_file() and path.suffix.lower() == ".zip"]
+        if len(entries) == 1 and entries[0].is_dir():
+            folder = entries[0]
+        elif len(entries) == 1 and zips:
             folder = Path(tempfile.mkdtemp(dir=work, prefix="inner-"))
-            hand_in.unpack(only, folder)
+            hand_in.unpack(zips[0], folder)
         else:
+            for archive in zips:
+                spill(archive, folder, work, hand_in)
             return folder
+
+
+def spill(archive, folder, work, hand_in):
+    """Replace `archive` in `folder` by what it holds; a file it shares with the folder must be the same."""
+    chain = list(hand_in.chain)  # a sibling archive is as deep as this one, not one deeper
+    inner = Path(tempfile.mkdtemp(dir=work, prefix="inner-"))
+    hand_in.unpack(archive, inner)
+    inner = unwrap(inner, work, hand_in)
+    hand_in.chain = chain
+    for path in sorted(files_in(inner)):
+        target = folder / path
+        if target.exists() or any(parent.is_file() for parent in target.parents):
+            if target.is_file() and filecmp.cmp(inner / path, target, shallow=False):
+                continue
+            raise ValueError(f"student {hand_in.student_id!r}: {archive.name} holds {path.as_posix()!r} and so does the "
+                             f"folder beside it, with other contents; keep one and collect again")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (inner / path).rename(target)
+    archive.unlink()
 
 
 def unpack_zip(archive, destination, already=0, where=None, limit=None):

@@ -671,3 +671,18 @@ def test_moodle_folder_names_taken_whole_get_a_note(tmp_path, capsys):
     pattern = r"(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_"
     main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "t"), "--id-pattern", pattern])
     assert "Moodle makes them" not in capsys.readouterr().out
+
+
+def test_a_zip_beside_other_files_in_a_students_folder_is_unpacked_beside_them(tmp_path, capsys):
+    download = write_zip(tmp_path / "lms.zip", {
+        "ada/backprop.zip": zip_bytes({f"backprop/{n}": t for n, t in hand_in("ada").items()}), "ada/notes.txt": "notes",
+        "grace/toolbox.py": "# grace's toolbox\n", "grace/all.zip": zip_bytes(hand_in("grace")),  # the same toolbox.py twice
+        "alan/toolbox.py": "# an older toolbox\n", "alan/all.zip": zip_bytes(hand_in("alan")),
+    })
+    assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(tmp_path / "s")]) == 1
+    out = capsys.readouterr().out
+    for student, names in (("ada", ["nn.py", "notes.txt", "toolbox.py"]), ("grace", ["nn.py", "toolbox.py"])):
+        assert sorted(p.name for p in (tmp_path / "s" / student / "backprop").iterdir()) == names
+    assert (tmp_path / "s" / "ada" / "backprop" / "toolbox.py").read_text() == "# ada's toolbox\n"
+    assert ("skipped    alan: student 'alan': all.zip holds 'toolbox.py' and so does the folder beside it, "
+            "with other contents; keep one and collect again") in out
