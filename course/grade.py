@@ -80,6 +80,11 @@ def refusal(args, submissions):
     if clashing:
         return (f"the student folder {args.submitted / clashing[0]}/ has the name of a file grading writes into "
                 f"{args.out}/; rename the folder (e.g. add the student's number) and grade again.")
+    for student, _ in submissions:
+        if "\\" in student or any("\ud800" <= c <= "\udfff" for c in student):  # the file system's undecodable bytes
+            return (f"the student folder {student_text(student)!r} in {args.submitted}/ has a name grading cannot write "
+                    "into grades.csv and the reports (a backslash, or bytes that are not UTF-8); rename the folder "
+                    "and grade again.")
     by_output_name = {}
     for student, _ in submissions:
         other = by_output_name.setdefault(spreadsheet_safe(student), student)

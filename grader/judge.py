@@ -42,7 +42,7 @@ def _compare(what, expected, returned):
     try:
         got = decode_array(returned, dtypes=("float64",))
     except (ProtocolError, ValueError, TypeError) as error:
-        return f"{what} is not a float64 array ({error})"
+        return f"{what} is not a float64 array ({student_text(error, limit=200)})"
     expected = np.asarray(expected)
     if got.shape != expected.shape:
         return f"{what} has shape {got.shape}, expected {expected.shape}"

@@ -10,6 +10,7 @@ import multiprocessing
 import multiprocessing.connection
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -99,12 +100,17 @@ def _not_graded(student_id, sandbox, message):
     return SubmissionResult(student_id, "grader error", message, results, choose_sandbox(sandbox).name)
 
 
-def _lost(student_id, exit_code, sandbox):
-    """The row of a hand-in whose grading process died before it could report."""
+def stall_seconds(limits):
+    """How long a grading process may take before it counts as stuck: its hand-in's time limits, plus
+    30 s of its own work (starting, reading, judging)."""
+    return limits.submission_seconds + limits.case_seconds + 30
+
+
+def _lost(student_id, what, sandbox):
+    """The row of a hand-in whose grading process died, or stalled, before it could report."""
     cause = ("outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by hand."
              if not choose_sandbox(sandbox).use_bwrap else "please tell the instructor.")
-    return _not_graded(student_id, sandbox, f"the process grading this hand-in ended (exit status {exit_code}) "
-                                            f"before it reported; {cause}")
+    return _not_graded(student_id, sandbox, f"the process grading this hand-in {what} before it reported; {cause}")
 
 
 def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True, allow_changed_code=False):
@@ -119,6 +125,7 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
         adopt_orphans()  # a worker that kills its grading process leaves orphans: they come here
     context = multiprocessing.get_context("fork")
     waiting, idle, busy, done = list(submissions), [], {}, {}
+    allowed = stall_seconds(limits)
 
     def start_grader():
         connection, child = context.Pipe()
@@ -142,22 +149,30 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
                         process.join()
                         continue
                     waiting.pop(0)
-                    busy[connection] = (process, student_id, scratch)
-                for connection in multiprocessing.connection.wait(list(busy)):
-                    process, student_id, scratch = busy.pop(connection)
+                    busy[connection] = (process, student_id, scratch, time.monotonic() + allowed)
+                first_deadline = min(deadline for *_, deadline in busy.values())
+                ready = multiprocessing.connection.wait(list(busy), timeout=max(0.0, first_deadline - time.monotonic()))
+                stalled = [c for c, (*_, deadline) in busy.items() if c not in ready and deadline <= time.monotonic()]
+                for connection in ready + stalled:
+                    process, student_id, scratch, _ = busy.pop(connection)
                     try:
+                        if connection in stalled:  # stopped (outside bubblewrap a hand-in can SIGSTOP it) or stuck
+                            process.kill()
+                            raise EOFError
                         done[student_id] = connection.recv()
                         idle.append((connection, process))
                     except EOFError:
                         connection.close()
                         process.join()
-                        done[student_id] = _lost(student_id, process.exitcode, sandbox)
+                        what = (f"took more than {allowed:g} s" if connection in stalled
+                                else f"ended (exit status {process.exitcode})")
+                        done[student_id] = _lost(student_id, what, sandbox)
                         if not isolated:
-                            kill_adopted({p.pid for p, _, _ in busy.values()} | {p.pid for _, p in idle})
+                            kill_adopted({p.pid for p, *_ in busy.values()} | {p.pid for _, p in idle})
                     shutil.rmtree(scratch, ignore_errors=True)
                     bar.update()
     finally:  # on an error or Ctrl-C busy ones are stopped too, and their private copies removed
-        for connection, (process, _, scratch) in busy.items():
+        for connection, (process, _, scratch, _) in busy.items():
             process.kill()
             process.join()
             connection.close()

@@ -23,7 +23,7 @@ from grader.reaper import adopt_orphans, children, kill_adopted
 from grader.submission import Unusable
 from grader.worker import ProtocolError
 
-MAX_ANSWER_BYTES = 64 << 20
+MAX_ANSWER_BYTES = 1 << 20  # an honest answer is a few kB; json.loads of a forged one costs ~50 times its size
 
 
 class WorkerFailed(Exception):

@@ -23,6 +23,7 @@ import base64
 import json
 import operator
 import os
+import reprlib
 import select
 import sys
 import traceback
@@ -66,9 +67,9 @@ def decode_array(obj, dtypes=WIRE_DTYPES):
         raise ProtocolError(f"expected an array (dtype, shape, data), got {type(obj).__name__}")
     dtype, shape, data = obj["dtype"], obj["shape"], obj["data"]
     if dtype not in dtypes:
-        raise ProtocolError(f"array dtype must be one of {dtypes}, got {dtype!r}")
-    if not isinstance(shape, list) or not all(type(n) is int and 0 <= n < 2**31 for n in shape):
-        raise ProtocolError(f"array shape must be a list of sizes, got {shape!r}")
+        raise ProtocolError(f"array dtype must be one of {dtypes}, got {reprlib.repr(dtype)}")
+    if not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and 0 <= n < 2**31 for n in shape):
+        raise ProtocolError(f"array shape must be a list of at most 32 sizes, got {reprlib.repr(shape)}")
     if not isinstance(data, str):
         raise ProtocolError("array data must be a base64 string")
     raw = base64.b64decode(data.encode("ascii"), validate=True)

@@ -6,9 +6,11 @@ import multiprocessing
 import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +20,8 @@ import grader.sandbox
 from course.cli import main as course
 from course import grade as grade_command
 from course.grade import add_arguments as add_grade_arguments
-from grader.cases import RUN_SEED
-from grader.judge import HIDDEN_HINT
+from grader.cases import RUN_SEED, checks
+from grader.judge import HIDDEN_HINT, judge_case
 from grader.outputs import gradebook_differences
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
@@ -523,7 +525,7 @@ def test_an_interrupted_class_run_stops_its_grading_processes_and_removes_their_
     monkeypatch.setattr("tempfile.tempdir", str(scratch))
     started = []
 
-    def interrupted(connections, *rest):
+    def interrupted(connections, timeout=None):
         started.extend(multiprocessing.active_children())
         raise KeyboardInterrupt
 
@@ -570,3 +572,53 @@ def test_a_gradebook_a_spreadsheet_saved_with_semicolons_is_kept_and_compared(tm
     printed = capsys.readouterr().out
     assert "  ada: score was '2,5' there, is '0' now" in printed
     assert len(list(out.glob("grades.edited-*.csv"))) == 1
+
+
+def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path):
+    class Flooding:  # a worker that says it is ready, then answers with 2 MB of JSON
+        use_bwrap = True
+
+        def start(self, copy_dir, request_fd, response_fd, limits):
+            flood = ('import os; os.write({fd}, b\'{{"ready": true}}\\n\'); '
+                     'os.write({fd}, b\'{{"id": 1, "results": [\' + b\'{{}},\' * (700 << 10) + b\'{{}}]}}\\n\')')
+            return subprocess.Popen([sys.executable, "-c", flood.format(fd=response_fd)], pass_fds=(request_fd, response_fd),
+                                    start_new_session=True)
+
+    (tmp_path / "toolbox.py").write_text("x = 1\n")
+    session = WorkerSession(tmp_path, Flooding(), FAST)
+    with pytest.raises(Exception, match="did not follow the protocol \\(an answer longer than 1 MB\\)"):
+        session.run("[]")
+
+
+def test_feedback_quotes_a_malformed_answer_only_in_part():
+    case = checks()[0].cases[0]
+    answer = {"value": {"dtype": list(range(1 << 16)), "shape": [], "data": ""}, "grads": {}}
+    assert len(judge_case(case, answer)) < 300
+    answer = {"value": {"dtype": "float64", "shape": [1] * 100000, "data": "AAAAAAAA8D8="}, "grads": {}}
+    assert len(judge_case(case, answer)) < 300
+
+
+@pytest.mark.parametrize("name", [b"bad\xffutf8", b"back\\slash"])
+def test_a_student_folder_name_outputs_cannot_hold_is_refused_before_grading(tmp_path, capsys, name):
+    submitted = tmp_path / "submitted"
+    write_handin(Path(os.fsdecode(bytes(submitted) + b"/" + name)) / "backprop", solution())
+    write_handin(submitted / "ada" / "backprop", solution())
+    assert course(["grade", "backprop", f"--submitted={submitted}", f"--out={tmp_path / 'out'}"]) == 1
+    assert "has a name grading cannot write into grades.csv and the reports" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_stalled_grading_process_costs_only_that_hand_in(tmp_path, monkeypatch):
+    real = grader.run.grade_submission
+
+    def stalls_for_ada(student_id, *rest):
+        if student_id == "ada":
+            os.kill(os.getpid(), signal.SIGSTOP)  # as a hand-in outside bubblewrap can do to the process grading it
+        return real(student_id, *rest)
+
+    monkeypatch.setattr("grader.run.grade_submission", stalls_for_ada)
+    monkeypatch.setattr("grader.run.stall_seconds", lambda limits: 4)
+    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")]
+    ada, bob = grader.run.grade_class(class_, jobs=2, limits=FAST, progress=False)
+    assert ada.status == "grader error" and ada.message.startswith("the process grading this hand-in took more than 4 s")
+    assert bob.status == "graded" and bob.score == MAX_SCORE
