@@ -20,6 +20,12 @@ nothing: they agree with the reference to about 1e-9, far inside the
 tolerance, and at a kink (relu at 0) they are not an answer at all. The
 expected answers depend on no submission, so they are computed once per process.
 
+For the same reason a backward may not differentiate its node's forward
+numerically: that agrees with the chain rule to about 1e-9 on ordinary
+numbers. So each check also has a case with one entry a million to a trillion
+times the others (see `_one_huge`), where rounding swamps such differences
+and only the chain rule gets every entry right.
+
 The random cases are drawn afresh for every grading run (all processes of a
 run share them: they fork after the cases are built). A hand-in sees every
 input it is asked about and can leak it through its feedback (an exception
@@ -50,7 +56,7 @@ class Case:
     visible: bool
     request: dict  # what the worker computes (see grader.worker.evaluate)
     expected: dict  # toolbox_solution's {"value", "grads"}
-    smooth: bool  # no input sits on a kink, so central differences can confirm `expected` (tests/test_grading_cases.py)
+    smooth: bool  # no kink and no huge entry, so central differences can confirm `expected` (tests/test_grading_cases.py)
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,16 @@ def _away_from_zero(rng, shape, low=0.5, high=2.0):
     return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
 
 
+def _one_huge(rng, shape, scale=1e12):
+    """Normal numbers with one entry `scale` times larger. Rounding at that size swamps what any other
+    entry adds to a sum over all of them, so a backward that differentiates the forward numerically
+    (sum(forward(x + h) * grad) - ...) cannot get the other entries right; one computed by the chain
+    rule gets every entry right to the last few bits. Not `smooth`: central differences fail here too."""
+    array = rng.normal(size=shape)
+    array[np.unravel_index(rng.integers(array.size), shape)] *= scale
+    return array
+
+
 BROADCAST_PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 3)), ((5,), ()), ((2, 3), (1, 3)), ((4, 1), (1, 5))]
 
 
@@ -100,6 +116,8 @@ def _binary_cases(rng, operation):
         cases.append(case(f"random {left_shape} {operation} {right_shape}", {"a": a, "b": b}, one_op(operation, "a", "b"), grad=grad))
     cases.append(case(f"{operation} with a number on the left", {"a": _away_from_zero(rng, (3, 2))}, one_op(operation, 2.5, "a"), grad=rng.normal(size=(3, 2))))
     cases.append(case(f"{operation} of a tensor with itself", {"a": _away_from_zero(rng, (2, 3))}, one_op(operation, "a", "a"), grad=rng.normal(size=(2, 3))))
+    cases.append(case(f"{operation} with one huge upstream gradient entry", {"a": rng.normal(size=(3, 4)), "b": _away_from_zero(rng, (4,))},
+                      one_op(operation, "a", "b"), grad=_one_huge(rng, (3, 4)), smooth=False))
     return cases
 
 
@@ -131,6 +149,8 @@ def power(rng):
     for exponent, base in ((2.0, rng.normal(size=(3, 4))), (3.0, rng.normal(size=(2, 3, 2))), (0.5, rng.uniform(0.5, 3, (4,))),
                            (-1.5, rng.uniform(0.5, 3, (2, 2))), (1.0, rng.normal(size=(3,))), (0.0, rng.normal(size=(2, 2)))):
         cases.append(case(f"random x ** {exponent}", {"x": base}, one_op("pow", "x", exponent=exponent), grad=rng.normal(size=base.shape)))
+    cases.append(case("x ** 3 with one huge upstream gradient entry", {"x": rng.normal(size=(3, 4))}, one_op("pow", "x", exponent=3.0),
+                      grad=_one_huge(rng, (3, 4)), smooth=False))
     return cases
 
 
@@ -145,11 +165,19 @@ def matmul(rng):
         out = np.broadcast_shapes(left[:-2], right[:-2]) + (left[-2], right[-1])
         cases.append(case(f"random {left} @ {right}", {"a": rng.normal(size=left), "b": rng.normal(size=right)},
                           one_op("matmul", "a", "b"), grad=rng.normal(size=out)))
+    cases.append(case("(3, 4) @ (4, 5) with one huge upstream gradient entry", {"a": rng.normal(size=(3, 4)), "b": rng.normal(size=(4, 5))},
+                      one_op("matmul", "a", "b"), grad=_one_huge(rng, (3, 5)), smooth=False))
+    cases.append(case("(3, 4) @ (4, 5) with one huge entry in the left factor", {"a": _one_huge(rng, (3, 4)), "b": rng.normal(size=(4, 5))},
+                      one_op("matmul", "a", "b"), grad=rng.normal(size=(3, 5)), smooth=False))
     return cases
 
 
-def _unary(operation, inputs, rng):
-    return [case(f"random {operation} of shape {x.shape}", {"x": x}, one_op(operation, "x"), grad=rng.normal(size=x.shape)) for x in inputs]
+def _unary(operation, inputs, rng, huge_at=None):
+    """Random cases of shapes `inputs`, then one with a huge upstream gradient entry at input `huge_at` (default: the last)."""
+    cases = [case(f"random {operation} of shape {x.shape}", {"x": x}, one_op(operation, "x"), grad=rng.normal(size=x.shape)) for x in inputs]
+    x = inputs[-1] if huge_at is None else huge_at
+    return cases + [case(f"{operation} with one huge upstream gradient entry", {"x": x}, one_op(operation, "x"),
+                         grad=_one_huge(rng, x.shape), smooth=False)]
 
 
 def relu(rng):
@@ -161,7 +189,8 @@ def relu(rng):
         case("relu at exactly 0", {"x": [-1.0, 0.0, 2.0]}, one_op("relu", "x"), grad=np.full(3, 5.0), smooth=False),
         case("relu at exactly 0, random", {"x": zeros}, one_op("relu", "x"), grad=rng.normal(size=(3, 4)), smooth=False),
         case("relu(x + x)", {"x": _away_from_zero(rng, (2, 3), 0.1)}, [["t", "add", ["x", "x"], {}], ["y", "relu", ["t"], {}]], grad=rng.normal(size=(2, 3))),
-        *_unary("relu", [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))], rng),
+        *_unary("relu", [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))], rng,
+                huge_at=rng.uniform(0.1, 2.0, (3, 4))),  # positive: a huge entry where relu is 0 would add nothing
     ]
 
 
@@ -189,6 +218,10 @@ def _reductions(operation, rng):
             out_shape = np.asarray(getattr(x, operation)(axis=dim)).shape
             cases.append(case(f"random {operation}(dim={dim}) of shape {shape}", {"x": x}, one_op(operation, "x", dim=dim),
                               grad=rng.normal(size=out_shape)))
+    cases.append(case(f"{operation}(dim=1) with one huge upstream gradient entry", {"x": rng.normal(size=(3, 4))},
+                      one_op(operation, "x", dim=1), grad=_one_huge(rng, (3,)), smooth=False))
+    cases.append(case(f"{operation} of an input with one huge entry", {"x": _one_huge(rng, (3, 4))}, one_op(operation, "x"),
+                      grad=rng.normal(), smooth=False))
     return cases
 
 
@@ -225,10 +258,13 @@ def indexing(rng):
     ):
         out_shape = x[json_index(index)].shape
         cases.append(case(title, {"x": x}, one_op("getitem", "x", index=index), grad=rng.normal(size=out_shape)))
+    index = [rng.integers(0, 4, 7)]
+    cases.append(case("random rows with one huge upstream gradient entry", {"x": x}, one_op("getitem", "x", index=index),
+                      grad=_one_huge(rng, x[json_index(index)].shape), smooth=False))
     return cases
 
 
-def _network(title, sizes, x, target, rng, visible=False, params=None):
+def _network(title, sizes, x, target, rng, visible=False, params=None, smooth=True):
     layers, inputs = [], {"x": x}
     for position, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
         if position:
@@ -237,7 +273,21 @@ def _network(title, sizes, x, target, rng, visible=False, params=None):
         layers.append("linear")
         W, b = params[position] if params else (rng.normal(size=(n_out, n_in)), rng.normal(size=(n_out, 1)) * 0.1)
         inputs[f"W{index}"], inputs[f"b{index}"] = W, b
-    return case(title, inputs, visible=visible, layers=layers, target=np.asarray(target, dtype=np.int64))
+    return case(title, inputs, visible=visible, smooth=smooth, layers=layers, target=np.asarray(target, dtype=np.int64))
+
+
+def _misclassified_giant(rng, sizes, batch):
+    """A random network and batch in which one example is a million times larger than the others and
+    classified wrongly, so its loss is huge too: what it adds to every sum swamps the others' share."""
+    params = [(rng.normal(size=(n_out, n_in)), rng.normal(size=(n_out, 1)) * 0.1) for n_in, n_out in zip(sizes, sizes[1:])]
+    x = rng.normal(size=(sizes[0], batch))
+    x[:, 0] *= 1e6
+    hidden = x
+    for position, (W, b) in enumerate(params):
+        hidden = W @ (np.maximum(hidden, 0.0) if position else hidden) + b
+    target = rng.integers(0, sizes[-1], batch)
+    target[0] = (np.argmax(hidden[:, 0]) + 1) % sizes[-1]
+    return _network("a batch with one huge example", sizes, x, target, rng, params=params, smooth=False)
 
 
 def network(rng):
@@ -249,6 +299,7 @@ def network(rng):
         _network("random batched network", (4, 6, 3), rng.normal(size=(4, 8)), rng.integers(0, 3, 8), rng),
         _network("random deeper network", (3, 5, 4, 5), rng.normal(size=(3, 6)), rng.integers(0, 5, 6), rng),
         _network("random single layer (the loss alone)", (5, 4), rng.normal(size=(5, 7)), rng.integers(0, 4, 7), rng),
+        _misclassified_giant(rng, (4, 6, 3), 8),
     ]
 
 

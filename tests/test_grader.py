@@ -622,3 +622,19 @@ def test_a_stalled_grading_process_costs_only_that_hand_in(tmp_path, monkeypatch
     ada, bob = grader.run.grade_class(class_, jobs=2, limits=FAST, progress=False)
     assert ada.status == "grader error" and ada.message.startswith("the process grading this hand-in took more than 4 s")
     assert bob.status == "graded" and bob.score == MAX_SCORE
+
+
+EQUIVALENT_BODIES = {  # the same derivatives, rounded differently: every check must still pass
+    "Div": "return grad / self.b, -(grad * (self.a / self.b)) / self.b\n",
+    "Pow": "if self.exponent == 0:\n    return (0.0 * self.a,)\nreturn (self.exponent * (self.a ** (self.exponent - 1) * grad),)\n",
+    "MatMul": "return np.matmul(grad, np.swapaxes(self.b, -1, -2)), (np.swapaxes(grad, -1, -2) @ self.a).swapaxes(-1, -2)\n",
+    "ReLU": "return (np.where(self.a > 0, grad, 0.0),)\n",
+    "Exp": "return (self.out * grad,)\n",
+    "Log": "return (grad * (1.0 / self.a),)\n",
+    "Mean": "if self.dim is not None:\n    grad = np.expand_dims(grad, self.dim)\nreturn (np.broadcast_to(grad, self.shape) * (1.0 / self.count),)\n",
+    "SoftmaxCrossEntropy": "d = self.probs.copy()\nd[self.target, self.columns] -= 1.0\nreturn ((grad / len(self.columns)) * d,)\n",
+}
+
+
+def test_equivalent_formulas_earn_full_marks_on_every_case(tmp_path):
+    assert passed(grade(tmp_path, with_regions(EQUIVALENT_BODIES))) == set(POINTS)

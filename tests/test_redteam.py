@@ -23,7 +23,8 @@ import pytest
 from course import COURSE_ROOT
 from course.cli import main as course
 from grader.outputs import spreadsheet_safe
-from grader.sandbox import choose_sandbox
+from grader.run import grade_submission
+from grader.sandbox import Limits, choose_sandbox
 from handins import CENTRAL_DIFFERENCES, MAX_SCORE, POINTS, REGION_FILES, processes_mentioning, solution, stubs, tree_digest, with_regions, write_handin
 
 LIMITS = ["--case-seconds=2", "--submission-seconds=20", "--cpu-seconds=5", "--memory-mb=512", "--processes=16"]
@@ -382,3 +383,37 @@ def test_nothing_is_left_behind(graded):
     assert list(paths["scratch"].iterdir()) == [], "the grader's private copies were not removed"
     assert processes_mentioning(SLEEPER) == []
     assert processes_mentioning(str(paths["scratch"])) == []
+
+
+# A helper students may add (a new name, no code at import) that differentiates a node's own forward numerically.
+NODE_BY_DIFFERENCES = """
+
+def by_differences(node, grad, eps=1e-6, **options):
+    arrays, grads = [t.data for t in node.inputs], []
+    for i, a in enumerate(arrays):
+        g = np.zeros_like(a)
+        for pos in np.ndindex(a.shape):
+            h = eps * max(1.0, abs(a[pos]))
+            sides = []
+            for step in (h, -h):
+                moved = list(arrays)
+                moved[i] = a.copy()
+                moved[i][pos] += step
+                sides.append(np.sum(type(node)().forward(*moved, **options) * grad))
+            g[pos] = (sides[0] - sides[1]) / (2 * h)
+        grads.append(g)
+    return tuple(grads)
+"""
+OPTIONS_OF = {"Pow": ", exponent=self.exponent", "Sum": ", dim=self.dim", "Mean": ", dim=self.dim", "GetItem": ", index=self.index",
+              "SoftmaxCrossEntropy": ", target=self.target"}
+
+
+def test_backward_by_numerical_differences_of_each_node_earns_nothing(tmp_path):
+    """Written in the stub bodies with a helper students may add, it passes the given-code check; with
+    normal-sized numbers it agreed with the reference far inside the tolerance and earned 15 of 15."""
+    files = with_regions({cls: f"return by_differences(self, grad{OPTIONS_OF.get(cls, '')})\n" for cls in REGION_FILES})
+    files["toolbox.py"] = files["toolbox.py"].replace("import numpy as np\n", "import numpy as np\n" + NODE_BY_DIFFERENCES, 1)
+    files["nn.py"] = files["nn.py"].replace("import numpy as np\n", "import numpy as np\n\nfrom toolbox import by_differences\n", 1)
+    result = grade_submission("numeric", write_handin(tmp_path / "numeric", files), Limits(case_seconds=10, submission_seconds=60))
+    assert result.status == "graded", result.message  # accepted as a hand-in: the cases, not the scaffold, decide
+    assert {check.grade_id: check.score for check in result.checks} == dict.fromkeys(POINTS, 0.0)
