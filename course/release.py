@@ -8,6 +8,7 @@
    cells before it ran cleanly) and the whole notebook passes against the solution.
 Everything is built in a scratch folder; release/NAME changes only when all checks pass.
 """
+import ast
 import os
 import shutil
 import sys
@@ -74,10 +75,45 @@ def release(name, root=COURSE_ROOT):
         released = nbformat.read(built / f"{name}.ipynb", as_version=4)
         problems += _stub_problems(run_cells(up_to_last_check(released), built, CELL_TIMEOUT), f"release/{name}/{name}.ipynb")
         problems += _solution_problems(solution_runs.result(), show(script))
+        problems += _unreleased_files(root / "release" / name, built, show)
         if problems:
             raise CourseError(f"the release of {name} failed {len(problems)} check(s):\n  " + "\n  ".join(problems))
+        notes = _given_code_changes(root / "release" / name, built, student_files(config, name), show)
         _swap_into_place(built, root / "release" / name)
-    return f"Notebook pair: {synced}.\n" + _summary(name, written, checks)
+    return "\n".join([f"Notebook pair: {synced}.", _summary(name, written, checks), *notes])
+
+
+def _unreleased_files(released, built, show):
+    """Files in the current release that the new one would delete: put there by hand, so not ours to drop."""
+    if not released.is_dir():
+        return []
+    made_by_tools = {"__pycache__", ".ipynb_checkpoints"}  # Python and Jupyter write these when the release is run
+    extra = [path for path in sorted(released.rglob("*")) if path.is_file() and not made_by_tools & set(path.parts)
+             and not (built / path.relative_to(released)).exists()]
+    return [f"{show(path)} is not made by the release (only what is in source/ is released), and releasing would "
+            f"delete it: move it into {show(released.parent.parent / 'source' / released.name)}/ to release it, or out "
+            "of release/" for path in extra]
+
+
+def _given_code_changes(released, built, file_names, show):
+    """Notes on files students complete whose given code differs from the current release's: hand-ins
+    made from the current one would be refused as 'changed given code'."""
+    from grader.scaffold import changed_definition  # the grader's own rule, loaded only here
+
+    notes = []
+    for file_name in file_names:
+        if not (released / file_name).is_file():
+            continue
+        try:
+            changed = changed_definition((built / file_name).read_text(encoding="utf-8"),  # graded against the new one
+                                         ast.parse((released / file_name).read_text(encoding="utf-8")))
+        except (SyntaxError, ValueError):  # the current release is not Python: anything may have changed
+            changed = "module level"
+        if changed is not None:
+            notes.append(f"note: the given code of {file_name} differs from the previous {show(released / file_name)} "
+                         f"({changed}): hand-ins made from the previous release will be refused as 'changed given code'. "
+                         "Send students the new file, or grade with --allow-changed-code.")
+    return notes
 
 
 def _check_sources(source, name, config, show):

@@ -183,3 +183,25 @@ except NotImplementedError:
     done = subprocess.run([sys.executable, "-c", script], cwd=RELEASED, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "stub reached"
+
+
+def test_files_put_into_the_release_by_hand_are_not_deleted(course, capsys):
+    assert main(["release", "backprop", "--root", str(course)]) == 0
+    (course / "release" / "backprop" / "ERRATA.md").write_text("Check 3 had a typo.\n")
+    (course / "release" / "backprop" / "__pycache__").mkdir()
+    (course / "release" / "backprop" / "__pycache__" / "toolbox.cpython-311.pyc").write_bytes(b"\0")
+    capsys.readouterr()
+    message = refused(course, capsys)
+    assert "release/backprop/ERRATA.md is not made by the release (only what is in source/ is released)" in message
+    assert "move it into source/backprop/ to release it" in message and "__pycache__" not in message
+    assert (course / "release" / "backprop" / "ERRATA.md").read_text() == "Check 3 had a typo.\n"
+
+
+def test_a_release_whose_given_code_changed_says_what_old_hand_ins_will_get(course, capsys):
+    assert main(["release", "backprop", "--root", str(course)]) == 0
+    assert "note: the given code" not in capsys.readouterr().out
+    edit(course / "source" / "backprop" / "toolbox.py", "return np.maximum(a, 0.0)", "return np.maximum(a, 0.0) + 0.0")
+    assert main(["release", "backprop", "--root", str(course)]) == 0
+    out = capsys.readouterr().out
+    assert ("note: the given code of toolbox.py differs from the previous release/backprop/toolbox.py (ReLU.forward): "
+            "hand-ins made from the previous release will be refused as 'changed given code'") in out
