@@ -64,6 +64,7 @@ class Check:
     grade_id: str
     points: float
     cases: tuple
+    hidden_kinds: str  # what its hidden cases try, for the hint a student gets when only those fail
 
     @functools.cached_property
     def wire(self):
@@ -306,6 +307,18 @@ def network(rng):
 # grade_id -> the function making its cases
 BUILDERS = {"multiplication": multiplication, "division": division, "power": power, "matmul": matmul, "relu": relu, "exp": exp,
             "log": log, "sum": summation, "mean": mean, "indexing": indexing, "network": network}
+HUGE = "one entry a trillion times the others"
+_BINARY = f"broadcasting shapes, a number on the left, a tensor with itself and an upstream gradient with {HUGE}"
+_UNARY = f"other shapes, an input used twice and an upstream gradient with {HUGE}"
+_REDUCTION = f"each axis (dim=None, 0, 1, -1, -2) of 1-, 2- and 3-D inputs, and inputs or upstream gradients with {HUGE}"
+HIDDEN_KINDS = {  # grade_id -> what its hidden cases try, in words: categories, never the inputs
+    "multiplication": _BINARY, "division": _BINARY, "power": f"exponents 0, 1, negative and fractional, and {HUGE}",
+    "matmul": f"non-square, vector-shaped and batched (3-D) operands, and {HUGE}",
+    "relu": f"inputs at exactly 0 (where the derivative is taken as 0), relu(x + x) and {HUGE}",
+    "exp": _UNARY, "log": _UNARY, "sum": _REDUCTION, "mean": _REDUCTION,
+    "indexing": f"repeated indices (their gradients add up), negative indices, strided slices and {HUGE}",
+    "network": "batches, a deeper network, the loss alone and a batch with one huge, misclassified example",
+}
 
 
 @functools.lru_cache(maxsize=None)
@@ -320,5 +333,6 @@ def checks(notebook_path=RELEASED_NOTEBOOK, seed=RUN_SEED):
                 f"{notebook_path.name} has a graded cell '{cell.grade_id}' that grader/cases.py has no cases for; "
                 f"add a builder named {cell.grade_id} to BUILDERS."
             )
-        result.append(Check(cell.grade_id, cell.points, tuple(BUILDERS[cell.grade_id](_rng(seed, cell.grade_id)))))
+        result.append(Check(cell.grade_id, cell.points, tuple(BUILDERS[cell.grade_id](_rng(seed, cell.grade_id))),
+                            HIDDEN_KINDS[cell.grade_id]))
     return tuple(result)

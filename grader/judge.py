@@ -11,9 +11,6 @@ import numpy as np
 
 from grader.worker import ProtocolError, decode_array
 
-# The same words for every check: what hidden cases try in general, never which case failed or its inputs.
-HIDDEN_HINT = ("hidden cases try other shapes (broadcasting, each axis), an input used twice and inputs at "
-               "exactly 0; test yours on such inputs with gradcheck")
 REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclose, a little stricter
 
 
@@ -70,6 +67,11 @@ def judge_case(case, answer):
     return None
 
 
+def hidden_hint(check):
+    """What a check's hidden cases try, in general: never which case failed or its inputs."""
+    return f"hidden cases try {check.hidden_kinds}; test yours on such inputs with gradcheck"
+
+
 def verdict(check, answers):
     """(passed, feedback) for a check: it passes only if every case does."""
     if len(answers) != len(check.cases):
@@ -78,7 +80,7 @@ def verdict(check, answers):
     visible = [f"{case.title}: {problem}" for case, problem in problems if problem and case.visible]
     hidden_total = sum(not case.visible for case in check.cases)
     hidden_failed = sum(1 for case, problem in problems if problem and not case.visible)
-    hint = "" if visible else f"; {HIDDEN_HINT}"  # when the notebook's own case fails, that is the thing to fix first
+    hint = "" if visible else f"; {hidden_hint(check)}"  # when the notebook's own case fails, that is the thing to fix first
     lines = visible + ([f"fails {hidden_failed} of {hidden_total} hidden case(s){hint}"] if hidden_failed else [])
     if lines:
         return False, "\n".join(lines)

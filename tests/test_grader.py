@@ -21,7 +21,7 @@ from course.cli import main as course
 from course import grade as grade_command
 from course.grade import add_arguments as add_grade_arguments
 from grader.cases import RUN_SEED, checks
-from grader.judge import HIDDEN_HINT, judge_case
+from grader.judge import hidden_hint, judge_case
 from grader.outputs import gradebook_differences
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
@@ -85,8 +85,16 @@ def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
     assert "c = a * b; c.backward(2.0): expected a.grad =\n6." in outputs["multiplication"]
     assert "your code returned\n4." in outputs["multiplication"]
     # relu >= 0 only differs at exactly 0, which only hidden cases contain: pass/fail and a count, nothing else.
-    assert re.fullmatch(r"fails \d+ of \d+ hidden case\(s\); " + re.escape(HIDDEN_HINT), outputs["relu"])
-    assert HIDDEN_HINT not in outputs["multiplication"]  # the notebook's own case failing is the thing to fix first
+    relu, = (check for check in checks() if check.grade_id == "relu")
+    assert re.fullmatch(r"fails \d+ of \d+ hidden case\(s\); " + re.escape(hidden_hint(relu)), outputs["relu"])
+    assert "inputs at exactly 0" in hidden_hint(relu)  # each check's hint names what its hidden cases try
+    assert "hidden cases try" not in outputs["multiplication"]  # the notebook's own case failing is the thing to fix first
+
+
+def test_every_check_names_the_kinds_of_its_hidden_cases():
+    hints = {check.grade_id: hidden_hint(check) for check in checks()}
+    assert "repeated indices (their gradients add up)" in hints["indexing"]
+    assert "each axis" in hints["sum"] and "broadcasting" in hints["division"]
 
 
 def test_plain_pytest_grades_one_folder(tmp_path):
