@@ -95,7 +95,8 @@ def format_table(runs):
     width = max(len(cell.grade_id) for cell in checks)
     for cell in checks:
         result = "passed" if cell.error is None else "FAILED"
-        rows.append(f"  {result}  {cell.grade_id:<{width}}  {cell.points:>4g}  {cell.error or ''}".rstrip())
+        error = " ".join((cell.error or "").split())  # an array printed over several lines would break the table
+        rows.append(f"  {result}  {cell.grade_id:<{width}}  {cell.points:>4g}  {error}".rstrip())
     passed = [cell for cell in checks if cell.error is None]
     rows.append(f"{len(passed)} of {len(checks)} checks pass ({sum(c.points for c in passed):g} of {sum(c.points for c in checks):g} points); hidden tests run at grading time.")
     return "\n".join(rows)

@@ -150,3 +150,13 @@ def test_files_grading_accepts_but_cannot_import_are_pointed_out(tmp_path, capsy
     out = capsys.readouterr().out
     assert "Grading would accept these files" in out
     assert "A setup cell failed above, though: if importing toolbox.py or nn.py fails, grading fails the same way" in out
+
+
+def test_a_multi_line_error_stays_on_its_row():
+    from course.checks import CellRun
+    from course.validate import format_table
+
+    runs = [CellRun(1, "mean", 1.0, "AssertionError: got [[-1.44e+00]\n [ 3.2e+03]]", False), CellRun(2, "sum", 1.0, None, False)]
+    rows = format_table(runs).splitlines()
+    assert rows[0] == "  FAILED  mean     1  AssertionError: got [[-1.44e+00] [ 3.2e+03]]"
+    assert rows[1].startswith("  passed  sum") and len(rows) == 3
