@@ -14,7 +14,8 @@ import sys
 import pytest
 
 from course import COURSE_ROOT
-from course.sample_class import ENGINE_FILES, make_sample_class
+from course.sample_class import make_sample_class
+from grader.submission import REQUIRED_FILES
 
 CONFIG = "nbgrader_config.py"
 SETTING = re.compile(r"^c\.Autograde\.exclude_overwriting\b.*$", re.M)
@@ -55,7 +56,7 @@ def test_autograde_grades_the_students_engine_not_the_solution(generated_course,
 
     nbgrader(root, "autograde", "backprop", "--create", "--force")
 
-    for name in ENGINE_FILES:
+    for name in REQUIRED_FILES:
         graded = (root / "autograded" / student / "backprop" / name).read_text()
         handed_in = (root / "submitted" / student / "backprop" / name).read_text()
         solution = (root / "source" / "backprop" / name).read_text()
