@@ -111,8 +111,8 @@ def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
     refused = grade_submission("numeric", handin)
     assert refused.status == "changed given code" and refused.score == 0
     assert "Tensor.backward" in refused.message and "YOUR CODE HERE" in refused.message
-    # The rule is what stops it: allowed through, the same hand-in earns points with no backward written.
-    assert grade_submission("numeric", handin, allow_changed_code=True).score > 0
+    # The rule is what refused it: allowed through, it is graded (and its numbers fail the cases with huge entries).
+    assert grade_submission("numeric", handin, allow_changed_code=True).status == "graded"
 
 
 def test_course_grade_tells_the_instructor_about_changed_given_code(tmp_path, capsys):
