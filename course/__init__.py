@@ -28,6 +28,15 @@ def first_free(path):
     return next(candidate for candidate in itertools.chain([path], numbered) if not candidate.exists())
 
 
+def outside_course(folder):
+    """' (here: /abs/folder; the course folder is ...)' when a relative `folder` does not lie in the course
+    folder, as when a command runs from elsewhere: it then reads and writes there, not in the course."""
+    folder = Path(folder)
+    if folder.is_absolute() or Path.cwd().resolve() == COURSE_ROOT.resolve():
+        return ""
+    return f" (here: {folder.resolve()}; the course folder is {COURSE_ROOT})"
+
+
 def known_assignments(root=COURSE_ROOT):
     """The assignments of the course in `root`: its folders in source/ or in release/."""
     folders = [Path(root, kind) for kind in ("source", "release")]

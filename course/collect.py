@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Optional
 
-from course import COURSE_ROOT, first_free, known_assignments, roster_order, some_of
+from course import COURSE_ROOT, first_free, known_assignments, outside_course, roster_order, some_of
 from course.demo_marker import MARKER, demo_students
 from course.errors import CourseError
 from course.nbgrader_settings import load_config, student_files
@@ -159,7 +159,8 @@ def run(args):
     except zipfile.BadZipFile as error:
         print(f"course collect: {args.zip} is not a readable .zip ({error}); download it again or unpack it and pass the folder.", file=sys.stderr)
         return 2
-    print(f"Collected {len(summary.collected) + len(summary.replaced)} submission(s) into {args.submitted / '<student_id>' / args.assignment}")
+    print(f"Collected {len(summary.collected) + len(summary.replaced)} submission(s) into "
+          f"{args.submitted / '<student_id>' / args.assignment}{outside_course(args.submitted)}")
     lines = [("collected", student, summary.warning(student)) for student in summary.collected]
     lines += [("replaced", student, f": the earlier hand-in is kept in {args.submitted / REPLACED / student}/{summary.warning(student)}")
               for student in summary.replaced]

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from grader.judge import student_text
-from course import known_assignments, some_of
+from course import known_assignments, outside_course, some_of
 from course.demo_marker import MARKER, demo_students
 from grader.cases import checks
 from grader.outputs import RESERVED_NAMES, gradebook_conflict, spreadsheet_safe, gradebook_differences, stale_results, write_gradebook
@@ -63,8 +63,8 @@ def refusal(args, submissions):
     if conflict:
         return f"{conflict}. Nothing was graded."
     if not args.submitted.is_dir():
-        return (f"{args.submitted}/ is not a folder; put hand-ins in {args.submitted}/<student_id>/{args.assignment}/ "
-                "(course collect does this) or pass --submitted DIR.")
+        return (f"{args.submitted}/ is not a folder{outside_course(args.submitted)}; put hand-ins in "
+                f"{args.submitted}/<student_id>/{args.assignment}/ (course collect does this) or pass --submitted DIR.")
     if not submissions:
         return f"no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/."
     if (args.submitted / args.assignment).is_dir() and not any(folder.is_dir() for _, folder in submissions):

@@ -54,3 +54,15 @@ def test_assignments_are_folders_of_source_or_release_but_not_hidden_ones(tmp_pa
     (tmp_path / "release" / "softmax").mkdir(parents=True)
     (tmp_path / "release" / ".backprop-new-1a2b").mkdir()  # what an interrupted `course release` leaves
     assert known_assignments(tmp_path) == ["backprop", "softmax"]
+
+
+def test_relative_folders_outside_the_course_folder_are_pointed_out(tmp_path, monkeypatch, capsys):
+    from course import COURSE_ROOT
+
+    monkeypatch.chdir(tmp_path)  # a TA running the command from another folder
+    assert main(["grade", "backprop"]) == 1
+    assert (f"submitted/ is not a folder (here: {tmp_path / 'submitted'}; the course folder is {COURSE_ROOT})"
+            in capsys.readouterr().err)
+    monkeypatch.chdir(COURSE_ROOT)
+    assert main(["grade", "backprop", "--submitted", str(tmp_path / "none")]) == 1
+    assert "(here:" not in capsys.readouterr().err
