@@ -100,6 +100,14 @@ def _not_graded(student_id, sandbox, message):
     return SubmissionResult(student_id, "grader error", message, results, choose_sandbox(sandbox).name)
 
 
+def _receive(connection):
+    """What a grading process sent, or None if it died first."""
+    try:
+        return connection.recv()
+    except EOFError:
+        return None
+
+
 def stall_seconds(limits):
     """How long a grading process may take before it counts as stuck: its hand-in's time limits, plus
     30 s of its own work (starting, reading, judging)."""
@@ -155,13 +163,12 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
                 stalled = [c for c, (*_, deadline) in busy.items() if c not in ready and deadline <= time.monotonic()]
                 for connection in ready + stalled:
                     process, student_id, scratch, _ = busy.pop(connection)
-                    try:
-                        if connection in stalled:  # stopped (outside bubblewrap a hand-in can SIGSTOP it) or stuck
-                            process.kill()
-                            raise EOFError
-                        done[student_id] = connection.recv()
+                    result = None if connection in stalled else _receive(connection)
+                    if result is not None:
+                        done[student_id] = result
                         idle.append((connection, process))
-                    except EOFError:
+                    else:  # died, or stopped (outside bubblewrap a hand-in can SIGSTOP it) or stuck
+                        process.kill()
                         connection.close()
                         process.join()
                         what = (f"took more than {allowed:g} s" if connection in stalled
