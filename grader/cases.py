@@ -20,11 +20,13 @@ nothing: they agree with the reference to about 1e-9, far inside the
 tolerance, and at a kink (relu at 0) they are not an answer at all. The
 expected answers depend on no submission, so they are computed once per process.
 
-For the same reason a backward may not differentiate its node's forward
-numerically: that agrees with the chain rule to about 1e-9 on ordinary
-numbers. So each check also has a case with one entry a million to a trillion
-times the others (see `_one_huge`), where rounding swamps such differences
-and only the chain rule gets every entry right.
+A backward that differentiates its node's forward numerically agrees with
+the chain rule to about 1e-9 on ordinary numbers, and a complex step is
+exact. Two kinds of hidden case stop it: one entry a million to a trillion
+times the others (see `_one_huge`), where rounding swamps real differences,
+and a `large` input, where one forward pass per input entry (any numerical
+method's price) takes far longer than a check may, while the chain rule
+takes milliseconds.
 
 The random cases are drawn afresh for every grading run (all processes of a
 run share them: they fork after the cases are built). A hand-in sees every
@@ -82,6 +84,20 @@ def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth
     return Case(title, visible, request, evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request), smooth)
 
 
+LARGE = [240, 250]  # 60,000 entries: a forward pass per entry takes over 10 s, the chain rule a millisecond or two
+
+
+def large(title, rng, inputs, steps=None, grad=None, target=None, **network):
+    """A hidden case too large to differentiate numerically (one forward pass per input entry) within a
+    check's time, yet quick for the chain rule. `inputs` maps names to (kind, shape) (see
+    grader.worker.GENERATORS): the worker draws them from a seed and answers with projections."""
+    spec = {"seed": int(rng.integers(2**31)), "inputs": inputs, "grad": grad, "target": target}
+    request = {"generate": spec, "wants": [name for name in inputs if name != "x"] if network else list(inputs), **network}
+    if not network:
+        request.update(steps=steps, output="y")
+    return Case(title, False, request, evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request), smooth=False)
+
+
 def one_op(operation, *operands, **options):
     """Steps applying one operation to inputs (names) or numbers."""
     return [["y", operation, list(operands), options]]
@@ -119,6 +135,8 @@ def _binary_cases(rng, operation):
     cases.append(case(f"{operation} of a tensor with itself", {"a": _away_from_zero(rng, (2, 3))}, one_op(operation, "a", "a"), grad=rng.normal(size=(2, 3))))
     cases.append(case(f"{operation} with one huge upstream gradient entry", {"a": rng.normal(size=(3, 4)), "b": _away_from_zero(rng, (4,))},
                       one_op(operation, "a", "b"), grad=_one_huge(rng, (3, 4)), smooth=False))
+    cases.append(large(f"large {operation}", rng, {"a": ("mixed", LARGE), "b": ("away from 0", LARGE)},
+                       one_op(operation, "a", "b"), grad=LARGE))
     return cases
 
 
@@ -152,6 +170,7 @@ def power(rng):
         cases.append(case(f"random x ** {exponent}", {"x": base}, one_op("pow", "x", exponent=exponent), grad=rng.normal(size=base.shape)))
     cases.append(case("x ** 3 with one huge upstream gradient entry", {"x": rng.normal(size=(3, 4))}, one_op("pow", "x", exponent=3.0),
                       grad=_one_huge(rng, (3, 4)), smooth=False))
+    cases.append(large("large x ** 3", rng, {"x": ("mixed", LARGE)}, one_op("pow", "x", exponent=3.0), grad=LARGE))
     return cases
 
 
@@ -170,15 +189,19 @@ def matmul(rng):
                       one_op("matmul", "a", "b"), grad=_one_huge(rng, (3, 5)), smooth=False))
     cases.append(case("(3, 4) @ (4, 5) with one huge entry in the left factor", {"a": _one_huge(rng, (3, 4)), "b": rng.normal(size=(4, 5))},
                       one_op("matmul", "a", "b"), grad=rng.normal(size=(3, 5)), smooth=False))
+    cases.append(large("large (150, 150) @ (150, 150)", rng, {"a": ("mixed", [150, 150]), "b": ("mixed", [150, 150])},
+                       one_op("matmul", "a", "b"), grad=[150, 150]))
     return cases
 
 
-def _unary(operation, inputs, rng, huge_at=None):
-    """Random cases of shapes `inputs`, then one with a huge upstream gradient entry at input `huge_at` (default: the last)."""
+def _unary(operation, inputs, rng, kind, huge_at=None):
+    """Random cases of shapes `inputs`, one with a huge upstream gradient entry at input `huge_at` (default:
+    the last), and a large one of inputs of `kind`."""
     cases = [case(f"random {operation} of shape {x.shape}", {"x": x}, one_op(operation, "x"), grad=rng.normal(size=x.shape)) for x in inputs]
     x = inputs[-1] if huge_at is None else huge_at
     return cases + [case(f"{operation} with one huge upstream gradient entry", {"x": x}, one_op(operation, "x"),
-                         grad=_one_huge(rng, x.shape), smooth=False)]
+                         grad=_one_huge(rng, x.shape), smooth=False),
+                    large(f"large {operation}", rng, {"x": (kind, LARGE)}, one_op(operation, "x"), grad=LARGE)]
 
 
 def relu(rng):
@@ -190,7 +213,7 @@ def relu(rng):
         case("relu at exactly 0", {"x": [-1.0, 0.0, 2.0]}, one_op("relu", "x"), grad=np.full(3, 5.0), smooth=False),
         case("relu at exactly 0, random", {"x": zeros}, one_op("relu", "x"), grad=rng.normal(size=(3, 4)), smooth=False),
         case("relu(x + x)", {"x": _away_from_zero(rng, (2, 3), 0.1)}, [["t", "add", ["x", "x"], {}], ["y", "relu", ["t"], {}]], grad=rng.normal(size=(2, 3))),
-        *_unary("relu", [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))], rng,
+        *_unary("relu", [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))], rng, "away from 0",
                 huge_at=rng.uniform(0.1, 2.0, (3, 4))),  # positive: a huge entry where relu is 0 would add nothing
     ]
 
@@ -199,7 +222,7 @@ def exp(rng):
     return [
         case("b = exp(A); b.backward(G)", {"A": [[-1.0], [2.0]]}, one_op("exp", "A"), grad=np.array([[-1.0], [2.0]]), visible=True),
         case("exp(x + x)", {"x": [[0.0, 1.0, -3.0]]}, [["t", "add", ["x", "x"], {}], ["y", "exp", ["t"], {}]], grad=np.ones((1, 3))),
-        *_unary("exp", [rng.normal(size=s) for s in ((5,), (3, 4), (2, 3, 2))], rng),
+        *_unary("exp", [rng.normal(size=s) for s in ((5,), (3, 4), (2, 3, 2))], rng, "mixed"),
     ]
 
 
@@ -207,7 +230,7 @@ def log(rng):
     return [
         case("b = log(A); b.backward(1.5)", {"A": [0.1, 1.0, 2.0, np.exp(100.0)]}, one_op("log", "A"), grad=1.5, visible=True, smooth=False),
         case("log(x + x)", {"x": [[0.5, 3.0], [1.0, 8.0]]}, [["t", "add", ["x", "x"], {}], ["y", "log", ["t"], {}]], grad=np.ones((2, 2))),
-        *_unary("log", [rng.uniform(0.5, 4.0, s) for s in ((5,), (3, 4), (2, 3, 2))], rng),
+        *_unary("log", [rng.uniform(0.5, 4.0, s) for s in ((5,), (3, 4), (2, 3, 2))], rng, "positive"),
     ]
 
 
@@ -223,6 +246,7 @@ def _reductions(operation, rng):
                       one_op(operation, "x", dim=1), grad=_one_huge(rng, (3,)), smooth=False))
     cases.append(case(f"{operation} of an input with one huge entry", {"x": _one_huge(rng, (3, 4))}, one_op(operation, "x"),
                       grad=rng.normal(), smooth=False))
+    cases.append(large(f"large {operation}(dim=0)", rng, {"x": ("mixed", LARGE)}, one_op(operation, "x", dim=0), grad=LARGE[1:]))
     return cases
 
 
@@ -262,6 +286,9 @@ def indexing(rng):
     index = [rng.integers(0, 4, 7)]
     cases.append(case("random rows with one huge upstream gradient entry", {"x": x}, one_op("getitem", "x", index=index),
                       grad=_one_huge(rng, x[json_index(index)].shape), smooth=False))
+    rows = rng.integers(0, LARGE[0], LARGE[0])
+    cases.append(large("large, random rows, repeated", rng, {"x": ("mixed", LARGE)}, one_op("getitem", "x", index=[rows]),
+                       grad=[rows.size, LARGE[1]]))
     return cases
 
 
@@ -291,6 +318,16 @@ def _misclassified_giant(rng, sizes, batch):
     return _network("a batch with one huge example", sizes, x, target, rng, params=params, smooth=False)
 
 
+def _large_network(rng, sizes, batch):
+    layers, inputs = [], {"x": ("mixed", [sizes[0], batch])}
+    for position, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        if position:
+            layers.append("relu")
+        inputs[f"W{len(layers)}"], inputs[f"b{len(layers)}"] = ("mixed", [n_out, n_in]), ("mixed", [n_out, 1])
+        layers.append("linear")
+    return large(f"a large network {sizes}, batch {batch}", rng, inputs, target=[sizes[-1], batch], layers=layers)
+
+
 def network(rng):
     seed_params = [([[1.0, 2.0], [3.0, 4.0]], [[1.0], [2.0]]), ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[1.0], [2.0], [3.0]])]
     batch_params = [([[0.5, -1.0], [1.5, 2.0], [-0.5, 0.3]], [[0.1], [-0.2], [0.3]]), ([[1.0, -1.0, 0.5], [0.2, 0.4, -0.6]], [[0.0], [0.1]])]
@@ -301,6 +338,7 @@ def network(rng):
         _network("random deeper network", (3, 5, 4, 5), rng.normal(size=(3, 6)), rng.integers(0, 5, 6), rng),
         _network("random single layer (the loss alone)", (5, 4), rng.normal(size=(5, 7)), rng.integers(0, 4, 7), rng),
         _misclassified_giant(rng, (4, 6, 3), 8),
+        _large_network(rng, (128, 192, 10), 192),
     ]
 
 
@@ -311,7 +349,7 @@ HUGE = "one entry a trillion times the others"
 _BINARY = f"broadcasting shapes, a number on the left, a tensor with itself and an upstream gradient with {HUGE}"
 _UNARY = f"other shapes, an input used twice and an upstream gradient with {HUGE}"
 _REDUCTION = f"each axis (dim=None, 0, 1, -1, -2) of 1-, 2- and 3-D inputs, and inputs or upstream gradients with {HUGE}"
-HIDDEN_KINDS = {  # grade_id -> what its hidden cases try, in words: categories, never the inputs
+HIDDEN_KINDS = {  # grade_id -> what its hidden cases try, in words: categories, never the inputs (each also has a large one)
     "multiplication": _BINARY, "division": _BINARY, "power": f"exponents 0, 1, negative and fractional, and {HUGE}",
     "matmul": f"non-square, vector-shaped and batched (3-D) operands, and {HUGE}",
     "relu": f"inputs at exactly 0 (where the derivative is taken as 0), relu(x + x) and {HUGE}",

@@ -69,7 +69,8 @@ def judge_case(case, answer):
 
 def hidden_hint(check):
     """What a check's hidden cases try, in general: never which case failed or its inputs."""
-    return f"hidden cases try {check.hidden_kinds}; test yours on such inputs with gradcheck"
+    return (f"hidden cases try {check.hidden_kinds}, and a large input (numpy on whole arrays is fast enough, "
+            f"a loop over entries is not); test yours on such inputs with gradcheck")
 
 
 def verdict(check, answers):

@@ -126,13 +126,64 @@ OPERATIONS = {
 }
 
 
+def spread(seed, count, stream):
+    """`count` numbers spread evenly over [-1, 1), neighbours far apart (a Weyl sequence): as varied as
+    random draws for testing a gradient, and a few times cheaper, which matters for large cases."""
+    step = np.sqrt(PRIMES[stream % len(PRIMES)]) % 1.0
+    points = seed * 0.6180339887498949 + step * np.arange(1, count + 1)
+    points -= np.floor(points)  # the fractional part; numpy's % takes several times as long
+    return points * 2.0 - 1.0
+
+
+PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
+GENERATORS = {  # how a "generate" request turns numbers spread over [-1, 1) into an input of a kind
+    "mixed": lambda u: 2.0 * u,
+    "positive": lambda u: 1.25 + 0.75 * u,
+    "away from 0": lambda u: np.copysign(0.5 + 1.5 * np.abs(u), u),
+}
+
+
+def generated(spec):
+    """The inputs (and upstream gradient, and targets) a "generate" request describes by kind and shape:
+    a large case travels as a seed, not as megabytes of numbers."""
+    seed, drawn = spec["seed"], {"inputs": {}}
+    for stream, (name, (kind, shape)) in enumerate(spec["inputs"].items()):
+        drawn["inputs"][name] = GENERATORS[kind](spread(seed, int(np.prod(shape)), stream)).reshape(shape)
+    if spec.get("grad") is not None:
+        drawn["grad"] = spread(seed, int(np.prod(spec["grad"])), len(spec["inputs"])).reshape(spec["grad"])
+    if spec.get("target") is not None:
+        classes, size = spec["target"]
+        drawn["target"] = (np.arange(size) * 7 + seed) % classes
+    return drawn
+
+
+def projected(outcome, inputs, seed):
+    """Two projections of the value and of each gradient (a gradient of the wrong shape raises):
+    a few numbers that depend on every entry, so a large case's answer is small."""
+    def project(array, shape, what):
+        if array is None:
+            return None
+        array = np.array(array, dtype=np.float64, subok=False)
+        if array.shape != shape:
+            raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
+        flat = array.ravel()
+        return np.array([spread(seed, flat.size, stream) @ flat for stream in (10, 11)])
+
+    value = project(outcome["value"], np.shape(outcome["value"]), "the result")
+    return {"value": value, "grads": {name: project(grad, inputs[name].shape, f"{name}.grad")
+                                      for name, grad in outcome["grads"].items()}}
+
+
 def evaluate(tb, nn, case, backward=True):
     """Run one case with the engine `tb`/`nn`: the output's value and the wanted gradients.
 
     A case is either a chain of operations ("steps" over named "inputs", each
     input a leaf with requires_grad=True, backward from "output" with "grad")
-    or a "network" of "linear"/"relu" layers with a cross-entropy loss.
+    or a "network" of "linear"/"relu" layers with a cross-entropy loss. A large
+    case "generate"s its inputs from a seed and answers with projections.
     """
+    if "generate" in case:
+        case = {**case, **generated(case["generate"])}
     inputs = case["inputs"]
     if "layers" in case:
         leaves, network = {}, nn.Network()
@@ -155,6 +206,8 @@ def evaluate(tb, nn, case, backward=True):
     if backward:
         result.backward() if grad is None else result.backward(grad)
     grads = {name: leaves[name].grad for name in case["wants"]} if backward else {}
+    if "generate" in case:
+        return projected({"value": result.data, "grads": grads}, inputs, case["generate"]["seed"])
     return {"value": result.data, "grads": grads}
 
 

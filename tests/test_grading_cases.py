@@ -11,7 +11,8 @@ import pytest
 import toolbox_solution
 from central_differences import agrees, numerical_gradients, relative_error
 from grader.cases import case, checks, one_op
-from grader.worker import evaluate
+from grader.judge import judge_case
+from grader.worker import encode_array, evaluate
 
 SEEDS = range(8)
 
@@ -54,7 +55,8 @@ def test_the_comparison_catches_a_wrong_expected_gradient():
 
 def test_cases_on_a_kink_are_not_marked_smooth():
     relu = next(check for check in checks(seed=0) if check.grade_id == "relu")
-    at_zero = [c for c in relu.cases if np.any(c.request["inputs"]["x" if "x" in c.request["inputs"] else "A"] == 0)]
+    given = [c for c in relu.cases if "inputs" in c.request]  # a large case draws its inputs in the worker, away from 0
+    at_zero = [c for c in given if np.any(c.request["inputs"]["x" if "x" in c.request["inputs"] else "A"] == 0)]
     assert at_zero and not any(c.smooth for c in at_zero)
 
 
@@ -67,3 +69,45 @@ def test_random_cases_change_with_the_seed_and_notebook_cases_do_not():
         assert all(np.array_equal(x[k], y[k]) for x, y in zip(visible_a, visible_b) for k in x)
     assert any(not np.array_equal(x.request["inputs"][k], y.request["inputs"][k])
                for a, b in zip(first, second) for x, y in zip(a.cases, b.cases) for k in x.request["inputs"])
+
+
+def encoded(outcome):
+    return {"value": encode_array(outcome["value"]), "grads": {name: encode_array(g) for name, g in outcome["grads"].items()}}
+
+
+def test_a_case_with_a_huge_entry_catches_a_backward_by_central_differences(monkeypatch):
+    multiplication = next(check for check in checks(seed=0) if check.grade_id == "multiplication")
+    huge = next(c for c in multiplication.cases if "huge" in c.title)
+    ordinary = next(c for c in multiplication.cases if c.title == "random (3, 4) mul (3, 4)")
+
+    def by_differences(self, grad):  # what a student could write without knowing the derivative
+        return tuple(numerical_gradients(lambda a, b: float(np.sum(self.forward(a, b) * grad)), [self.a, self.b]))
+
+    monkeypatch.setattr(toolbox_solution.toolbox.Mul, "backward", by_differences)
+    run = lambda c: judge_case(c, encoded(evaluate(toolbox_solution.toolbox, toolbox_solution.nn, c.request)))  # noqa: E731
+    assert run(ordinary) is None  # on ordinary numbers it agrees with the chain rule
+    assert run(huge) is not None
+
+
+def test_every_check_has_cases_no_numerical_backward_passes():
+    for check in checks(seed=0):
+        assert any("huge" in c.title for c in check.cases), check.grade_id
+        generated = [c.request["generate"] for c in check.cases if "generate" in c.request]
+        # a numerical backward makes a forward pass per input entry: tens of thousands, each over as many numbers or more
+        assert generated and max(int(np.prod(shape)) for spec in generated for _, shape in spec["inputs"].values()) >= 20_000, check.grade_id
+
+
+def test_a_large_case_travels_as_a_seed_and_comes_back_as_projections():
+    from grader.worker import generated, projected
+
+    spec = {"seed": 7, "inputs": {"x": ("positive", [30, 40])}, "grad": [30, 40], "target": None}
+    first, again = generated(spec), generated(spec)
+    assert np.array_equal(first["inputs"]["x"], again["inputs"]["x"]) and first["grad"].shape == (30, 40)
+    assert first["inputs"]["x"].min() >= 0.5 and len(np.unique(first["inputs"]["x"])) == 1200
+    x = first["inputs"]["x"]
+    right = projected({"value": x, "grads": {"x": 2 * x}}, first["inputs"], 7)
+    assert right["grads"]["x"].shape == (2,) and np.allclose(right["grads"]["x"], 2 * right["value"])
+    nudged = projected({"value": x, "grads": {"x": 2 * x + np.eye(30, 40) * 1e-3}}, first["inputs"], 7)
+    assert not np.allclose(nudged["grads"]["x"], right["grads"]["x"], rtol=1e-6, atol=1e-8)  # one wrong entry shows
+    with pytest.raises(ValueError, match=r"x.grad has shape \(40, 30\), expected \(30, 40\)"):
+        projected({"value": x, "grads": {"x": x.T}}, first["inputs"], 7)
