@@ -160,14 +160,17 @@ def generated(spec):
 def projected(outcome, inputs, seed):
     """Two projections of the value and of each gradient (a gradient of the wrong shape raises):
     a few numbers that depend on every entry, so a large case's answer is small."""
+    probes = {}  # size -> the two probe vectors, shared by arrays of one size
+
     def project(array, shape, what):
         if array is None:
             return None
         array = np.array(array, dtype=np.float64, subok=False)
         if array.shape != shape:
             raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
-        flat = array.ravel()
-        return np.array([spread(seed, flat.size, stream) @ flat for stream in (10, 11)])
+        if array.size not in probes:
+            probes[array.size] = np.stack([spread(seed, array.size, stream) for stream in (10, 11)])
+        return probes[array.size] @ array.ravel()
 
     value = project(outcome["value"], np.shape(outcome["value"]), "the result")
     return {"value": value, "grads": {name: project(grad, inputs[name].shape, f"{name}.grad")
