@@ -95,11 +95,17 @@ def _why_not_added(statement, taken):
     return f"it rebinds {', '.join(clashing)}, which the file or Python already defines" if clashing else None
 
 
+def _import_dump(statement):
+    """An import statement's dump, to compare it with the release's; None for any other statement
+    (dumping whole classes only to find they are no import would double the check's time)."""
+    return ast.dump(statement) if isinstance(statement, (ast.Import, ast.ImportFrom)) else None
+
+
 def _normalised(tree, free, imports, taken=None):
     """`tree` without docstrings or other bare strings, without the release's `imports` (wherever and
     however often they stand: a copy binds the same module again), with the bodies of the functions in
     `free` emptied and, given the names `taken` by the release and builtins, without the student's helpers."""
-    tree.body = [statement for statement in _without_strings(tree.body) if ast.dump(statement) not in imports]
+    tree.body = [statement for statement in _without_strings(tree.body) if _import_dump(statement) not in imports]
     if taken is not None:
         tree.body = [statement for statement in tree.body if _why_not_added(statement, taken) is not None]
     for name, node in _definitions(tree):
@@ -127,7 +133,7 @@ def changed_definition(given_text, handed_in):
     or None: the innermost given definition it changed, else "line N" of a statement the release does not
     have (and students may not add), else "module level" (a given statement is missing or moved)."""
     free, taken, imports, statements, given, definitions = _given(given_text)
-    if not imports <= {ast.dump(statement) for statement in handed_in.body}:
+    if not imports <= {_import_dump(statement) for statement in handed_in.body}:
         return "module level"  # a given import is gone
     handed_in = _normalised(handed_in, free, imports, taken)
     if ast.dump(handed_in) == given:
