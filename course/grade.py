@@ -111,7 +111,7 @@ def run(args):
                           allow_changed_code=args.allow_changed_code)
     seconds = time.perf_counter() - start
     grades, kept = write_gradebook(args.out, args.assignment, results)
-    from grader.reports import write_reports  # matplotlib loads in a second: not before grading starts
+    from grader.reports import write_reports  # loaded after grading: nothing before it needs it
     report = write_reports(args.out, args.assignment)
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")

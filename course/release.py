@@ -87,9 +87,9 @@ def _unreleased_files(released, built, show):
     """Files in the current release that the new one would delete: put there by hand, so not ours to drop."""
     if not released.is_dir():
         return []
-    made_by_tools = {"__pycache__", ".ipynb_checkpoints"}  # Python and Jupyter write these when the release is run
-    extra = [path for path in sorted(released.rglob("*")) if path.is_file() and not made_by_tools & set(path.parts)
-             and not (built / path.relative_to(released)).exists()]
+    made_by_tools = {"__pycache__", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db"}  # Python, Jupyter, file browsers
+    extra = [path for path in sorted(released.rglob("*")) if path.is_file()
+             and not made_by_tools & set(path.relative_to(released).parts) and not (built / path.relative_to(released)).exists()]
     return [f"{show(path)} is not made by the release (only what is in source/ is released), and releasing would "
             f"delete it: move it into {show(released.parent.parent / 'source' / released.name)}/ to release it, or out "
             "of release/" for path in extra]

@@ -22,11 +22,13 @@ expected answers depend on no submission, so they are computed once per process.
 
 A backward that differentiates its node's forward numerically agrees with
 the chain rule to about 1e-9 on ordinary numbers, and a complex step is
-exact. Two kinds of hidden case stop it: one entry a million to a trillion
-times the others (see `_one_huge`), where rounding swamps real differences,
-and a `large` input, where one forward pass per input entry (any numerical
-method's price) takes far longer than a check may, while the chain rule
-takes milliseconds.
+exact. Two kinds of hidden case stop it when it takes one forward pass per
+input entry: one entry a million to a trillion times the others (see
+`_one_huge`), where rounding swamps real differences, and a `large` case
+whose every node has tens of thousands of input entries, where those passes
+take far longer than a check's time, while the chain rule takes
+milliseconds. (An elementwise node can be differentiated in one pass, by
+whoever knows its Jacobian is diagonal: no case can tell that apart.)
 
 The random cases are drawn afresh for every grading run (all processes of a
 run share them: they fork after the cases are built). A hand-in sees every
@@ -338,7 +340,7 @@ def network(rng):
         _network("random deeper network", (3, 5, 4, 5), rng.normal(size=(3, 6)), rng.integers(0, 5, 6), rng),
         _network("random single layer (the loss alone)", (5, 4), rng.normal(size=(5, 7)), rng.integers(0, 4, 7), rng),
         _misclassified_giant(rng, (4, 6, 3), 8),
-        _large_network(rng, (128, 192, 10), 192),
+        _large_network(rng, (128, 256, 250), 256),  # every node's input, the logits too, has over 30,000 entries
     ]
 
 
@@ -366,10 +368,10 @@ def checks(notebook_path=RELEASED_NOTEBOOK, seed=RUN_SEED):
         raise FileNotFoundError(f"{notebook_path} is missing: run `course release backprop` before grading.")
     result = []
     for cell in graded_cells(read_ipynb(notebook_path), path=notebook_path):
-        if cell.grade_id not in BUILDERS:
+        if cell.grade_id not in BUILDERS or cell.grade_id not in HIDDEN_KINDS:
             raise ValueError(
                 f"{notebook_path.name} has a graded cell '{cell.grade_id}' that grader/cases.py has no cases for; "
-                f"add a builder named {cell.grade_id} to BUILDERS."
+                f"add a builder named {cell.grade_id} to BUILDERS and say what its hidden cases try in HIDDEN_KINDS."
             )
         result.append(Check(cell.grade_id, cell.points, tuple(BUILDERS[cell.grade_id](_rng(seed, cell.grade_id))),
                             HIDDEN_KINDS[cell.grade_id]))

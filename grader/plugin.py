@@ -43,7 +43,7 @@ class ResultCollector:
             if call.excinfo is not None and call.excinfo.errisinstance(Unusable):
                 self.unusable = call.excinfo.value
             if report.failed:
-                if not call.excinfo.errisinstance((pytest.fail.Exception, Unusable)):
+                if not call.excinfo.errisinstance((pytest.fail.Exception, Unusable)) and grade_id not in self.grader_failed:
                     self.grader_failed.append(grade_id)
                 self.results[grade_id] = CheckResult(grade_id, points, False, _failure_text(call.excinfo))
             elif report.when == "call" and report.passed:

@@ -66,8 +66,9 @@ def grade_submission(student_id, folder, limits=Limits(), sandbox="auto", allow_
         status, message = collector.unusable.status, str(collector.unusable)
         results = tuple(CheckResult(r.grade_id, r.points, False, f"not graded: {message}") for r in results)
     elif collector.grader_failed:
+        others = "" if len(collector.grader_failed) == len(results) else "; the other checks stand"
         status, message = "grader error", (f"the grader itself failed in {', '.join(collector.grader_failed)} (see that "
-                                           "check's output); the other checks stand. Please tell the instructor.")
+                                           f"check's output){others}. Please tell the instructor.")
     elif exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.results:
         status, message = "grader error", f"pytest stopped ({exit_code!r}) before grading; please tell the instructor."
     else:
@@ -117,7 +118,8 @@ def stall_seconds(limits):
 def _lost(student_id, what, sandbox):
     """The row of a hand-in whose grading process died, or stalled, before it could report."""
     cause = ("outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by hand."
-             if not choose_sandbox(sandbox).use_bwrap else "please tell the instructor.")
+             if not choose_sandbox(sandbox).use_bwrap else
+             "grade it again alone (--jobs 1), with more --submission-seconds, and tell the instructor if it recurs.")
     return _not_graded(student_id, sandbox, f"the process grading this hand-in {what} before it reported; {cause}")
 
 

@@ -43,7 +43,8 @@ class Limits:
     """Resource limits for one submission; tests shrink the times to stay fast."""
 
     case_seconds: float = field(default=2.0, metadata={"help": "wall-clock seconds for one check's cases (the chain "
-                                                              "rule needs milliseconds)"})
+                                                              "rule needs milliseconds; the large hidden cases rely on "
+                                                              "this limit to fail numerical backwards)"})
     submission_seconds: float = field(default=60.0, metadata={"help": "wall-clock seconds for all of a hand-in's checks"})
     cpu_seconds: int = field(default=30, metadata={"help": "CPU seconds of each process running student code"})
     memory_mb: int = field(default=1024, metadata={"help": "address space in MB of each process running student code"})

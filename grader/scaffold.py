@@ -122,7 +122,7 @@ def _given(given_text):
                      if isinstance(node, ast.FunctionDef)
                      and ast.dump(ast.Module(body=_without_strings(node.body), type_ignores=[])) == stub)
     taken = frozenset(set(dir(builtins)).union(*map(_bound_names, given.body)))
-    imports = frozenset(ast.dump(statement) for statement in given.body if isinstance(statement, (ast.Import, ast.ImportFrom)))
+    imports = frozenset(filter(None, map(_import_dump, given.body)))
     given = _normalised(given, free, imports)
     statements = collections.Counter(map(ast.dump, given.body))
     return free, taken, imports, statements, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}

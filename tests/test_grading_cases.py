@@ -95,6 +95,9 @@ def test_every_check_has_cases_no_numerical_backward_passes():
         generated = [c.request["generate"] for c in check.cases if "generate" in c.request]
         # a numerical backward makes a forward pass per input entry: tens of thousands, each over as many numbers or more
         assert generated and max(int(np.prod(shape)) for spec in generated for _, shape in spec["inputs"].values()) >= 20_000, check.grade_id
+    network = next(check for check in checks(seed=0) if check.grade_id == "network")
+    classes, batch = next(c.request["generate"]["target"] for c in network.cases if "generate" in c.request)
+    assert classes * batch >= 20_000  # the loss node's input, the logits, is as large as the others
 
 
 def test_a_large_case_travels_as_a_seed_and_comes_back_as_projections():

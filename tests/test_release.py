@@ -190,10 +190,12 @@ def test_files_put_into_the_release_by_hand_are_not_deleted(course, capsys):
     (course / "release" / "backprop" / "ERRATA.md").write_text("Check 3 had a typo.\n")
     (course / "release" / "backprop" / "__pycache__").mkdir()
     (course / "release" / "backprop" / "__pycache__" / "toolbox.cpython-311.pyc").write_bytes(b"\0")
+    (course / "release" / "backprop" / ".DS_Store").write_bytes(b"\0")  # a file browser's, not the instructor's
     capsys.readouterr()
     message = refused(course, capsys)
     assert "release/backprop/ERRATA.md is not made by the release (only what is in source/ is released)" in message
     assert "move it into source/backprop/ to release it" in message and "__pycache__" not in message
+    assert ".DS_Store" not in message
     assert (course / "release" / "backprop" / "ERRATA.md").read_text() == "Check 3 had a typo.\n"
 
 
