@@ -28,10 +28,7 @@ from grader.worker import in_a_fork, process_guard
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 # numpy's linear algebra in one thread, whichever library it was built with: a check may start no
 # thread (see grader.worker.process_guard), and a library that tried would hang or abort.
-WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              # Large cases allocate arrays of half a megabyte; glibc would map and unmap each one,
-              # page faults and all. Kept on the heap, they are reused: large cases run 2-3 times faster.
-              "MALLOC_MMAP_THRESHOLD_": str(16 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 PYTHON = os.path.realpath(sys.executable)
 NUMPY_DIR = Path(numpy.__file__).parent
 SANDBOX_ROOT = "/sandbox"
@@ -172,7 +169,7 @@ class Sandbox:
         if self.use_bwrap:
             where = [f"{SANDBOX_ROOT}/worker.py", f"{SANDBOX_ROOT}/lib", f"{SANDBOX_ROOT}/submission"]
             prefix = _bwrap_prefix(copy_dir) + ["--clearenv", "--setenv", "HOME", "/tmp"]
-            prefix += [part for name, value in WORKER_ENV.items() for part in ("--setenv", name, value)]
+            prefix += [part for name, value in ONE_THREAD.items() for part in ("--setenv", name, value)]
         else:
             where = [str(WORKER_SCRIPT), str(NUMPY_DIR.parent), str(copy_dir)]
             prefix = []
@@ -185,7 +182,7 @@ class Sandbox:
             self.command(copy_dir, request_fd, response_fd, self.process_limit(limits)),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(request_fd, response_fd), cwd=copy_dir, start_new_session=True,
-            env={**WORKER_ENV, "HOME": str(copy_dir), "PATH": "/usr/bin:/bin"},
+            env={**ONE_THREAD, "HOME": str(copy_dir), "PATH": "/usr/bin:/bin"},
             preexec_fn=_apply_limits(limits),
         )
 

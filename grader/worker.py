@@ -258,12 +258,14 @@ def answer(tb, nn, request, submission_dir):
     return {"id": request["id"], "results": results}
 
 
-def in_a_fork(work, keep_from_child):
+def in_a_fork(work, keep_from_child, answered=lambda line: None):
     """Run `work()` in a forked child: (the first line it sent back or None, its exit status).
 
     Whatever the student's code changes while it runs (a patched Tensor.backward, a
     replaced numpy function) dies with the child, so one check's code cannot answer
     the next check. The child gets neither of the judge's pipes (`keep_from_child`).
+    A line is handed to `answered` as soon as it arrives, while the child's memory is
+    still being torn down: the judge need not wait for that.
     """
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -280,6 +282,8 @@ def in_a_fork(work, keep_from_child):
             os._exit(code & 0xFF)  # as the shell sees any exit status; os._exit refuses larger numbers
     os.close(write_end)
     line, status = _first_line(read_end, pid)
+    if line is not None:
+        answered(line)
     return line, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) if status is None else status
 
 
@@ -390,10 +394,10 @@ def serve(request_fd, response_fd, submission_dir):
     with os.fdopen(request_fd, "rb") as requests:
         for line in requests:
             request = json.loads(line)
-            line, status = in_a_fork(lambda: check(request), (requests.fileno(), response_fd))
+            line, status = in_a_fork(lambda: check(request), (requests.fileno(), response_fd),
+                                     answered=lambda line: _write_all(response_fd, line))
             if line is None:  # the child died without answering: so does the worker, with its status
                 os._exit(status if status >= 0 else 128 - status)
-            _write_all(response_fd, line)
 
 
 if __name__ == "__main__":

@@ -81,3 +81,11 @@ def test_the_guard_stops_a_check_from_starting_processes_or_threads():
     if pid == 0:
         os._exit(0)
     assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_an_answer_is_handed_on_before_the_child_is_reaped():
+    handed = []
+    assert in_a_fork(lambda: {"answer": 42}, (), answered=handed.append) == (b'{"answer": 42}\n', 0)
+    assert handed == [b'{"answer": 42}\n']
+    assert in_a_fork(lambda: os._exit(3), (), answered=handed.append) == (None, 3)
+    assert len(handed) == 1  # a child that died without answering hands on nothing
