@@ -86,7 +86,7 @@ def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth
     return Case(title, visible, request, evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request), smooth)
 
 
-LARGE = [240, 250]  # 60,000 entries: a forward pass per entry takes over 10 s, the chain rule a millisecond or two
+LARGE = [200, 240]  # 48,000 entries: a forward pass per entry takes several seconds, the chain rule a millisecond
 
 
 def large(title, rng, inputs, steps=None, grad=None, target=None, **network):
@@ -340,7 +340,7 @@ def network(rng):
         _network("random deeper network", (3, 5, 4, 5), rng.normal(size=(3, 6)), rng.integers(0, 5, 6), rng),
         _network("random single layer (the loss alone)", (5, 4), rng.normal(size=(5, 7)), rng.integers(0, 4, 7), rng),
         _misclassified_giant(rng, (4, 6, 3), 8),
-        _large_network(rng, (128, 256, 250), 256),  # every node's input, the logits too, has over 30,000 entries
+        _large_network(rng, (128, 200, 200), 200),  # every node's input, the logits too, has over 25,000 entries
     ]
 
 

@@ -39,7 +39,7 @@ SCRATCH_MB = 64  # the in-memory /tmp, the only place a sandboxed worker can wri
 class Limits:
     """Resource limits for one submission; tests shrink the times to stay fast."""
 
-    case_seconds: float = field(default=2.0, metadata={"help": "wall-clock seconds for one check's cases (the chain "
+    case_seconds: float = field(default=1.5, metadata={"help": "wall-clock seconds for one check's cases (the chain "
                                                               "rule needs milliseconds; the large hidden cases rely on "
                                                               "this limit to fail numerical backwards)"})
     submission_seconds: float = field(default=60.0, metadata={"help": "wall-clock seconds for all of a hand-in's checks"})

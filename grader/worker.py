@@ -130,16 +130,29 @@ def spread(seed, count, stream):
     """`count` numbers spread evenly over [-1, 1), neighbours far apart (a Weyl sequence): as varied as
     random draws for testing a gradient, and a few times cheaper, which matters for large cases."""
     step = np.sqrt(PRIMES[stream % len(PRIMES)]) % 1.0
-    points = seed * 0.6180339887498949 + step * np.arange(1, count + 1)
+    points = np.arange(1.0, count + 1.0)
+    points *= step
+    points += seed * 0.6180339887498949
     points -= np.floor(points)  # the fractional part; numpy's % takes several times as long
-    return points * 2.0 - 1.0
+    points *= 2.0
+    points -= 1.0  # in place throughout: each new array of a large case costs page faults in a fresh fork
+    return points
 
 
 PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
-GENERATORS = {  # how a "generate" request turns numbers spread over [-1, 1) into an input of a kind
-    "mixed": lambda u: 2.0 * u,
-    "positive": lambda u: 1.25 + 0.75 * u,
-    "away from 0": lambda u: np.copysign(0.5 + 1.5 * np.abs(u), u),
+
+
+def _away_from_zero(u):
+    magnitude = np.abs(u)
+    magnitude *= 1.5
+    magnitude += 0.5
+    return np.copysign(magnitude, u, out=magnitude)
+
+
+GENERATORS = {  # how a "generate" request turns numbers spread over [-1, 1) into an input of a kind, in place
+    "mixed": lambda u: np.multiply(u, 2.0, out=u),
+    "positive": lambda u: np.add(np.multiply(u, 0.75, out=u), 1.25, out=u),
+    "away from 0": _away_from_zero,
 }
 
 
@@ -165,12 +178,13 @@ def projected(outcome, inputs, seed):
     def project(array, shape, what):
         if array is None:
             return None
-        array = np.array(array, dtype=np.float64, subok=False)
+        array = np.asarray(array, dtype=np.float64)  # no copy of a float64 array: each costs page faults in a fork
         if array.shape != shape:
             raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
         if array.size not in probes:
-            probes[array.size] = np.stack([spread(seed, array.size, stream) for stream in (10, 11)])
-        return probes[array.size] @ array.ravel()
+            probes[array.size] = [spread(seed, array.size, stream) for stream in (10, 11)]
+        flat = array.reshape(-1)
+        return np.array([probe @ flat for probe in probes[array.size]])
 
     value = project(outcome["value"], np.shape(outcome["value"]), "the result")
     return {"value": value, "grads": {name: project(grad, inputs[name].shape, f"{name}.grad")
