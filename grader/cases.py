@@ -196,14 +196,14 @@ def matmul(rng):
     return cases
 
 
-def _unary(operation, inputs, rng, kind, huge_at=None):
+def _unary(operation, inputs, rng, kind, huge_at=None, large_shape=LARGE):
     """Random cases of shapes `inputs`, one with a huge upstream gradient entry at input `huge_at` (default:
     the last), and a large one of inputs of `kind`."""
     cases = [case(f"random {operation} of shape {x.shape}", {"x": x}, one_op(operation, "x"), grad=rng.normal(size=x.shape)) for x in inputs]
     x = inputs[-1] if huge_at is None else huge_at
     return cases + [case(f"{operation} with one huge upstream gradient entry", {"x": x}, one_op(operation, "x"),
                          grad=_one_huge(rng, x.shape), smooth=False),
-                    large(f"large {operation}", rng, {"x": (kind, LARGE)}, one_op(operation, "x"), grad=LARGE)]
+                    large(f"large {operation}", rng, {"x": (kind, large_shape)}, one_op(operation, "x"), grad=large_shape)]
 
 
 def relu(rng):
@@ -216,7 +216,8 @@ def relu(rng):
         case("relu at exactly 0, random", {"x": zeros}, one_op("relu", "x"), grad=rng.normal(size=(3, 4)), smooth=False),
         case("relu(x + x)", {"x": _away_from_zero(rng, (2, 3), 0.1)}, [["t", "add", ["x", "x"], {}], ["y", "relu", ["t"], {}]], grad=rng.normal(size=(2, 3))),
         *_unary("relu", [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))], rng, "away from 0",
-                huge_at=rng.uniform(0.1, 2.0, (3, 4))),  # positive: a huge entry where relu is 0 would add nothing
+                huge_at=rng.uniform(0.1, 2.0, (3, 4)),  # positive: a huge entry where relu is 0 would add nothing
+                large_shape=[300, 320]),  # relu's forward pass is quick: more entries
     ]
 
 
@@ -248,7 +249,8 @@ def _reductions(operation, rng):
                       one_op(operation, "x", dim=1), grad=_one_huge(rng, (3,)), smooth=False))
     cases.append(case(f"{operation} of an input with one huge entry", {"x": _one_huge(rng, (3, 4))}, one_op(operation, "x"),
                       grad=rng.normal(), smooth=False))
-    cases.append(large(f"large {operation}(dim=0)", rng, {"x": ("mixed", LARGE)}, one_op(operation, "x", dim=0), grad=LARGE[1:]))
+    # A reduction's forward pass is quick, so a pass per entry needs more entries to take long: 200,000.
+    cases.append(large(f"large {operation}(dim=0)", rng, {"x": ("mixed", [400, 500])}, one_op(operation, "x", dim=0), grad=[500]))
     return cases
 
 
@@ -288,9 +290,9 @@ def indexing(rng):
     index = [rng.integers(0, 4, 7)]
     cases.append(case("random rows with one huge upstream gradient entry", {"x": x}, one_op("getitem", "x", index=index),
                       grad=_one_huge(rng, x[json_index(index)].shape), smooth=False))
-    rows = rng.integers(0, LARGE[0], LARGE[0])
-    cases.append(large("large, random rows, repeated", rng, {"x": ("mixed", LARGE)}, one_op("getitem", "x", index=[rows]),
-                       grad=[rows.size, LARGE[1]]))
+    rows = rng.integers(0, 300, 300)  # 96,000 entries: picking rows is quick, like a reduction
+    cases.append(large("large, random rows, repeated", rng, {"x": ("mixed", [300, 320])}, one_op("getitem", "x", index=[rows]),
+                       grad=[rows.size, 320]))
     return cases
 
 
