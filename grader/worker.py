@@ -170,10 +170,15 @@ def generated(spec):
     return drawn
 
 
-def projected(outcome, inputs, seed):
+def probes_for(seed, size):
+    """The two vectors a large case's arrays of `size` entries are projected on."""
+    return [spread(seed, size, stream) for stream in (10, 11)]
+
+
+def projected(outcome, inputs, seed, probes=None):
     """Two projections of the value and of each gradient (a gradient of the wrong shape raises):
     a few numbers that depend on every entry, so a large case's answer is small."""
-    probes = {}  # size -> the two probe vectors, shared by arrays of one size
+    probes = dict(probes or {})  # size -> the two probe vectors, shared by arrays of one size
 
     def project(array, shape, what):
         if array is None:
@@ -182,7 +187,7 @@ def projected(outcome, inputs, seed):
         if array.shape != shape:
             raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
         if array.size not in probes:
-            probes[array.size] = [spread(seed, array.size, stream) for stream in (10, 11)]
+            probes[array.size] = probes_for(seed, array.size)
         flat = array.reshape(-1)
         return np.array([probe @ flat for probe in probes[array.size]])
 
@@ -200,7 +205,7 @@ def evaluate(tb, nn, case, backward=True):
     case "generate"s its inputs from a seed and answers with projections.
     """
     if "generate" in case:
-        case = {**case, **generated(case["generate"])}
+        case = {**case, **(case["generate"].get("drawn") or generated(case["generate"]))}
     inputs = case["inputs"]
     if "layers" in case:
         leaves, network = {}, nn.Network()
@@ -224,7 +229,7 @@ def evaluate(tb, nn, case, backward=True):
         result.backward() if grad is None else result.backward(grad)
     grads = {name: leaves[name].grad for name in case["wants"]} if backward else {}
     if "generate" in case:
-        return projected({"value": result.data, "grads": grads}, inputs, case["generate"]["seed"])
+        return projected({"value": result.data, "grads": grads}, inputs, case["generate"]["seed"], case.get("probes", {}))
     return {"value": result.data, "grads": grads}
 
 
@@ -255,6 +260,17 @@ def _write_all(fd, data):
 
 def _send(fd, message):
     _write_all(fd, (json.dumps(message) + "\n").encode())
+
+
+def draw_large_inputs(request):
+    """Draw each large case's inputs and probes before the fork: the fork then only reads them, and
+    pages it only reads cost it nothing, while each page it writes first costs a fault."""
+    for case in request["cases"]:
+        if "generate" in case:
+            spec = case["generate"]
+            drawn = generated(spec)
+            drawn["probes"] = {array.size: probes_for(spec["seed"], array.size) for array in drawn["inputs"].values()}
+            spec["drawn"] = drawn
 
 
 def answer(tb, nn, request, submission_dir):
@@ -408,6 +424,7 @@ def serve(request_fd, response_fd, submission_dir):
     with os.fdopen(request_fd, "rb") as requests:
         for line in requests:
             request = json.loads(line)
+            draw_large_inputs(request)
             line, status = in_a_fork(lambda: check(request), (requests.fileno(), response_fd),
                                      answered=lambda line: _write_all(response_fd, line))
             if line is None:  # the child died without answering: so does the worker, with its status

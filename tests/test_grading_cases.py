@@ -114,3 +114,18 @@ def test_a_large_case_travels_as_a_seed_and_comes_back_as_projections():
     assert not np.allclose(nudged["grads"]["x"], right["grads"]["x"], rtol=1e-6, atol=1e-8)  # one wrong entry shows
     with pytest.raises(ValueError, match=r"x.grad has shape \(40, 30\), expected \(30, 40\)"):
         projected({"value": x, "grads": {"x": x.T}}, first["inputs"], 7)
+
+
+def test_large_inputs_drawn_before_the_fork_give_the_same_answers():
+    import copy
+
+    from grader.worker import draw_large_inputs
+
+    for check in checks(seed=3):
+        (large,) = [c for c in check.cases if "generate" in c.request]
+        request = {"cases": [copy.deepcopy(large.request)]}
+        draw_large_inputs(request)
+        assert "drawn" in request["cases"][0]["generate"]
+        answer = evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request["cases"][0])
+        assert np.array_equal(answer["value"], large.expected["value"]), check.grade_id
+        assert all(np.array_equal(answer["grads"][name], large.expected["grads"][name]) for name in large.expected["grads"])
