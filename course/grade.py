@@ -2,6 +2,7 @@
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grader.judge import student_text
@@ -92,8 +93,10 @@ def refusal(args, submissions):
             return (f"the student folders {student_text(other)!r} and {student_text(student)!r} would share one results folder "
                     f"and one gradebook name in {args.out}/; rename one of them and grade again.")
     try:
-        checks()  # built once here, shared by every grading process
-        choose_sandbox(args.sandbox)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # bubblewrap's trial run waits on a process: build meanwhile
+            trial = pool.submit(choose_sandbox, args.sandbox)
+            checks()  # built once here, shared by every grading process
+            trial.result()
         checks_cannot_start_processes()  # likewise tried once here
     except (RuntimeError, FileNotFoundError, ValueError) as error:
         return str(error)
