@@ -405,7 +405,7 @@ def spill(archive, folder, work, hand_in):
     hand_in.chain = chain
     for path in sorted(files_in(inner)):
         target = folder / path
-        if target.exists() or any(parent.is_file() for parent in target.parents):
+        if target.exists() or any((folder / parent).is_file() for parent in path.parents):
             if target.is_file() and filecmp.cmp(inner / path, target, shallow=False):
                 continue
             raise ValueError(f"student {hand_in.student_id!r}: {archive.name} holds {path.as_posix()!r} and so does the "
