@@ -64,6 +64,21 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Request:
+    """Cases the worker answers in one fork: JSON text it reads, and the most payload bytes of
+    arrays its answer may have (twice the expected, for gradients of a wrong shape)."""
+    cases: tuple
+    wire: str
+    max_payload: int
+
+
+def request_of(cases):
+    expected = sum(np.size(array) for case in cases
+                   for array in (case.expected["value"], *case.expected["grads"].values()) if array is not None)
+    return Request(tuple(cases), json.dumps([encode_case(case.request) for case in cases]), 16 * expected + 4096)
+
+
+@dataclass(frozen=True)
 class Check:
     grade_id: str
     points: float
@@ -71,9 +86,12 @@ class Check:
     hidden_kinds: str  # what its hidden cases try, for the hint a student gets when only those fail
 
     @functools.cached_property
-    def wire(self):
-        """The cases' requests as the worker reads them, encoded once per process."""
-        return json.dumps([encode_case(case.request) for case in self.cases])
+    def requests(self):
+        """The visible cases, then the hidden ones, each a request of its own, encoded once per process:
+        a fork that makes the feedback a student reads is never handed a hidden input."""
+        visible = [case for case in self.cases if case.visible]
+        hidden = [case for case in self.cases if not case.visible]
+        return tuple(request_of(cases) for cases in (visible, hidden) if cases)
 
 
 def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth=True, **network):
@@ -92,9 +110,11 @@ LARGE = [200, 240]  # 48,000 entries: a forward pass per entry takes several sec
 def large(title, rng, inputs, steps=None, grad=None, target=None, **network):
     """A hidden case too large to differentiate numerically (one forward pass per input entry) within a
     check's time, yet quick for the chain rule. `inputs` maps names to (kind, shape) (see
-    grader.worker.GENERATORS): the worker draws them from a seed and answers with projections."""
+    grader.worker.GENERATORS): the worker draws them from a seed and answers with whole gradients,
+    which the judge compares entry by entry (its value is the given forward's: not asked for)."""
     spec = {"seed": int(rng.integers(2**31)), "inputs": inputs, "grad": grad, "target": target}
-    request = {"generate": spec, "wants": [name for name in inputs if name != "x"] if network else list(inputs), **network}
+    wants = [name for name in inputs if name != "x"] if network else list(inputs)
+    request = {"generate": spec, "wants": wants, "value": False, **network}
     if not network:
         request.update(steps=steps, output="y")
     return Case(title, False, request, evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request), smooth=False)

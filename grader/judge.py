@@ -9,7 +9,7 @@ are only counted, so their inputs never reach the student.
 """
 import numpy as np
 
-from grader.worker import ProtocolError, decode_array
+from grader.worker import ProtocolError, payload_array
 
 REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclose, a little stricter
 
@@ -32,12 +32,12 @@ def close(a, b, rtol, atol):
     return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
 
 
-def _compare(what, expected, returned):
-    """A sentence saying how `returned` is wrong, or None."""
+def _compare(what, expected, returned, payload):
+    """A sentence saying how `returned` (an array described in `payload`) is wrong, or None."""
     if returned is None:
         return f"{what} is None: backward() did not reach it"
     try:
-        got = decode_array(returned, dtypes=("float64",))
+        got = payload_array(returned, payload)
     except (ProtocolError, ValueError, TypeError) as error:
         return f"{what} is not a float64 array ({student_text(error, limit=200)})"
     expected = np.asarray(expected)
@@ -50,18 +50,19 @@ def _compare(what, expected, returned):
     return None
 
 
-def judge_case(case, answer):
+def judge_case(case, answer, payload=b""):
     """Why the worker's answer to `case` is wrong, or None when it is right."""
     if "error" in answer:
         return f"raised {student_text(answer['error'])}"
-    problem = _compare("the result", case.expected["value"], answer.get("value"))
-    if problem:
-        return problem
+    if case.expected["value"] is not None:
+        problem = _compare("the result", case.expected["value"], answer.get("value"), payload)
+        if problem:
+            return problem
     grads = answer.get("grads")
     if not isinstance(grads, dict):
         return "no gradients came back"
     for name, expected in case.expected["grads"].items():
-        problem = _compare(f"{name}.grad", expected, grads.get(name))
+        problem = _compare(f"{name}.grad", expected, grads.get(name), payload)
         if problem:
             return problem
     return None
@@ -74,15 +75,30 @@ def hidden_hint(check):
 
 
 def verdict(check, answers):
-    """(passed, feedback) for a check: it passes only if every case does."""
-    if len(answers) != len(check.cases):
-        return False, f"the worker answered {len(answers)} of {len(check.cases)} cases"
-    problems = [(case, judge_case(case, answer)) for case, answer in zip(check.cases, answers)]
-    visible = [f"{case.title}: {problem}" for case, problem in problems if problem and case.visible]
+    """(passed, feedback) for a check: it passes only if every case does.
+
+    `answers` holds one (results, payload) per request of the check (`Check.requests`),
+    or a WorkerFailed for a request the worker gave no answer to.
+    """
+    problems, failures = [], []
+    for request, answer in zip(check.requests, answers):
+        if isinstance(answer, Exception):
+            failures.append((request, str(answer)))
+            continue
+        results, payload = answer
+        if len(results) != len(request.cases):
+            failures.append((request, f"the worker answered {len(results)} of {len(request.cases)} cases"))
+            continue
+        problems += [(case, judge_case(case, result, payload)) for case, result in zip(request.cases, results)]
+    lines = [f"{case.title}: {problem}" for case, problem in problems if problem and case.visible]
+    lines += [why for request, why in failures if request.cases[0].visible]
     hidden_total = sum(not case.visible for case in check.cases)
     hidden_failed = sum(1 for case, problem in problems if problem and not case.visible)
-    hint = "" if visible else f"; {hidden_hint(check)}"  # when the notebook's own case fails, that is the thing to fix first
-    lines = visible + ([f"fails {hidden_failed} of {hidden_total} hidden case(s){hint}"] if hidden_failed else [])
+    hidden_failed += sum(len(request.cases) for request, _ in failures if not request.cases[0].visible)
+    hint = "" if lines else f"; {hidden_hint(check)}"  # when the notebook's own case fails, that is the thing to fix first
+    hidden_why = next((f" ({why})" for request, why in failures if not request.cases[0].visible), "")
+    if hidden_failed:
+        lines.append(f"fails {hidden_failed} of {hidden_total} hidden case(s){hidden_why}{hint}")
     if lines:
         return False, "\n".join(lines)
     return True, f"all {len(check.cases)} cases pass ({len(check.cases) - hidden_total} from the notebook, {hidden_total} hidden)"

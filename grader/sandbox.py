@@ -165,24 +165,26 @@ class Sandbox:
             return 0
         return limits.processes if self.use_bwrap else _threads_of_this_user() + limits.processes
 
-    def command(self, copy_dir, request_fd, response_fd, processes):
+    def command(self, copy_dir, scratch_dir, request_fd, response_fd, processes):
         if self.use_bwrap:
-            where = [f"{SANDBOX_ROOT}/worker.py", f"{SANDBOX_ROOT}/lib", f"{SANDBOX_ROOT}/submission"]
-            prefix = _bwrap_prefix(copy_dir) + ["--clearenv", "--setenv", "HOME", "/tmp"]
+            where = [f"{SANDBOX_ROOT}/worker.py", f"{SANDBOX_ROOT}/lib", f"{SANDBOX_ROOT}/submission", "/tmp"]
+            prefix = _bwrap_prefix(copy_dir) + ["--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"]
             prefix += [part for name, value in ONE_THREAD.items() for part in ("--setenv", name, value)]
         else:
-            where = [str(WORKER_SCRIPT), str(NUMPY_DIR.parent), str(copy_dir)]
+            where = [str(WORKER_SCRIPT), str(NUMPY_DIR.parent), str(copy_dir), str(scratch_dir)]
             prefix = []
-        script, lib, submission = where
-        return prefix + [PYTHON, "-I", "-S", script, str(request_fd), str(response_fd), lib, submission, str(processes)]
+        script, lib, submission, scratch = where
+        return prefix + [PYTHON, "-I", "-S", script, str(request_fd), str(response_fd), lib, submission, str(processes),
+                         scratch]
 
-    def start(self, copy_dir, request_fd, response_fd, limits):
-        """Start a worker for `copy_dir` in its own process group; the caller owns killing it."""
+    def start(self, copy_dir, scratch_dir, request_fd, response_fd, limits):
+        """Start a worker for `copy_dir` in its own process group; the caller owns killing it.
+        `scratch_dir` is where its checks may write outside bubblewrap (inside, its own /tmp)."""
         return subprocess.Popen(
-            self.command(copy_dir, request_fd, response_fd, self.process_limit(limits)),
+            self.command(copy_dir, scratch_dir, request_fd, response_fd, self.process_limit(limits)),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(request_fd, response_fd), cwd=copy_dir, start_new_session=True,
-            env={**ONE_THREAD, "HOME": str(copy_dir), "PATH": "/usr/bin:/bin"},
+            env={**ONE_THREAD, "HOME": str(scratch_dir), "TMPDIR": str(scratch_dir), "PATH": "/usr/bin:/bin"},
             preexec_fn=_apply_limits(limits),
         )
 

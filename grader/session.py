@@ -21,9 +21,9 @@ from pathlib import Path
 from grader.judge import student_text
 from grader.reaper import adopt_orphans, children, kill_adopted
 from grader.submission import Unusable
-from grader.worker import ProtocolError
+from grader.worker import ProtocolError, widen_pipe, wipe
 
-MAX_ANSWER_BYTES = 1 << 20  # an honest answer is a few kB; json.loads of a forged one costs ~50 times its size
+MAX_LINE_BYTES = 1 << 20  # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
 
 
 class WorkerFailed(Exception):
@@ -36,16 +36,15 @@ class WorkerSession:
     def __init__(self, copy_dir, sandbox, limits):
         self.copy_dir, self.sandbox, self.limits = Path(copy_dir), sandbox, limits
         self.checked = {path.name: path.read_bytes() for path in self.copy_dir.iterdir()}  # the files grading read
+        self.scratch_dir = self.copy_dir.with_name(self.copy_dir.name + ".scratch")  # outside bubblewrap only
         self.deadline = time.monotonic() + limits.submission_seconds
         self.process = None
         self.import_error = None
         self.requests = 0
 
-    def run(self, cases):
-        """The worker's answer for each case: {"value", "grads"} or {"error"} (still untrusted).
-
-        `cases` is the JSON text of a list of requests (see `grader.cases.Check.wire`).
-        """
+    def run(self, request):
+        """The worker's answer to a `grader.cases.Request`: (one {"value", "grads"} or {"error"} per
+        case, the payload their arrays lie in), still untrusted."""
         if self.import_error:
             raise Unusable("import error", self.import_error)
         if time.monotonic() >= self.deadline:
@@ -54,14 +53,14 @@ class WorkerSession:
             self._start()
         self.requests += 1
         try:
-            self._write(f'{{"id": {self.requests}, "cases": {cases}}}\n'.encode())
-            answer = self._read()
+            self._write(f'{{"id": {self.requests}, "cases": {request.wire}}}\n'.encode())
+            answer, payload = self._read(request.max_payload)
             if not isinstance(answer, dict) or answer.get("id") != self.requests:
                 raise ProtocolError("an answer to a different request")
             results = answer.get("results")
             if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
                 raise ProtocolError("not one result per case")
-            return results
+            return results, payload
         except ProtocolError as error:
             self.close()
             raise WorkerFailed(f"the worker's answer did not follow the protocol ({error}); it was stopped.") from None
@@ -80,15 +79,18 @@ class WorkerSession:
     def _start(self):
         if not self.sandbox.use_bwrap:
             self._restore_copy()
+            self.scratch_dir.mkdir(exist_ok=True)
+            wipe(str(self.scratch_dir))
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
         os.set_blocking(self.request_fd, False)
-        self.buffer = b""
+        widen_pipe(self.response_fd)
+        self.buffer = bytearray()
         if not self.sandbox.use_bwrap:  # bubblewrap's pid namespace does this job
             adopt_orphans()
             self.known_children = children()
         try:
-            self.process = self.sandbox.start(self.copy_dir, request_read, response_write, self.limits)
+            self.process = self.sandbox.start(self.copy_dir, self.scratch_dir, request_read, response_write, self.limits)
         except BaseException:
             os.close(self.request_fd)
             os.close(self.response_fd)
@@ -97,7 +99,7 @@ class WorkerSession:
             os.close(request_read)
             os.close(response_write)
         try:
-            hello = self._read()
+            hello, _ = self._read(max_payload=0)
         except WorkerFailed as error:
             self.import_error = f"while importing your toolbox.py and nn.py: {error}"
         except ProtocolError as error:
@@ -123,23 +125,36 @@ class WorkerSession:
             except BrokenPipeError:
                 raise self._stopped() from None
 
-    def _read(self):
-        """The next protocol line as JSON, within the time left."""
+    def _read(self, max_payload):
+        """The next message, within the time left: its JSON line and the payload of at most
+        `max_payload` bytes it announces (`grader.worker.frame`)."""
         until = time.monotonic() + self._time_left()
         while b"\n" not in self.buffer:
-            if len(self.buffer) > MAX_ANSWER_BYTES:
-                raise ProtocolError(f"an answer longer than {MAX_ANSWER_BYTES >> 20} MB")
-            if not select.select([self.response_fd], [], [], max(0.0, until - time.monotonic()))[0]:
-                raise self._timeout()
-            chunk = os.read(self.response_fd, 1 << 20)
-            if not chunk:
-                raise self._stopped()
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
+            if len(self.buffer) > MAX_LINE_BYTES:
+                raise ProtocolError(f"an answer line longer than {MAX_LINE_BYTES >> 20} MB")
+            self._receive(until)
+        end = self.buffer.index(b"\n")
         try:
-            return json.loads(line)
+            header = json.loads(self.buffer[:end])
         except (ValueError, RecursionError):  # RecursionError: a forged line nested thousands deep
             raise ProtocolError("a line that is not JSON") from None
+        size = header.get("payload", 0) if isinstance(header, dict) else 0
+        if type(size) is not int or not 0 <= size <= max_payload:
+            raise ProtocolError(f"an answer of {student_text(size, limit=20)} bytes of arrays, where "
+                                f"{max_payload} would hold twice the expected ones (gradients of the wrong shape?)")
+        while len(self.buffer) < end + 1 + size:
+            self._receive(until)
+        payload = bytes(self.buffer[end + 1:end + 1 + size])
+        del self.buffer[:end + 1 + size]
+        return header, payload
+
+    def _receive(self, until):
+        if not select.select([self.response_fd], [], [], max(0.0, until - time.monotonic()))[0]:
+            raise self._timeout()
+        chunk = os.read(self.response_fd, 1 << 20)
+        if not chunk:
+            raise self._stopped()
+        self.buffer += chunk
 
     def _timeout(self):
         if time.monotonic() >= self.deadline:

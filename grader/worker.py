@@ -2,28 +2,32 @@
 
 The judge starts this file as a script, only ever inside `grader.sandbox`:
 
-    python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR PROCESS_LIMIT
+    python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR PROCESS_LIMIT SCRATCH_DIR
 
 It imports the student's `toolbox` and `nn`, then answers requests (one JSON
-line each, read from REQUEST_FD) with one JSON line each on RESPONSE_FD. Each
-request (one check) is answered by a fresh fork, so a check's code cannot
-change what the next check runs; a seccomp filter keeps it from starting
-processes or threads.
+line each on REQUEST_FD) with one message each on RESPONSE_FD: a JSON line
+and the raw float64 bytes of the arrays it describes (see `Payload`). Each
+request is read and answered by a fresh fork, so a check's code cannot change
+what the next check runs, and the worker never holds a case's inputs a later
+fork could find. A seccomp filter keeps each fork from starting processes or
+threads and from memory that would outlive it; its scratch folder is emptied
+after it.
 The protocol has its own file descriptors so that whatever the student's code
 prints (stdout and stderr go to /dev/null) cannot pass for an answer.
-Arrays travel as dtype + shape + base64 bytes: nothing is ever unpickled, so
-nothing the student returns runs code in the judge. The worker decides
-nothing: it reports what the student's code computed, and the judge compares.
+Nothing is ever unpickled, so nothing the student returns runs code in the
+judge. The worker decides nothing: it reports what the student's code
+computed, whole, and the judge compares.
 
 The judge imports this module too: `evaluate` is the one definition of what a
-case computes (the judge runs it on `toolbox_solution` for expected values)
-and `encode_array` / `decode_array` are the one definition of the wire format.
+case computes (the judge runs it on `toolbox_solution` for expected values),
+`encode_case` / `payload_array` the one definition of the wire format.
 """
 import base64
 import json
 import operator
 import os
 import reprlib
+import resource
 import select
 import sys
 import traceback
@@ -31,7 +35,6 @@ import traceback
 if __name__ == "__main__":
     # The process limit, where the judge asks for one (see grader.sandbox.Sandbox.process_limit):
     # set here, inside bubblewrap's user namespace, not on bubblewrap itself.
-    import resource
     wanted, hard = int(sys.argv[5]), resource.getrlimit(resource.RLIMIT_NPROC)[1]
     if wanted:
         limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)  # a hard limit cannot be raised
@@ -170,42 +173,17 @@ def generated(spec):
     return drawn
 
 
-def probes_for(seed, size):
-    """The two vectors a large case's arrays of `size` entries are projected on."""
-    return [spread(seed, size, stream) for stream in (10, 11)]
-
-
-def projected(outcome, inputs, seed, probes=None):
-    """Two projections of the value and of each gradient (a gradient of the wrong shape raises):
-    a few numbers that depend on every entry, so a large case's answer is small."""
-    probes = dict(probes or {})  # size -> the two probe vectors, shared by arrays of one size
-
-    def project(array, shape=None, what=""):
-        if array is None:
-            return None
-        array = np.asarray(array, dtype=np.float64)  # no copy of a float64 array: each costs page faults in a fork
-        if shape is not None and array.shape != shape:
-            raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
-        if array.size not in probes:
-            probes[array.size] = probes_for(seed, array.size)
-        flat = array.reshape(-1)
-        return np.array([probe @ flat for probe in probes[array.size]])
-
-    value = project(outcome["value"])  # the given forward's output: no shape to hold it to
-    return {"value": value, "grads": {name: project(grad, inputs[name].shape, f"{name}.grad")
-                                      for name, grad in outcome["grads"].items()}}
-
-
 def evaluate(tb, nn, case, backward=True):
     """Run one case with the engine `tb`/`nn`: the output's value and the wanted gradients.
 
     A case is either a chain of operations ("steps" over named "inputs", each
     input a leaf with requires_grad=True, backward from "output" with "grad")
     or a "network" of "linear"/"relu" layers with a cross-entropy loss. A large
-    case "generate"s its inputs from a seed and answers with projections.
+    case "generate"s its inputs from a seed; its value is not asked for ("value": False),
+    as the forward pass is the given code's and the answer is large enough as it is.
     """
     if "generate" in case:
-        case = {**case, **(case["generate"].get("drawn") or generated(case["generate"]))}
+        case = {**case, **generated(case["generate"])}
     inputs = case["inputs"]
     if "layers" in case:
         leaves, network = {}, nn.Network()
@@ -228,14 +206,39 @@ def evaluate(tb, nn, case, backward=True):
     if backward:
         result.backward() if grad is None else result.backward(grad)
     grads = {name: leaves[name].grad for name in case["wants"]} if backward else {}
-    if "generate" in case:
-        return projected({"value": result.data, "grads": grads}, inputs, case["generate"]["seed"], case.get("probes", {}))
-    return {"value": result.data, "grads": grads}
+    return {"value": result.data if case.get("value", True) else None, "grads": grads}
 
 
-def _as_float_array(value):
-    """Plain float64 data of whatever the student's code produced (None stays None)."""
-    return None if value is None else encode_array(np.array(value, dtype=np.float64, subok=False))
+class Payload:
+    """The raw bytes of an answer's arrays, which follow its JSON line: a large case's gradients are
+    megabytes, and base64 inside JSON would cost the judge several times their size to read."""
+
+    def __init__(self):
+        self.chunks, self.size = [], 0
+
+    def add(self, value):
+        """A description of `value` as float64 (None stays None), its bytes appended to the payload."""
+        if value is None:
+            return None
+        array = np.array(value, dtype="<f8", subok=False, order="C")
+        self.chunks.append(array.tobytes())
+        self.size += array.nbytes
+        return {"dtype": "float64", "shape": list(array.shape), "at": self.size - array.nbytes}
+
+
+def payload_array(obj, payload):
+    """The float64 array `obj` describes inside `payload`, refusing anything but an exact description."""
+    if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "at"}:
+        raise ProtocolError(f"expected an array (dtype, shape, at), got {type(obj).__name__}")
+    shape, at = obj["shape"], obj["at"]
+    if obj["dtype"] != "float64":
+        raise ProtocolError(f"array dtype must be float64, got {reprlib.repr(obj['dtype'])}")
+    if not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and 0 <= n < 2**31 for n in shape):
+        raise ProtocolError(f"array shape must be a list of at most 32 sizes, got {reprlib.repr(shape)}")
+    size = int(np.prod(shape, dtype=np.int64)) * 8
+    if type(at) is not int or at < 0 or at + size > len(payload):
+        raise ProtocolError(f"array of shape {shape} at byte {reprlib.repr(at)} lies outside the answer")
+    return np.frombuffer(payload, dtype="<f8", count=size // 8, offset=at).reshape(tuple(shape))
 
 
 def describe(error, submission_dir):
@@ -254,97 +257,154 @@ def describe(error, submission_dir):
 
 
 def _write_all(fd, data):
+    data = memoryview(data)
     while data:
         data = data[os.write(fd, data):]
 
 
+def frame(message):
+    """The bytes of one message: a JSON line, then the payload it announces (see `Payload`)."""
+    if isinstance(message, tuple):
+        header, payload = message
+        header = {**header, "payload": payload.size}
+        return b"".join([json.dumps(header).encode(), b"\n", *payload.chunks])
+    return json.dumps(message).encode() + b"\n"
+
+
 def _send(fd, message):
-    _write_all(fd, (json.dumps(message) + "\n").encode())
-
-
-def draw_large_inputs(request):
-    """Draw each large case's inputs and probes before the fork: the fork then only reads them, and
-    pages it only reads cost it nothing, while each page it writes first costs a fault."""
-    for case in request["cases"]:
-        if "generate" in case:
-            spec = case["generate"]
-            drawn = generated(spec)
-            drawn["probes"] = {array.size: probes_for(spec["seed"], array.size) for array in drawn["inputs"].values()}
-            spec["drawn"] = drawn
+    _write_all(fd, frame(message))
 
 
 def answer(tb, nn, request, submission_dir):
-    """The protocol line answering one request: each case's value and gradients, or the error it raised."""
-    results = []
+    """The message answering one request: each case's value and gradients, or the error it raised."""
+    results, payload = [], Payload()
     for case in request["cases"]:
         try:
             outcome = evaluate(tb, nn, decode_case(case))
             results.append({
-                "value": _as_float_array(outcome["value"]),
-                "grads": {name: _as_float_array(g) for name, g in outcome["grads"].items()},
+                "value": payload.add(outcome["value"]),
+                "grads": {name: payload.add(g) for name, g in outcome["grads"].items()},
             })
         except Exception as error:
             results.append({"error": describe(error, submission_dir)})
-    return {"id": request["id"], "results": results}
+    return {"id": request["id"], "results": results}, payload
 
 
-def in_a_fork(work, keep_from_child, answered=lambda line: None):
-    """Run `work()` in a forked child: (the first line it sent back or None, its exit status).
+def widen_pipe(fd, size=1 << 20):
+    """Let a pipe hold `size` bytes (Linux; as many as allowed): a large answer then crosses in a
+    few reads instead of hundreds of 64 kB ones."""
+    try:
+        import fcntl
+        fcntl.fcntl(fd, 1031, size)  # F_SETPIPE_SZ
+    except (ImportError, OSError):
+        pass
+
+
+def in_a_fork(work, keep_from_child, answered=lambda message: None):
+    """Run `work()` in a forked child: (the first message it sent back or None, its exit status).
 
     Whatever the student's code changes while it runs (a patched Tensor.backward, a
     replaced numpy function) dies with the child, so one check's code cannot answer
     the next check. The child gets neither of the judge's pipes (`keep_from_child`).
-    A line is handed to `answered` as soon as it arrives, while the child's memory is
-    still being torn down: the judge need not wait for that.
+    A message is handed to `answered` as soon as it is complete, while the child's memory
+    is still being torn down: the judge need not wait for that.
     """
     read_end, write_end = os.pipe()
+    widen_pipe(read_end)
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
             for fd in (read_end, *keep_from_child):
                 os.close(fd)
-            _send(write_end, work())
+            message = work()
+            if message is not None:
+                _send(write_end, message)
             code = 0
         except SystemExit as exit:  # sys.exit(n) in the student's code ends the check with status n, as it would the worker
             code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
         finally:
             os._exit(code & 0xFF)  # as the shell sees any exit status; os._exit refuses larger numbers
     os.close(write_end)
-    line, status = _first_line(read_end, pid)
-    if line is not None:
-        answered(line)
-    return line, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) if status is None else status
+    message, status = _first_message(read_end, pid)
+    if message is not None:
+        answered(message)
+    return message, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) if status is None else status
 
 
-def _first_line(read_end, pid, poll_seconds=0.05):
-    """(the first line the child `pid` writes to `read_end` or None, its exit status if it was seen to end).
+def _announced(data):
+    """How many payload bytes follow the JSON line at the start of `data` (0 if it names none)."""
+    try:
+        size = json.loads(data.split(b"\n", 1)[0]).get("payload", 0)
+    except (ValueError, AttributeError, RecursionError):
+        return 0
+    return size if type(size) is int and size >= 0 else 0
 
-    While nothing arrives the child is polled: once it has ended without a line, a process it left
+
+def _first_message(read_end, pid, poll_seconds=0.05):
+    """(the first message the child `pid` writes to `read_end` or None, its exit status if it was seen to end).
+
+    While nothing arrives the child is polled: once it has ended without a message, a process it left
     behind may still hold the pipe open, so the pipe's end may never come.
     """
-    data, status = b"", None
+    data, status, wanted = bytearray(), None, None
     try:
-        while b"\n" not in data:
+        while wanted is None or len(data) < wanted:
             if select.select([read_end], [], [], poll_seconds)[0]:
                 chunk = os.read(read_end, 1 << 20)
                 if not chunk:
                     break
                 data += chunk
-                continue
-            ended, wait_status = os.waitpid(pid, os.WNOHANG)
-            if ended:  # what it wrote is all in the pipe by now
-                status = os.waitstatus_to_exitcode(wait_status)
-                os.set_blocking(read_end, False)
-                try:
-                    while chunk := os.read(read_end, 1 << 20):
-                        data += chunk
-                except BlockingIOError:
-                    pass
-                break
+            else:
+                ended, wait_status = os.waitpid(pid, os.WNOHANG)
+                if ended:  # what it wrote is all in the pipe by now
+                    status = os.waitstatus_to_exitcode(wait_status)
+                    os.set_blocking(read_end, False)
+                    try:
+                        while chunk := os.read(read_end, 1 << 20):
+                            data += chunk
+                    except BlockingIOError:
+                        pass
+                    break
+            if wanted is None and b"\n" in data:
+                wanted = data.index(b"\n") + 1 + _announced(data)
     finally:
         os.close(read_end)
-    return (data.split(b"\n", 1)[0] + b"\n" if b"\n" in data else None), status
+    if b"\n" not in data:
+        return None, status
+    return bytes(data[:wanted]), status  # a payload cut short is the judge's to refuse
+
+
+def _read_request(request_fd):
+    """One request line, read by the check's own fork: the worker itself never holds a case's inputs,
+    so no later fork can find them in its memory (the judge sends a request only after the last answer)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(request_fd, 1 << 20)
+        if not chunk:  # the judge closed the pipe: grading is over
+            return None
+        data += chunk
+    return json.loads(data)
+
+
+def wipe(folder):
+    """Empty `folder`, whatever a check left there (folders it made unreadable, nested thousands
+    deep): the next check starts with a fresh scratch folder, so no check's files reach another."""
+    try:
+        os.chmod(folder, 0o1777 if folder == "/tmp" else 0o700)
+    except OSError:  # not ours to change (bubblewrap's /tmp): the check could not change it either
+        pass
+    stack, folders = [folder], []
+    while stack:
+        for entry in os.scandir(stack.pop()):
+            if entry.is_dir(follow_symlinks=False):
+                os.chmod(entry.path, 0o700)
+                stack.append(entry.path)
+                folders.append(entry.path)
+            else:
+                os.unlink(entry.path)
+    for path in reversed(folders):  # each after the folders found inside it
+        os.rmdir(path)
 
 
 def _undumpable():
@@ -357,26 +417,44 @@ def _undumpable():
         pass
 
 
-# Per machine: the seccomp architecture id and the system calls that start a process or thread.
-NO_CLONE = {"x86_64": (0xC000003E, (56, 57, 58, 435)),  # clone, fork, vfork, clone3
-            "aarch64": (0xC00000B7, (220, 435))}  # clone, clone3
-ALLOW, REFUSE = 0x7FFF0000, 0x00050000 | 11  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EAGAIN
+EAGAIN, EPERM = 11, 1
+# Per machine: the seccomp architecture id, and the system calls a check may not make, with the
+# error they fail with: starting a process or thread (EAGAIN, as under a process limit of 0), and
+# memory or state that would outlive the check's fork or escape its address-space limit (EPERM):
+# SysV shared memory, message queues and semaphores, memfd files, POSIX message queues, io_uring
+# (whose operations no filter sees), new namespaces, and reading or writing another process.
+DENIED_CALLS = {
+    "x86_64": (0xC000003E, {
+        EAGAIN: (56, 57, 58, 435),  # clone, fork, vfork, clone3
+        EPERM: (29, 30, 31, 64, 68, 319, 447, 240, 425, 272, 308, 101, 310, 311),
+        # shmget shmat shmctl semget msgget memfd_create memfd_secret mq_open io_uring_setup
+        # unshare setns ptrace process_vm_readv process_vm_writev
+    }),
+    "aarch64": (0xC00000B7, {
+        EAGAIN: (220, 435),  # clone, clone3
+        EPERM: (194, 196, 195, 190, 186, 279, 447, 180, 425, 97, 268, 117, 270, 271),
+    }),
+}
+ALLOW, ERRNO = 0x7FFF0000, 0x00050000  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO (| the errno)
 
 
-def no_new_processes_program(machine):
-    """A seccomp filter (BPF: code, jump if true, jump if false, operand) that makes every call
-    starting a process or thread fail with EAGAIN, as would a process limit of 0; so does every
-    call of another system-call ABI (32-bit or x32), which would have other numbers."""
-    arch, calls = NO_CLONE[machine]
+def check_filter_program(machine):
+    """A seccomp filter (BPF: code, jump if true, jump if false, operand) that fails every call in
+    DENIED_CALLS with its error; so does every call of another system-call ABI (32-bit or x32),
+    which would have other numbers."""
+    arch, denied = DENIED_CALLS[machine]
     load, equal, at_least, give = 0x20, 0x15, 0x35, 0x06
-    tests = ([(at_least, 0x40000000)] if machine == "x86_64" else []) + [(equal, call) for call in calls]
-    return ([(load, 0, 0, 4), (equal, 1, 0, arch), (give, 0, 0, REFUSE), (load, 0, 0, 0)]
-            + [(code, len(tests) - i, 0, operand) for i, (code, operand) in enumerate(tests)]
-            + [(give, 0, 0, ALLOW), (give, 0, 0, REFUSE)])
+    program = [(load, 0, 0, 4), (equal, 1, 0, arch), (give, 0, 0, ERRNO | EAGAIN), (load, 0, 0, 0)]
+    if machine == "x86_64":
+        program += [(at_least, 0, 1, 0x40000000), (give, 0, 0, ERRNO | EAGAIN)]
+    for errno, calls in denied.items():
+        for call in calls:
+            program += [(equal, 0, 1, call), (give, 0, 0, ERRNO | errno)]
+    return program + [(give, 0, 0, ALLOW)]
 
 
 def process_guard():
-    """A function that, called in a check's fork, stops it and its code from starting processes or threads.
+    """A function that, called in a check's fork, keeps it and its code from the calls in DENIED_CALLS.
 
     The process limit (RLIMIT_NPROC) does nothing for root, which is what a grading container
     often runs as; a seccomp filter binds every user. Where seccomp cannot be set up (another
@@ -384,7 +462,7 @@ def process_guard():
     """
     try:
         import ctypes
-        program = no_new_processes_program(os.uname().machine)
+        program = check_filter_program(os.uname().machine)
         libc = ctypes.CDLL(None, use_errno=True)
     except (ImportError, OSError, KeyError):
         return lambda: None
@@ -401,11 +479,15 @@ def process_guard():
     return guard
 
 
-def serve(request_fd, response_fd, submission_dir):
+CHECK_OPEN_FILES = 32  # files a check may hold open at once: an honest one needs a handful
+
+
+def serve(request_fd, response_fd, submission_dir, scratch_dir):
     """Import the student's modules, then answer each request in a fresh fork until the judge closes the pipe.
 
     Importing runs only the given code (grading refuses hand-ins that change it), so the
     state every fork starts from is the release's engine with the student's functions in it.
+    Each fork reads its own request, works in an emptied scratch folder, and may open few files.
     """
     try:
         import nn
@@ -416,19 +498,19 @@ def serve(request_fd, response_fd, submission_dir):
     _undumpable()
     guard = process_guard()
 
-    def check(request):
+    def check():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (CHECK_OPEN_FILES, CHECK_OPEN_FILES))
         guard()
-        return answer(tb, nn, request, submission_dir)
+        request = _read_request(request_fd)
+        return None if request is None else answer(tb, nn, request, submission_dir)
 
     _send(response_fd, {"ready": True})
-    with os.fdopen(request_fd, "rb") as requests:
-        for line in requests:
-            request = json.loads(line)
-            draw_large_inputs(request)
-            line, status = in_a_fork(lambda: check(request), (requests.fileno(), response_fd),
-                                     answered=lambda line: _write_all(response_fd, line))
-            if line is None:  # the child died without answering: so does the worker, with its status
-                os._exit(status if status >= 0 else 128 - status)
+    while True:
+        select.select([request_fd], [], [])  # a request, or the end of grading
+        message, status = in_a_fork(check, (response_fd,), answered=lambda message: _write_all(response_fd, message))
+        wipe(scratch_dir)
+        if message is None:  # the judge closed the pipe, or the child died without answering: the worker ends
+            os._exit(status if status >= 0 else 128 - status)
 
 
 if __name__ == "__main__":
@@ -436,4 +518,4 @@ if __name__ == "__main__":
     # hand-in only, not whatever else is installed beside numpy (outside bubblewrap, a whole
     # site-packages: a package there named toolbox would be graded instead of the student's file).
     sys.path.remove(sys.argv[3])
-    serve(int(sys.argv[1]), int(sys.argv[2]), os.path.abspath(sys.argv[4]))
+    serve(int(sys.argv[1]), int(sys.argv[2]), os.path.abspath(sys.argv[4]), sys.argv[6])

@@ -27,7 +27,7 @@ from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_ar
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
 from grader.session import WorkerSession
 from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, check_readable, private_copy
-from grader.worker import ProtocolError, decode_array, encode_array
+from grader.worker import Payload, ProtocolError, decode_array, encode_array, payload_array
 from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
 
 FAST = Limits(case_seconds=5, submission_seconds=30)
@@ -501,7 +501,7 @@ def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypa
 
 
 def test_a_failure_of_the_grader_itself_names_the_checks_it_hit(tmp_path, monkeypatch):
-    def broken_judge(case, answer):
+    def broken_judge(*case_and_answer):
         raise ZeroDivisionError("planted")
 
     monkeypatch.setattr("grader.judge.judge_case", broken_judge)
@@ -582,28 +582,55 @@ def test_a_gradebook_a_spreadsheet_saved_with_semicolons_is_kept_and_compared(tm
     assert len(list(out.glob("grades.edited-*.csv"))) == 1
 
 
+class Answering:
+    """A stand-in sandbox whose worker says it is ready, then writes `answer` (bytes) as its answer."""
+    use_bwrap = True
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def start(self, copy_dir, scratch_dir, request_fd, response_fd, limits):
+        (scratch_dir.parent / "answer").write_bytes(self.answer)
+        write = (f'import os, sys; os.write({response_fd}, b\'{{"ready": true}}\\n\'); '
+                 f'os.write({response_fd}, open(sys.argv[1], "rb").read())')
+        return subprocess.Popen([sys.executable, "-c", write, str(scratch_dir.parent / "answer")],
+                                pass_fds=(request_fd, response_fd), start_new_session=True)
+
+
 def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path):
-    class Flooding:  # a worker that says it is ready, then answers with 2 MB of JSON
-        use_bwrap = True
-
-        def start(self, copy_dir, request_fd, response_fd, limits):
-            flood = ('import os; os.write({fd}, b\'{{"ready": true}}\\n\'); '
-                     'os.write({fd}, b\'{{"id": 1, "results": [\' + b\'{{}},\' * (700 << 10) + b\'{{}}]}}\\n\')')
-            return subprocess.Popen([sys.executable, "-c", flood.format(fd=response_fd)], pass_fds=(request_fd, response_fd),
-                                    start_new_session=True)
-
     (tmp_path / "toolbox.py").write_text("x = 1\n")
-    session = WorkerSession(tmp_path, Flooding(), FAST)
-    with pytest.raises(Exception, match="did not follow the protocol \\(an answer longer than 1 MB\\)"):
-        session.run("[]")
+    flood = b'{"id": 1, "results": [' + b"{}," * (700 << 10) + b"{}]}\n"  # 2 MB of JSON
+    session = WorkerSession(tmp_path, Answering(flood), FAST)
+    with pytest.raises(Exception, match="did not follow the protocol \\(an answer line longer than 1 MB\\)"):
+        session.run(checks()[0].requests[0])
+
+
+def test_an_answer_announcing_more_arrays_than_the_request_needs_is_refused_unread(tmp_path):
+    (tmp_path / "toolbox.py").write_text("x = 1\n")
+    request = checks()[0].requests[-1]
+    announced = f'{{"id": 1, "results": [], "payload": {request.max_payload + 1}}}\n'.encode()
+    session = WorkerSession(tmp_path, Answering(announced), FAST)
+    with pytest.raises(Exception, match="did not follow the protocol .* twice the expected ones"):
+        session.run(request)
+
+
+def test_the_answer_format_takes_only_float_arrays_that_lie_inside_the_payload():
+    payload = Payload()
+    described = payload.add(np.arange(6.0).reshape(2, 3))
+    data = b"".join(payload.chunks)
+    assert np.array_equal(payload_array(described, data), np.arange(6.0).reshape(2, 3))
+    for bad in ({**described, "shape": [4, 3]}, {**described, "at": 8}, {**described, "at": -8},
+                {**described, "dtype": "int64"}, {**described, "extra": 1}, {**described, "at": 1.0}, [1.0, 2.0]):
+        with pytest.raises(ProtocolError):
+            payload_array(bad, data)
 
 
 def test_feedback_quotes_a_malformed_answer_only_in_part():
     case = checks()[0].cases[0]
-    answer = {"value": {"dtype": list(range(1 << 16)), "shape": [], "data": ""}, "grads": {}}
-    assert len(judge_case(case, answer)) < 300
-    answer = {"value": {"dtype": "float64", "shape": [1] * 100000, "data": "AAAAAAAA8D8="}, "grads": {}}
-    assert len(judge_case(case, answer)) < 300
+    answer = {"value": {"dtype": list(range(1 << 16)), "shape": [], "at": 0}, "grads": {}}
+    assert len(judge_case(case, answer, b"")) < 300
+    answer = {"value": {"dtype": "float64", "shape": [1] * 100000, "at": 0}, "grads": {}}
+    assert len(judge_case(case, answer, b"\0" * 8)) < 300
 
 
 @pytest.mark.parametrize("name", [b"bad\xffutf8", b"back\\slash"])
