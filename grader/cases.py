@@ -70,12 +70,13 @@ class Request:
     cases: tuple
     wire: str
     max_payload: int
+    last: bool  # the check's last request: its fork ends after answering it
 
 
-def request_of(cases):
+def request_of(cases, last):
     expected = sum(np.size(array) for case in cases
                    for array in (case.expected["value"], *case.expected["grads"].values()) if array is not None)
-    return Request(tuple(cases), json.dumps([encode_case(case.request) for case in cases]), 16 * expected + 4096)
+    return Request(tuple(cases), json.dumps([encode_case(case.request) for case in cases]), 16 * expected + 4096, last)
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,10 @@ class Check:
     @functools.cached_property
     def requests(self):
         """The visible cases, then the hidden ones, each a request of its own, encoded once per process:
-        a fork that makes the feedback a student reads is never handed a hidden input."""
-        visible = [case for case in self.cases if case.visible]
-        hidden = [case for case in self.cases if not case.visible]
-        return tuple(request_of(cases) for cases in (visible, hidden) if cases)
+        the visible answers, which make the feedback a student reads, are in before the check's fork
+        is handed a hidden input."""
+        parts = [cases for cases in ([c for c in self.cases if c.visible], [c for c in self.cases if not c.visible]) if cases]
+        return tuple(request_of(cases, last=position == len(parts) - 1) for position, cases in enumerate(parts))
 
 
 def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth=True, **network):

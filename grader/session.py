@@ -30,6 +30,10 @@ class WorkerFailed(Exception):
     """The worker gave no usable answer; the message says why, in the student's terms."""
 
 
+class ForkEnded(WorkerFailed):
+    """The fork running a check ended without answering; the worker itself is fine."""
+
+
 class WorkerSession:
     """The worker of one submission: started on first use, restarted after a failure."""
 
@@ -41,10 +45,16 @@ class WorkerSession:
         self.process = None
         self.import_error = None
         self.requests = 0
+        self.fork = None  # "open" while a check's fork awaits its next request, "ending" after its last
 
     def run(self, request):
         """The worker's answer to a `grader.cases.Request`: (one {"value", "grads"} or {"error"} per
-        case, the payload their arrays lie in), still untrusted."""
+        case, the payload their arrays lie in), still untrusted.
+
+        A check's requests go to one fork of the worker, the next only once the last has its
+        answer; a new check's first request only once the worker says the last fork ended,
+        so a fork that saw one check's inputs never reads another's.
+        """
         if self.import_error:
             raise Unusable("import error", self.import_error)
         if time.monotonic() >= self.deadline:
@@ -53,10 +63,16 @@ class WorkerSession:
             self._start()
         self.requests += 1
         try:
-            self._write(f'{{"id": {self.requests}, "cases": {request.wire}}}\n'.encode())
-            answer, payload = self._read(request.max_payload)
-            if not isinstance(answer, dict) or answer.get("id") != self.requests:
+            if self.fork == "ending":
+                self._await_end()
+            self._write(f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, "cases": {request.wire}}}\n'.encode())
+            kind, answer, payload = self._read(request.max_payload)
+            if kind == "ended":
+                self.fork = None
+                raise ForkEnded(self._ended_text(answer))
+            if kind != "check" or not isinstance(answer, dict) or answer.get("id") != self.requests:
                 raise ProtocolError("an answer to a different request")
+            self.fork = "ending" if request.last else "open"
             results = answer.get("results")
             if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
                 raise ProtocolError("not one result per case")
@@ -64,9 +80,18 @@ class WorkerSession:
         except ProtocolError as error:
             self.close()
             raise WorkerFailed(f"the worker's answer did not follow the protocol ({error}); it was stopped.") from None
+        except ForkEnded:  # costs its check only: the worker goes on
+            raise
         except WorkerFailed:
             self.close()
             raise
+
+    def _await_end(self):
+        """Read the worker's notice that the last check's fork ended: anything else is a forgery."""
+        kind, _, _ = self._read(max_payload=0)
+        if kind != "ended":
+            raise ProtocolError("more answers than requests")
+        self.fork = None
 
     def _restore_copy(self):
         """Put back the files grading checked, and only those: outside bubblewrap the copy is writable,
@@ -99,7 +124,7 @@ class WorkerSession:
             os.close(request_read)
             os.close(response_write)
         try:
-            hello, _ = self._read(max_payload=0)
+            _, hello, _ = self._read(max_payload=0)
         except WorkerFailed as error:
             self.import_error = f"while importing your toolbox.py and nn.py: {error}"
         except ProtocolError as error:
@@ -126,27 +151,51 @@ class WorkerSession:
                 raise self._stopped() from None
 
     def _read(self, max_payload):
-        """The next message, within the time left: its JSON line and the payload of at most
-        `max_payload` bytes it announces (`grader.worker.frame`)."""
+        """The worker's next message, within the time left, as (kind, JSON, payload): a check's answer
+        with at most `max_payload` bytes of arrays ("check"), the end of a check's fork ("ended",
+        its exit status), or the worker's greeting ("ready")."""
         until = time.monotonic() + self._time_left()
-        while b"\n" not in self.buffer:
-            if len(self.buffer) > MAX_LINE_BYTES:
-                raise ProtocolError(f"an answer line longer than {MAX_LINE_BYTES >> 20} MB")
-            self._receive(until)
-        end = self.buffer.index(b"\n")
+        line = self._take_line(until, limit=MAX_LINE_BYTES)
         try:
-            header = json.loads(self.buffer[:end])
-        except (ValueError, RecursionError):  # RecursionError: a forged line nested thousands deep
+            frame = json.loads(line)
+        except (ValueError, RecursionError):
             raise ProtocolError("a line that is not JSON") from None
-        size = header.get("payload", 0) if isinstance(header, dict) else 0
+        if not isinstance(frame, dict):
+            raise ProtocolError("a message that is not an object")
+        if "ended" in frame:
+            return "ended", frame["ended"], b""
+        if "check" not in frame:
+            return "ready", frame, b""
+        line_size, size = frame["check"], frame.get("payload")
+        if type(line_size) is not int or not 0 < line_size <= MAX_LINE_BYTES:
+            raise ProtocolError(f"an answer line longer than {MAX_LINE_BYTES >> 20} MB")
         if type(size) is not int or not 0 <= size <= max_payload:
             raise ProtocolError(f"an answer of {student_text(size, limit=20)} bytes of arrays, where "
                                 f"{max_payload} would hold twice the expected ones (gradients of the wrong shape?)")
-        while len(self.buffer) < end + 1 + size:
+        while len(self.buffer) < line_size + size:
             self._receive(until)
-        payload = bytes(self.buffer[end + 1:end + 1 + size])
-        del self.buffer[:end + 1 + size]
-        return header, payload
+        try:
+            header = json.loads(self.buffer[:line_size])
+        except (ValueError, RecursionError):  # RecursionError: a forged line nested thousands deep
+            raise ProtocolError("a line that is not JSON") from None
+        if not isinstance(header, dict) or header.get("payload", 0) != size:
+            raise ProtocolError("an answer whose arrays do not fit what it announces")
+        payload = bytes(self.buffer[line_size:line_size + size])
+        del self.buffer[:line_size + size]
+        return "check", header, payload
+
+    def _take_line(self, until, limit):
+        """The worker's next line (its own frames are short), as bytes."""
+        while b"\n" not in self.buffer:
+            if len(self.buffer) > limit:
+                raise ProtocolError(f"an answer line longer than {limit >> 20} MB")
+            self._receive(until)
+        end = self.buffer.index(b"\n") + 1
+        if end > limit:
+            raise ProtocolError(f"an answer line longer than {limit >> 20} MB")
+        line = bytes(self.buffer[:end])
+        del self.buffer[:end]
+        return line
 
     def _receive(self, until):
         if not select.select([self.response_fd], [], [], max(0.0, until - time.monotonic()))[0]:
@@ -168,10 +217,12 @@ class WorkerSession:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             code = None
-        return WorkerFailed(
-            f"the process running your code ended (exit status {code}): sys.exit, os._exit, a crash, or a limit "
-            f"(CPU {self.limits.cpu_seconds} s, memory {self.limits.memory_mb} MB, {self.limits.processes} processes)."
-        )
+        return WorkerFailed(self._ended_text(code))
+
+    def _ended_text(self, code):
+        return (f"the process running your code ended (exit status {student_text(code, limit=20)}): sys.exit, "
+                f"os._exit, a crash, or a limit (CPU {self.limits.cpu_seconds} s, memory {self.limits.memory_mb} MB, "
+                f"{self.limits.processes} processes).")
 
     def close(self):
         """Kill the worker and everything it started: it has nothing to save, so there is no need to wait for it."""
@@ -187,3 +238,4 @@ class WorkerSession:
             kill_adopted(self.known_children)
         os.close(self.response_fd)
         self.process = None
+        self.fork = None

@@ -31,6 +31,7 @@ import resource
 import select
 import sys
 import traceback
+import types
 
 if __name__ == "__main__":
     # The process limit, where the judge asks for one (see grader.sandbox.Sandbox.process_limit):
@@ -303,11 +304,11 @@ def widen_pipe(fd, size=1 << 20):
 def in_a_fork(work, keep_from_child, answered=lambda message: None):
     """Run `work()` in a forked child: (the first message it sent back or None, its exit status).
 
-    Whatever the student's code changes while it runs (a patched Tensor.backward, a
-    replaced numpy function) dies with the child, so one check's code cannot answer
-    the next check. The child gets neither of the judge's pipes (`keep_from_child`).
-    A message is handed to `answered` as soon as it is complete, while the child's memory
-    is still being torn down: the judge need not wait for that.
+    `work` returns a message, or yields several. Whatever the student's code changes while
+    it runs (a patched Tensor.backward, a replaced numpy function) dies with the child, so
+    one check's code cannot answer the next check. The child gets neither of the judge's
+    pipes (`keep_from_child`). Each message is handed to `answered` as soon as it is
+    complete, while the child may still run or be torn down: the judge need not wait.
     """
     read_end, write_end = os.pipe()
     widen_pipe(read_end)
@@ -317,62 +318,81 @@ def in_a_fork(work, keep_from_child, answered=lambda message: None):
         try:
             for fd in (read_end, *keep_from_child):
                 os.close(fd)
-            message = work()
-            if message is not None:
-                _send(write_end, message)
+            messages = work()
+            for message in messages if isinstance(messages, types.GeneratorType) else [messages]:
+                if message is not None:
+                    _send(write_end, message)
             code = 0
         except SystemExit as exit:  # sys.exit(n) in the student's code ends the check with status n, as it would the worker
             code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
         finally:
             os._exit(code & 0xFF)  # as the shell sees any exit status; os._exit refuses larger numbers
     os.close(write_end)
-    message, status = _first_message(read_end, pid)
-    if message is not None:
+    first = []
+
+    def take(message):
+        first[:1] = first[:1] or [message]
         answered(message)
-    return message, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) if status is None else status
+    status = _relay(read_end, pid, take)
+    return (first[0] if first else None), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) if status is None else status
 
 
-def _announced(data):
-    """How many payload bytes follow the JSON line at the start of `data` (0 if it names none)."""
+def _announced(line):
+    """How many payload bytes follow a message's JSON line (0 if it names none)."""
     try:
-        size = json.loads(data.split(b"\n", 1)[0]).get("payload", 0)
+        size = json.loads(line).get("payload", 0)
     except (ValueError, AttributeError, RecursionError):
         return 0
     return size if type(size) is int and size >= 0 else 0
 
 
-def _first_message(read_end, pid, poll_seconds=0.05):
-    """(the first message the child `pid` writes to `read_end` or None, its exit status if it was seen to end).
+def _relay(read_end, pid, handle, poll_seconds=0.05):
+    """Hand each complete message the child `pid` writes to `read_end` to `handle`, until the pipe
+    ends or the child is seen to end (then its exit status is returned, else None).
 
-    While nothing arrives the child is polled: once it has ended without a message, a process it left
-    behind may still hold the pipe open, so the pipe's end may never come.
+    While nothing arrives the child is polled: once it has ended, a process it left behind may
+    still hold the pipe open, so the pipe's end may never come. A message cut short is dropped.
     """
-    data, status, wanted = bytearray(), None, None
+    data, status = bytearray(), None
+
+    def complete_messages():
+        while b"\n" in data:
+            end = data.index(b"\n") + 1
+            size = end + _announced(bytes(data[:end]))
+            if len(data) < size:
+                return
+            handle(bytes(data[:size]))
+            del data[:size]
     try:
-        while wanted is None or len(data) < wanted:
+        while True:
             if select.select([read_end], [], [], poll_seconds)[0]:
                 chunk = os.read(read_end, 1 << 20)
                 if not chunk:
                     break
                 data += chunk
-            else:
-                ended, wait_status = os.waitpid(pid, os.WNOHANG)
-                if ended:  # what it wrote is all in the pipe by now
-                    status = os.waitstatus_to_exitcode(wait_status)
-                    os.set_blocking(read_end, False)
-                    try:
-                        while chunk := os.read(read_end, 1 << 20):
-                            data += chunk
-                    except BlockingIOError:
-                        pass
-                    break
-            if wanted is None and b"\n" in data:
-                wanted = data.index(b"\n") + 1 + _announced(data)
+                complete_messages()
+                continue
+            ended, wait_status = os.waitpid(pid, os.WNOHANG)
+            if ended:  # what it wrote is all in the pipe by now
+                status = os.waitstatus_to_exitcode(wait_status)
+                os.set_blocking(read_end, False)
+                try:
+                    while chunk := os.read(read_end, 1 << 20):
+                        data += chunk
+                except BlockingIOError:
+                    pass
+                complete_messages()
+                break
     finally:
         os.close(read_end)
-    if b"\n" not in data:
-        return None, status
-    return bytes(data[:wanted]), status  # a payload cut short is the judge's to refuse
+    return status
+
+
+def relayed(message):
+    """A check's message as the worker passes it on: framed by the worker, so that nothing a check
+    writes can pass for the worker's own notices (`{"ended": status}` when a check's fork ends)."""
+    end = message.index(b"\n") + 1
+    return json.dumps({"check": end, "payload": len(message) - end}).encode() + b"\n" + message
 
 
 def _read_request(request_fd):
@@ -499,18 +519,23 @@ def serve(request_fd, response_fd, submission_dir, scratch_dir):
     guard = process_guard()
 
     def check():
+        """A check's requests, in order, up to the one marked last: its visible cases, then its
+        hidden ones, which the judge sends only once it has the visible answers."""
         resource.setrlimit(resource.RLIMIT_NOFILE, (CHECK_OPEN_FILES, CHECK_OPEN_FILES))
         guard()
-        request = _read_request(request_fd)
-        return None if request is None else answer(tb, nn, request, submission_dir)
+        while (request := _read_request(request_fd)) is not None:
+            yield answer(tb, nn, request, submission_dir)
+            if request.get("last"):
+                return
 
     _send(response_fd, {"ready": True})
     while True:
         select.select([request_fd], [], [])  # a request, or the end of grading
-        message, status = in_a_fork(check, (response_fd,), answered=lambda message: _write_all(response_fd, message))
+        message, status = in_a_fork(check, (response_fd,), answered=lambda m: _write_all(response_fd, relayed(m)))
         wipe(scratch_dir)
         if message is None:  # the judge closed the pipe, or the child died without answering: the worker ends
             os._exit(status if status >= 0 else 128 - status)
+        _send(response_fd, {"ended": status})  # only now may the judge send the next check's request
 
 
 if __name__ == "__main__":

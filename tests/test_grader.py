@@ -608,7 +608,7 @@ def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path
 def test_an_answer_announcing_more_arrays_than_the_request_needs_is_refused_unread(tmp_path):
     (tmp_path / "toolbox.py").write_text("x = 1\n")
     request = checks()[0].requests[-1]
-    announced = f'{{"id": 1, "results": [], "payload": {request.max_payload + 1}}}\n'.encode()
+    announced = f'{{"check": 40, "payload": {request.max_payload + 1}}}\n'.encode()  # framed as the worker frames
     session = WorkerSession(tmp_path, Answering(announced), FAST)
     with pytest.raises(Exception, match="did not follow the protocol .* twice the expected ones"):
         session.run(request)
