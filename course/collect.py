@@ -60,6 +60,7 @@ import time
 import unicodedata
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Optional
@@ -75,6 +76,8 @@ REPLACED = ".replaced"  # in submitted/: hand-ins that --force replaced, kept; g
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 MAX_UNPACKED_BYTES = 200 * 2**20  # per hand-in, all its archives together: far above real work, far below a zip bomb
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the whole class's download: hundreds of hand-ins with notebook outputs fit
+MAX_MEMBERS = 2000  # files and folders per hand-in, all its archives together: a hand-in has a handful
+MAX_DOWNLOAD_MEMBERS = 200_000  # the whole class's download
 UTF8_FLAG = 0x800  # general purpose bit 11: the member's name is UTF-8
 ENCRYPTED_FLAG = 0x1  # general purpose bit 0: the member needs a password
 MOODLE_PATTERN = "(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_"
@@ -93,6 +96,7 @@ class HandIn:
     student_id: str
     chain: list = field(default_factory=list)  # archive names, outermost first
     unpacked_bytes: int = 0
+    unpacked_members: int = 0
 
     def unpack(self, archive, destination):
         self.chain.append(archive.name)
@@ -102,7 +106,19 @@ class HandIn:
                 f"{where} nests .zip archives more than {MAX_ZIP_DEPTH} deep; "
                 "unzip them, zip the folder once and collect again"
             )
-        self.unpacked_bytes = unpack_zip(archive, destination, self.unpacked_bytes, where)
+        self.unpacked_bytes, self.unpacked_members = unpack_zip(
+            archive, destination, (self.unpacked_bytes, self.unpacked_members), where)
+
+    def count(self, members, where):
+        """Count files a hand-in brings outside archives (a folder's) against its member cap."""
+        self.unpacked_members += members
+        if self.unpacked_members > MAX_MEMBERS:
+            raise UnsafeArchive(too_many(where, self.unpacked_members, MAX_MEMBERS))
+
+
+def too_many(where, members, limit):
+    return (f"{where} holds {members} files and folders, more than the {limit} allowed for one hand-in; "
+            "hand in the files the assignment asks for, not a whole project or data set")
 
 
 class Entry(NamedTuple):
@@ -209,7 +225,9 @@ def collect(download, submitted_dir, assignment, id_pattern=None, force=False, r
             top = download
         else:
             top = staging / "download"
-            unpack_zip(download, top, limit=MAX_DOWNLOAD_BYTES)
+            refused = []  # a member with an unsafe name costs that file, not the class: it is listed
+            unpack_zip(download, top, limits=(MAX_DOWNLOAD_BYTES, MAX_DOWNLOAD_MEMBERS), refuse=refused)
+            summary.skipped += refused
         students = students_in(top, pattern, summary)
         for student_id in sorted(students, key=roster_order):  # the order `course grade` lists them in
             entries = students[student_id]
@@ -330,10 +348,12 @@ def unpack_entries(entries, student_id, work):
         hand_in.chain = []  # nesting depth counts from each entry the student handed in
         folder = work / f"entry-{index}"
         if entry.loose_name is not None:
+            hand_in.count(1, f"student {student_id!r}")
             folder.mkdir()
             shutil.copyfile(entry.path, folder / entry.loose_name)
         else:
             if entry.path.is_dir():
+                hand_in.count(sum(len(d) + len(f) for _, d, f in os.walk(entry.path)), f"student {student_id!r}: {entry.path.name}")
                 copy_folder(entry.path, folder)
             else:
                 hand_in.unpack(entry.path, folder)
@@ -415,27 +435,34 @@ def spill(archive, folder, work, hand_in):
     archive.unlink()
 
 
-def unpack_zip(archive, destination, already=0, where=None, limit=None):
+def unpack_zip(archive, destination, already=(0, 0), where=None, limits=None, refuse=None):
     """Extract `archive` into `destination` after checking every member is a plain file or folder inside it.
 
-    `already` bytes were unpacked before from the archives around this one; they count against
-    the same cap, `limit` (a hand-in's, MAX_UNPACKED_BYTES, unless given). Returns the new total. Sizes are the ones the archive declares: zipfile
-    stops reading a member at its declared size, so a lying header cannot unpack more.
+    `already` (bytes, members) were unpacked before from the archives around this one; they count
+    against the same caps, `limits` (a hand-in's unless given). Returns the new totals. Sizes are the
+    ones the archive declares: zipfile stops reading a member at its declared size, so a lying header
+    cannot unpack more. With a `refuse` list, an unsafe member is left out and listed there as
+    (name, reason) instead of refusing the whole archive (a class's download: one bad name is one file).
     """
     with zipfile.ZipFile(archive) as zip_file:
         for member in zip_file.infolist():
             member.filename = member_name(member)  # what check_member checks is what extract writes
         members = [m for m in zip_file.infolist() if not JUNK.intersection(PurePosixPath(m.filename).parts)]
+        if refuse is not None:
+            members = safe_members(archive, members, refuse)
         for member in members:
             check_member(archive, member)
         check_one_path_each(archive, members)
-        total = already + sum(member.file_size for member in members)
-        limit = limit or MAX_UNPACKED_BYTES
-        if total > limit:
+        byte_limit, member_limit = limits or (MAX_UNPACKED_BYTES, MAX_MEMBERS)
+        total = already[0] + sum(member.file_size for member in members)
+        count = already[1] + len(members)
+        if total > byte_limit:
             raise UnsafeArchive(
                 f"{where or archive.name} would unpack to {total / 2**20:.0f} MiB, more than the "
-                f"{limit / 2**20:.0f} MiB allowed; check what it contains"
+                f"{byte_limit / 2**20:.0f} MiB allowed; check what it contains"
             )
+        if count > member_limit:
+            raise UnsafeArchive(too_many(where or archive.name, count, member_limit))
         destination.mkdir(parents=True, exist_ok=True)
         for member in members:
             if member.flag_bits & ENCRYPTED_FLAG:
@@ -446,7 +473,27 @@ def unpack_zip(archive, destination, already=0, where=None, limit=None):
             except (NotImplementedError, EOFError, zlib.error) as error:  # a compression zipfile lacks, a damaged archive
                 raise UnsafeArchive(f"{where or archive.name}: {member.filename!r} cannot be unpacked ({error}); "
                                     "download it again, or zip it again with plain zip compression") from None
-    return total
+    return total, count
+
+
+def safe_members(archive, members, refuse):
+    """The members that pass `check_member` and have a path to themselves; the others go to
+    `refuse`, every one of those sharing a path (which of them counts is not ours to guess)."""
+    passed = []
+    for member in members:
+        try:
+            check_member(archive, member)
+            passed.append(member)
+        except UnsafeArchive as error:
+            refuse.append((member.filename, f"{error}; this file was left out, the rest of the download collected"))
+    paths = Counter(PurePosixPath(m.filename) for m in passed if not m.is_dir())
+    folders = {parent for m in passed for parent in PurePosixPath(m.filename).parents}
+    shared = {path for path, count in paths.items() if count > 1 or path in folders}
+    for member in passed:
+        if PurePosixPath(member.filename) in shared:
+            refuse.append((member.filename, f"{archive.name} holds {member.filename!r} more than once, or as a file and "
+                                            "a folder; every copy was left out, the rest of the download collected"))
+    return [member for member in passed if PurePosixPath(member.filename) not in shared]
 
 
 def member_name(member):

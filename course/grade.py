@@ -8,9 +8,11 @@ from pathlib import Path
 from grader.judge import student_text
 from course import known_assignments, outside_course, some_of
 from course.demo_marker import MARKER, demo_students
+from grader import cgroup
 from grader.cases import checks
-from grader.outputs import RESERVED_NAMES, gradebook_conflict, spreadsheet_safe, gradebook_differences, stale_results, write_gradebook
-from grader.run import find_submissions, grade_class
+from grader.outputs import (NOT_WRITABLE, gradebook_conflict, gradebook_differences, id_problem, not_written, shown_id,
+                            stale_results, write_gradebook, write_grades_csv)
+from grader.run import find_submissions, grade_class, not_graded
 from grader.sandbox import add_grading_options, checks_cannot_start_processes, choose_sandbox, limits_from, positive
 
 TABLE_ROWS = 20
@@ -77,27 +79,13 @@ def refusal(args, submissions):
         return (f"{args.submitted}/ mixes the {len(synthetic)} synthetic students of `course demo` (listed in "
                 f"{args.submitted / MARKER}) with real hand-ins; delete the demo's folders, or the whole {args.submitted}/ "
                 "and collect again, before grading.")
-    clashing = [student for student, _ in submissions if student in RESERVED_NAMES]
-    if clashing:
-        return (f"the student folder {args.submitted / clashing[0]}/ has the name of a file grading writes into "
-                f"{args.out}/; rename the folder (e.g. add the student's number) and grade again.")
-    for student, _ in submissions:
-        if "\\" in student or any("\ud800" <= c <= "\udfff" for c in student):  # the file system's undecodable bytes
-            return (f"the student folder {student_text(student)!r} in {args.submitted}/ has a name grading cannot write "
-                    "into grades.csv and the reports (a backslash, or bytes that are not UTF-8); rename the folder "
-                    "and grade again.")
-    by_output_name = {}
-    for student, _ in submissions:
-        other = by_output_name.setdefault(spreadsheet_safe(student), student)
-        if other != student:  # '=x' is written as "'=x", the name another student may already have
-            return (f"the student folders {student_text(other)!r} and {student_text(student)!r} would share one results folder "
-                    f"and one gradebook name in {args.out}/; rename one of them and grade again.")
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:  # bubblewrap's trial run waits on a process: build meanwhile
             trial = pool.submit(choose_sandbox, args.sandbox)
             checks()  # built once here, shared by every grading process
             trial.result()
         checks_cannot_start_processes()  # likewise tried once here
+        cgroup.usable(limits_from(args))
     except (RuntimeError, FileNotFoundError, ValueError) as error:
         return str(error)
     return None
@@ -110,14 +98,27 @@ def run(args):
         print(f"error: {refused}", file=sys.stderr)
         return 1
     start = time.perf_counter()
-    results = grade_class(submissions, jobs=args.jobs, limits=limits_from(args), sandbox=args.sandbox,
-                          allow_changed_code=args.allow_changed_code)
+    bad_ids = {}
+    for student, _ in submissions:  # checked before grading: such a student's row says why, the class goes on
+        problem = id_problem(student)
+        if problem:
+            bad_ids[student] = (f"the student folder {student_text(shown_id(student))!r} in {args.submitted}/ was not graded: "
+                                f"{problem}. Rename the folder (keep the student's number) and grade again.")
+    graded = grade_class([s for s in submissions if s[0] not in bad_ids], jobs=args.jobs, limits=limits_from(args),
+                         sandbox=args.sandbox, allow_changed_code=args.allow_changed_code)
+    by_student = {result.student_id: result for result in graded}
+    results = [by_student.get(student) or not_graded(student, args.sandbox, bad_ids[student], NOT_WRITABLE)
+               for student, _ in submissions]
     seconds = time.perf_counter() - start
-    grades, kept = write_gradebook(args.out, args.assignment, results)
+    results, grades, kept = write_gradebook(args.out, args.assignment, results)
     from grader.reports import write_reports  # loaded after grading: nothing before it needs it
-    report = write_reports(args.out, args.assignment)
+    report, unwritten = write_reports(args.out, args.assignment)
+    if unwritten:  # a feedback page that could not be written is that student's row
+        results = [not_written(r, unwritten[r.student_id]) if r.student_id in unwritten else r for r in results]
+        grades, _ = write_grades_csv(args.out, args.assignment, results)
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
+    print(f"Limits that held: {cgroup.describe(limits_from(args))}.")
     if not results[0].sandbox.startswith("bubblewrap"):
         print("warning: without bubblewrap, student code ran as this user: it could read the solution, write where "
               "you can and stop the grader. Install bubblewrap (apt install bubblewrap) before grading real hand-ins.")
@@ -136,6 +137,9 @@ def run(args):
               f"({some_of(map(student_text, stale))}), from an earlier run; they are not in grades.csv or the report. Move them away if they left the class.")
     if kept is not None:
         print_kept_gradebook(grades, kept)
+    if bad_ids:
+        print(f"note: {len(bad_ids)} student folder(s) could not be graded under their names, which their rows in "
+              f"grades.csv explain: {some_of(student_text(shown_id(s)) for s in bad_ids)}. Rename them and grade again.")
     print(f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json")
     print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")
-    return 0
+    return 1 if bad_ids else 0

@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from course import first_free, roster_order
@@ -53,8 +54,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(text):
-    """`text`, with a leading apostrophe if Excel or LibreOffice would run it as a formula (CSV injection)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """`text`, with a leading apostrophe if Excel or LibreOffice would run it as a formula (CSV injection),
+    or if it starts with one: so two ids never look alike ('=x' is "'=x", "'=x" is "''=x")."""
+    return "'" + text if text.startswith(FORMULA_STARTS + ("'",)) else text
+
+
+def unspoiled(text):
+    """The text `spreadsheet_safe` made `text` from."""
+    return text[1:] if text.startswith("'") else text
 
 
 def _number(value):
@@ -68,7 +75,7 @@ def grades_csv(assignment, results):
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["assignment", "student_id", "score", "max_score", *grade_ids, "status", "message"])
     for result in results:
-        writer.writerow([assignment, spreadsheet_safe(result.student_id), _number(result.score), _number(result.max_score),
+        writer.writerow([assignment, spreadsheet_safe(shown_id(result.student_id)), _number(result.score), _number(result.max_score),
                          *(_number(check.score) for check in result.checks), result.status, spreadsheet_safe(result.message)])
     return out.getvalue()
 
@@ -83,7 +90,7 @@ def gradescope_json(result):
     summary = result.message or f"{_number(result.score)} of {_number(result.max_score)} points; {sum(c.passed for c in result.checks)} of {len(tests)} checks pass."
     return {
         "score": result.score, "max_score": result.max_score, "output": summary, "tests": tests,
-        "extra_data": {"student_id": spreadsheet_safe(result.student_id), "status": result.status, "sandbox": result.sandbox,
+        "extra_data": {"student_id": spreadsheet_safe(result.student_id), "status": result.status, "sandbox": result.sandbox, "limits": result.limits,
                        "cases_seed": RUN_SEED},
     }
 
@@ -102,13 +109,58 @@ WRITTEN_DIGEST = ".grades.csv.sha256"  # what the last run wrote, to tell a hand
 RESERVED_NAMES = ("grades.csv", "report.html", WRITTEN_DIGEST)  # files in OUT/ that no student folder may replace
 
 
+NAME_MAX = 255  # bytes in one file name, on Linux's file systems
+
+
+def id_problem(student_id):
+    """Why a student's outputs cannot be written under their id, or None."""
+    name = spreadsheet_safe(student_id)
+    if "\\" in student_id or any("\ud800" <= c <= "\udfff" for c in student_id):  # undecodable bytes
+        return "its name holds a backslash or bytes that are not UTF-8, which grades.csv and the reports cannot hold"
+    if student_id in RESERVED_NAMES:
+        return "it has the name of a file grading writes beside the results"
+    if len(os.fsencode(name)) > NAME_MAX:
+        return f"its results folder would be named {name[:20]!r}..., {len(os.fsencode(name))} bytes, over the {NAME_MAX} a file name may have"
+    return None
+
+
+def shown_id(student_id):
+    """A student id as text any output can hold: bytes that are not UTF-8 shown as \\x escapes."""
+    return student_id.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def write_gradebook(out_dir, assignment, results):
-    """Write grades.csv and every results.json; returns the path of grades.csv and, if the
-    grades.csv replaced had been edited since it was written (a TA's corrections), where it was kept."""
+    """Write every results.json, then grades.csv; returns (the results, with a row of their own for a
+    student whose results.json could not be written; grades.csv's path; where a grades.csv edited
+    since grading wrote it, a TA's corrections, was kept, or None)."""
     out_dir = Path(out_dir)
-    for result in results:
+    results = [write_results_json(out_dir, assignment, result) for result in results]
+    return (results, *write_grades_csv(out_dir, assignment, results))
+
+
+def write_results_json(out_dir, assignment, result):
+    """Write one student's results.json; a failure becomes that student's status, never the class's."""
+    if result.status == NOT_WRITABLE:
+        return result
+    try:
         write_atomically(out_dir / spreadsheet_safe(result.student_id) / assignment / "results.json",
                          json.dumps(gradescope_json(result), indent=1, ensure_ascii=False))
+    except (OSError, UnicodeError) as error:
+        return not_written(result, f"results.json could not be written ({error})")
+    return result
+
+
+NOT_WRITABLE = "bad student id"
+
+
+def not_written(result, why):
+    """`result` with the status saying its outputs are missing, and why; its scores stand in grades.csv."""
+    return replace(result, status="results not written",
+                   message=f"{why}; the scores here stand. Fix the cause and grade again to give the student feedback.")
+
+
+def write_grades_csv(out_dir, assignment, results):
+    """Write grades.csv (and the digest that tells it from a hand-edited one); returns (its path, kept)."""
     kept = keep_edited_gradebook(out_dir)
     text = grades_csv(assignment, results)
     write_atomically(out_dir / "grades.csv", text)

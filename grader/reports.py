@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-from grader.outputs import read_rows, write_atomically
+from grader.outputs import NOT_WRITABLE, read_rows, unspoiled, write_atomically
 
 # Checks whose output a student may see; Gradescope's other values ("hidden", "after_due_date",
 # "after_published") depend on dates this report does not know, so they show pass/fail only.
@@ -30,17 +30,24 @@ pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
 
 
 def write_reports(out_dir, assignment):
-    """Write every student's feedback.html and the class's report.html into `out_dir`; returns the report's path."""
+    """Write every student's feedback.html and the class's report.html into `out_dir`; returns the
+    report's path and {student_id: why} for each student whose page could not be written."""
     out_dir = Path(out_dir)
     rows = read_grades(out_dir / "grades.csv")
-    results = {}
+    results, unwritten = {}, {}
     for row in rows:
-        folder = student_folder(out_dir, row["student_id"], assignment)
-        results[row["student_id"]] = read_results(folder / "results.json")
-        write_atomically(folder / "feedback.html", feedback_page(row, results[row["student_id"]], assignment))
+        results[row["student_id"]] = None
+        if row.get("status") == NOT_WRITABLE:
+            continue
+        try:
+            folder = student_folder(out_dir, row["student_id"], assignment)
+            results[row["student_id"]] = read_results(folder / "results.json")
+            write_atomically(folder / "feedback.html", feedback_page(row, results[row["student_id"]], assignment))
+        except (OSError, ValueError) as error:  # that student's row says so; the others get their pages
+            unwritten[unspoiled(row["student_id"])] = f"feedback.html could not be written ({error})"
     report = out_dir / "report.html"
     write_atomically(report, class_report_page(rows, results, assignment))
-    return report
+    return report, unwritten
 
 
 def read_grades(path):

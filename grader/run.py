@@ -18,6 +18,7 @@ import pytest
 from tqdm import tqdm
 
 from course import roster_order
+from grader import cgroup
 from grader.cases import checks
 from grader.plugin import CheckResult, ResultCollector
 from grader.reaper import adopt_orphans, kill_adopted
@@ -33,6 +34,7 @@ class SubmissionResult:
     message: str  # empty when graded; otherwise what the student can do about it
     checks: tuple  # CheckResult per grade_id, in notebook order
     sandbox: str
+    limits: str = ""  # which kernel limits bound its worker (grader.cgroup.describe)
 
     @property
     def score(self):
@@ -73,7 +75,7 @@ def grade_submission(student_id, folder, limits=Limits(), sandbox="auto", allow_
         status, message = "grader error", f"pytest stopped ({exit_code!r}) before grading; please tell the instructor."
     else:
         status, message = "graded", ""
-    return SubmissionResult(student_id, status, message, results, choose_sandbox(sandbox).name)
+    return SubmissionResult(student_id, status, message, results, choose_sandbox(sandbox).name, cgroup.describe(limits))
 
 
 def find_submissions(submitted_dir, assignment):
@@ -90,15 +92,15 @@ def _serve(connection):
             result = grade_submission(*job)
         except Exception as error:  # a bug of the grader's: that hand-in's row says so, the class goes on
             student_id, _, _, sandbox, _ = job
-            result = _not_graded(student_id, sandbox, f"the grader itself failed ({type(error).__name__}: {error}); "
+            result = not_graded(student_id, sandbox, f"the grader itself failed ({type(error).__name__}: {error}); "
                                                       "please tell the instructor.")
         connection.send(result)
 
 
-def _not_graded(student_id, sandbox, message):
-    """A "grader error" row: every check failed with `message`."""
+def not_graded(student_id, sandbox, message, status="grader error"):
+    """A row for a hand-in that was not graded: every check failed with `message`."""
     results = tuple(CheckResult(check.grade_id, check.points, False, f"not graded: {message}") for check in checks())
-    return SubmissionResult(student_id, "grader error", message, results, choose_sandbox(sandbox).name)
+    return SubmissionResult(student_id, status, message, results, choose_sandbox(sandbox).name)
 
 
 def _receive(connection):
@@ -120,7 +122,7 @@ def _lost(student_id, what, sandbox):
     cause = ("outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by hand."
              if not choose_sandbox(sandbox).use_bwrap else
              "grade it again alone (--jobs 1), with more --submission-seconds, and tell the instructor if it recurs.")
-    return _not_graded(student_id, sandbox, f"the process grading this hand-in {what} before it reported; {cause}")
+    return not_graded(student_id, sandbox, f"the process grading this hand-in {what} before it reported; {cause}")
 
 
 def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True, allow_changed_code=False):

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy
 
+from grader import cgroup
+from grader.cgroup import WorkerCgroup
 from grader.worker import in_a_fork, process_guard
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
@@ -83,7 +85,7 @@ def limits_from(options):
     return Limits(**{limit.name: getattr(options, limit.name) for limit in fields(Limits)})
 
 
-def _apply_limits(limits):
+def _apply_limits(limits, group=None):
     """Runs in the child between fork and exec, so the limits bind the worker and all it starts.
 
     The process limit is not among them: the kernel counts it over every thread of the user
@@ -91,6 +93,8 @@ def _apply_limits(limits):
     the worker sets it on itself (see `Sandbox.process_limit`).
     """
     def set_limits():
+        if group is not None:
+            group.join()
         for name, value in (
             ("RLIMIT_CPU", limits.cpu_seconds),
             ("RLIMIT_AS", limits.memory_mb << 20),
@@ -178,15 +182,24 @@ class Sandbox:
                          scratch]
 
     def start(self, copy_dir, scratch_dir, request_fd, response_fd, limits):
-        """Start a worker for `copy_dir` in its own process group; the caller owns killing it.
+        """Start a worker for `copy_dir` in its own process group, in a cgroup of its own where one can
+        be made (`process.cgroup`); the caller owns killing it and removing the cgroup.
         `scratch_dir` is where its checks may write outside bubblewrap (inside, its own /tmp)."""
-        return subprocess.Popen(
-            self.command(copy_dir, scratch_dir, request_fd, response_fd, self.process_limit(limits)),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(request_fd, response_fd), cwd=copy_dir, start_new_session=True,
-            env={**ONE_THREAD, "HOME": str(scratch_dir), "TMPDIR": str(scratch_dir), "PATH": "/usr/bin:/bin"},
-            preexec_fn=_apply_limits(limits),
-        )
+        group = WorkerCgroup(limits, cgroup.usable(limits)) if cgroup.usable(limits) else None
+        try:
+            process = subprocess.Popen(
+                self.command(copy_dir, scratch_dir, request_fd, response_fd, self.process_limit(limits)),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(request_fd, response_fd), cwd=copy_dir, start_new_session=True,
+                env={**ONE_THREAD, "HOME": str(scratch_dir), "TMPDIR": str(scratch_dir), "PATH": "/usr/bin:/bin"},
+                preexec_fn=_apply_limits(limits, group),
+            )
+        except BaseException:
+            if group:
+                group.remove()
+            raise
+        process.cgroup = group
+        return process
 
 
 def _threads_of_this_user():

@@ -236,6 +236,8 @@ class WorkerSession:
         self.process.wait()
         if not self.sandbox.use_bwrap:
             kill_adopted(self.known_children)
+        if getattr(self.process, "cgroup", None):
+            self.process.cgroup.remove()
         os.close(self.response_fd)
         self.process = None
         self.fork = None

@@ -81,6 +81,31 @@ return grad * self.b, grad * self.a
 """
 
 
+# Ways to hold memory that an address-space limit does not count and that outlive a check's fork:
+# SysV shared memory, a memfd file, a POSIX message queue. Each must fail, or Mul's check fails.
+HOLDS_MEMORY = """
+import ctypes, os
+honest_backward = Mul.backward
+def hold(self, grad):
+    libc = ctypes.CDLL(None, use_errno=True)
+    held = []
+    if libc.shmget(0, 64 << 20, 0o1600) >= 0:  # IPC_PRIVATE, IPC_CREAT | 0600
+        held.append("a SysV segment")
+    try:
+        os.ftruncate(os.memfd_create("hoard"), 64 << 20)
+        held.append("a memfd file")
+    except OSError:
+        pass
+    libc.mq_open.restype = ctypes.c_int
+    if libc.mq_open(b"/hoard", 0o102, 0o600, None) >= 0:  # O_RDWR | O_CREAT
+        held.append("a message queue")
+    if held:
+        raise RuntimeError("held " + ", ".join(held))
+    return honest_backward(self, grad)
+Mul.backward = hold
+"""
+
+
 def only_mul_as(body):
     return with_regions({cls: body if cls == "Mul" else "raise NotImplementedError()\n" for cls in REGION_FILES})
 
@@ -284,6 +309,40 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 raise ValueError("\\x1b[2J\\x1b]0;retitled\\x07")
             Mul.backward = shout
             """), all_but("multiplication")),
+        "holds memory beyond its limit in Mul": (appended(solution(), HOLDS_MEMORY), MAX_SCORE),
+        "opens many files in Mul": (appended(solution(), """
+            honest_backward = Mul.backward
+            def hoard(self, grad):  # each open file could hold memory the address-space limit does not see
+                files = []
+                try:
+                    for _ in range(200):
+                        files.append(open(__file__, "rb"))
+                except OSError:  # what must happen
+                    return honest_backward(self, grad)
+                raise RuntimeError("opened 200 files without reaching a limit")
+            Mul.backward = hoard
+            """), MAX_SCORE),
+        "leaves files for the next check": (appended(solution(), """
+            import os, tempfile
+            honest_mul, honest_div = Mul.backward, Div.backward
+            def leave(self, grad):
+                with open(os.path.join(tempfile.gettempdir(), "left by Mul"), "w") as file:
+                    file.write("for Div")
+                return honest_mul(self, grad)
+            def find(self, grad):
+                if os.path.exists(os.path.join(tempfile.gettempdir(), "left by Mul")):
+                    raise RuntimeError("found what the multiplication check left")
+                return honest_div(self, grad)
+            Mul.backward, Div.backward = leave, find
+            """), MAX_SCORE),
+        "shows the cases it can see in Mul": (appended(solution(), """
+            import gc
+            def count(self, grad):  # a visible case's message, read by the student, must hold no hidden input
+                seen = sum(1 for o in gc.get_objects() if isinstance(o, dict) and "wants" in o  # each case as it came
+                           and not any(isinstance(v, np.ndarray) for v in o.get("inputs", {}).values()))
+                raise ValueError(f"saw {seen} case(s) in memory")
+            Mul.backward = count
+            """), all_but("multiplication")),
         "patches the engine from Mul": (only_mul_as(NUMERIC_FROM_MUL), POINTS["multiplication"]),
         # In bubblewrap the copy is read-only, so Mul.backward answers honestly; elsewhere it kills its check.
         "rewrites its copy from Mul": (only_mul_as(REWRITE_FROM_MUL), POINTS["multiplication"] if sandbox == "bubblewrap" else 0),
@@ -366,6 +425,12 @@ def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
     assert "no answer within 2 s" in next(test["output"] for test in results["tests"] if test["name"] == "power")
     forged = json.loads((graded["paths"]["out"] / "forges the protocol" / "backprop" / "results.json").read_text())
     assert "did not follow the protocol" in forged["output"] + forged["tests"][0]["output"]
+
+
+def test_a_visible_case_never_sees_a_hidden_input(graded):
+    results = json.loads((graded["paths"]["out"] / "shows the cases it can see in Mul" / "backprop" / "results.json").read_text())
+    shown = next(test["output"] for test in results["tests"] if test["name"] == "multiplication")
+    assert "saw 1 case(s) in memory" in shown, shown  # the notebook's own case, none of the hidden ones
 
 
 def test_a_link_to_the_solution_is_not_followed(graded):
