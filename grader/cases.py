@@ -105,7 +105,11 @@ def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth
     return Case(title, visible, request, evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request), smooth)
 
 
-LARGE = [200, 240]  # 48,000 entries: a forward pass per entry takes several seconds, the chain rule a millisecond
+# Sizes of the large cases, set by how quick each node's forward pass is, so that one pass per input
+# entry takes 5 to 30 times a check's 1.5 s here, even with the other core busy, while the chain rule
+# takes milliseconds (benchmarks/large_case_margin.py measures both).
+LARGE = [250, 256]  # 64,000 entries per operand of a binary operation
+QUICK = [320, 340]  # 108,800 entries, for nodes whose forward pass is quickest (x ** 2, relu, picking rows)
 
 
 def large(title, rng, inputs, steps=None, grad=None, target=None, **network):
@@ -193,7 +197,7 @@ def power(rng):
         cases.append(case(f"random x ** {exponent}", {"x": base}, one_op("pow", "x", exponent=exponent), grad=rng.normal(size=base.shape)))
     cases.append(case("x ** 3 with one huge upstream gradient entry", {"x": rng.normal(size=(3, 4))}, one_op("pow", "x", exponent=3.0),
                       grad=_one_huge(rng, (3, 4)), smooth=False))
-    cases.append(large("large x ** 2", rng, {"x": ("mixed", LARGE)}, one_op("pow", "x", exponent=2.0), grad=LARGE))  # ** 2 is quick
+    cases.append(large("large x ** 2", rng, {"x": ("mixed", QUICK)}, one_op("pow", "x", exponent=2.0), grad=QUICK))
     return cases
 
 
@@ -212,8 +216,8 @@ def matmul(rng):
                       one_op("matmul", "a", "b"), grad=_one_huge(rng, (3, 5)), smooth=False))
     cases.append(case("(3, 4) @ (4, 5) with one huge entry in the left factor", {"a": _one_huge(rng, (3, 4)), "b": rng.normal(size=(4, 5))},
                       one_op("matmul", "a", "b"), grad=rng.normal(size=(3, 5)), smooth=False))
-    cases.append(large("large (150, 150) @ (150, 150)", rng, {"a": ("mixed", [150, 150]), "b": ("mixed", [150, 150])},
-                       one_op("matmul", "a", "b"), grad=[150, 150]))
+    cases.append(large("large (170, 170) @ (170, 170)", rng, {"a": ("mixed", [170, 170]), "b": ("mixed", [170, 170])},
+                       one_op("matmul", "a", "b"), grad=[170, 170]))
     return cases
 
 
@@ -238,7 +242,7 @@ def relu(rng):
         case("relu(x + x)", {"x": _away_from_zero(rng, (2, 3), 0.1)}, [["t", "add", ["x", "x"], {}], ["y", "relu", ["t"], {}]], grad=rng.normal(size=(2, 3))),
         *_unary("relu", [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))], rng, "away from 0",
                 huge_at=rng.uniform(0.1, 2.0, (3, 4)),  # positive: a huge entry where relu is 0 would add nothing
-                large_shape=[300, 320]),  # relu's forward pass is quick: more entries
+                large_shape=QUICK),
     ]
 
 
@@ -246,7 +250,7 @@ def exp(rng):
     return [
         case("b = exp(A); b.backward(G)", {"A": [[-1.0], [2.0]]}, one_op("exp", "A"), grad=np.array([[-1.0], [2.0]]), visible=True),
         case("exp(x + x)", {"x": [[0.0, 1.0, -3.0]]}, [["t", "add", ["x", "x"], {}], ["y", "exp", ["t"], {}]], grad=np.ones((1, 3))),
-        *_unary("exp", [rng.normal(size=s) for s in ((5,), (3, 4), (2, 3, 2))], rng, "mixed"),
+        *_unary("exp", [rng.normal(size=s) for s in ((5,), (3, 4), (2, 3, 2))], rng, "mixed", large_shape=[300, 300]),
     ]
 
 
@@ -254,7 +258,7 @@ def log(rng):
     return [
         case("b = log(A); b.backward(1.5)", {"A": [0.1, 1.0, 2.0, np.exp(100.0)]}, one_op("log", "A"), grad=1.5, visible=True, smooth=False),
         case("log(x + x)", {"x": [[0.5, 3.0], [1.0, 8.0]]}, [["t", "add", ["x", "x"], {}], ["y", "log", ["t"], {}]], grad=np.ones((2, 2))),
-        *_unary("log", [rng.uniform(0.5, 4.0, s) for s in ((5,), (3, 4), (2, 3, 2))], rng, "positive"),
+        *_unary("log", [rng.uniform(0.5, 4.0, s) for s in ((5,), (3, 4), (2, 3, 2))], rng, "positive", large_shape=[300, 300]),
     ]
 
 
@@ -311,9 +315,9 @@ def indexing(rng):
     index = [rng.integers(0, 4, 7)]
     cases.append(case("random rows with one huge upstream gradient entry", {"x": x}, one_op("getitem", "x", index=index),
                       grad=_one_huge(rng, x[json_index(index)].shape), smooth=False))
-    rows = rng.integers(0, 300, 300)  # 96,000 entries: picking rows is quick, like a reduction
-    cases.append(large("large, random rows, repeated", rng, {"x": ("mixed", [300, 320])}, one_op("getitem", "x", index=[rows]),
-                       grad=[rows.size, 320]))
+    rows = rng.integers(0, QUICK[0], QUICK[0])  # picking rows is quick, like a reduction
+    cases.append(large("large, random rows, repeated", rng, {"x": ("mixed", QUICK)}, one_op("getitem", "x", index=[rows]),
+                       grad=[rows.size, QUICK[1]]))
     return cases
 
 

@@ -172,17 +172,30 @@ class WorkerSession:
         if type(size) is not int or not 0 <= size <= max_payload:
             raise ProtocolError(f"an answer of {student_text(size, limit=20)} bytes of arrays, where "
                                 f"{max_payload} would hold twice the expected ones (gradients of the wrong shape?)")
-        while len(self.buffer) < line_size + size:
-            self._receive(until)
+        message = self._take(line_size + size, until)
         try:
-            header = json.loads(self.buffer[:line_size])
+            header = json.loads(message[:line_size])
         except (ValueError, RecursionError):  # RecursionError: a forged line nested thousands deep
             raise ProtocolError("a line that is not JSON") from None
         if not isinstance(header, dict) or header.get("payload", 0) != size:
             raise ProtocolError("an answer whose arrays do not fit what it announces")
-        payload = bytes(self.buffer[line_size:line_size + size])
-        del self.buffer[:line_size + size]
-        return "check", header, payload
+        return "check", header, memoryview(message)[line_size:]
+
+    def _take(self, count, until):
+        """The next `count` bytes from the worker, read straight into one buffer (answers are megabytes)."""
+        message = bytearray(count)
+        have = min(count, len(self.buffer))
+        message[:have] = self.buffer[:have]
+        del self.buffer[:have]
+        view = memoryview(message)
+        while have < count:
+            if not select.select([self.response_fd], [], [], max(0.0, until - time.monotonic()))[0]:
+                raise self._timeout()
+            got = os.readv(self.response_fd, [view[have:]])
+            if not got:
+                raise self._stopped()
+            have += got
+        return message
 
     def _take_line(self, until, limit):
         """The worker's next line (its own frames are short), as bytes."""

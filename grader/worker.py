@@ -218,11 +218,14 @@ class Payload:
         self.chunks, self.size = [], 0
 
     def add(self, value):
-        """A description of `value` as float64 (None stays None), its bytes appended to the payload."""
+        """A description of `value` as float64 (None stays None), its bytes appended to the payload
+        (the array itself where it already is plain float64: each copy costs page faults in a fork)."""
         if value is None:
             return None
-        array = np.array(value, dtype="<f8", subok=False, order="C")
-        self.chunks.append(array.tobytes())
+        array = np.asarray(value, dtype="<f8")
+        if not array.flags.c_contiguous or type(array) is not np.ndarray:
+            array = np.array(array, dtype="<f8", subok=False, order="C")
+        self.chunks.append(memoryview(array).cast("B"))
         self.size += array.nbytes
         return {"dtype": "float64", "shape": list(array.shape), "at": self.size - array.nbytes}
 
@@ -257,23 +260,28 @@ def describe(error, submission_dir):
     return (text[:400] + (f" (at {where[-1]})" if where else "")).strip()
 
 
-def _write_all(fd, data):
-    data = memoryview(data)
-    while data:
-        data = data[os.write(fd, data):]
+def _write_all(fd, *parts):
+    """Write the byte strings or buffers `parts` to `fd` in as few system calls as it takes, uncopied."""
+    views = [memoryview(part).cast("B") for part in parts if len(part)]
+    while views:
+        written = os.writev(fd, views[:512])  # at most IOV_MAX buffers a call
+        while written:
+            if written >= len(views[0]):
+                written -= len(views.pop(0))
+            else:
+                views[0], written = views[0][written:], 0
 
 
 def frame(message):
-    """The bytes of one message: a JSON line, then the payload it announces (see `Payload`)."""
+    """The parts of one message: a JSON line, then the payload it announces (see `Payload`)."""
     if isinstance(message, tuple):
         header, payload = message
-        header = {**header, "payload": payload.size}
-        return b"".join([json.dumps(header).encode(), b"\n", *payload.chunks])
-    return json.dumps(message).encode() + b"\n"
+        return [json.dumps({**header, "payload": payload.size}).encode() + b"\n", *payload.chunks]
+    return [json.dumps(message).encode() + b"\n"]
 
 
 def _send(fd, message):
-    _write_all(fd, frame(message))
+    _write_all(fd, *frame(message))
 
 
 def answer(tb, nn, request, submission_dir):
@@ -388,11 +396,13 @@ def _relay(read_end, pid, handle, poll_seconds=0.05):
     return status
 
 
-def relayed(message):
-    """A check's message as the worker passes it on: framed by the worker, so that nothing a check
-    writes can pass for the worker's own notices (`{"ended": status}` when a check's fork ends)."""
-    end = message.index(b"\n") + 1
-    return json.dumps({"check": end, "payload": len(message) - end}).encode() + b"\n" + message
+def relay_to(fd):
+    """Pass a check's messages on to `fd` framed by the worker, so that nothing a check writes can
+    pass for the worker's own notices (`{"ended": status}` when a check's fork ends)."""
+    def relay(message):
+        end = message.index(b"\n") + 1
+        _write_all(fd, json.dumps({"check": end, "payload": len(message) - end}).encode() + b"\n", message)
+    return relay
 
 
 def _read_request(request_fd):
@@ -531,7 +541,7 @@ def serve(request_fd, response_fd, submission_dir, scratch_dir):
     _send(response_fd, {"ready": True})
     while True:
         select.select([request_fd], [], [])  # a request, or the end of grading
-        message, status = in_a_fork(check, (response_fd,), answered=lambda m: _write_all(response_fd, relayed(m)))
+        message, status = in_a_fork(check, (response_fd,), answered=relay_to(response_fd))
         wipe(scratch_dir)
         if message is None:  # the judge closed the pipe, or the child died without answering: the worker ends
             os._exit(status if status >= 0 else 128 - status)

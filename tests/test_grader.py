@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import grader.run
+from grader.cgroup import describe
 import grader.sandbox
 from course.cli import main as course
 from course import grade as grade_command
@@ -157,6 +158,7 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
     assert {key for test in results["tests"] for key in test} == {"name", "score", "max_score", "status", "output", "visibility"}
     assert results["extra_data"]["sandbox"] == choose_sandbox().name
     assert results["extra_data"]["cases_seed"] == RUN_SEED
+    assert results["extra_data"]["limits"] == describe(Limits()) and "memory 1024 MB" in results["extra_data"]["limits"]
     broken = json.loads((out / "no nn" / "backprop" / "results.json").read_text(encoding="utf-8"))
     assert broken["score"] == 0 and "nn.py is missing" in broken["output"]
     assert not [path for path in out.rglob("*") if path.name.endswith(".tmp")]
