@@ -7,6 +7,7 @@ memory and pids controllers enabled below its own cgroup, or the v1 memory and p
 as in many containers), each worker gets one, removed when it ends; elsewhere the other limits
 are all there is, and `describe` says so.
 """
+import atexit
 import functools
 import itertools
 import os
@@ -76,8 +77,10 @@ class WorkerCgroup:
     """A worker's own cgroups, one per controller found, with its limits set."""
 
     counter = itertools.count()
+    leftover = []  # folders of ended workers whose last processes were still dying when they closed
 
     def __init__(self, limits, found):
+        sweep(self.leftover)
         self.folders = []
         name = f"grader-{os.getpid()}-{next(self.counter)}"
         try:
@@ -98,21 +101,42 @@ class WorkerCgroup:
             with open(folder / "cgroup.procs", "w") as procs:
                 procs.write(str(os.getpid()))
 
-    def remove(self, patience=1.0):
-        """Remove the cgroups once the processes in them are gone (they take a moment to die)."""
-        until = time.monotonic() + patience
-        for folder in self.folders:
-            while True:
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > until:
-                        break  # left behind, empty of limits that matter: better than waiting forever
-                    time.sleep(0.01)
+    def remove(self):
+        """Remove the cgroups, or, while the last processes in them die, leave them for the next worker
+        (or this process's exit) to remove: waiting here would cost every hand-in some milliseconds."""
+        self.leftover.extend(self.folders)
+        sweep(self.leftover)
         self.folders = []
+
+
+def sweep(folders, patience=0.0):
+    """Remove the empty cgroups among `folders` (in place), trying for up to `patience` seconds."""
+    until = time.monotonic() + patience
+    while True:
+        for folder in list(folders):
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:  # still busy
+                continue
+            folders.remove(folder)
+        if not folders or time.monotonic() >= until:
+            return
+        time.sleep(0.005)
+
+
+atexit.register(lambda: sweep(WorkerCgroup.leftover, patience=2.0))
+
+
+def sweep_stale(limits):
+    """Remove the cgroups left by grading processes that are gone (killed, or ended by os._exit,
+    which runs no exit handler): empty folders named after a pid no longer running."""
+    for place in usable(limits).values():
+        for folder in place.folder.glob("grader-*-*"):
+            pid = folder.name.split("-")[1]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                sweep([folder])
 
 
 def read(path):

@@ -95,6 +95,7 @@ def _serve(connection):
             result = not_graded(student_id, sandbox, f"the grader itself failed ({type(error).__name__}: {error}); "
                                                       "please tell the instructor.")
         connection.send(result)
+    cgroup.sweep(cgroup.WorkerCgroup.leftover, patience=2.0)  # this process ends by os._exit: no exit handler
 
 
 def not_graded(student_id, sandbox, message, status="grader error"):
@@ -197,4 +198,5 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
                 pass
             process.join()
             connection.close()
+    cgroup.sweep_stale(limits)
     return [done[student_id] for student_id, _ in submissions]

@@ -22,6 +22,7 @@ import pytest
 
 from course import COURSE_ROOT
 from course.cli import main as course
+from grader import cgroup
 from grader.outputs import spreadsheet_safe
 from grader.run import grade_submission
 from grader.sandbox import Limits, choose_sandbox
@@ -448,6 +449,9 @@ def test_nothing_is_left_behind(graded):
     assert list(paths["scratch"].iterdir()) == [], "the grader's private copies were not removed"
     assert processes_mentioning(SLEEPER) == []
     assert processes_mentioning(str(paths["scratch"])) == []
+    for place in cgroup.usable(Limits(memory_mb=512, processes=16)).values():  # as LIMITS asks
+        stale = [f for f in place.folder.glob("grader-*") if not Path(f"/proc/{f.name.split('-')[1]}").exists()]
+        assert stale == [], "cgroups of grading processes that ended were left behind"
 
 
 # Helpers students may add (new names, no code at import) that differentiate a node's own forward numerically,
