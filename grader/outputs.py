@@ -5,7 +5,7 @@ assignment (modelled on nbgrader's export): `course grade` refuses to replace
 the grades of another assignment. results.json is in Gradescope's format; `extra_data` records the
 status, the sandbox used and the seed of the random cases (GRADER_SEED repeats them). Student ids come from folder names, which a
 student may choose: an id a spreadsheet would read as a formula is written
-(in grades.csv and as the folder name alike) with a leading apostrophe. Both are written atomically (a temporary file,
+(in grades.csv and as the folder name alike) with a leading apostrophe, as is one that starts with an apostrophe (so no two ids look alike). Both are written atomically (a temporary file,
 then os.replace), so a reader never sees half a file. A grades.csv edited since
 grading wrote it (a TA's corrections) is kept beside the new one, never replaced.
 """
