@@ -9,6 +9,7 @@ Prints both times and the ratio ours / torch (the target is at most 1.0).
     pip install -e '.[bench]'
     python benchmarks/sgd_step_vs_torch.py
 """
+
 import argparse
 import sys
 import timeit
@@ -22,7 +23,9 @@ from toolbox_solution.toolbox import Tensor
 try:
     import torch
 except ImportError:
-    sys.exit("PyTorch is needed for this benchmark only; install it with: pip install -e '.[bench]'")
+    sys.exit(
+        "PyTorch is needed for this benchmark only; install it with: pip install -e '.[bench]'"
+    )
 
 SIZES, BATCH, LR = (64, 128, 10), 64, 0.01
 
@@ -73,7 +76,10 @@ def theirs(x, y, layers):
         optimiser.zero_grad()
 
     def weights():
-        return [p.detach().numpy().reshape(-1, 1) if p.ndim == 1 else p.detach().numpy() for p in network.parameters()]
+        return [
+            p.detach().numpy().reshape(-1, 1) if p.ndim == 1 else p.detach().numpy()
+            for p in network.parameters()
+        ]
 
     return step, weights
 
@@ -85,7 +91,9 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    (our_step, our_weights), (torch_step, torch_weights) = (build(*problem()) for build in (ours, theirs))
+    (our_step, our_weights), (torch_step, torch_weights) = (
+        build(*problem()) for build in (ours, theirs)
+    )
     our_step(), torch_step()
     for mine, reference in zip(our_weights(), torch_weights()):
         if not np.allclose(mine, reference, rtol=1e-10, atol=1e-12):
@@ -98,7 +106,10 @@ def main():
             times["torch"].append(timeit.timeit(torch_step, number=args.number) / args.number)
     best = {name: min(values) for name, values in times.items()}
 
-    print(f"one SGD step, MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, float64, best of {args.repeat} x {args.number}")
+    print(
+        f"one SGD step, MLP {'-'.join(map(str, SIZES))}, batch {BATCH}, float64, best of "
+        f"{args.repeat} x {args.number}"
+    )
     print(f"  toolbox_solution   {best['ours'] * 1e6:8.1f} us")
     print(f"  torch {torch.__version__:<12} {best['torch'] * 1e6:8.1f} us  (1 thread)")
     print(f"  ratio ours/torch   {best['ours'] / best['torch']:8.2f}   (target <= 1.0)")

@@ -5,6 +5,7 @@ and `run(args) -> exit code`; adding a command is one line in COMMANDS.
 Only the module of the command being run is imported: some pull in nbgrader,
 which takes seconds to load.
 """
+
 import argparse
 import ast
 import importlib
@@ -14,9 +15,15 @@ from pathlib import Path
 
 from course.errors import CourseError
 
-DESCRIPTION = "Release, collect and grade the backpropagation assignment, run from the course folder."
-EPILOG = ("The usual order: course release backprop; course collect backprop --zip DOWNLOAD; course grade backprop. "
-          "`course COMMAND --help` describes each command; `course demo` runs them all on a synthetic class.")
+DESCRIPTION = (
+    "Release, collect and grade the backpropagation assignment, run from the course folder."
+)
+EPILOG = (
+    "The usual order: course release backprop; course collect backprop --zip DOWNLOAD; course "
+    "grade backprop. "
+    "`course COMMAND --help` describes each command; `course demo` runs them all on a synthetic "
+    "class."
+)
 
 COMMANDS = {
     "demo": "course.demo",
@@ -54,7 +61,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except CourseError as error:  # commands that have nothing to add to the message let it come here
+    except (
+        CourseError
+    ) as error:  # commands that have nothing to add to the message let it come here
         print(f"course {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

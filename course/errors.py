@@ -2,4 +2,5 @@
 
 
 class CourseError(Exception):
-    """Something in the course's files or arguments needs fixing; the message says what and where."""
+    """Something in the course's files or arguments needs fixing; the message says what and
+    where."""

@@ -1,10 +1,12 @@
-"""Build a student release in a scratch folder: nbgrader for the notebook, ClearSolutions for the helpers.
+"""Build a student release in a scratch folder: nbgrader for the notebook, ClearSolutions for the
+helpers.
 
 nbgrader's generate_assignment runs in a throwaway course directory holding
 only the notebook, so the real course root gets no gradebook.db and no
 half-written release; the gradebook is not needed to build a release, so
 nbgrader's SaveCells step (and its database) is left out.
 """
+
 import copy
 import hashlib
 import shutil
@@ -37,7 +39,10 @@ def prepared_for_release(notebook):
     notebook.metadata.pop("jupytext", None)  # students get a plain notebook, not a jupytext pair
     taken = set()
     for cell in notebook.cells:
-        base = cell.metadata.get("nbgrader", {}).get("grade_id") or "cell-" + hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:8]
+        base = (
+            cell.metadata.get("nbgrader", {}).get("grade_id")
+            or "cell-" + hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:8]
+        )
         cell_id, copies = base, 1
         while cell_id in taken:
             copies += 1
@@ -48,7 +53,8 @@ def prepared_for_release(notebook):
 
 
 def build_release(notebook, source, name, config, scratch, show=str):
-    """Write the release of assignment `name` under `scratch`; returns its folder and the files written.
+    """Write the release of assignment `name` under `scratch`; returns its folder and the files
+    written.
 
     `notebook` is the assignment notebook (read from its .py); `source` the
     assignment's source folder, whose other files are released as helpers.
@@ -58,7 +64,9 @@ def build_release(notebook, source, name, config, scratch, show=str):
     nbformat.write(prepared_for_release(notebook), course / "source" / name / f"{name}.ipynb")
     _generate_assignment(course, name, config, show(Path(source) / f"{name}.py"))
     release = course / "release" / name
-    written = [ReleasedFile(f"{name}.ipynb", "solutions and hidden tests removed, graded cells locked")]
+    written = [
+        ReleasedFile(f"{name}.ipynb", "solutions and hidden tests removed, graded cells locked")
+    ]
     for path in _helpers(Path(source), name):
         target = release / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -67,10 +75,19 @@ def build_release(notebook, source, name, config, scratch, show=str):
             text, count = strip_solutions(path.read_text(encoding="utf-8"), config, show(path))
         if count:
             target.write_text(text, encoding="utf-8")
-            written.append(ReleasedFile(target.relative_to(release).as_posix(), f"{count} solution region(s) replaced by the stub"))
+            written.append(
+                ReleasedFile(
+                    target.relative_to(release).as_posix(),
+                    f"{count} solution region(s) replaced by the stub",
+                )
+            )
         else:
             shutil.copyfile(path, target)
-            written.append(ReleasedFile(target.relative_to(release).as_posix(), "copied as it is (no solution regions)"))
+            written.append(
+                ReleasedFile(
+                    target.relative_to(release).as_posix(), "copied as it is (no solution regions)"
+                )
+            )
     return release, sorted(written, key=lambda file: file.name)
 
 
@@ -80,7 +97,11 @@ def _helpers(source, name):
 
     def skipped(path):
         parts = path.relative_to(source).parts
-        return path in pair or path.suffix == ".pyc" or any(part.startswith(".") or part == "__pycache__" for part in parts)
+        return (
+            path in pair
+            or path.suffix == ".pyc"
+            or any(part.startswith(".") or part == "__pycache__" for part in parts)
+        )
 
     return sorted(path for path in source.rglob("*") if path.is_file() and not skipped(path))
 
@@ -96,6 +117,12 @@ def _generate_assignment(course, name, config, shown):
     app.force = True
     result = capture_log(app)
     if not result["success"]:
-        reasons = [line for line in result.get("log", "").splitlines() if "[ERROR]" in line and "see the" not in line]
+        reasons = [
+            line
+            for line in result.get("log", "").splitlines()
+            if "[ERROR]" in line and "see the" not in line
+        ]
         last = result.get("error", "").strip().splitlines()[-1:]
-        raise CourseError(f"nbgrader generate_assignment failed on {shown}:\n  " + "\n  ".join(reasons + last))
+        raise CourseError(
+            f"nbgrader generate_assignment failed on {shown}:\n  " + "\n  ".join(reasons + last)
+        )

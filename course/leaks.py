@@ -6,6 +6,7 @@ line does not hide it. Lines shorter than MIN_LENGTH characters (`return`,
 `pass`, `else:`, `x = a`) say nothing about the solution and are skipped, as
 are the stub's own lines. A release line leaks when it contains a fingerprint.
 """
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +53,18 @@ def source_fingerprints(source, script, config, show=str):
     for path in sorted(p for p in Path(source).rglob("*.py") if "__pycache__" not in p.parts):
         text = path.read_text(encoding="utf-8")
         for kind, (begin, end) in kinds.items():
-            regions[kind][show(path)] = find_regions(text, begin, end, show(path), cells=path == script)
+            regions[kind][show(path)] = find_regions(
+                text, begin, end, show(path), cells=path == script
+            )
         if path == script:
-            public = lines_outside(text, regions["solution"][show(path)] + regions["hidden"][show(path)])
+            public = lines_outside(
+                text, regions["solution"][show(path)] + regions["hidden"][show(path)]
+            )
     stub = clearer.code_stub["python"].splitlines()
-    return {**fingerprints(regions["hidden"], stub + public), **fingerprints(regions["solution"], stub)}
+    return {
+        **fingerprints(regions["hidden"], stub + public),
+        **fingerprints(regions["solution"], stub),
+    }
 
 
 def fingerprints(regions_by_path, allowed_lines=()):
@@ -73,18 +81,26 @@ def fingerprints(regions_by_path, allowed_lines=()):
 
 
 def find_leaks(folder, prints, shown_as):
-    """Every line of every file under `folder` that contains a fingerprint; paths shown under `shown_as`."""
+    """Every line of every file under `folder` that contains a fingerprint; paths shown under
+    `shown_as`."""
     folder = Path(folder)
     leaks = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        for where, line in _numbered_lines(path, f"{shown_as}/{path.relative_to(folder).as_posix()}"):
+        for where, line in _numbered_lines(
+            path, f"{shown_as}/{path.relative_to(folder).as_posix()}"
+        ):
             key = squeeze(line)
-            leaks.extend(Leak(where, origin, line) for fingerprint, origin in prints.items() if fingerprint in key)
+            leaks.extend(
+                Leak(where, origin, line)
+                for fingerprint, origin in prints.items()
+                if fingerprint in key
+            )
     return leaks
 
 
 def _numbered_lines(path, shown):
-    """(location, line) pairs of a text file, or of each cell of a notebook; nothing for binary files."""
+    """(location, line) pairs of a text file, or of each cell of a notebook; nothing for binary
+    files."""
     if path.suffix == ".ipynb":
         notebook = nbformat.read(path, as_version=4)
         for cell_number, cell in enumerate(notebook.cells, start=1):

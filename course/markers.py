@@ -4,6 +4,7 @@ nbgrader matches a delimiter anywhere in a line and, for a missing END, fails
 without saying where; this scan applies the same matching rule but names the
 file and line of every problem, before anything is generated.
 """
+
 import re
 from dataclasses import dataclass
 
@@ -15,7 +16,8 @@ CELL_MARKER = re.compile(r"^# %%")
 
 @dataclass(frozen=True)
 class Region:
-    """Lines strictly between a begin and an end marker; `start`/`stop` are the markers' line numbers."""
+    """Lines strictly between a begin and an end marker; `start`/`stop` are the markers' line
+    numbers."""
 
     start: int
     stop: int
@@ -32,19 +34,31 @@ def find_regions(text, begin, end, path, cells=False):
     for number, line in enumerate(text.splitlines(), start=1):
         if begin in line:
             if opened is not None:
-                raise CourseError(f"{path}:{number}: '{begin}' inside the region opened at line {opened}; regions cannot be nested. Close that region first with '{end}'.")
+                raise CourseError(
+                    f"{path}:{number}: '{begin}' inside the region opened at line {opened}; "
+                    f"regions cannot be nested. Close that region first with '{end}'."
+                )
             opened, inside = number, []
         elif end in line:
             if opened is None:
-                raise CourseError(f"{path}:{number}: '{end}' without a '{begin}' before it; add the missing begin marker or delete this line.")
+                raise CourseError(
+                    f"{path}:{number}: '{end}' without a '{begin}' before it; add the missing "
+                    "begin marker or delete this line."
+                )
             regions.append(Region(opened, number, tuple(inside)))
             opened = None
         elif opened is not None:
             if cells and CELL_MARKER.match(line):
-                raise CourseError(f"{path}:{opened}: the region opened here is not closed before the next cell starts at line {number}; add '{end}' inside the same cell.")
+                raise CourseError(
+                    f"{path}:{opened}: the region opened here is not closed before the next cell "
+                    f"starts at line {number}; add '{end}' inside the same cell."
+                )
             inside.append(line)
     if opened is not None:
-        raise CourseError(f"{path}:{opened}: the region opened here is never closed; add a line with '{end}' after it.")
+        raise CourseError(
+            f"{path}:{opened}: the region opened here is never closed; add a line with '{end}' "
+            "after it."
+        )
     return regions
 
 

@@ -1,4 +1,5 @@
 """Read and run the assignment notebook: its graded cells and a top-to-bottom execution."""
+
 import copy
 import json
 from dataclasses import dataclass
@@ -17,13 +18,15 @@ def read_notebook(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"notebook {path} does not exist")
-    import jupytext  # here, not at the top: with nbformat it takes half a second, and grading never needs it
+    # here, not at the top: with nbformat it takes half a second, and grading never needs it
+    import jupytext
 
     return jupytext.read(path)
 
 
 def read_ipynb(path):
-    """A .ipynb file as plain JSON: no jupytext or nbformat to import, for commands that only read metadata."""
+    """A .ipynb file as plain JSON: no jupytext or nbformat to import, for commands that only read
+    metadata."""
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as file:
@@ -31,7 +34,10 @@ def read_ipynb(path):
     except FileNotFoundError:
         raise FileNotFoundError(f"notebook {path} does not exist") from None
     except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not a readable notebook ({error}); restore it from version control or run `course release` again") from None
+        raise ValueError(
+            f"{path} is not a readable notebook ({error}); restore it from version control or run "
+            "`course release` again"
+        ) from None
 
 
 def graded_cells(notebook, path="notebook"):
@@ -42,9 +48,18 @@ def graded_cells(notebook, path="notebook"):
         if not meta.get("grade"):
             continue
         if "grade_id" not in meta or "points" not in meta:
-            raise ValueError(f"{path}: graded cell {number} needs both 'grade_id' and 'points' in its nbgrader metadata")
+            raise ValueError(
+                f"{path}: graded cell {number} needs both 'grade_id' and 'points' in its nbgrader "
+                "metadata"
+            )
         source = cell["source"]  # a list of lines in a .ipynb file
-        cells.append(GradedCell(meta["grade_id"], float(meta["points"]), source if isinstance(source, str) else "".join(source)))
+        cells.append(
+            GradedCell(
+                meta["grade_id"],
+                float(meta["points"]),
+                source if isinstance(source, str) else "".join(source),
+            )
+        )
     return cells
 
 
@@ -65,8 +80,16 @@ def execute(notebook, workdir, timeout=120, **options):
 
     `options` go to nbclient's NotebookClient, e.g. allow_errors=True to run every cell.
     """
-    from nbclient import NotebookClient  # here, not at the top: grading reads notebooks but never runs one
+    from nbclient import (
+        NotebookClient,
+    )  # here, not at the top: grading reads notebooks but never runs one
 
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}, **options)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+        **options,
+    )
     client.execute()
     return notebook

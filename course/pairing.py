@@ -6,6 +6,7 @@ and the instructor is told how to reconcile them. The comparison is made on the
 percent-format text jupytext would write for each, so formatting alone never
 counts as a change.
 """
+
 import difflib
 from pathlib import Path
 
@@ -36,17 +37,24 @@ def sync_pair(script, show=str):
     if paired.stat().st_mtime > script.stat().st_mtime:
         raise CourseError(
             f"{show(paired)} was edited after {show(script)} and their cells differ "
-            f"({_first_difference(ours, theirs)}). The .py is the file to edit. To keep the notebook's changes, "
-            f"run `.venv/bin/jupytext --sync {show(paired)}` (the newer file wins); to drop them, delete {show(paired)}. "
+            f"({_first_difference(ours, theirs)}). The .py is the file to edit. To keep the "
+            "notebook's changes, "
+            f"run `.venv/bin/jupytext --sync {show(paired)}` (the newer file wins); to drop them, "
+            f"delete {show(paired)}. "
             "Then release again."
         )
-    jupytext.write(combine_inputs_with_outputs(from_script, nbformat.read(paired, as_version=4), fmt=FORMAT), paired)
+    jupytext.write(
+        combine_inputs_with_outputs(from_script, nbformat.read(paired, as_version=4), fmt=FORMAT),
+        paired,
+    )
     return f"updated {show(paired)} from {show(script)}"
 
 
 def _first_difference(ours, theirs):
     """Where two percent-format texts first differ, as a line of the .py."""
-    for tag, start, _, _, _ in difflib.SequenceMatcher(None, ours.splitlines(), theirs.splitlines(), autojunk=False).get_opcodes():
+    for tag, start, _, _, _ in difflib.SequenceMatcher(
+        None, ours.splitlines(), theirs.splitlines(), autojunk=False
+    ).get_opcodes():
         if tag != "equal":
             return f"first at line {start + 1} of the .py"
     return "in their metadata"

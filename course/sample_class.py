@@ -6,14 +6,15 @@ and each of the others the solution with ONE typical mistake. A mistake is
 data: the file, the class whose solution region it replaces, and the wrong
 body a student might write there.
 """
+
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from course import COURSE_ROOT
-from course.nbgrader_settings import load_config
 from course.markers import find_regions
+from course.nbgrader_settings import load_config
 from course.strip import solution_clearer, strip_solutions
 from grader.submission import REQUIRED_FILES
 
@@ -29,29 +30,63 @@ class Mistake:
 
 
 MISTAKES = (
-    Mistake("Mul backward swaps its inputs", "toolbox.py", "Mul", "return grad * self.a, grad * self.b\n"),
-    Mistake("Div backward sign error", "toolbox.py", "Div", "return grad / self.b, grad * self.a / self.b**2\n"),
-    Mistake("ReLU passes the gradient at 0", "toolbox.py", "ReLU", "return (grad * (self.a >= 0),)\n"),
-    Mistake("Sum forgets its dim", "toolbox.py", "Sum", "return (np.broadcast_to(grad, self.shape),)\n"),
     Mistake(
-        "GetItem assigns instead of accumulating", "toolbox.py", "GetItem",
+        "Mul backward swaps its inputs",
+        "toolbox.py",
+        "Mul",
+        "return grad * self.a, grad * self.b\n",
+    ),
+    Mistake(
+        "Div backward sign error",
+        "toolbox.py",
+        "Div",
+        "return grad / self.b, grad * self.a / self.b**2\n",
+    ),
+    Mistake(
+        "ReLU passes the gradient at 0", "toolbox.py", "ReLU", "return (grad * (self.a >= 0),)\n"
+    ),
+    Mistake(
+        "Sum forgets its dim", "toolbox.py", "Sum", "return (np.broadcast_to(grad, self.shape),)\n"
+    ),
+    Mistake(
+        "GetItem assigns instead of accumulating",
+        "toolbox.py",
+        "GetItem",
         "out = np.zeros(self.shape)\nout[self.index] = grad\nreturn (out,)\n",
     ),
-    Mistake("MatMul without transposes", "toolbox.py", "MatMul", "return grad @ self.b, self.a @ grad\n"),
     Mistake(
-        "softmax cross-entropy not divided by the batch", "nn.py", "SoftmaxCrossEntropy",
-        "dlogits = self.probs.copy()\ndlogits[self.target, self.columns] -= 1.0\nreturn (grad * dlogits,)\n",
+        "MatMul without transposes", "toolbox.py", "MatMul", "return grad @ self.b, self.a @ grad\n"
+    ),
+    Mistake(
+        "softmax cross-entropy not divided by the batch",
+        "nn.py",
+        "SoftmaxCrossEntropy",
+        "dlogits = self.probs.copy()\ndlogits[self.target, self.columns] -= 1.0\nreturn (grad * "
+        "dlogits,)\n",
     ),
 )
 
 STUDENTS = (
-    "ada lovelace", "Émile Borel", "Sofja Kowalewskaja", "Carl Friedrich Gauß", "Srinivasa Ramanujan",
-    "Emmy Noether", "Kurt Gödel", "Maryam Mirzakhani", "Évariste Galois", "Alan Turing",
+    "ada lovelace",
+    "Émile Borel",
+    "Sofja Kowalewskaja",
+    "Carl Friedrich Gauß",
+    "Srinivasa Ramanujan",
+    "Emmy Noether",
+    "Kurt Gödel",
+    "Maryam Mirzakhani",
+    "Évariste Galois",
+    "Alan Turing",
 )
 
 
-def make_sample_class(submitted_dir, source_dir=COURSE_ROOT / "source" / "backprop",
-                      release_dir=COURSE_ROOT / "release" / "backprop", count=None, assignment="backprop"):
+def make_sample_class(
+    submitted_dir,
+    source_dir=COURSE_ROOT / "source" / "backprop",
+    release_dir=COURSE_ROOT / "release" / "backprop",
+    count=None,
+    assignment="backprop",
+):
     """Write `count` hand-ins (default: one per kind) to submitted_dir/<student>/<assignment>/.
 
     Kinds cycle through solution, stubs and each mistake; names cycle through
@@ -65,8 +100,13 @@ def make_sample_class(submitted_dir, source_dir=COURSE_ROOT / "source" / "backpr
     solution = {name: (source_dir / name).read_text(encoding="utf-8") for name in REQUIRED_FILES}
     kinds = {"solution": solution, "stubs": stubs(solution)}
     for mistake in MISTAKES:
-        kinds[mistake.name] = {**solution, mistake.file: with_mistake(solution[mistake.file], mistake)}
-    notebook = release_dir / NOTEBOOK if (release_dir / NOTEBOOK).is_file() else source_dir / NOTEBOOK
+        kinds[mistake.name] = {
+            **solution,
+            mistake.file: with_mistake(solution[mistake.file], mistake),
+        }
+    notebook = (
+        release_dir / NOTEBOOK if (release_dir / NOTEBOOK).is_file() else source_dir / NOTEBOOK
+    )
 
     roster = {}
     kind_names = list(kinds)
@@ -89,18 +129,26 @@ def with_mistake(text, mistake):
     clearer = solution_clearer(load_config(COURSE_ROOT))
     lines = text.splitlines(keepends=True)
     tops = [number for number, line in enumerate(lines, start=1) if re.match(r"(class|def) ", line)]
-    start = next((number for number in tops if re.match(rf"class {mistake.cls}\b", lines[number - 1])), None)
+    start = next(
+        (number for number in tops if re.match(rf"class {mistake.cls}\b", lines[number - 1])), None
+    )
     stop = next((number for number in tops if start and number > start), len(lines) + 1)
-    regions = find_regions(text, clearer.begin_solution_delimeter, clearer.end_solution_delimeter, mistake.file)
+    regions = find_regions(
+        text, clearer.begin_solution_delimeter, clearer.end_solution_delimeter, mistake.file
+    )
     region = next((r for r in regions if start and start < r.start < stop), None)
     if region is None:
-        raise ValueError(f"{mistake.file} has no solution region in class {mistake.cls} for the mistake {mistake.name!r}")
+        raise ValueError(
+            f"{mistake.file} has no solution region in class {mistake.cls} for the mistake "
+            f"{mistake.name!r}"
+        )
     indent = re.match(r"[ \t]*", lines[region.start - 1]).group()
     body = [indent + line for line in mistake.body.splitlines(keepends=True)]
-    return "".join(lines[: region.start - 1] + body + lines[region.stop:])
+    return "".join(lines[: region.start - 1] + body + lines[region.stop :])
 
 
 def stubs(solution):
-    """The engine files students start from: each solution region replaced by nbgrader's configured stub."""
+    """The engine files students start from: each solution region replaced by nbgrader's configured
+    stub."""
     config = load_config(COURSE_ROOT)
     return {name: strip_solutions(text, config, name)[0] for name, text in solution.items()}

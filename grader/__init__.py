@@ -4,7 +4,9 @@
 the pytest checks in `grader/test_backprop.py` compare what it returns with
 `toolbox_solution`, and `grader.run` grades a class.
 """
+
 from course import COURSE_ROOT
 
-# What students received: the grader's copy of the given code and of each check's grade id and points.
+# What students received: the grader's copy of the given code and of each check's grade id and
+# points.
 RELEASE_DIR = COURSE_ROOT / "release" / "backprop"

@@ -36,6 +36,7 @@ input it is asked about and can leak it through its feedback (an exception
 message, a returned array); fixed seeds would let a resubmission look the
 answers up instead of computing them. Set GRADER_SEED to repeat a run's cases.
 """
+
 import functools
 import json
 import os
@@ -60,13 +61,16 @@ class Case:
     visible: bool
     request: dict  # what the worker computes (see grader.worker.evaluate)
     expected: dict  # toolbox_solution's {"value", "grads"}
-    smooth: bool  # no kink and no huge entry, so central differences can confirm `expected` (tests/test_grading_cases.py)
+    # no kink and no huge entry, so central differences can confirm `expected`
+    # (tests/test_grading_cases.py)
+    smooth: bool
 
 
 @dataclass(frozen=True)
 class Request:
     """Cases the worker answers in one fork: JSON text it reads, and the most payload bytes of
     arrays its answer may have (twice the expected, for gradients of a wrong shape)."""
+
     cases: tuple
     wire: str
     max_payload: int
@@ -74,9 +78,18 @@ class Request:
 
 
 def request_of(cases, last):
-    expected = sum(np.size(array) for case in cases
-                   for array in (case.expected["value"], *case.expected["grads"].values()) if array is not None)
-    return Request(tuple(cases), json.dumps([encode_case(case.request) for case in cases]), 16 * expected + 4096, last)
+    expected = sum(
+        np.size(array)
+        for case in cases
+        for array in (case.expected["value"], *case.expected["grads"].values())
+        if array is not None
+    )
+    return Request(
+        tuple(cases),
+        json.dumps([encode_case(case.request) for case in cases]),
+        16 * expected + 4096,
+        last,
+    )
 
 
 @dataclass(frozen=True)
@@ -88,11 +101,22 @@ class Check:
 
     @functools.cached_property
     def requests(self):
-        """The visible cases, then the hidden ones, each a request of its own, encoded once per process:
+        """The visible cases, then the hidden ones, each a request of its own, encoded once per
+        process:
         the visible answers, which make the feedback a student reads, are in before the check's fork
         is handed a hidden input."""
-        parts = [cases for cases in ([c for c in self.cases if c.visible], [c for c in self.cases if not c.visible]) if cases]
-        return tuple(request_of(cases, last=position == len(parts) - 1) for position, cases in enumerate(parts))
+        parts = [
+            cases
+            for cases in (
+                [c for c in self.cases if c.visible],
+                [c for c in self.cases if not c.visible],
+            )
+            if cases
+        ]
+        return tuple(
+            request_of(cases, last=position == len(parts) - 1)
+            for position, cases in enumerate(parts)
+        )
 
 
 def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth=True, **network):
@@ -102,18 +126,29 @@ def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth
     request = {"inputs": inputs, "wants": wanted, **network}
     if not network:
         request.update(steps=steps, output=output, grad=grad)
-    return Case(title, visible, request, evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request), smooth)
+    return Case(
+        title,
+        visible,
+        request,
+        evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request),
+        smooth,
+    )
 
 
 # Sizes of the large cases, set by how quick each node's forward pass is, so that one pass per input
-# entry takes 5 to 30 times a check's 1.5 s here, even with the other core busy, while the chain rule
+# entry takes 5 to 30 times a check's 1.5 s here, even with the other core busy, while the chain
+# rule
 # takes milliseconds (benchmarks/large_case_margin.py measures both).
 LARGE = [250, 256]  # 64,000 entries per operand of a binary operation
-QUICK = [320, 340]  # 108,800 entries, for nodes whose forward pass is quickest (x ** 2, relu, picking rows)
+QUICK = [
+    320,
+    340,
+]  # 108,800 entries, for nodes whose forward pass is quickest (x ** 2, relu, picking rows)
 
 
 def large(title, rng, inputs, steps=None, grad=None, target=None, **network):
-    """A hidden case too large to differentiate numerically (one forward pass per input entry) within a
+    """A hidden case too large to differentiate numerically (one forward pass per input entry)
+    within a
     check's time, yet quick for the chain rule. `inputs` maps names to (kind, shape) (see
     grader.worker.GENERATORS): the worker draws them from a seed and answers with whole gradients,
     which the judge compares entry by entry (its value is the given forward's: not asked for)."""
@@ -122,7 +157,13 @@ def large(title, rng, inputs, steps=None, grad=None, target=None, **network):
     request = {"generate": spec, "wants": wants, "value": False, **network}
     if not network:
         request.update(steps=steps, output="y")
-    return Case(title, False, request, evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request), smooth=False)
+    return Case(
+        title,
+        False,
+        request,
+        evaluate(toolbox_solution.toolbox, toolbox_solution.nn, request),
+        smooth=False,
+    )
 
 
 def one_op(operation, *operands, **options):
@@ -139,169 +180,482 @@ def _away_from_zero(rng, shape, low=0.5, high=2.0):
 
 
 def _one_huge(rng, shape, scale=1e12):
-    """Normal numbers with one entry `scale` times larger. Rounding at that size swamps what any other
+    """Normal numbers with one entry `scale` times larger. Rounding at that size swamps what any
+    other
     entry adds to a sum over all of them, so a backward that differentiates the forward numerically
     (sum(forward(x + h) * grad) - ...) cannot get the other entries right; one computed by the chain
-    rule gets every entry right to the last few bits. Not `smooth`: central differences fail here too."""
+    rule gets every entry right to the last few bits. Not `smooth`: central differences fail here
+    too."""
     array = rng.normal(size=shape)
     array[np.unravel_index(rng.integers(array.size), shape)] *= scale
     return array
 
 
-BROADCAST_PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 3)), ((5,), ()), ((2, 3), (1, 3)), ((4, 1), (1, 5))]
+BROADCAST_PAIRS = [
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((2, 1, 3), (4, 3)),
+    ((5,), ()),
+    ((2, 3), (1, 3)),
+    ((4, 1), (1, 5)),
+]
 
 
 def _binary_cases(rng, operation):
-    """Random operands of broadcasting shapes (the right one away from 0, for division), a number, an input twice."""
+    """Random operands of broadcasting shapes (the right one away from 0, for division), a number,
+    an input twice."""
     cases = []
     for left_shape, right_shape in BROADCAST_PAIRS:
         a, b = rng.normal(size=left_shape), _away_from_zero(rng, right_shape)
         grad = rng.normal(size=np.broadcast_shapes(left_shape, right_shape))
-        cases.append(case(f"random {left_shape} {operation} {right_shape}", {"a": a, "b": b}, one_op(operation, "a", "b"), grad=grad))
-    cases.append(case(f"{operation} with a number on the left", {"a": _away_from_zero(rng, (3, 2))}, one_op(operation, 2.5, "a"), grad=rng.normal(size=(3, 2))))
-    cases.append(case(f"{operation} of a tensor with itself", {"a": _away_from_zero(rng, (2, 3))}, one_op(operation, "a", "a"), grad=rng.normal(size=(2, 3))))
-    cases.append(case(f"{operation} with one huge upstream gradient entry", {"a": rng.normal(size=(3, 4)), "b": _away_from_zero(rng, (4,))},
-                      one_op(operation, "a", "b"), grad=_one_huge(rng, (3, 4)), smooth=False))
-    cases.append(large(f"large {operation}", rng, {"a": ("mixed", LARGE), "b": ("away from 0", LARGE)},
-                       one_op(operation, "a", "b"), grad=LARGE))
+        cases.append(
+            case(
+                f"random {left_shape} {operation} {right_shape}",
+                {"a": a, "b": b},
+                one_op(operation, "a", "b"),
+                grad=grad,
+            )
+        )
+    cases.append(
+        case(
+            f"{operation} with a number on the left",
+            {"a": _away_from_zero(rng, (3, 2))},
+            one_op(operation, 2.5, "a"),
+            grad=rng.normal(size=(3, 2)),
+        )
+    )
+    cases.append(
+        case(
+            f"{operation} of a tensor with itself",
+            {"a": _away_from_zero(rng, (2, 3))},
+            one_op(operation, "a", "a"),
+            grad=rng.normal(size=(2, 3)),
+        )
+    )
+    cases.append(
+        case(
+            f"{operation} with one huge upstream gradient entry",
+            {"a": rng.normal(size=(3, 4)), "b": _away_from_zero(rng, (4,))},
+            one_op(operation, "a", "b"),
+            grad=_one_huge(rng, (3, 4)),
+            smooth=False,
+        )
+    )
+    cases.append(
+        large(
+            f"large {operation}",
+            rng,
+            {"a": ("mixed", LARGE), "b": ("away from 0", LARGE)},
+            one_op(operation, "a", "b"),
+            grad=LARGE,
+        )
+    )
     return cases
 
 
 def multiplication(rng):
     return [
-        case("c = a * b; c.backward(2.0)", {"a": 2.0, "b": 3.0}, one_op("mul", "a", "b"), grad=2.0, visible=True),
-        case("3 * (x * w) - x", {"x": [[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], "w": [2.0, -1.0, 0.5]},
-             [["xw", "mul", ["x", "w"], {}], ["t", "mul", [3.0, "xw"], {}], ["y", "sub", ["t", "x"], {}]], grad=np.ones((2, 3))),
+        case(
+            "c = a * b; c.backward(2.0)",
+            {"a": 2.0, "b": 3.0},
+            one_op("mul", "a", "b"),
+            grad=2.0,
+            visible=True,
+        ),
+        case(
+            "3 * (x * w) - x",
+            {"x": [[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], "w": [2.0, -1.0, 0.5]},
+            [
+                ["xw", "mul", ["x", "w"], {}],
+                ["t", "mul", [3.0, "xw"], {}],
+                ["y", "sub", ["t", "x"], {}],
+            ],
+            grad=np.ones((2, 3)),
+        ),
         *_binary_cases(rng, "mul"),
     ]
 
 
 def division(rng):
     return [
-        case("c = a / b; c.backward(0.5)", {"a": [1.0, 2.0], "b": [3.0, 4.0]}, one_op("div", "a", "b"), grad=0.5, visible=True),
-        case("1 / x + x / 2", {"x": [[1.0, 2.0], [4.0, -0.5]]},
-             [["r", "div", [1.0, "x"], {}], ["h", "div", ["x", 2.0], {}], ["y", "add", ["r", "h"], {}]], grad=np.ones((2, 2))),
+        case(
+            "c = a / b; c.backward(0.5)",
+            {"a": [1.0, 2.0], "b": [3.0, 4.0]},
+            one_op("div", "a", "b"),
+            grad=0.5,
+            visible=True,
+        ),
+        case(
+            "1 / x + x / 2",
+            {"x": [[1.0, 2.0], [4.0, -0.5]]},
+            [
+                ["r", "div", [1.0, "x"], {}],
+                ["h", "div", ["x", 2.0], {}],
+                ["y", "add", ["r", "h"], {}],
+            ],
+            grad=np.ones((2, 2)),
+        ),
         *_binary_cases(rng, "div"),
     ]
 
 
 def power(rng):
     cases = [
-        case("b = A ** 4; b.backward(G)", {"A": [[1.0, 2.0], [3.0, 4.0]]}, one_op("pow", "A", exponent=4.0),
-             grad=np.array([[-1.0, 0.0], [1.0, 2.0]]), visible=True),
-        case("x ** 0.5 + x ** -1", {"x": [0.5, 2.0, 9.0]},
-             [["r", "pow", ["x"], {"exponent": 0.5}], ["i", "pow", ["x"], {"exponent": -1.0}], ["y", "add", ["r", "i"], {}]], grad=np.ones(3)),
+        case(
+            "b = A ** 4; b.backward(G)",
+            {"A": [[1.0, 2.0], [3.0, 4.0]]},
+            one_op("pow", "A", exponent=4.0),
+            grad=np.array([[-1.0, 0.0], [1.0, 2.0]]),
+            visible=True,
+        ),
+        case(
+            "x ** 0.5 + x ** -1",
+            {"x": [0.5, 2.0, 9.0]},
+            [
+                ["r", "pow", ["x"], {"exponent": 0.5}],
+                ["i", "pow", ["x"], {"exponent": -1.0}],
+                ["y", "add", ["r", "i"], {}],
+            ],
+            grad=np.ones(3),
+        ),
     ]
-    for exponent, base in ((2.0, rng.normal(size=(3, 4))), (3.0, rng.normal(size=(2, 3, 2))), (0.5, rng.uniform(0.5, 3, (4,))),
-                           (-1.5, rng.uniform(0.5, 3, (2, 2))), (1.0, rng.normal(size=(3,))), (0.0, rng.normal(size=(2, 2)))):
-        cases.append(case(f"random x ** {exponent}", {"x": base}, one_op("pow", "x", exponent=exponent), grad=rng.normal(size=base.shape)))
-    cases.append(case("x ** 3 with one huge upstream gradient entry", {"x": rng.normal(size=(3, 4))}, one_op("pow", "x", exponent=3.0),
-                      grad=_one_huge(rng, (3, 4)), smooth=False))
-    cases.append(large("large x ** 2", rng, {"x": ("mixed", QUICK)}, one_op("pow", "x", exponent=2.0), grad=QUICK))
+    for exponent, base in (
+        (2.0, rng.normal(size=(3, 4))),
+        (3.0, rng.normal(size=(2, 3, 2))),
+        (0.5, rng.uniform(0.5, 3, (4,))),
+        (-1.5, rng.uniform(0.5, 3, (2, 2))),
+        (1.0, rng.normal(size=(3,))),
+        (0.0, rng.normal(size=(2, 2))),
+    ):
+        cases.append(
+            case(
+                f"random x ** {exponent}",
+                {"x": base},
+                one_op("pow", "x", exponent=exponent),
+                grad=rng.normal(size=base.shape),
+            )
+        )
+    cases.append(
+        case(
+            "x ** 3 with one huge upstream gradient entry",
+            {"x": rng.normal(size=(3, 4))},
+            one_op("pow", "x", exponent=3.0),
+            grad=_one_huge(rng, (3, 4)),
+            smooth=False,
+        )
+    )
+    cases.append(
+        large(
+            "large x ** 2",
+            rng,
+            {"x": ("mixed", QUICK)},
+            one_op("pow", "x", exponent=2.0),
+            grad=QUICK,
+        )
+    )
     return cases
 
 
 def matmul(rng):
     cases = [
-        case("d = c @ A @ b; d.backward(-1.5)", {"A": [[1.0, 2.0], [3.0, 4.0]], "b": [[1.0], [2.0]], "c": [[3.0, 4.0]]},
-             [["cA", "matmul", ["c", "A"], {}], ["y", "matmul", ["cA", "b"], {}]], grad=-1.5, visible=True),
-        case("P @ Q, not square", {"P": np.arange(6.0).reshape(2, 3), "Q": np.arange(12.0).reshape(3, 4) - 5},
-             one_op("matmul", "P", "Q"), grad=np.arange(8.0).reshape(2, 4) / 7),
+        case(
+            "d = c @ A @ b; d.backward(-1.5)",
+            {"A": [[1.0, 2.0], [3.0, 4.0]], "b": [[1.0], [2.0]], "c": [[3.0, 4.0]]},
+            [["cA", "matmul", ["c", "A"], {}], ["y", "matmul", ["cA", "b"], {}]],
+            grad=-1.5,
+            visible=True,
+        ),
+        case(
+            "P @ Q, not square",
+            {"P": np.arange(6.0).reshape(2, 3), "Q": np.arange(12.0).reshape(3, 4) - 5},
+            one_op("matmul", "P", "Q"),
+            grad=np.arange(8.0).reshape(2, 4) / 7,
+        ),
     ]
-    for left, right in (((1, 1), (1, 1)), ((3, 5), (5, 2)), ((4, 3), (3, 1)), ((1, 4), (4, 6)), ((2, 3, 4), (4, 2)), ((3, 2), (2, 2, 5))):
+    for left, right in (
+        ((1, 1), (1, 1)),
+        ((3, 5), (5, 2)),
+        ((4, 3), (3, 1)),
+        ((1, 4), (4, 6)),
+        ((2, 3, 4), (4, 2)),
+        ((3, 2), (2, 2, 5)),
+    ):
         out = np.broadcast_shapes(left[:-2], right[:-2]) + (left[-2], right[-1])
-        cases.append(case(f"random {left} @ {right}", {"a": rng.normal(size=left), "b": rng.normal(size=right)},
-                          one_op("matmul", "a", "b"), grad=rng.normal(size=out)))
-    cases.append(case("(3, 4) @ (4, 5) with one huge upstream gradient entry", {"a": rng.normal(size=(3, 4)), "b": rng.normal(size=(4, 5))},
-                      one_op("matmul", "a", "b"), grad=_one_huge(rng, (3, 5)), smooth=False))
-    cases.append(case("(3, 4) @ (4, 5) with one huge entry in the left factor", {"a": _one_huge(rng, (3, 4)), "b": rng.normal(size=(4, 5))},
-                      one_op("matmul", "a", "b"), grad=rng.normal(size=(3, 5)), smooth=False))
-    cases.append(large("large (170, 170) @ (170, 170)", rng, {"a": ("mixed", [170, 170]), "b": ("mixed", [170, 170])},
-                       one_op("matmul", "a", "b"), grad=[170, 170]))
+        cases.append(
+            case(
+                f"random {left} @ {right}",
+                {"a": rng.normal(size=left), "b": rng.normal(size=right)},
+                one_op("matmul", "a", "b"),
+                grad=rng.normal(size=out),
+            )
+        )
+    cases.append(
+        case(
+            "(3, 4) @ (4, 5) with one huge upstream gradient entry",
+            {"a": rng.normal(size=(3, 4)), "b": rng.normal(size=(4, 5))},
+            one_op("matmul", "a", "b"),
+            grad=_one_huge(rng, (3, 5)),
+            smooth=False,
+        )
+    )
+    cases.append(
+        case(
+            "(3, 4) @ (4, 5) with one huge entry in the left factor",
+            {"a": _one_huge(rng, (3, 4)), "b": rng.normal(size=(4, 5))},
+            one_op("matmul", "a", "b"),
+            grad=rng.normal(size=(3, 5)),
+            smooth=False,
+        )
+    )
+    cases.append(
+        large(
+            "large (170, 170) @ (170, 170)",
+            rng,
+            {"a": ("mixed", [170, 170]), "b": ("mixed", [170, 170])},
+            one_op("matmul", "a", "b"),
+            grad=[170, 170],
+        )
+    )
     return cases
 
 
 def _unary(operation, inputs, rng, kind, huge_at=None, large_shape=LARGE):
-    """Random cases of shapes `inputs`, one with a huge upstream gradient entry at input `huge_at` (default:
+    """Random cases of shapes `inputs`, one with a huge upstream gradient entry at input `huge_at`
+    (default:
     the last), and a large one of inputs of `kind`."""
-    cases = [case(f"random {operation} of shape {x.shape}", {"x": x}, one_op(operation, "x"), grad=rng.normal(size=x.shape)) for x in inputs]
+    cases = [
+        case(
+            f"random {operation} of shape {x.shape}",
+            {"x": x},
+            one_op(operation, "x"),
+            grad=rng.normal(size=x.shape),
+        )
+        for x in inputs
+    ]
     x = inputs[-1] if huge_at is None else huge_at
-    return cases + [case(f"{operation} with one huge upstream gradient entry", {"x": x}, one_op(operation, "x"),
-                         grad=_one_huge(rng, x.shape), smooth=False),
-                    large(f"large {operation}", rng, {"x": (kind, large_shape)}, one_op(operation, "x"), grad=large_shape)]
+    return cases + [
+        case(
+            f"{operation} with one huge upstream gradient entry",
+            {"x": x},
+            one_op(operation, "x"),
+            grad=_one_huge(rng, x.shape),
+            smooth=False,
+        ),
+        large(
+            f"large {operation}",
+            rng,
+            {"x": (kind, large_shape)},
+            one_op(operation, "x"),
+            grad=large_shape,
+        ),
+    ]
 
 
 def relu(rng):
     zeros = rng.normal(size=(3, 4))
     zeros[rng.random((3, 4)) < 0.5] = 0.0
     return [
-        case("b = relu(A); b.backward(G)", {"A": [[-1.0, -2.0], [0.5, 2.0], [1.0, 5.0]]}, one_op("relu", "A"),
-             grad=np.array([[4.0, 3.0], [2.0, 1.0], [0.0, -1.0]]), visible=True),
-        case("relu at exactly 0", {"x": [-1.0, 0.0, 2.0]}, one_op("relu", "x"), grad=np.full(3, 5.0), smooth=False),
-        case("relu at exactly 0, random", {"x": zeros}, one_op("relu", "x"), grad=rng.normal(size=(3, 4)), smooth=False),
-        case("relu(x + x)", {"x": _away_from_zero(rng, (2, 3), 0.1)}, [["t", "add", ["x", "x"], {}], ["y", "relu", ["t"], {}]], grad=rng.normal(size=(2, 3))),
-        *_unary("relu", [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))], rng, "away from 0",
-                huge_at=rng.uniform(0.1, 2.0, (3, 4)),  # positive: a huge entry where relu is 0 would add nothing
-                large_shape=QUICK),
+        case(
+            "b = relu(A); b.backward(G)",
+            {"A": [[-1.0, -2.0], [0.5, 2.0], [1.0, 5.0]]},
+            one_op("relu", "A"),
+            grad=np.array([[4.0, 3.0], [2.0, 1.0], [0.0, -1.0]]),
+            visible=True,
+        ),
+        case(
+            "relu at exactly 0",
+            {"x": [-1.0, 0.0, 2.0]},
+            one_op("relu", "x"),
+            grad=np.full(3, 5.0),
+            smooth=False,
+        ),
+        case(
+            "relu at exactly 0, random",
+            {"x": zeros},
+            one_op("relu", "x"),
+            grad=rng.normal(size=(3, 4)),
+            smooth=False,
+        ),
+        case(
+            "relu(x + x)",
+            {"x": _away_from_zero(rng, (2, 3), 0.1)},
+            [["t", "add", ["x", "x"], {}], ["y", "relu", ["t"], {}]],
+            grad=rng.normal(size=(2, 3)),
+        ),
+        *_unary(
+            "relu",
+            [_away_from_zero(rng, s, 0.1) for s in ((5,), (3, 4), (2, 3, 2))],
+            rng,
+            "away from 0",
+            huge_at=rng.uniform(
+                0.1, 2.0, (3, 4)
+            ),  # positive: a huge entry where relu is 0 would add nothing
+            large_shape=QUICK,
+        ),
     ]
 
 
 def exp(rng):
     return [
-        case("b = exp(A); b.backward(G)", {"A": [[-1.0], [2.0]]}, one_op("exp", "A"), grad=np.array([[-1.0], [2.0]]), visible=True),
-        case("exp(x + x)", {"x": [[0.0, 1.0, -3.0]]}, [["t", "add", ["x", "x"], {}], ["y", "exp", ["t"], {}]], grad=np.ones((1, 3))),
-        *_unary("exp", [rng.normal(size=s) for s in ((5,), (3, 4), (2, 3, 2))], rng, "mixed", large_shape=[300, 300]),
+        case(
+            "b = exp(A); b.backward(G)",
+            {"A": [[-1.0], [2.0]]},
+            one_op("exp", "A"),
+            grad=np.array([[-1.0], [2.0]]),
+            visible=True,
+        ),
+        case(
+            "exp(x + x)",
+            {"x": [[0.0, 1.0, -3.0]]},
+            [["t", "add", ["x", "x"], {}], ["y", "exp", ["t"], {}]],
+            grad=np.ones((1, 3)),
+        ),
+        *_unary(
+            "exp",
+            [rng.normal(size=s) for s in ((5,), (3, 4), (2, 3, 2))],
+            rng,
+            "mixed",
+            large_shape=[300, 300],
+        ),
     ]
 
 
 def log(rng):
     return [
-        case("b = log(A); b.backward(1.5)", {"A": [0.1, 1.0, 2.0, np.exp(100.0)]}, one_op("log", "A"), grad=1.5, visible=True, smooth=False),
-        case("log(x + x)", {"x": [[0.5, 3.0], [1.0, 8.0]]}, [["t", "add", ["x", "x"], {}], ["y", "log", ["t"], {}]], grad=np.ones((2, 2))),
-        *_unary("log", [rng.uniform(0.5, 4.0, s) for s in ((5,), (3, 4), (2, 3, 2))], rng, "positive", large_shape=[300, 300]),
+        case(
+            "b = log(A); b.backward(1.5)",
+            {"A": [0.1, 1.0, 2.0, np.exp(100.0)]},
+            one_op("log", "A"),
+            grad=1.5,
+            visible=True,
+            smooth=False,
+        ),
+        case(
+            "log(x + x)",
+            {"x": [[0.5, 3.0], [1.0, 8.0]]},
+            [["t", "add", ["x", "x"], {}], ["y", "log", ["t"], {}]],
+            grad=np.ones((2, 2)),
+        ),
+        *_unary(
+            "log",
+            [rng.uniform(0.5, 4.0, s) for s in ((5,), (3, 4), (2, 3, 2))],
+            rng,
+            "positive",
+            large_shape=[300, 300],
+        ),
     ]
 
 
 def _reductions(operation, rng):
     cases = []
-    for shape, dims in (((4,), (None, 0)), ((3, 4), (None, 0, 1, -1)), ((2, 3, 4), (None, 0, 1, 2, -2))):
+    for shape, dims in (
+        ((4,), (None, 0)),
+        ((3, 4), (None, 0, 1, -1)),
+        ((2, 3, 4), (None, 0, 1, 2, -2)),
+    ):
         for dim in dims:
             x = rng.normal(size=shape)
             out_shape = np.asarray(getattr(x, operation)(axis=dim)).shape
-            cases.append(case(f"random {operation}(dim={dim}) of shape {shape}", {"x": x}, one_op(operation, "x", dim=dim),
-                              grad=rng.normal(size=out_shape)))
-    cases.append(case(f"{operation}(dim=1) with one huge upstream gradient entry", {"x": rng.normal(size=(3, 4))},
-                      one_op(operation, "x", dim=1), grad=_one_huge(rng, (3,)), smooth=False))
-    cases.append(case(f"{operation} of an input with one huge entry", {"x": _one_huge(rng, (3, 4))}, one_op(operation, "x"),
-                      grad=rng.normal(), smooth=False))
-    # A reduction's forward pass is quick, so a pass per entry needs more entries to take long: 200,000.
-    cases.append(large(f"large {operation}(dim=0)", rng, {"x": ("mixed", [400, 500])}, one_op(operation, "x", dim=0), grad=[500]))
+            cases.append(
+                case(
+                    f"random {operation}(dim={dim}) of shape {shape}",
+                    {"x": x},
+                    one_op(operation, "x", dim=dim),
+                    grad=rng.normal(size=out_shape),
+                )
+            )
+    cases.append(
+        case(
+            f"{operation}(dim=1) with one huge upstream gradient entry",
+            {"x": rng.normal(size=(3, 4))},
+            one_op(operation, "x", dim=1),
+            grad=_one_huge(rng, (3,)),
+            smooth=False,
+        )
+    )
+    cases.append(
+        case(
+            f"{operation} of an input with one huge entry",
+            {"x": _one_huge(rng, (3, 4))},
+            one_op(operation, "x"),
+            grad=rng.normal(),
+            smooth=False,
+        )
+    )
+    # A reduction's forward pass is quick, so a pass per entry needs more entries to take long:
+    # 200,000.
+    cases.append(
+        large(
+            f"large {operation}(dim=0)",
+            rng,
+            {"x": ("mixed", [400, 500])},
+            one_op(operation, "x", dim=0),
+            grad=[500],
+        )
+    )
     return cases
 
 
 def summation(rng):
     return [
-        case("b = A.sum(dim=1).sum(); b.backward(2.5)", {"A": [[1.0, 2.0], [3.0, 4.0]]},
-             [["s", "sum", ["A"], {"dim": 1}], ["y", "sum", ["s"], {}]], grad=2.5, visible=True),
-        case("x.sum(dim=0)", {"x": np.arange(6.0).reshape(2, 3)}, one_op("sum", "x", dim=0), grad=np.array([1.0, 2.0, 3.0])),
+        case(
+            "b = A.sum(dim=1).sum(); b.backward(2.5)",
+            {"A": [[1.0, 2.0], [3.0, 4.0]]},
+            [["s", "sum", ["A"], {"dim": 1}], ["y", "sum", ["s"], {}]],
+            grad=2.5,
+            visible=True,
+        ),
+        case(
+            "x.sum(dim=0)",
+            {"x": np.arange(6.0).reshape(2, 3)},
+            one_op("sum", "x", dim=0),
+            grad=np.array([1.0, 2.0, 3.0]),
+        ),
         *_reductions("sum", rng),
     ]
 
 
 def mean(rng):
     return [
-        case("b = A.mean(); b.backward()", {"A": [[1.0, 2.0], [3.0, 4.0]]}, one_op("mean", "A"), visible=True),
-        case("x.mean(dim=1)", {"x": np.arange(6.0).reshape(2, 3)}, one_op("mean", "x", dim=1), grad=np.array([3.0, 6.0])),
+        case(
+            "b = A.mean(); b.backward()",
+            {"A": [[1.0, 2.0], [3.0, 4.0]]},
+            one_op("mean", "A"),
+            visible=True,
+        ),
+        case(
+            "x.mean(dim=1)",
+            {"x": np.arange(6.0).reshape(2, 3)},
+            one_op("mean", "x", dim=1),
+            grad=np.array([3.0, 6.0]),
+        ),
         *_reductions("mean", rng),
     ]
 
 
 def indexing(rng):
     cases = [
-        case("b = A[0, 1]; b.backward(5.0)", {"A": [[1.0, 2.0], [3.0, 4.0]]}, one_op("getitem", "A", index=[0, 1]), grad=5.0, visible=True),
-        case("repeated indices", {"x": np.arange(4.0)}, one_op("getitem", "x", index=[np.array([0, 2, 0, 0])]), grad=np.array([1.0, 2.0, 3.0, 4.0])),
-        case("a slice", {"x": np.arange(6.0).reshape(2, 3)}, one_op("getitem", "x", index=[{"slice": [None, None, None]}, {"slice": [1, None, None]}]),
-             grad=np.ones((2, 2))),
+        case(
+            "b = A[0, 1]; b.backward(5.0)",
+            {"A": [[1.0, 2.0], [3.0, 4.0]]},
+            one_op("getitem", "A", index=[0, 1]),
+            grad=5.0,
+            visible=True,
+        ),
+        case(
+            "repeated indices",
+            {"x": np.arange(4.0)},
+            one_op("getitem", "x", index=[np.array([0, 2, 0, 0])]),
+            grad=np.array([1.0, 2.0, 3.0, 4.0]),
+        ),
+        case(
+            "a slice",
+            {"x": np.arange(6.0).reshape(2, 3)},
+            one_op(
+                "getitem", "x", index=[{"slice": [None, None, None]}, {"slice": [1, None, None]}]
+            ),
+            grad=np.ones((2, 2)),
+        ),
     ]
     x = rng.normal(size=(4, 5))
     for title, index in (
@@ -311,13 +665,34 @@ def indexing(rng):
         ("a column", [{"slice": [None, None, None]}, 3]),
     ):
         out_shape = x[json_index(index)].shape
-        cases.append(case(title, {"x": x}, one_op("getitem", "x", index=index), grad=rng.normal(size=out_shape)))
+        cases.append(
+            case(
+                title,
+                {"x": x},
+                one_op("getitem", "x", index=index),
+                grad=rng.normal(size=out_shape),
+            )
+        )
     index = [rng.integers(0, 4, 7)]
-    cases.append(case("random rows with one huge upstream gradient entry", {"x": x}, one_op("getitem", "x", index=index),
-                      grad=_one_huge(rng, x[json_index(index)].shape), smooth=False))
+    cases.append(
+        case(
+            "random rows with one huge upstream gradient entry",
+            {"x": x},
+            one_op("getitem", "x", index=index),
+            grad=_one_huge(rng, x[json_index(index)].shape),
+            smooth=False,
+        )
+    )
     rows = rng.integers(0, QUICK[0], QUICK[0])  # picking rows is quick, like a reduction
-    cases.append(large("large, random rows, repeated", rng, {"x": ("mixed", QUICK)}, one_op("getitem", "x", index=[rows]),
-                       grad=[rows.size, QUICK[1]]))
+    cases.append(
+        large(
+            "large, random rows, repeated",
+            rng,
+            {"x": ("mixed", QUICK)},
+            one_op("getitem", "x", index=[rows]),
+            grad=[rows.size, QUICK[1]],
+        )
+    )
     return cases
 
 
@@ -328,15 +703,30 @@ def _network(title, sizes, x, target, rng, visible=False, params=None, smooth=Tr
             layers.append("relu")
         index = len(layers)
         layers.append("linear")
-        W, b = params[position] if params else (rng.normal(size=(n_out, n_in)), rng.normal(size=(n_out, 1)) * 0.1)
+        W, b = (
+            params[position]
+            if params
+            else (rng.normal(size=(n_out, n_in)), rng.normal(size=(n_out, 1)) * 0.1)
+        )
         inputs[f"W{index}"], inputs[f"b{index}"] = W, b
-    return case(title, inputs, visible=visible, smooth=smooth, layers=layers, target=np.asarray(target, dtype=np.int64))
+    return case(
+        title,
+        inputs,
+        visible=visible,
+        smooth=smooth,
+        layers=layers,
+        target=np.asarray(target, dtype=np.int64),
+    )
 
 
 def _misclassified_giant(rng, sizes, batch):
     """A random network and batch in which one example is a million times larger than the others and
-    classified wrongly, so its loss is huge too: what it adds to every sum swamps the others' share."""
-    params = [(rng.normal(size=(n_out, n_in)), rng.normal(size=(n_out, 1)) * 0.1) for n_in, n_out in zip(sizes, sizes[1:])]
+    classified wrongly, so its loss is huge too: what it adds to every sum swamps the others'
+    share."""
+    params = [
+        (rng.normal(size=(n_out, n_in)), rng.normal(size=(n_out, 1)) * 0.1)
+        for n_in, n_out in zip(sizes, sizes[1:])
+    ]
     x = rng.normal(size=(sizes[0], batch))
     x[:, 0] *= 1e6
     hidden = x
@@ -344,7 +734,9 @@ def _misclassified_giant(rng, sizes, batch):
         hidden = W @ (np.maximum(hidden, 0.0) if position else hidden) + b
     target = rng.integers(0, sizes[-1], batch)
     target[0] = (np.argmax(hidden[:, 0]) + 1) % sizes[-1]
-    return _network("a batch with one huge example", sizes, x, target, rng, params=params, smooth=False)
+    return _network(
+        "a batch with one huge example", sizes, x, target, rng, params=params, smooth=False
+    )
 
 
 def _large_network(rng, sizes, batch):
@@ -352,54 +744,131 @@ def _large_network(rng, sizes, batch):
     for position, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
         if position:
             layers.append("relu")
-        inputs[f"W{len(layers)}"], inputs[f"b{len(layers)}"] = ("mixed", [n_out, n_in]), ("mixed", [n_out, 1])
+        inputs[f"W{len(layers)}"], inputs[f"b{len(layers)}"] = (
+            ("mixed", [n_out, n_in]),
+            ("mixed", [n_out, 1]),
+        )
         layers.append("linear")
-    return large(f"a large network {sizes}, batch {batch}", rng, inputs, target=[sizes[-1], batch], layers=layers)
+    return large(
+        f"a large network {sizes}, batch {batch}",
+        rng,
+        inputs,
+        target=[sizes[-1], batch],
+        layers=layers,
+    )
 
 
 def network(rng):
-    seed_params = [([[1.0, 2.0], [3.0, 4.0]], [[1.0], [2.0]]), ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[1.0], [2.0], [3.0]])]
-    batch_params = [([[0.5, -1.0], [1.5, 2.0], [-0.5, 0.3]], [[0.1], [-0.2], [0.3]]), ([[1.0, -1.0, 0.5], [0.2, 0.4, -0.6]], [[0.0], [0.1]])]
+    seed_params = [
+        ([[1.0, 2.0], [3.0, 4.0]], [[1.0], [2.0]]),
+        ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[1.0], [2.0], [3.0]]),
+    ]
+    batch_params = [
+        ([[0.5, -1.0], [1.5, 2.0], [-0.5, 0.3]], [[0.1], [-0.2], [0.3]]),
+        ([[1.0, -1.0, 0.5], [0.2, 0.4, -0.6]], [[0.0], [0.1]]),
+    ]
     return [
-        _network("the notebook's network, one example, target 1", (2, 2, 3), [[1.0], [2.0]], 1, rng, visible=True, params=seed_params),
-        _network("a batch of 4", (2, 3, 2), [[1.0, -2.0, 0.5, 3.0], [2.0, 1.0, -1.0, 0.5]], [0, 1, 1, 0], rng, params=batch_params),
-        _network("random batched network", (4, 6, 3), rng.normal(size=(4, 8)), rng.integers(0, 3, 8), rng),
-        _network("random deeper network", (3, 5, 4, 5), rng.normal(size=(3, 6)), rng.integers(0, 5, 6), rng),
-        _network("random single layer (the loss alone)", (5, 4), rng.normal(size=(5, 7)), rng.integers(0, 4, 7), rng),
+        _network(
+            "the notebook's network, one example, target 1",
+            (2, 2, 3),
+            [[1.0], [2.0]],
+            1,
+            rng,
+            visible=True,
+            params=seed_params,
+        ),
+        _network(
+            "a batch of 4",
+            (2, 3, 2),
+            [[1.0, -2.0, 0.5, 3.0], [2.0, 1.0, -1.0, 0.5]],
+            [0, 1, 1, 0],
+            rng,
+            params=batch_params,
+        ),
+        _network(
+            "random batched network", (4, 6, 3), rng.normal(size=(4, 8)), rng.integers(0, 3, 8), rng
+        ),
+        _network(
+            "random deeper network",
+            (3, 5, 4, 5),
+            rng.normal(size=(3, 6)),
+            rng.integers(0, 5, 6),
+            rng,
+        ),
+        _network(
+            "random single layer (the loss alone)",
+            (5, 4),
+            rng.normal(size=(5, 7)),
+            rng.integers(0, 4, 7),
+            rng,
+        ),
         _misclassified_giant(rng, (4, 6, 3), 8),
-        _large_network(rng, (128, 200, 200), 200),  # every node's input, the logits too, has over 25,000 entries
+        _large_network(
+            rng, (128, 200, 200), 200
+        ),  # every node's input, the logits too, has over 25,000 entries
     ]
 
 
 # grade_id -> the function making its cases
-BUILDERS = {"multiplication": multiplication, "division": division, "power": power, "matmul": matmul, "relu": relu, "exp": exp,
-            "log": log, "sum": summation, "mean": mean, "indexing": indexing, "network": network}
+BUILDERS = {
+    "multiplication": multiplication,
+    "division": division,
+    "power": power,
+    "matmul": matmul,
+    "relu": relu,
+    "exp": exp,
+    "log": log,
+    "sum": summation,
+    "mean": mean,
+    "indexing": indexing,
+    "network": network,
+}
 HUGE = "one entry a trillion times the others"
 _BINARY = f"broadcasting shapes, a number on the left, a tensor with itself and an upstream gradient with {HUGE}"
 _UNARY = f"other shapes, an input used twice and an upstream gradient with {HUGE}"
 _REDUCTION = f"each axis (dim=None, 0, 1, -1, -2) of 1-, 2- and 3-D inputs, and inputs or upstream gradients with {HUGE}"
-HIDDEN_KINDS = {  # grade_id -> what its hidden cases try, in words: categories, never the inputs (each also has a large one)
-    "multiplication": _BINARY, "division": _BINARY, "power": f"exponents 0, 1, negative and fractional, and {HUGE}",
+# grade_id -> what its hidden cases try, in words: categories, never the inputs (each also has a
+# large one)
+HIDDEN_KINDS = {
+    "multiplication": _BINARY,
+    "division": _BINARY,
+    "power": f"exponents 0, 1, negative and fractional, and {HUGE}",
     "matmul": f"non-square, vector-shaped and batched (3-D) operands, and {HUGE}",
     "relu": f"inputs at exactly 0 (where the derivative is taken as 0), relu(x + x) and {HUGE}",
-    "exp": _UNARY, "log": _UNARY, "sum": _REDUCTION, "mean": _REDUCTION,
-    "indexing": f"repeated indices (their gradients add up), negative indices, strided slices and {HUGE}",
-    "network": "batches, a deeper network, the loss alone and a batch with one huge, misclassified example",
+    "exp": _UNARY,
+    "log": _UNARY,
+    "sum": _REDUCTION,
+    "mean": _REDUCTION,
+    "indexing": "repeated indices (their gradients add up), negative indices, strided slices and "
+    f"{HUGE}",
+    "network": "batches, a deeper network, the loss alone and a batch with one huge, "
+    "misclassified example",
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def checks(notebook_path=RELEASED_NOTEBOOK, seed=RUN_SEED):
-    """The checks of the notebook's graded cells, in notebook order, with random cases drawn from `seed`."""
+    """The checks of the notebook's graded cells, in notebook order, with random cases drawn from
+    `seed`."""
     if not notebook_path.is_file():
-        raise FileNotFoundError(f"{notebook_path} is missing: run `course release backprop` before grading.")
+        raise FileNotFoundError(
+            f"{notebook_path} is missing: run `course release backprop` before grading."
+        )
     result = []
     for cell in graded_cells(read_ipynb(notebook_path), path=notebook_path):
         if cell.grade_id not in BUILDERS or cell.grade_id not in HIDDEN_KINDS:
             raise ValueError(
-                f"{notebook_path.name} has a graded cell '{cell.grade_id}' that grader/cases.py has no cases for; "
-                f"add a builder named {cell.grade_id} to BUILDERS and say what its hidden cases try in HIDDEN_KINDS."
+                f"{notebook_path.name} has a graded cell '{cell.grade_id}' that grader/cases.py "
+                "has no cases for; "
+                f"add a builder named {cell.grade_id} to BUILDERS and say what its hidden cases "
+                "try in HIDDEN_KINDS."
             )
-        result.append(Check(cell.grade_id, cell.points, tuple(BUILDERS[cell.grade_id](_rng(seed, cell.grade_id))),
-                            HIDDEN_KINDS[cell.grade_id]))
+        result.append(
+            Check(
+                cell.grade_id,
+                cell.points,
+                tuple(BUILDERS[cell.grade_id](_rng(seed, cell.grade_id))),
+                HIDDEN_KINDS[cell.grade_id],
+            )
+        )
     return tuple(result)

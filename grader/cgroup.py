@@ -7,6 +7,7 @@ memory and pids controllers enabled below its own cgroup, or the v1 memory and p
 as in many containers), each worker gets one, removed when it ends; elsewhere the other limits
 are all there is, and `describe` says so.
 """
+
 import atexit
 import functools
 import itertools
@@ -15,7 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SANDBOX_PROCESSES = 4  # bubblewrap (outside and as the namespace's init), the worker and a check's fork
+SANDBOX_PROCESSES = (
+    4  # bubblewrap (outside and as the namespace's init), the worker and a check's fork
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,8 @@ class Place:
     version: int
 
     def limit_files(self, limits):
-        """(file, value) pairs that set this controller's limit for a worker, in the order they must be written."""
+        """(file, value) pairs that set this controller's limit for a worker, in the order they must
+        be written."""
         if self.controller == "pids":
             return [("pids.max", str(limits.processes + SANDBOX_PROCESSES))]
         memory = str(limits.memory_mb << 20)
@@ -96,14 +100,17 @@ class WorkerCgroup:
             raise
 
     def join(self):
-        """Move the calling process into the cgroups (between fork and exec: its children follow)."""
+        """Move the calling process into the cgroups (between fork and exec: its children
+        follow)."""
         for folder in self.folders:
             with open(folder / "cgroup.procs", "w") as procs:
                 procs.write(str(os.getpid()))
 
     def remove(self):
-        """Remove the cgroups, or, while the last processes in them die, leave them for the next worker
-        (or this process's exit) to remove: waiting here would cost every hand-in some milliseconds."""
+        """Remove the cgroups, or, while the last processes in them die, leave them for the next
+        worker
+        (or this process's exit) to remove: waiting here would cost every hand-in some
+        milliseconds."""
         self.leftover.extend(self.folders)
         sweep(self.leftover)
         self.folders = []
@@ -146,7 +153,7 @@ def read(path):
         return ""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def usable(limits):
     """{controller: Place} where a trial cgroup with these limits could be made here, or {}."""
     found = places(read("/proc/self/mountinfo"), read("/proc/self/cgroup"))
@@ -160,8 +167,15 @@ def usable(limits):
 def describe(limits):
     """Which kernel limits bind a worker's memory and processes here, in a line for the output."""
     found = usable(limits)
-    memory = (f"memory {limits.memory_mb} MB per worker in all (cgroup v{found['memory'].version})" if "memory" in found
-              else f"memory {limits.memory_mb} MB of address space per process (no cgroup could be made here)")
-    processes = (f"{limits.processes + SANDBOX_PROCESSES} processes (cgroup v{found['pids'].version})" if "pids" in found
-                 else "processes: seccomp and the process limit")
+    memory = (
+        f"memory {limits.memory_mb} MB per worker in all (cgroup v{found['memory'].version})"
+        if "memory" in found
+        else f"memory {limits.memory_mb} MB of address space per process (no cgroup could be made "
+        "here)"
+    )
+    processes = (
+        f"{limits.processes + SANDBOX_PROCESSES} processes (cgroup v{found['pids'].version})"
+        if "pids" in found
+        else "processes: seccomp and the process limit"
+    )
     return f"{memory}; {processes}; shared memory and memfd denied to checks"

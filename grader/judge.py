@@ -1,4 +1,5 @@
-"""Decide whether a worker's answers are right: every comparison happens here, in the trusted process.
+"""Decide whether a worker's answers are right: every comparison happens here, in the trusted
+process.
 
 An answer counts only as float64 arrays of the expected shape with finite
 values that agree with `toolbox_solution` (whose answers tests/ check
@@ -7,6 +8,7 @@ Whatever else a submission sends (objects, strings, other dtypes) is wrong.
 Visible cases explain themselves (expected against returned); hidden cases
 are only counted, so their inputs never reach the student.
 """
+
 import numpy as np
 
 from grader.worker import ProtocolError, payload_array
@@ -15,9 +17,11 @@ REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclos
 
 
 def student_text(value, limit=500):
-    """Text from a submission (a message, a folder name) cut to `limit` characters, control characters shown as escapes.
+    """Text from a submission (a message, a folder name) cut to `limit` characters, control
+    characters shown as escapes.
 
-    It ends up in a terminal, grades.csv and feedback pages: an escape sequence must not clear or retitle the screen.
+    It ends up in a terminal, grades.csv and feedback pages: an escape sequence must not clear or
+    retitle the screen.
     """
     text = str(value)[:limit]
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
@@ -28,7 +32,8 @@ def _show(array):
 
 
 def close(a, b, rtol, atol):
-    """np.allclose for finite arrays of one shape, without its generality (it runs thousands of times per class)."""
+    """np.allclose for finite arrays of one shape, without its generality (it runs thousands of
+    times per class)."""
     return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
 
 
@@ -70,8 +75,11 @@ def judge_case(case, answer, payload=b""):
 
 def hidden_hint(check):
     """What a check's hidden cases try, in general: never which case failed or its inputs."""
-    return (f"hidden cases try {check.hidden_kinds}, and a large input (numpy on whole arrays is fast enough, "
-            f"a loop over entries is not); test yours on such inputs with gradcheck")
+    return (
+        f"hidden cases try {check.hidden_kinds}, and a large input (numpy on whole arrays is fast "
+        "enough, "
+        f"a loop over entries is not); test yours on such inputs with gradcheck"
+    )
 
 
 def verdict(check, answers):
@@ -87,18 +95,33 @@ def verdict(check, answers):
             continue
         results, payload = answer
         if len(results) != len(request.cases):
-            failures.append((request, f"the worker answered {len(results)} of {len(request.cases)} cases"))
+            failures.append(
+                (request, f"the worker answered {len(results)} of {len(request.cases)} cases")
+            )
             continue
-        problems += [(case, judge_case(case, result, payload)) for case, result in zip(request.cases, results)]
+        problems += [
+            (case, judge_case(case, result, payload))
+            for case, result in zip(request.cases, results)
+        ]
     lines = [f"{case.title}: {problem}" for case, problem in problems if problem and case.visible]
     lines += [why for request, why in failures if request.cases[0].visible]
     hidden_total = sum(not case.visible for case in check.cases)
     hidden_failed = sum(1 for case, problem in problems if problem and not case.visible)
-    hidden_failed += sum(len(request.cases) for request, _ in failures if not request.cases[0].visible)
-    hint = "" if lines else f"; {hidden_hint(check)}"  # when the notebook's own case fails, that is the thing to fix first
-    hidden_why = next((f" ({why})" for request, why in failures if not request.cases[0].visible), "")
+    hidden_failed += sum(
+        len(request.cases) for request, _ in failures if not request.cases[0].visible
+    )
+    hint = (
+        "" if lines else f"; {hidden_hint(check)}"
+    )  # when the notebook's own case fails, that is the thing to fix first
+    hidden_why = next(
+        (f" ({why})" for request, why in failures if not request.cases[0].visible), ""
+    )
     if hidden_failed:
         lines.append(f"fails {hidden_failed} of {hidden_total} hidden case(s){hidden_why}{hint}")
     if lines:
         return False, "\n".join(lines)
-    return True, f"all {len(check.cases)} cases pass ({len(check.cases) - hidden_total} from the notebook, {hidden_total} hidden)"
+    return (
+        True,
+        f"all {len(check.cases)} cases pass ({len(check.cases) - hidden_total} from the notebook, "
+        f"{hidden_total} hidden)",
+    )

@@ -3,12 +3,15 @@
 grades.csv has a row for every hand-in, graded or not, and names the
 assignment (modelled on nbgrader's export): `course grade` refuses to replace
 the grades of another assignment. results.json is in Gradescope's format; `extra_data` records the
-status, the sandbox used and the seed of the random cases (GRADER_SEED repeats them). Student ids come from folder names, which a
+status, the sandbox used and the seed of the random cases (GRADER_SEED repeats them). Student ids
+come from folder names, which a
 student may choose: an id a spreadsheet would read as a formula is written
-(in grades.csv and as the folder name alike) with a leading apostrophe, as is one that starts with an apostrophe (so no two ids look alike). Both are written atomically (a temporary file,
+(in grades.csv and as the folder name alike) with a leading apostrophe, as is one that starts with
+an apostrophe (so no two ids look alike). Both are written atomically (a temporary file,
 then os.replace), so a reader never sees half a file. A grades.csv edited since
 grading wrote it (a TA's corrections) is kept beside the new one, never replaced.
 """
+
 import csv
 import hashlib
 import io
@@ -37,13 +40,19 @@ def write_atomically(path, text):
     (mkstemp's are private, so TAs sharing the course folder could not read the grades)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             os.fchmod(file.fileno(), 0o666 & ~UMASK)
             file.flush()
-            os.fsync(file.fileno())  # on disk before the rename: a crash leaves the old file or the new, never an empty one
+            os.fsync(
+                file.fileno()
+                # on disk before the rename: a crash leaves the old file or the new, never an empty
+                # one
+            )
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -54,7 +63,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(text):
-    """`text`, with a leading apostrophe if Excel or LibreOffice would run it as a formula (CSV injection),
+    """`text`, with a leading apostrophe if Excel or LibreOffice would run it as a formula (CSV
+    injection),
     or if it starts with one: so two ids never look alike ('=x' is "'=x", "'=x" is "''=x")."""
     return "'" + text if text.startswith(FORMULA_STARTS + ("'",)) else text
 
@@ -73,30 +83,60 @@ def grades_csv(assignment, results):
     grade_ids = [check.grade_id for check in results[0].checks] if results else []
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["assignment", "student_id", "score", "max_score", *grade_ids, "status", "message"])
+    writer.writerow(
+        ["assignment", "student_id", "score", "max_score", *grade_ids, "status", "message"]
+    )
     for result in results:
-        writer.writerow([assignment, spreadsheet_safe(shown_id(result.student_id)), _number(result.score), _number(result.max_score),
-                         *(_number(check.score) for check in result.checks), result.status, spreadsheet_safe(result.message)])
+        writer.writerow(
+            [
+                assignment,
+                spreadsheet_safe(shown_id(result.student_id)),
+                _number(result.score),
+                _number(result.max_score),
+                *(_number(check.score) for check in result.checks),
+                result.status,
+                spreadsheet_safe(result.message),
+            ]
+        )
     return out.getvalue()
 
 
 def gradescope_json(result):
     """One hand-in's results in Gradescope's results.json format."""
     tests = [
-        {"name": check.grade_id, "score": check.score, "max_score": check.points,
-         "status": "passed" if check.passed else "failed", "output": check.output, "visibility": "visible"}
+        {
+            "name": check.grade_id,
+            "score": check.score,
+            "max_score": check.points,
+            "status": "passed" if check.passed else "failed",
+            "output": check.output,
+            "visibility": "visible",
+        }
         for check in result.checks
     ]
-    summary = result.message or f"{_number(result.score)} of {_number(result.max_score)} points; {sum(c.passed for c in result.checks)} of {len(tests)} checks pass."
+    summary = (
+        result.message
+        or f"{_number(result.score)} of {_number(result.max_score)} points; "
+        f"{sum(c.passed for c in result.checks)} of {len(tests)} checks pass."
+    )
     return {
-        "score": result.score, "max_score": result.max_score, "output": summary, "tests": tests,
-        "extra_data": {"student_id": spreadsheet_safe(result.student_id), "status": result.status, "sandbox": result.sandbox, "limits": result.limits,
-                       "cases_seed": RUN_SEED},
+        "score": result.score,
+        "max_score": result.max_score,
+        "output": summary,
+        "tests": tests,
+        "extra_data": {
+            "student_id": spreadsheet_safe(result.student_id),
+            "status": result.status,
+            "sandbox": result.sandbox,
+            "limits": result.limits,
+            "cases_seed": RUN_SEED,
+        },
     }
 
 
 def read_rows(path):
-    """The rows of a grades.csv, as dicts. A spreadsheet may have saved it with a byte-order mark and,
+    """The rows of a grades.csv, as dicts. A spreadsheet may have saved it with a byte-order mark
+    and,
     in locales with a decimal comma, with ';' between the cells."""
     with open(path, newline="", encoding="utf-8-sig") as file:
         text = file.read()
@@ -105,8 +145,14 @@ def read_rows(path):
     return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
-WRITTEN_DIGEST = ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited gradebook from it
-RESERVED_NAMES = ("grades.csv", "report.html", WRITTEN_DIGEST)  # files in OUT/ that no student folder may replace
+WRITTEN_DIGEST = (
+    ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited gradebook from it
+)
+RESERVED_NAMES = (
+    "grades.csv",
+    "report.html",
+    WRITTEN_DIGEST,
+)  # files in OUT/ that no student folder may replace
 
 
 NAME_MAX = 255  # bytes in one file name, on Linux's file systems
@@ -115,7 +161,9 @@ NAME_MAX = 255  # bytes in one file name, on Linux's file systems
 def id_problem(student_id):
     """Why a student's outputs cannot be written under their id, or None."""
     name = spreadsheet_safe(student_id)
-    if "\\" in student_id or any("\ud800" <= c <= "\udfff" for c in student_id):  # undecodable bytes
+    if "\\" in student_id or any(
+        "\ud800" <= c <= "\udfff" for c in student_id
+    ):  # undecodable bytes
         return "its name holds a backslash or bytes that are not UTF-8, which grades.csv and the reports cannot hold"
     if student_id in RESERVED_NAMES:
         return "it has the name of a file grading writes beside the results"
@@ -130,7 +178,8 @@ def shown_id(student_id):
 
 
 def write_gradebook(out_dir, assignment, results):
-    """Write every results.json, then grades.csv; returns (the results, with a row of their own for a
+    """Write every results.json, then grades.csv; returns (the results, with a row of their own for
+    a
     student whose results.json could not be written; grades.csv's path; where a grades.csv edited
     since grading wrote it, a TA's corrections, was kept, or None)."""
     out_dir = Path(out_dir)
@@ -139,12 +188,15 @@ def write_gradebook(out_dir, assignment, results):
 
 
 def write_results_json(out_dir, assignment, result):
-    """Write one student's results.json; a failure becomes that student's status, never the class's."""
+    """Write one student's results.json; a failure becomes that student's status, never the
+    class's."""
     if result.status == NOT_WRITABLE:
         return result
     try:
-        write_atomically(out_dir / spreadsheet_safe(result.student_id) / assignment / "results.json",
-                         json.dumps(gradescope_json(result), indent=1, ensure_ascii=False))
+        write_atomically(
+            out_dir / spreadsheet_safe(result.student_id) / assignment / "results.json",
+            json.dumps(gradescope_json(result), indent=1, ensure_ascii=False),
+        )
     except (OSError, UnicodeError) as error:
         return not_written(result, f"results.json could not be written ({error})")
     return result
@@ -154,23 +206,33 @@ NOT_WRITABLE = "bad student id"
 
 
 def not_written(result, why):
-    """`result` with the status saying its outputs are missing, and why; its scores stand in grades.csv."""
-    return replace(result, status="results not written",
-                   message=f"{why}; the scores here stand. Fix the cause and grade again to give the student feedback.")
+    """`result` with the status saying its outputs are missing, and why; its scores stand in
+    grades.csv."""
+    return replace(
+        result,
+        status="results not written",
+        message=f"{why}; the scores here stand. Fix the cause and grade again to give the student "
+        "feedback.",
+    )
 
 
 def write_grades_csv(out_dir, assignment, results):
-    """Write grades.csv (and the digest that tells it from a hand-edited one); returns (its path, kept)."""
+    """Write grades.csv (and the digest that tells it from a hand-edited one); returns (its path,
+    kept)."""
     kept = keep_edited_gradebook(out_dir)
     text = grades_csv(assignment, results)
     write_atomically(out_dir / "grades.csv", text)
-    write_atomically(out_dir / WRITTEN_DIGEST, hashlib.sha256(text.encode("utf-8")).hexdigest() + "\n")
+    write_atomically(
+        out_dir / WRITTEN_DIGEST, hashlib.sha256(text.encode("utf-8")).hexdigest() + "\n"
+    )
     return out_dir / "grades.csv", kept
 
 
 def gradebook_differences(kept, grades):
-    """(student, column, kept value, new value or None if the student is gone) for every cell where two
-    grades.csv files differ, so a TA's corrections kept aside are easy to find; None if they cannot be compared."""
+    """(student, column, kept value, new value or None if the student is gone) for every cell where
+    two
+    grades.csv files differ, so a TA's corrections kept aside are easy to find; None if they cannot
+    be compared."""
     tables = []
     for path in (kept, grades):
         try:
@@ -186,20 +248,33 @@ def gradebook_differences(kept, grades):
         if student not in new:
             differences.append((student, "student_id", student, None))
             continue
-        differences += [(student, column, value, new[student].get(column))
-                        for column, value in row.items() if column is not None and new[student].get(column) != value]
+        differences += [
+            (student, column, value, new[student].get(column))
+            for column, value in row.items()
+            if column is not None and new[student].get(column) != value
+        ]
     return differences
 
 
 def stale_results(out_dir, assignment, results):
     """Students with results in `out_dir` from an earlier run but no hand-in in this one."""
     graded = {spreadsheet_safe(result.student_id) for result in results}
-    return sorted((name for name in (path.parent.parent.name for path in Path(out_dir).glob(f"*/{assignment}/results.json"))
-                   if name not in graded), key=roster_order)
+    return sorted(
+        (
+            name
+            for name in (
+                path.parent.parent.name
+                for path in Path(out_dir).glob(f"*/{assignment}/results.json")
+            )
+            if name not in graded
+        ),
+        key=roster_order,
+    )
 
 
 def keep_edited_gradebook(out_dir):
-    """Move OUT/grades.csv aside (and return its new path) unless it is exactly what grading last wrote."""
+    """Move OUT/grades.csv aside (and return its new path) unless it is exactly what grading last
+    wrote."""
     path, digest = out_dir / "grades.csv", out_dir / WRITTEN_DIGEST
     if not path.is_file():
         return None
@@ -213,7 +288,8 @@ def keep_edited_gradebook(out_dir):
 
 
 def gradebook_conflict(out_dir, assignment):
-    """Why writing `assignment`'s grades.csv into `out_dir` would lose other grades, or None when it would not."""
+    """Why writing `assignment`'s grades.csv into `out_dir` would lose other grades, or None when it
+    would not."""
     path = Path(out_dir) / "grades.csv"
     try:
         rows = read_rows(path)
@@ -221,8 +297,13 @@ def gradebook_conflict(out_dir, assignment):
         return None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         return f"{path} exists but cannot be read ({error}), so it may hold grades; move it away or pass another --out folder"
-    others = sorted({row.get("assignment") or "an unnamed assignment" for row in rows} - {assignment})
+    others = sorted(
+        {row.get("assignment") or "an unnamed assignment" for row in rows} - {assignment}
+    )
     if others:
-        return (f"{path} holds grades of {', '.join(others)}, which grading {assignment!r} would replace; "
-                f"move it away or pass another folder, e.g. --out {Path(out_dir) / assignment}")
+        return (
+            f"{path} holds grades of {', '.join(others)}, which grading {assignment!r} would "
+            "replace; "
+            f"move it away or pass another folder, e.g. --out {Path(out_dir) / assignment}"
+        )
     return None

@@ -1,4 +1,5 @@
 """Collect each check's outcome from pytest's own reports, never from printed text."""
+
 from dataclasses import dataclass
 
 import pytest
@@ -43,9 +44,14 @@ class ResultCollector:
             if call.excinfo is not None and call.excinfo.errisinstance(Unusable):
                 self.unusable = call.excinfo.value
             if report.failed:
-                if not call.excinfo.errisinstance((pytest.fail.Exception, Unusable)) and grade_id not in self.grader_failed:
+                if (
+                    not call.excinfo.errisinstance((pytest.fail.Exception, Unusable))
+                    and grade_id not in self.grader_failed
+                ):
                     self.grader_failed.append(grade_id)
-                self.results[grade_id] = CheckResult(grade_id, points, False, _failure_text(call.excinfo))
+                self.results[grade_id] = CheckResult(
+                    grade_id, points, False, _failure_text(call.excinfo)
+                )
             elif report.when == "call" and report.passed:
                 output = dict(report.user_properties).get("output", "passed")
                 self.results.setdefault(grade_id, CheckResult(grade_id, points, True, output))

@@ -6,6 +6,7 @@ starts workers therefore becomes a Linux "child subreaper": every orphan among
 its descendants is re-parented to it instead of init, so it can find them in
 /proc and kill them. (Bubblewrap's pid namespace makes this unnecessary.)
 """
+
 import ctypes
 import os
 import signal
@@ -36,7 +37,8 @@ def children():
 
 
 def kill_adopted(known):
-    """Kill and reap every child not in `known`, and the orphans their deaths hand over, until none is left."""
+    """Kill and reap every child not in `known`, and the orphans their deaths hand over, until none
+    is left."""
     for _ in range(100):  # each round reaps the orphans the previous round's deaths handed over
         strays = children() - set(known)
         if not strays:

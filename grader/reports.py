@@ -6,6 +6,7 @@ student-controlled string (ids, messages, what their code printed or returned)
 is escaped, so a submission cannot put HTML or script into a page a TA opens.
 Hidden checks show pass or fail only, never their output.
 """
+
 import json
 import statistics
 from collections import Counter
@@ -42,9 +43,16 @@ def write_reports(out_dir, assignment):
         try:
             folder = student_folder(out_dir, row["student_id"], assignment)
             results[row["student_id"]] = read_results(folder / "results.json")
-            write_atomically(folder / "feedback.html", feedback_page(row, results[row["student_id"]], assignment))
-        except (OSError, ValueError) as error:  # that student's row says so; the others get their pages
-            unwritten[unspoiled(row["student_id"])] = f"feedback.html could not be written ({error})"
+            write_atomically(
+                folder / "feedback.html", feedback_page(row, results[row["student_id"]], assignment)
+            )
+        except (
+            OSError,
+            ValueError,
+        ) as error:  # that student's row says so; the others get their pages
+            unwritten[unspoiled(row["student_id"])] = (
+                f"feedback.html could not be written ({error})"
+            )
     report = out_dir / "report.html"
     write_atomically(report, class_report_page(rows, results, assignment))
     return report, unwritten
@@ -52,7 +60,9 @@ def write_reports(out_dir, assignment):
 
 def read_grades(path):
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run 'course grade' first, it writes grades.csv and the results")
+        raise FileNotFoundError(
+            f"{path} does not exist; run 'course grade' first, it writes grades.csv and the results"
+        )
     return read_rows(path)
 
 
@@ -66,14 +76,23 @@ def read_results(path):
 def student_folder(out_dir, student_id, assignment):
     """OUT/<student_id>/<assignment>, refusing an id that would lead outside OUT."""
     folder = out_dir / student_id / assignment
-    if student_id in {"", ".", ".."} or "/" in student_id or "\\" in student_id or "\0" in student_id:
-        raise ValueError(f"{out_dir / 'grades.csv'} names the student {student_id!r}, which is not a folder name inside {out_dir}")
+    if (
+        student_id in {"", ".", ".."}
+        or "/" in student_id
+        or "\\" in student_id
+        or "\0" in student_id
+    ):
+        raise ValueError(
+            f"{out_dir / 'grades.csv'} names the student {student_id!r}, which is not a folder "
+            f"name inside {out_dir}"
+        )
     return folder
 
 
 def page(title, body):
     return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        '<!DOCTYPE html>\n<html lang="en"><head><meta '
+        f'charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{STYLE}</style></head>\n<body>\n<h1>{escape(title)}</h1>\n{body}\n</body></html>\n"
     )
 
@@ -88,6 +107,7 @@ def pre(text):
 
 def table(headers, rows):
     """An HTML table; cells are escaped unless they are Html."""
+
     def cell(tag, value):
         return f"<{tag}>{value if isinstance(value, Html) else escape(str(value))}</{tag}>"
 
@@ -108,55 +128,108 @@ def feedback_page(row, results, assignment):
     """One student's page: score, any message, and every check with its points and status."""
     parts = [f"<p>Score: <strong>{points(row['score'], row['max_score'])}</strong></p>"]
     if not is_graded(row):
-        parts.append(f"<p>Your submission could not be graded ({escape(row.get('status', ''))}):</p>{pre(row.get('message', ''))}")
+        parts.append(
+            "<p>Your submission could not be graded "
+            f"({escape(row.get('status', ''))}):</p>{pre(row.get('message', ''))}"
+        )
     elif results and results.get("output"):
         parts.append(pre(results["output"]))
     tests = (results or {}).get("tests", [])
     if tests:
-        parts.append(table(["Check", "Points", "Status", "Details"], [
-            [test["name"], points(test["score"], test["max_score"]), status_cell(test),
-             pre(test.get("output", "")) if test.get("visibility", SHOWN) == SHOWN else "hidden check: pass or fail only"]
-            for test in tests
-        ]))
+        parts.append(
+            table(
+                ["Check", "Points", "Status", "Details"],
+                [
+                    [
+                        test["name"],
+                        points(test["score"], test["max_score"]),
+                        status_cell(test),
+                        pre(test.get("output", ""))
+                        if test.get("visibility", SHOWN) == SHOWN
+                        else "hidden check: pass or fail only",
+                    ]
+                    for test in tests
+                ],
+            )
+        )
     return page(f"{assignment}: feedback for {row['student_id']}", "\n".join(parts))
 
 
 def status_cell(test):
     status = test["status"]
-    return Html(f'<span class="{"passed" if status == "passed" else "failed"}">{escape(status)}</span>')
+    return Html(
+        f'<span class="{"passed" if status == "passed" else "failed"}">{escape(status)}</span>'
+    )
 
 
 def class_report_page(rows, results, assignment):
-    """The instructor's page: summary, score histogram, pass rate per check, and who could not be graded."""
+    """The instructor's page: summary, score histogram, pass rate per check, and who could not be
+    graded."""
     scores = [float(row["score"]) for row in rows]
     max_score = max((float(row["max_score"]) for row in rows), default=0.0)
     graded = [row for row in rows if is_graded(row)]
     parts = [summary_table(scores, max_score, len(graded))]
-    sandboxes = sorted({result.get("extra_data", {}).get("sandbox", "not recorded") for result in results.values() if result})
+    sandboxes = sorted(
+        {
+            result.get("extra_data", {}).get("sandbox", "not recorded")
+            for result in results.values()
+            if result
+        }
+    )
     parts.append(f"<p>Student code ran in: {escape(', '.join(sandboxes))}.</p>")
     if any(name != "bubblewrap" for name in sandboxes):
-        parts.append("<p><strong>Warning:</strong> not every submission ran inside bubblewrap; without it, student code "
-                     "was limited in time, memory and processes but could read files this user can read.</p>")
+        parts.append(
+            "<p><strong>Warning:</strong> not every submission ran inside bubblewrap; without it, "
+            "student code "
+            "was limited in time, memory and processes but could read files this user can read.</p>"
+        )
     if scores:
         parts.append(f"<h2>Scores</h2>\n{histogram(scores, max_score)}")
     rates = pass_rates([results[row["student_id"]] for row in graded])
     if rates:
-        parts.append(f"<h2>Pass rate per check</h2><p>Over the {len(graded)} graded submission(s).</p>")
-        parts.append(table(["Check", "Points", "Passed", "Rate"], [
-            [name, f"{max_points:g}", f"{passed} / {total}", bar(passed / total, f"{passed / total:.0%}")]
-            for name, (max_points, passed, total) in rates.items()
-        ]))
+        parts.append(
+            f"<h2>Pass rate per check</h2><p>Over the {len(graded)} graded submission(s).</p>"
+        )
+        parts.append(
+            table(
+                ["Check", "Points", "Passed", "Rate"],
+                [
+                    [
+                        name,
+                        f"{max_points:g}",
+                        f"{passed} / {total}",
+                        bar(passed / total, f"{passed / total:.0%}"),
+                    ]
+                    for name, (max_points, passed, total) in rates.items()
+                ],
+            )
+        )
     ungraded = [row for row in rows if not is_graded(row)]
     if ungraded:
         parts.append("<h2>Submissions that could not be graded</h2>")
-        parts.append(table(["Student", "Status", "Message"], [
-            [row["student_id"], row.get("status", ""), pre(row["message"])] for row in ungraded
-        ]))
+        parts.append(
+            table(
+                ["Student", "Status", "Message"],
+                [
+                    [row["student_id"], row.get("status", ""), pre(row["message"])]
+                    for row in ungraded
+                ],
+            )
+        )
     parts.append("<h2>Students</h2>")
-    parts.append(table(["Student", "Score", "Status"], [
-        [feedback_link(row["student_id"], assignment), points(row["score"], row["max_score"]), row.get("status", "")]
-        for row in rows
-    ]))
+    parts.append(
+        table(
+            ["Student", "Score", "Status"],
+            [
+                [
+                    feedback_link(row["student_id"], assignment),
+                    points(row["score"], row["max_score"]),
+                    row.get("status", ""),
+                ]
+                for row in rows
+            ],
+        )
+    )
     return page(f"{assignment}: class report", "\n".join(parts))
 
 
@@ -166,19 +239,26 @@ def feedback_link(student_id, assignment):
 
 
 def summary_table(scores, max_score, graded):
-    cells = {"Submissions": len(scores), "Graded": graded, "Could not be graded": len(scores) - graded}
+    cells = {
+        "Submissions": len(scores),
+        "Graded": graded,
+        "Could not be graded": len(scores) - graded,
+    }
     if scores:
-        cells.update({
-            "Mean score": f"{statistics.mean(scores):.2f} / {max_score:g}",
-            "Median score": f"{statistics.median(scores):g} / {max_score:g}",
-            "Lowest / highest": f"{min(scores):g} / {max(scores):g}",
-            "Full marks": sum(score >= max_score for score in scores),
-        })
+        cells.update(
+            {
+                "Mean score": f"{statistics.mean(scores):.2f} / {max_score:g}",
+                "Median score": f"{statistics.median(scores):g} / {max_score:g}",
+                "Lowest / highest": f"{min(scores):g} / {max(scores):g}",
+                "Full marks": sum(score >= max_score for score in scores),
+            }
+        )
     return table(["Summary", ""], cells.items())
 
 
 def pass_rates(all_results):
-    """{check name: (max points, passed, graded)} over the graded submissions, in the checks' order."""
+    """{check name: (max points, passed, graded)} over the graded submissions, in the checks'
+    order."""
     rates = {}
     for results in all_results:
         for test in (results or {}).get("tests", []):
@@ -188,15 +268,21 @@ def pass_rates(all_results):
 
 
 def bar(fraction, text):
-    """A CSS bar filling `fraction` of its track: no image or plotting library, and its text keeps the number
+    """A CSS bar filling `fraction` of its track: no image or plotting library, and its text keeps
+    the number
     readable without CSS and by screen readers."""
-    return Html(f'<span class="track"><span class="bar" style="width: {fraction:.1%}">{escape(text)}</span></span>')
+    return Html(
+        '<span class="track"><span class="bar" style="width: '
+        f'{fraction:.1%}">{escape(text)}</span></span>'
+    )
 
 
 def histogram(scores, max_score):
-    """Submissions per whole point from 0 to the top score; large totals are grouped into about 30 ranges.
+    """Submissions per whole point from 0 to the top score; large totals are grouped into about 30
+    ranges.
 
-    A row holds the scores from its first point up to the next row's; labels say so when a score has a fraction.
+    A row holds the scores from its first point up to the next row's; labels say so when a score has
+    a fraction.
     """
     highest = max(max_score, max(scores), 1.0)
     top = int(highest)

@@ -6,6 +6,7 @@ are built, so every hand-in costs a fork, a pytest session and one sandboxed
 worker. A grading process that dies (outside bubblewrap a submission can kill
 it) costs that hand-in a "grader error" row, not the class run.
 """
+
 import multiprocessing
 import multiprocessing.connection
 import shutil
@@ -46,61 +47,123 @@ class SubmissionResult:
 
 
 def pytest_arguments(folder, limits, sandbox, allow_changed_code=False):
-    options = [f"--{field.name.replace('_', '-')}={getattr(limits, field.name)}" for field in fields(Limits)]
-    # Plugins a grading session does not need; unraisableexception alone costs two full gc.collect() per session,
-    # and installed third-party plugins (found by scanning every package's metadata) are not loaded at all.
-    unused = ("terminal", "cacheprovider", "unraisableexception", "threadexception", "doctest", "junitxml", "pastebin",
-              "legacypath", "logging", "faulthandler", "stepwise", "warnings")
-    return [str(GRADER_DIR), f"--submission={folder}", f"--sandbox={sandbox}", *(["--allow-changed-code"] if allow_changed_code else []), "--capture=no", "--assert=plain",
-            "--disable-plugin-autoload", *options,
-            *(argument for name in unused for argument in ("-p", f"no:{name}"))]
+    options = [
+        f"--{field.name.replace('_', '-')}={getattr(limits, field.name)}"
+        for field in fields(Limits)
+    ]
+    # Plugins a grading session does not need; unraisableexception alone costs two full gc.collect()
+    # per session,
+    # and installed third-party plugins (found by scanning every package's metadata) are not loaded
+    # at all.
+    unused = (
+        "terminal",
+        "cacheprovider",
+        "unraisableexception",
+        "threadexception",
+        "doctest",
+        "junitxml",
+        "pastebin",
+        "legacypath",
+        "logging",
+        "faulthandler",
+        "stepwise",
+        "warnings",
+    )
+    return [
+        str(GRADER_DIR),
+        f"--submission={folder}",
+        f"--sandbox={sandbox}",
+        *(["--allow-changed-code"] if allow_changed_code else []),
+        "--capture=no",
+        "--assert=plain",
+        "--disable-plugin-autoload",
+        *options,
+        *(argument for name in unused for argument in ("-p", f"no:{name}")),
+    ]
 
 
 def grade_submission(student_id, folder, limits=Limits(), sandbox="auto", allow_changed_code=False):
     """Run the checks on the hand-in in `folder` and say how it did."""
     collector = ResultCollector()
-    exit_code = pytest.main(pytest_arguments(folder, limits, sandbox, allow_changed_code), plugins=[collector])
+    exit_code = pytest.main(
+        pytest_arguments(folder, limits, sandbox, allow_changed_code), plugins=[collector]
+    )
     results = tuple(
-        collector.results.get(check.grade_id) or CheckResult(check.grade_id, check.points, False, "not run")
+        collector.results.get(check.grade_id)
+        or CheckResult(check.grade_id, check.points, False, "not run")
         for check in checks()
     )
     if collector.unusable is not None:
         status, message = collector.unusable.status, str(collector.unusable)
-        results = tuple(CheckResult(r.grade_id, r.points, False, f"not graded: {message}") for r in results)
+        results = tuple(
+            CheckResult(r.grade_id, r.points, False, f"not graded: {message}") for r in results
+        )
     elif collector.grader_failed:
         others = "" if len(collector.grader_failed) == len(results) else "; the other checks stand"
-        status, message = "grader error", (f"the grader itself failed in {', '.join(collector.grader_failed)} (see that "
-                                           f"check's output){others}. Please tell the instructor.")
-    elif exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.results:
-        status, message = "grader error", f"pytest stopped ({exit_code!r}) before grading; please tell the instructor."
+        status, message = (
+            "grader error",
+            (
+                f"the grader itself failed in {', '.join(collector.grader_failed)} (see that "
+                f"check's output){others}. Please tell the instructor."
+            ),
+        )
+    elif (
+        exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.results
+    ):
+        status, message = (
+            "grader error",
+            f"pytest stopped ({exit_code!r}) before grading; please tell the instructor.",
+        )
     else:
         status, message = "graded", ""
-    return SubmissionResult(student_id, status, message, results, choose_sandbox(sandbox).name, cgroup.describe(limits))
+    return SubmissionResult(
+        student_id, status, message, results, choose_sandbox(sandbox).name, cgroup.describe(limits)
+    )
 
 
 def find_submissions(submitted_dir, assignment):
-    """(student_id, folder) for every student folder in `submitted_dir`, in the order a class list has them."""
-    students = sorted((p.name for p in Path(submitted_dir).iterdir() if p.is_dir() and not p.name.startswith(".")), key=roster_order)
+    """(student_id, folder) for every student folder in `submitted_dir`, in the order a class list
+    has them."""
+    students = sorted(
+        (
+            p.name
+            for p in Path(submitted_dir).iterdir()
+            if p.is_dir() and not p.name.startswith(".")
+        ),
+        key=roster_order,
+    )
     return [(student, Path(submitted_dir) / student / assignment) for student in students]
 
 
 def _serve(connection):
     """A grading process: grade each (job, scratch) the parent sends, until it sends None."""
     for job, scratch in iter(connection.recv, None):
-        tempfile.tempdir = scratch  # the private copy goes here; the parent removes it even if this process is killed
+        # the private copy goes here; the parent removes it even if this process is killed
+        tempfile.tempdir = scratch
         try:
             result = grade_submission(*job)
-        except Exception as error:  # a bug of the grader's: that hand-in's row says so, the class goes on
+        except (
+            Exception
+        ) as error:  # a bug of the grader's: that hand-in's row says so, the class goes on
             student_id, _, _, sandbox, _ = job
-            result = not_graded(student_id, sandbox, f"the grader itself failed ({type(error).__name__}: {error}); "
-                                                      "please tell the instructor.")
+            result = not_graded(
+                student_id,
+                sandbox,
+                f"the grader itself failed ({type(error).__name__}: {error}); "
+                "please tell the instructor.",
+            )
         connection.send(result)
-    cgroup.sweep(cgroup.WorkerCgroup.leftover, patience=2.0)  # this process ends by os._exit: no exit handler
+    cgroup.sweep(
+        cgroup.WorkerCgroup.leftover, patience=2.0
+    )  # this process ends by os._exit: no exit handler
 
 
 def not_graded(student_id, sandbox, message, status="grader error"):
     """A row for a hand-in that was not graded: every check failed with `message`."""
-    results = tuple(CheckResult(check.grade_id, check.points, False, f"not graded: {message}") for check in checks())
+    results = tuple(
+        CheckResult(check.grade_id, check.points, False, f"not graded: {message}")
+        for check in checks()
+    )
     return SubmissionResult(student_id, status, message, results, choose_sandbox(sandbox).name)
 
 
@@ -113,26 +176,38 @@ def _receive(connection):
 
 
 def stall_seconds(limits):
-    """How long a grading process may take before it counts as stuck: its hand-in's time limits, plus
+    """How long a grading process may take before it counts as stuck: its hand-in's time limits,
+    plus
     30 s of its own work (starting, reading, judging)."""
     return limits.submission_seconds + limits.case_seconds + 30
 
 
 def _lost(student_id, what, sandbox):
     """The row of a hand-in whose grading process died, or stalled, before it could report."""
-    cause = ("outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by hand."
-             if not choose_sandbox(sandbox).use_bwrap else
-             "grade it again alone (--jobs 1), with more --submission-seconds, and tell the instructor if it recurs.")
-    return not_graded(student_id, sandbox, f"the process grading this hand-in {what} before it reported; {cause}")
+    cause = (
+        "outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by "
+        "hand."
+        if not choose_sandbox(sandbox).use_bwrap
+        else "grade it again alone (--jobs 1), with more --submission-seconds, and tell the "
+        "instructor if it recurs."
+    )
+    return not_graded(
+        student_id, sandbox, f"the process grading this hand-in {what} before it reported; {cause}"
+    )
 
 
-def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True, allow_changed_code=False):
-    """Grade every (student_id, folder) in `jobs` forked grading processes; results in the order given.
+def grade_class(
+    submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True, allow_changed_code=False
+):
+    """Grade every (student_id, folder) in `jobs` forked grading processes; results in the order
+    given.
 
     The parent knows which hand-in each grading process has, so one that dies
     is replaced and costs only that hand-in.
     """
-    isolated = choose_sandbox(sandbox).use_bwrap  # decided once, before forking, so every job agrees
+    isolated = choose_sandbox(
+        sandbox
+    ).use_bwrap  # decided once, before forking, so every job agrees
     checks()
     if not isolated:
         adopt_orphans()  # a worker that kills its grading process leaves orphans: they come here
@@ -148,14 +223,18 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
         return connection, process
 
     try:
-        with tqdm(total=len(waiting), desc="grading", unit="hand-in", disable=None if progress else True) as bar:  # None: no bar when output is not a terminal
+        with tqdm(
+            total=len(waiting), desc="grading", unit="hand-in", disable=None if progress else True
+        ) as bar:  # None: no bar when output is not a terminal
             while waiting or busy:
                 while waiting and len(busy) < jobs:
                     connection, process = idle.pop() if idle else start_grader()
                     student_id, folder = waiting[0]
                     scratch = tempfile.mkdtemp(prefix="grading-")
                     try:
-                        connection.send(((student_id, folder, limits, sandbox, allow_changed_code), scratch))
+                        connection.send(
+                            ((student_id, folder, limits, sandbox, allow_changed_code), scratch)
+                        )
                     except OSError:  # this grading process died while idle: start another
                         shutil.rmtree(scratch)
                         connection.close()
@@ -164,8 +243,14 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
                     waiting.pop(0)
                     busy[connection] = (process, student_id, scratch, time.monotonic() + allowed)
                 first_deadline = min(deadline for *_, deadline in busy.values())
-                ready = multiprocessing.connection.wait(list(busy), timeout=max(0.0, first_deadline - time.monotonic()))
-                stalled = [c for c, (*_, deadline) in busy.items() if c not in ready and deadline <= time.monotonic()]
+                ready = multiprocessing.connection.wait(
+                    list(busy), timeout=max(0.0, first_deadline - time.monotonic())
+                )
+                stalled = [
+                    c
+                    for c, (*_, deadline) in busy.items()
+                    if c not in ready and deadline <= time.monotonic()
+                ]
                 for connection in ready + stalled:
                     process, student_id, scratch, _ = busy.pop(connection)
                     result = None if connection in stalled else _receive(connection)
@@ -176,11 +261,16 @@ def grade_class(submissions, jobs=1, limits=Limits(), sandbox="auto", progress=T
                         process.kill()
                         connection.close()
                         process.join()
-                        what = (f"took more than {allowed:g} s" if connection in stalled
-                                else f"ended (exit status {process.exitcode})")
+                        what = (
+                            f"took more than {allowed:g} s"
+                            if connection in stalled
+                            else f"ended (exit status {process.exitcode})"
+                        )
                         done[student_id] = _lost(student_id, what, sandbox)
                         if not isolated:
-                            kill_adopted({p.pid for p, *_ in busy.values()} | {p.pid for _, p in idle})
+                            kill_adopted(
+                                {p.pid for p, *_ in busy.values()} | {p.pid for _, p in idle}
+                            )
                     shutil.rmtree(scratch, ignore_errors=True)
                     bar.update()
     finally:  # on an error or Ctrl-C busy ones are stopped too, and their private copies removed

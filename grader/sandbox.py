@@ -8,6 +8,7 @@ own pid namespace, so they all die with it. Where bubblewrap is missing or
 does not work, the worker is a plain process with the same resource limits,
 and the report says so.
 """
+
 import argparse
 import functools
 import glob
@@ -41,24 +42,45 @@ SCRATCH_MB = 64  # the in-memory /tmp, the only place a sandboxed worker can wri
 class Limits:
     """Resource limits for one submission; tests shrink the times to stay fast."""
 
-    case_seconds: float = field(default=1.5, metadata={"help": "wall-clock seconds for one check's cases (the chain "
-                                                              "rule needs milliseconds; the large hidden cases rely on "
-                                                              "this limit to fail numerical backwards)"})
-    submission_seconds: float = field(default=60.0, metadata={"help": "wall-clock seconds for all of a hand-in's checks"})
-    cpu_seconds: int = field(default=30, metadata={"help": "CPU seconds of each process running student code"})
-    memory_mb: int = field(default=1024, metadata={"help": "address space in MB of each process running student code"})
-    processes: int = field(default=8, metadata={"help": "processes and threads student code may run at once, where "
-                                                          "seccomp is missing (elsewhere checks may start none)"})
-    output_mb: int = field(default=1, metadata={"help": "largest file in MB student code may write (prints are discarded)"})
+    case_seconds: float = field(
+        default=1.5,
+        metadata={
+            "help": "wall-clock seconds for one check's cases (the chain "
+            "rule needs milliseconds; the large hidden cases rely on "
+            "this limit to fail numerical backwards)"
+        },
+    )
+    submission_seconds: float = field(
+        default=60.0, metadata={"help": "wall-clock seconds for all of a hand-in's checks"}
+    )
+    cpu_seconds: int = field(
+        default=30, metadata={"help": "CPU seconds of each process running student code"}
+    )
+    memory_mb: int = field(
+        default=1024, metadata={"help": "address space in MB of each process running student code"}
+    )
+    processes: int = field(
+        default=8,
+        metadata={
+            "help": "processes and threads student code may run at once, where "
+            "seccomp is missing (elsewhere checks may start none)"
+        },
+    )
+    output_mb: int = field(
+        default=1,
+        metadata={"help": "largest file in MB student code may write (prints are discarded)"},
+    )
 
 
 def positive(kind):
     """An argparse type: a number of `kind` above 0 (a limit of 0 would fail every check)."""
+
     def parse(text):
         value = kind(text)
         if value <= 0:
             raise argparse.ArgumentTypeError(f"{text} is not above 0")
         return value
+
     parse.__name__ = kind.__name__  # argparse names the type in its error message
     return parse
 
@@ -66,17 +88,31 @@ def positive(kind):
 def add_limit_options(add_option):
     """Declare one command-line option per limit, for argparse and pytest alike."""
     for limit in fields(Limits):
-        add_option(f"--{limit.name.replace('_', '-')}", type=positive(limit.type), default=limit.default, metavar="N",
-                   help=f"limit: {limit.metadata['help']} (default {limit.default})")
+        add_option(
+            f"--{limit.name.replace('_', '-')}",
+            type=positive(limit.type),
+            default=limit.default,
+            metavar="N",
+            help=f"limit: {limit.metadata['help']} (default {limit.default})",
+        )
 
 
 def add_grading_options(add_option):
     """Declare how a hand-in is graded, for `course grade` (argparse) and `pytest grader` alike."""
-    add_option("--sandbox", choices=("auto", "bubblewrap", "process"), default="auto",
-               help="isolate student code with bubblewrap, or plain limited processes (default: bubblewrap when it works)")
-    add_option("--allow-changed-code", action="store_true",
-               help="grade hand-ins that changed the engine code outside the stubbed functions (by default they are "
-                    "refused with a message: a rewritten Tensor.backward can fake every gradient)")
+    add_option(
+        "--sandbox",
+        choices=("auto", "bubblewrap", "process"),
+        default="auto",
+        help="isolate student code with bubblewrap, or plain limited processes (default: "
+        "bubblewrap when it works)",
+    )
+    add_option(
+        "--allow-changed-code",
+        action="store_true",
+        help="grade hand-ins that changed the engine code outside the stubbed functions (by "
+        "default they are "
+        "refused with a message: a rewritten Tensor.backward can fake every gradient)",
+    )
     add_limit_options(add_option)
 
 
@@ -92,6 +128,7 @@ def _apply_limits(limits, group=None):
     (the grader's and the instructor's own too) and not at all for root. Where it is needed at all,
     the worker sets it on itself (see `Sandbox.process_limit`).
     """
+
     def set_limits():
         if group is not None:
             group.join()
@@ -102,17 +139,24 @@ def _apply_limits(limits, group=None):
             ("RLIMIT_CORE", 0),
         ):
             resource.setrlimit(getattr(resource, name), (value, value))
+
     return set_limits
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _package_folders():
-    """Folders of installed packages that exist: the interpreter's, and the system's (Debian's dist-packages under /usr).
+    """Folders of installed packages that exist: the interpreter's, and the system's (Debian's
+    dist-packages under /usr).
 
     numpy is bound on its own, so hiding them leaves the worker the standard library and numpy.
     """
-    listed = site.getsitepackages([sys.base_prefix])  # the interpreter's, not this virtual environment's
-    listed += sorted(glob.glob("/usr/lib/python3*/dist-packages") + glob.glob("/usr/local/lib/python3*/dist-packages"))
+    listed = site.getsitepackages(
+        [sys.base_prefix]
+    )  # the interpreter's, not this virtual environment's
+    listed += sorted(
+        glob.glob("/usr/lib/python3*/dist-packages")
+        + glob.glob("/usr/local/lib/python3*/dist-packages")
+    )
     return tuple(dict.fromkeys(folder for folder in listed if os.path.isdir(folder)))
 
 
@@ -125,9 +169,28 @@ def _bwrap_prefix(copy_dir):
     """
     python_home = Path(sys.base_prefix).resolve()
     command = [
-        "bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-        "--cap-drop", "ALL", "--die-with-parent", "--new-session",
-        "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--size", str(SCRATCH_MB << 20), "--tmpfs", "/tmp",
+        "bwrap",
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--cap-drop",
+        "ALL",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(SCRATCH_MB << 20),
+        "--tmpfs",
+        "/tmp",
     ]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
@@ -135,16 +198,26 @@ def _bwrap_prefix(copy_dir):
         elif os.path.isdir(top):
             command += ["--ro-bind", top, top]
     command += ["--ro-bind", str(python_home), str(python_home)]
-    for folder in _package_folders():  # the standard library, not what else is installed (torch or sympy would do the work)
+    for folder in (
+        _package_folders()
+    ):  # the standard library, not what else is installed (torch or sympy would do the work)
         command += ["--tmpfs", folder, "--remount-ro", folder]
     for lib in (NUMPY_DIR, NUMPY_DIR.with_name("numpy.libs")):
         if lib.is_dir():
             command += ["--ro-bind", str(lib), f"{SANDBOX_ROOT}/lib/{lib.name}"]
     command += [
-        "--ro-bind", str(WORKER_SCRIPT), f"{SANDBOX_ROOT}/worker.py",
-        "--ro-bind", str(copy_dir), f"{SANDBOX_ROOT}/submission",
-        "--chdir", f"{SANDBOX_ROOT}/submission",
-        "--remount-ro", "/dev", "--remount-ro", "/",
+        "--ro-bind",
+        str(WORKER_SCRIPT),
+        f"{SANDBOX_ROOT}/worker.py",
+        "--ro-bind",
+        str(copy_dir),
+        f"{SANDBOX_ROOT}/submission",
+        "--chdir",
+        f"{SANDBOX_ROOT}/submission",
+        "--remount-ro",
+        "/dev",
+        "--remount-ro",
+        "/",
     ]
     return command
 
@@ -159,10 +232,13 @@ class Sandbox:
     def process_limit(self, limits):
         """The RLIMIT_NPROC the worker sets on itself, or 0 for none.
 
-        Where the seccomp guard works (see `checks_cannot_start_processes`), a check's code can start
+        Where the seccomp guard works (see `checks_cannot_start_processes`), a check's code can
+        start
         no process at all, and the kernel's limit would only get in the way: it counts every process
-        and thread of the user (inside bubblewrap's user namespace too, before Linux 5.14) and none of
-        root's. Elsewhere it is the only limit: bubblewrap's namespace, or this user's threads now plus
+        and thread of the user (inside bubblewrap's user namespace too, before Linux 5.14) and none
+        of
+        root's. Elsewhere it is the only limit: bubblewrap's namespace, or this user's threads now
+        plus
         the limit outside it.
         """
         if checks_cannot_start_processes():
@@ -171,27 +247,64 @@ class Sandbox:
 
     def command(self, copy_dir, scratch_dir, request_fd, response_fd, processes):
         if self.use_bwrap:
-            where = [f"{SANDBOX_ROOT}/worker.py", f"{SANDBOX_ROOT}/lib", f"{SANDBOX_ROOT}/submission", "/tmp"]
-            prefix = _bwrap_prefix(copy_dir) + ["--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"]
-            prefix += [part for name, value in ONE_THREAD.items() for part in ("--setenv", name, value)]
+            where = [
+                f"{SANDBOX_ROOT}/worker.py",
+                f"{SANDBOX_ROOT}/lib",
+                f"{SANDBOX_ROOT}/submission",
+                "/tmp",
+            ]
+            prefix = _bwrap_prefix(copy_dir) + [
+                "--clearenv",
+                "--setenv",
+                "HOME",
+                "/tmp",
+                "--setenv",
+                "TMPDIR",
+                "/tmp",
+            ]
+            prefix += [
+                part for name, value in ONE_THREAD.items() for part in ("--setenv", name, value)
+            ]
         else:
             where = [str(WORKER_SCRIPT), str(NUMPY_DIR.parent), str(copy_dir), str(scratch_dir)]
             prefix = []
         script, lib, submission, scratch = where
-        return prefix + [PYTHON, "-I", "-S", script, str(request_fd), str(response_fd), lib, submission, str(processes),
-                         scratch]
+        return prefix + [
+            PYTHON,
+            "-I",
+            "-S",
+            script,
+            str(request_fd),
+            str(response_fd),
+            lib,
+            submission,
+            str(processes),
+            scratch,
+        ]
 
     def start(self, copy_dir, scratch_dir, request_fd, response_fd, limits):
-        """Start a worker for `copy_dir` in its own process group, in a cgroup of its own where one can
+        """Start a worker for `copy_dir` in its own process group, in a cgroup of its own where one
+        can
         be made (`process.cgroup`); the caller owns killing it and removing the cgroup.
         `scratch_dir` is where its checks may write outside bubblewrap (inside, its own /tmp)."""
         group = WorkerCgroup(limits, cgroup.usable(limits)) if cgroup.usable(limits) else None
         try:
             process = subprocess.Popen(
-                self.command(copy_dir, scratch_dir, request_fd, response_fd, self.process_limit(limits)),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(request_fd, response_fd), cwd=copy_dir, start_new_session=True,
-                env={**ONE_THREAD, "HOME": str(scratch_dir), "TMPDIR": str(scratch_dir), "PATH": "/usr/bin:/bin"},
+                self.command(
+                    copy_dir, scratch_dir, request_fd, response_fd, self.process_limit(limits)
+                ),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(request_fd, response_fd),
+                cwd=copy_dir,
+                start_new_session=True,
+                env={
+                    **ONE_THREAD,
+                    "HOME": str(scratch_dir),
+                    "TMPDIR": str(scratch_dir),
+                    "PATH": "/usr/bin:/bin",
+                },
                 preexec_fn=_apply_limits(limits, group),
             )
         except BaseException:
@@ -216,9 +329,10 @@ def _threads_of_this_user():
     return count
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def checks_cannot_start_processes():
-    """Whether the worker's seccomp guard works on this machine: tried once, in a fork of the grader."""
+    """Whether the worker's seccomp guard works on this machine: tried once, in a fork of the
+    grader."""
     guard = process_guard()
 
     def try_to_fork():
@@ -229,21 +343,31 @@ def checks_cannot_start_processes():
         except OSError:
             return "refused"
         return "forked"
+
     return in_a_fork(try_to_fork, ())[0] == b'"refused"\n'
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def choose_sandbox(wanted="auto"):
-    """Bubblewrap if it is installed and a trial run works here, else a plain process (saying why)."""
+    """Bubblewrap if it is installed and a trial run works here, else a plain process (saying
+    why)."""
     if wanted == "process":
         return Sandbox("process (bubblewrap not requested)", False)
     if shutil.which("bwrap") is None:
         if wanted == "bubblewrap":
-            raise RuntimeError("--sandbox bubblewrap was asked for, but bwrap is not on PATH; install bubblewrap.")
+            raise RuntimeError(
+                "--sandbox bubblewrap was asked for, but bwrap is not on PATH; install bubblewrap."
+            )
         return Sandbox("process (bubblewrap not installed)", False)
     try:
         with tempfile.TemporaryDirectory(prefix="grader-trial-") as empty:
-            trial = _bwrap_prefix(Path(empty)) + [PYTHON, "-I", "-S", "-c", f"import sys; sys.path[:0] = ['{SANDBOX_ROOT}/lib']; import numpy"]
+            trial = _bwrap_prefix(Path(empty)) + [
+                PYTHON,
+                "-I",
+                "-S",
+                "-c",
+                f"import sys; sys.path[:0] = ['{SANDBOX_ROOT}/lib']; import numpy",
+            ]
             done = subprocess.run(trial, capture_output=True, text=True, timeout=60)
         problem = done.stderr.strip().splitlines()[-1:] if done.returncode else None
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -251,7 +375,13 @@ def choose_sandbox(wanted="auto"):
     if problem is None:
         return Sandbox("bubblewrap", True)
     if wanted == "bubblewrap":
-        raise RuntimeError(f"bubblewrap does not work here: {' '.join(problem) or 'trial run failed'}")
-    print(f"note: bubblewrap is installed but does not work here ({' '.join(problem) or 'trial run failed'}); "
-          "grading in plain processes with resource limits.", file=sys.stderr)
+        raise RuntimeError(
+            f"bubblewrap does not work here: {' '.join(problem) or 'trial run failed'}"
+        )
+    print(
+        "note: bubblewrap is installed but does not work here "
+        f"({' '.join(problem) or 'trial run failed'}); "
+        "grading in plain processes with resource limits.",
+        file=sys.stderr,
+    )
     return Sandbox("process (bubblewrap does not work here)", False)

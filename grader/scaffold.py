@@ -13,6 +13,7 @@ long as they only add names: an addition that rebinds a given name or a
 builtin or a dunder, star-imports, or runs code when the file is imported (a decorator, a
 call in a default value) could change the given code without touching it.
 """
+
 import ast
 import builtins
 import collections
@@ -42,9 +43,17 @@ def _definitions(tree, prefix=""):
 
 
 def _without_strings(body):
-    """`body` without its bare string statements (docstrings wherever a student moved them): they do nothing."""
-    return [statement for statement in body if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
-                                                    and isinstance(statement.value.value, str))]
+    """`body` without its bare string statements (docstrings wherever a student moved them): they do
+    nothing."""
+    return [
+        statement
+        for statement in body
+        if not (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        )
+    ]
 
 
 def _bound_names(statement):
@@ -53,36 +62,78 @@ def _bound_names(statement):
         return {alias.asname or alias.name.split(".")[0] for alias in statement.names}
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {statement.name}
-    return {node.id for node in ast.walk(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    return {
+        node.id
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
 
 
-# What a helper's signature may hold: names, attributes, constants, and subscripts and `|` of them (which call
-# only __getitem__/__or__ of classes and modules the release and the imports define), no calls of any kind.
-_INERT = (ast.Constant, ast.Name, ast.Attribute, ast.Load, ast.Tuple, ast.UnaryOp, ast.USub, ast.UAdd,
-          ast.Subscript, ast.BinOp, ast.BitOr)
+# What a helper's signature may hold: names, attributes, constants, and subscripts and `|` of them
+# (which call
+# only __getitem__/__or__ of classes and modules the release and the imports define), no calls of
+# any kind.
+_INERT = (
+    ast.Constant,
+    ast.Name,
+    ast.Attribute,
+    ast.Load,
+    ast.Tuple,
+    ast.UnaryOp,
+    ast.USub,
+    ast.UAdd,
+    ast.Subscript,
+    ast.BinOp,
+    ast.BitOr,
+)
 
 
-IMPORTABLE = frozenset(sys.stdlib_module_names) | {"numpy", "toolbox", "nn"}  # what the worker can import
+IMPORTABLE = frozenset(sys.stdlib_module_names) | {
+    "numpy",
+    "toolbox",
+    "nn",
+}  # what the worker can import
 
 
 def _unavailable(statement):
     """The module an import statement names that the worker would not find, or None."""
-    modules = [alias.name for alias in statement.names] if isinstance(statement, ast.Import) else \
-        [("." * statement.level) + (statement.module or "")]
+    modules = (
+        [alias.name for alias in statement.names]
+        if isinstance(statement, ast.Import)
+        else [("." * statement.level) + (statement.module or "")]
+    )
     return next((module for module in modules if module.split(".")[0] not in IMPORTABLE), None)
 
 
 def _why_not_added(statement, taken):
-    """None when a module-level statement is an import or a helper function that only adds new names,
+    """None when a module-level statement is an import or a helper function that only adds new
+    names,
     else why it may not be added (the empty string: it is neither an import nor a function)."""
     if isinstance(statement, ast.FunctionDef):
         if statement.decorator_list:
             return "a decorator runs code when the file is imported"
         arguments = statement.args
-        evaluated = [*arguments.defaults, *filter(None, arguments.kw_defaults), statement.returns,
-                     *(arg.annotation for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                                                  arguments.vararg, arguments.kwarg] if arg is not None)]
-        if not all(isinstance(node, _INERT) for expression in filter(None, evaluated) for node in ast.walk(expression)):
+        evaluated = [
+            *arguments.defaults,
+            *filter(None, arguments.kw_defaults),
+            statement.returns,
+            *(
+                arg.annotation
+                for arg in [
+                    *arguments.posonlyargs,
+                    *arguments.args,
+                    *arguments.kwonlyargs,
+                    arguments.vararg,
+                    arguments.kwarg,
+                ]
+                if arg is not None
+            ),
+        ]
+        if not all(
+            isinstance(node, _INERT)
+            for expression in filter(None, evaluated)
+            for node in ast.walk(expression)
+        ):
             return "its defaults or annotations call code when the file is imported"
     elif not isinstance(statement, (ast.Import, ast.ImportFrom)):
         return ""
@@ -91,8 +142,14 @@ def _why_not_added(statement, taken):
     elif _unavailable(statement):
         return f"grading has no module {_unavailable(statement)}: only the standard library, numpy, toolbox and nn"
     names = _bound_names(statement)
-    clashing = sorted(names & taken) or sorted(name for name in names if name.startswith("__"))  # no module __getattr__
-    return f"it rebinds {', '.join(clashing)}, which the file or Python already defines" if clashing else None
+    clashing = sorted(names & taken) or sorted(
+        name for name in names if name.startswith("__")
+    )  # no module __getattr__
+    return (
+        f"it rebinds {', '.join(clashing)}, which the file or Python already defines"
+        if clashing
+        else None
+    )
 
 
 def _import_dump(statement):
@@ -102,12 +159,21 @@ def _import_dump(statement):
 
 
 def _normalised(tree, free, imports, taken=None):
-    """`tree` without docstrings or other bare strings, without the release's `imports` (wherever and
-    however often they stand: a copy binds the same module again), with the bodies of the functions in
-    `free` emptied and, given the names `taken` by the release and builtins, without the student's helpers."""
-    tree.body = [statement for statement in _without_strings(tree.body) if _import_dump(statement) not in imports]
+    """`tree` without docstrings or other bare strings, without the release's `imports` (wherever
+    and
+    however often they stand: a copy binds the same module again), with the bodies of the functions
+    in
+    `free` emptied and, given the names `taken` by the release and builtins, without the student's
+    helpers."""
+    tree.body = [
+        statement
+        for statement in _without_strings(tree.body)
+        if _import_dump(statement) not in imports
+    ]
     if taken is not None:
-        tree.body = [statement for statement in tree.body if _why_not_added(statement, taken) is not None]
+        tree.body = [
+            statement for statement in tree.body if _why_not_added(statement, taken) is not None
+        ]
     for name, node in _definitions(tree):
         node.body = [ast.Pass()] if name in free else (_without_strings(node.body) or [ast.Pass()])
     return tree
@@ -115,22 +181,35 @@ def _normalised(tree, free, imports, taken=None):
 
 @functools.cache
 def _given(given_text):
-    """The released file's stubbed functions and its normalised tree, dumped: the same for every hand-in."""
+    """The released file's stubbed functions and its normalised tree, dumped: the same for every
+    hand-in."""
     stub = _stub_statements()
     given = ast.parse(given_text)
-    free = frozenset(name for name, node in _definitions(given)
-                     if isinstance(node, ast.FunctionDef)
-                     and ast.dump(ast.Module(body=_without_strings(node.body), type_ignores=[])) == stub)
+    free = frozenset(
+        name
+        for name, node in _definitions(given)
+        if isinstance(node, ast.FunctionDef)
+        and ast.dump(ast.Module(body=_without_strings(node.body), type_ignores=[])) == stub
+    )
     taken = frozenset(set(dir(builtins)).union(*map(_bound_names, given.body)))
     imports = frozenset(filter(None, map(_import_dump, given.body)))
     given = _normalised(given, free, imports)
     statements = collections.Counter(map(ast.dump, given.body))
-    return free, taken, imports, statements, ast.dump(given), {name: ast.dump(node) for name, node in _definitions(given)}
+    return (
+        free,
+        taken,
+        imports,
+        statements,
+        ast.dump(given),
+        {name: ast.dump(node) for name, node in _definitions(given)},
+    )
 
 
 def changed_definition(given_text, handed_in):
-    """Where the hand-in (a syntax tree, changed here) differs from the release outside the students' parts,
-    or None: the innermost given definition it changed, else "line N" of a statement the release does not
+    """Where the hand-in (a syntax tree, changed here) differs from the release outside the
+    students' parts,
+    or None: the innermost given definition it changed, else "line N" of a statement the release
+    does not
     have (and students may not add), else "module level" (a given statement is missing or moved)."""
     free, taken, imports, statements, given, definitions = _given(given_text)
     if not imports <= {_import_dump(statement) for statement in handed_in.body}:
@@ -143,20 +222,30 @@ def changed_definition(given_text, handed_in):
     if changed:
         return max(changed, key=lambda name: name.count("."))  # the method, not its class
     unmatched = statements.copy()
-    for statement in handed_in.body:  # the first statement beyond the release's: new, or a copy of a given one
+    for (
+        statement
+    ) in handed_in.body:  # the first statement beyond the release's: new, or a copy of a given one
         unmatched[ast.dump(statement)] -= 1
         if unmatched[ast.dump(statement)] < 0:
             why = _why_not_added(statement, taken)
-            line = min([statement.lineno, *(decorator.lineno for decorator in getattr(statement, "decorator_list", []))])
+            line = min(
+                [
+                    statement.lineno,
+                    *(decorator.lineno for decorator in getattr(statement, "decorator_list", [])),
+                ]
+            )
             return f"line {line}" + (f" ({why})" if why else "")
     return "module level"
 
 
 def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):
-    """Raise `Unusable` when a hand-in's file ({name: syntax tree}) differs from the release outside the stubbed bodies."""
+    """Raise `Unusable` when a hand-in's file ({name: syntax tree}) differs from the release outside
+    the stubbed bodies."""
     for name, tree in trees.items():
         if not (release_dir / name).is_file():
-            raise FileNotFoundError(f"{release_dir / name} is missing: run `course release backprop` before grading.")
+            raise FileNotFoundError(
+                f"{release_dir / name} is missing: run `course release backprop` before grading."
+            )
         try:
             changed = changed_definition((release_dir / name).read_text(encoding="utf-8"), tree)
         except RecursionError:
@@ -168,10 +257,18 @@ def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):
 def changed_code_message(name, changed):
     """What a student whose `name` differs from the release at `changed` reads, and what to do."""
     if changed.startswith("line "):
-        what = (f"{name} {changed} is not in the released {name}, and the only additions allowed are imports (of the standard "
-                "library or numpy) and helper functions with new names (not rebinding a given name or a builtin).")
+        what = (
+            f"{name} {changed} is not in the released {name}, and the only additions allowed are "
+            "imports (of the standard "
+            "library or numpy) and helper functions with new names (not rebinding a given name or "
+            "a builtin)."
+        )
     else:
-        where = {"module level": "the code outside the given classes and functions"}.get(changed, changed)
+        where = {"module level": "the code outside the given classes and functions"}.get(
+            changed, changed
+        )
         what = f"{name}: {where} differs from the released {name}."
-    return (f"{what} Only the bodies of the functions marked '# YOUR CODE HERE' are yours to change; "
-            f"copy the rest back from the released {name} and hand it in again.")
+    return (
+        f"{what} Only the bodies of the functions marked '# YOUR CODE HERE' are yours to change; "
+        f"copy the rest back from the released {name} and hand it in again."
+    )

@@ -1,4 +1,5 @@
-"""Talk to one submission's sandboxed worker: send a check's cases, get its answers, or fail the check.
+"""Talk to one submission's sandboxed worker: send a check's cases, get its answers, or fail the
+check.
 
 One worker answers all of a submission's checks (numpy and the student's
 modules are imported once, each check runs in a fork of it), so grading a
@@ -9,6 +10,7 @@ student's modules fails, that failure is remembered and makes the hand-in unusab
 Outside bubblewrap, closing a worker also kills the processes it left behind
 (see `grader.reaper`).
 """
+
 import json
 import os
 import select
@@ -23,7 +25,9 @@ from grader.reaper import adopt_orphans, children, kill_adopted
 from grader.submission import Unusable
 from grader.worker import ProtocolError, widen_pipe, wipe
 
-MAX_LINE_BYTES = 1 << 20  # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
+MAX_LINE_BYTES = (
+    1 << 20
+)  # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
 
 
 class WorkerFailed(Exception):
@@ -39,13 +43,19 @@ class WorkerSession:
 
     def __init__(self, copy_dir, sandbox, limits):
         self.copy_dir, self.sandbox, self.limits = Path(copy_dir), sandbox, limits
-        self.checked = {path.name: path.read_bytes() for path in self.copy_dir.iterdir()}  # the files grading read
-        self.scratch_dir = self.copy_dir.with_name(self.copy_dir.name + ".scratch")  # outside bubblewrap only
+        self.checked = {
+            path.name: path.read_bytes() for path in self.copy_dir.iterdir()
+        }  # the files grading read
+        self.scratch_dir = self.copy_dir.with_name(
+            self.copy_dir.name + ".scratch"
+        )  # outside bubblewrap only
         self.deadline = time.monotonic() + limits.submission_seconds
         self.process = None
         self.import_error = None
         self.requests = 0
-        self.fork = None  # "open" while a check's fork awaits its next request, "ending" after its last
+        self.fork = (
+            None  # "open" while a check's fork awaits its next request, "ending" after its last
+        )
 
     def run(self, request):
         """The worker's answer to a `grader.cases.Request`: (one {"value", "grads"} or {"error"} per
@@ -65,7 +75,10 @@ class WorkerSession:
         try:
             if self.fork == "ending":
                 self._await_end()
-            self._write(f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, "cases": {request.wire}}}\n'.encode())
+            self._write(
+                f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, "cases": '
+                f"{request.wire}}}\n".encode()
+            )
             kind, answer, payload = self._read(request.max_payload)
             if kind == "ended":
                 self.fork = None
@@ -79,7 +92,9 @@ class WorkerSession:
             return results, payload
         except ProtocolError as error:
             self.close()
-            raise WorkerFailed(f"the worker's answer did not follow the protocol ({error}); it was stopped.") from None
+            raise WorkerFailed(
+                f"the worker's answer did not follow the protocol ({error}); it was stopped."
+            ) from None
         except ForkEnded:  # costs its check only: the worker goes on
             raise
         except WorkerFailed:
@@ -94,7 +109,8 @@ class WorkerSession:
         self.fork = None
 
     def _restore_copy(self):
-        """Put back the files grading checked, and only those: outside bubblewrap the copy is writable,
+        """Put back the files grading checked, and only those: outside bubblewrap the copy is
+        writable,
         and a check that rewrote it must not hand a restarted worker code nobody checked."""
         for path in self.copy_dir.iterdir():
             shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
@@ -115,7 +131,9 @@ class WorkerSession:
             adopt_orphans()
             self.known_children = children()
         try:
-            self.process = self.sandbox.start(self.copy_dir, self.scratch_dir, request_read, response_write, self.limits)
+            self.process = self.sandbox.start(
+                self.copy_dir, self.scratch_dir, request_read, response_write, self.limits
+            )
         except BaseException:
             os.close(self.request_fd)
             os.close(self.response_fd)
@@ -146,12 +164,13 @@ class WorkerSession:
             if not select.select([], [self.request_fd], [], max(0.0, until - time.monotonic()))[1]:
                 raise self._timeout()
             try:
-                data = data[os.write(self.request_fd, data):]
+                data = data[os.write(self.request_fd, data) :]
             except BrokenPipeError:
                 raise self._stopped() from None
 
     def _read(self, max_payload):
-        """The worker's next message, within the time left, as (kind, JSON, payload): a check's answer
+        """The worker's next message, within the time left, as (kind, JSON, payload): a check's
+        answer
         with at most `max_payload` bytes of arrays ("check"), the end of a check's fork ("ended",
         its exit status), or the worker's greeting ("ready")."""
         until = time.monotonic() + self._time_left()
@@ -170,8 +189,10 @@ class WorkerSession:
         if type(line_size) is not int or not 0 < line_size <= MAX_LINE_BYTES:
             raise ProtocolError(f"an answer line longer than {MAX_LINE_BYTES >> 20} MB")
         if type(size) is not int or not 0 <= size <= max_payload:
-            raise ProtocolError(f"an answer of {student_text(size, limit=20)} bytes of arrays, where "
-                                f"{max_payload} would hold twice the expected ones (gradients of the wrong shape?)")
+            raise ProtocolError(
+                f"an answer of {student_text(size, limit=20)} bytes of arrays, where "
+                f"{max_payload} would hold twice the expected ones (gradients of the wrong shape?)"
+            )
         message = self._take(line_size + size, until)
         try:
             header = json.loads(message[:line_size])
@@ -182,7 +203,8 @@ class WorkerSession:
         return "check", header, memoryview(message)[line_size:]
 
     def _take(self, count, until):
-        """The next `count` bytes from the worker, read straight into one buffer (answers are megabytes)."""
+        """The next `count` bytes from the worker, read straight into one buffer (answers are
+        megabytes)."""
         message = bytearray(count)
         have = min(count, len(self.buffer))
         message[:have] = self.buffer[:have]
@@ -220,9 +242,13 @@ class WorkerSession:
 
     def _timeout(self):
         if time.monotonic() >= self.deadline:
-            return WorkerFailed(f"stopped: the whole submission used up its {self.limits.submission_seconds:g} s of grading time.")
+            return WorkerFailed(
+                f"stopped: the whole submission used up its {self.limits.submission_seconds:g} s "
+                "of grading time."
+            )
         return WorkerFailed(
-            f"no answer within {self.limits.case_seconds:g} s, so the worker was stopped: an endless loop or very slow code?"
+            f"no answer within {self.limits.case_seconds:g} s, so the worker was stopped: an "
+            "endless loop or very slow code?"
         )
 
     def _stopped(self):
@@ -233,12 +259,17 @@ class WorkerSession:
         return WorkerFailed(self._ended_text(code))
 
     def _ended_text(self, code):
-        return (f"the process running your code ended (exit status {student_text(code, limit=20)}): sys.exit, "
-                f"os._exit, a crash, or a limit (CPU {self.limits.cpu_seconds} s, memory {self.limits.memory_mb} MB, "
-                f"{self.limits.processes} processes).")
+        return (
+            f"the process running your code ended (exit status {student_text(code, limit=20)}): "
+            "sys.exit, "
+            f"os._exit, a crash, or a limit (CPU {self.limits.cpu_seconds} s, memory "
+            f"{self.limits.memory_mb} MB, "
+            f"{self.limits.processes} processes)."
+        )
 
     def close(self):
-        """Kill the worker and everything it started: it has nothing to save, so there is no need to wait for it."""
+        """Kill the worker and everything it started: it has nothing to save, so there is no need to
+        wait for it."""
         if self.process is None:
             return
         os.close(self.request_fd)

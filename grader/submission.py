@@ -7,6 +7,7 @@ gives the student nothing.
 Missing files, bad encodings and syntax errors are found by reading the files
 (nothing runs), so the student gets a precise message instead of a crash.
 """
+
 import ast
 import codecs
 import io
@@ -17,12 +18,16 @@ from pathlib import Path
 from course import COURSE_ROOT, some_of
 from course.nbgrader_settings import load_config, student_files
 
-REQUIRED_FILES = tuple(student_files(load_config(COURSE_ROOT), "backprop"))  # the files students complete
-MAX_SOURCE_KB = 1024  # a completed toolbox.py is about 15 kB; the limit keeps parsing cheap in the trusted process
+REQUIRED_FILES = tuple(
+    student_files(load_config(COURSE_ROOT), "backprop")
+)  # the files students complete
+# a completed toolbox.py is about 15 kB; the limit keeps parsing cheap in the trusted process
+MAX_SOURCE_KB = 1024
 
 
 class Unusable(Exception):
-    """A hand-in that cannot be graded; `status` goes into grades.csv, the message to the student."""
+    """A hand-in that cannot be graded; `status` goes into grades.csv, the message to the
+    student."""
 
     def __init__(self, status, message):
         super().__init__(message)
@@ -38,30 +43,51 @@ def private_copy(folder, destination):
     """
     folder, destination = Path(folder), Path(destination)
     destination.mkdir(parents=True)
-    linked = folder.is_symlink() or folder.parent.is_symlink()  # a linked hand-in could be anything, the solution included
+    linked = (
+        folder.is_symlink() or folder.parent.is_symlink()
+    )  # a linked hand-in could be anything, the solution included
     if linked or not folder.is_dir() or not any(folder.iterdir()):
         why = "is a link, not a folder" if linked else "is empty or missing"
-        raise Unusable("empty folder", f"the hand-in folder {folder.name}/ {why}: hand in the whole folder with "
-                                       f"{' and '.join(REQUIRED_FILES)}.")
+        raise Unusable(
+            "empty folder",
+            f"the hand-in folder {folder.name}/ {why}: hand in the whole folder with "
+            f"{' and '.join(REQUIRED_FILES)}.",
+        )
     inside = folder.resolve()
-    found = {name: _link_target(folder / name, inside) if (folder / name).is_symlink() else folder / name for name in REQUIRED_FILES}
+    found = {
+        name: _link_target(folder / name, inside) if (folder / name).is_symlink() else folder / name
+        for name in REQUIRED_FILES
+    }
     missing = [name for name, real in found.items() if real is None or not real.is_file()]
     if missing:
         linked = [name for name in missing if (folder / name).is_symlink()]
-        why = f" ({' and '.join(linked)}: a link to a file outside your hand-in; hand in the file itself)" if linked else ""
-        raise Unusable("missing file", f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from the "
-                                       f"hand-in{why}: hand in your completed {' and '.join(missing)}. "
-                                       f"The hand-in holds {_listing(folder)}.")
+        why = (
+            f" ({' and '.join(linked)}: a link to a file outside your hand-in; hand in the file "
+            "itself)"
+            if linked
+            else ""
+        )
+        raise Unusable(
+            "missing file",
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from the "
+            f"hand-in{why}: hand in your completed {' and '.join(missing)}. "
+            f"The hand-in holds {_listing(folder)}.",
+        )
     for name, real in found.items():
         if real.stat().st_size > MAX_SOURCE_KB << 10:
-            raise Unusable("too large", f"{name} is larger than {MAX_SOURCE_KB} kB, far more than the assignment needs: "
-                                        "hand in the file you completed, without generated or pasted data.")
+            raise Unusable(
+                "too large",
+                f"{name} is larger than {MAX_SOURCE_KB} kB, far more than the assignment needs: "
+                "hand in the file you completed, without generated or pasted data.",
+            )
         shutil.copyfile(real, destination / name)
 
 
 def _listing(folder):
     """What a hand-in folder holds, for a student looking for a misnamed or misplaced file."""
-    return some_of(sorted(path.name + ("/" if path.is_dir() else "") for path in folder.iterdir()), most=8)
+    return some_of(
+        sorted(path.name + ("/" if path.is_dir() else "") for path in folder.iterdir()), most=8
+    )
 
 
 def _link_target(link, inside):
@@ -74,7 +100,8 @@ def _link_target(link, inside):
 
 
 def check_readable(folder):
-    """Each required file's syntax tree; raises `Unusable` if the private copy in `folder` cannot be read as Python."""
+    """Each required file's syntax tree; raises `Unusable` if the private copy in `folder` cannot be
+    read as Python."""
     trees = {}
     for name in REQUIRED_FILES:
         path = Path(folder) / name
@@ -85,27 +112,42 @@ def check_readable(folder):
             line = raw[: error.start].count(b"\n") + 1
             raise Unusable(
                 "bad encoding",
-                f"{name} line {line} is not valid UTF-8 (byte {raw[error.start]:#04x}): save the file as UTF-8 and hand it in again.",
+                f"{name} line {line} is not valid UTF-8 (byte {raw[error.start]:#04x}): save the "
+                "file as UTF-8 and hand it in again.",
             ) from None
         declared = _declared_encoding(raw)
         if declared not in ("utf-8", "utf-8-sig"):
-            raise Unusable("bad encoding", f"{name} declares the encoding {declared!r} in a '# coding:' line: delete that line, "
-                                           "save the file as UTF-8 and hand it in again.")
+            raise Unusable(
+                "bad encoding",
+                f"{name} declares the encoding {declared!r} in a '# coding:' line: delete that "
+                "line, "
+                "save the file as UTF-8 and hand it in again.",
+            )
         try:
-            trees[name] = ast.parse(raw, filename=name)  # the bytes, as the worker's import reads them
-        except (RecursionError, MemoryError):  # what Python's parser raises for expressions nested thousands deep
-            raise Unusable("syntax error", f"{name} nests an expression too deeply for Python to read: simplify it and "
-                                           "hand it in again.") from None
+            trees[name] = ast.parse(
+                raw, filename=name
+            )  # the bytes, as the worker's import reads them
+        except (
+            RecursionError,
+            MemoryError,
+        ):  # what Python's parser raises for expressions nested thousands deep
+            raise Unusable(
+                "syntax error",
+                f"{name} nests an expression too deeply for Python to read: simplify it and "
+                "hand it in again.",
+            ) from None
         except (SyntaxError, ValueError) as error:  # ValueError: a null byte in the source
             raise Unusable(
                 "syntax error",
-                f"{name} line {getattr(error, 'lineno', '?')}: {getattr(error, 'msg', error)}. Fix it (the notebook's import cell shows the same error) and hand it in again.",
+                f"{name} line {getattr(error, 'lineno', '?')}: {getattr(error, 'msg', error)}. "
+                "Fix it (the notebook's import cell shows the same error) and hand it in again.",
             ) from None
     return trees
 
 
 def _declared_encoding(raw):
-    """The encoding Python's import reads `raw` with: a '# coding:' line can name another than UTF-8,
+    """The encoding Python's import reads `raw` with: a '# coding:' line can name another than
+    UTF-8,
     even one that turns '\\n' inside a comment into a line of code that only the import sees."""
     try:
         return codecs.lookup(tokenize.detect_encoding(io.BytesIO(raw).readline)[0]).name

@@ -1,4 +1,6 @@
-"""The checks: one per graded cell of the source notebook, worth its points if all its cases pass."""
+"""The checks: one per graded cell of the source notebook, worth its points if all its cases
+pass."""
+
 import pytest
 
 from grader.cases import checks
@@ -7,11 +9,19 @@ from grader.session import WorkerFailed
 
 
 @pytest.mark.parametrize(
-    "check", [pytest.param(check, marks=pytest.mark.grade(check.grade_id, check.points), id=check.grade_id) for check in checks()]
+    "check",
+    [
+        pytest.param(
+            check, marks=pytest.mark.grade(check.grade_id, check.points), id=check.grade_id
+        )
+        for check in checks()
+    ],
 )
 def test_check(check, worker, request):
     answers = []
-    for cases in check.requests:  # the visible cases, then the hidden ones, each in a fork of its own
+    for (
+        cases
+    ) in check.requests:  # the visible cases, then the hidden ones, each in a fork of its own
         try:
             answers.append(worker.run(cases))
         except WorkerFailed as error:

@@ -22,6 +22,7 @@ The judge imports this module too: `evaluate` is the one definition of what a
 case computes (the judge runs it on `toolbox_solution` for expected values),
 `encode_case` / `payload_array` the one definition of the wire format.
 """
+
 import base64
 import json
 import operator
@@ -38,7 +39,9 @@ if __name__ == "__main__":
     # set here, inside bubblewrap's user namespace, not on bubblewrap itself.
     wanted, hard = int(sys.argv[5]), resource.getrlimit(resource.RLIMIT_NPROC)[1]
     if wanted:
-        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)  # a hard limit cannot be raised
+        limit = (
+            wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        )  # a hard limit cannot be raised
         resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     # Before importing numpy: in the sandbox it lives in LIB_DIR, and -I -S gave no search path.
     # The submission comes last, so no file in it can stand in for a module numpy or Python imports.
@@ -61,7 +64,9 @@ def encode_array(array):
     return {
         "dtype": array.dtype.name,
         "shape": list(array.shape),
-        "data": base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode("ascii"),
+        "data": base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode(
+            "ascii"
+        ),
     }
 
 
@@ -72,8 +77,14 @@ def decode_array(obj, dtypes=WIRE_DTYPES):
     dtype, shape, data = obj["dtype"], obj["shape"], obj["data"]
     if dtype not in dtypes:
         raise ProtocolError(f"array dtype must be one of {dtypes}, got {reprlib.repr(dtype)}")
-    if not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and 0 <= n < 2**31 for n in shape):
-        raise ProtocolError(f"array shape must be a list of at most 32 sizes, got {reprlib.repr(shape)}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > 32
+        or not all(type(n) is int and 0 <= n < 2**31 for n in shape)
+    ):
+        raise ProtocolError(
+            f"array shape must be a list of at most 32 sizes, got {reprlib.repr(shape)}"
+        )
     if not isinstance(data, str):
         raise ProtocolError("array data must be a base64 string")
     raw = base64.b64decode(data.encode("ascii"), validate=True)
@@ -107,10 +118,12 @@ def decode_case(data):
 
 def json_index(parts):
     """An index tuple from its JSON form: ints, [start, stop, step] slices and int arrays."""
+
     def part(p):
         if isinstance(p, dict) and "slice" in p:
             return slice(*p["slice"])
         return p
+
     return tuple(part(p) for p in parts)
 
 
@@ -131,7 +144,8 @@ OPERATIONS = {
 
 
 def spread(seed, count, stream):
-    """`count` numbers spread evenly over [-1, 1), neighbours far apart (a Weyl sequence): as varied as
+    """`count` numbers spread evenly over [-1, 1), neighbours far apart (a Weyl sequence): as varied
+    as
     random draws for testing a gradient, and a few times cheaper, which matters for large cases."""
     step = np.sqrt(PRIMES[stream % len(PRIMES)]) % 1.0
     points = np.arange(1.0, count + 1.0)
@@ -139,7 +153,9 @@ def spread(seed, count, stream):
     points += seed * 0.6180339887498949
     points -= np.floor(points)  # the fractional part; numpy's % takes several times as long
     points *= 2.0
-    points -= 1.0  # in place throughout: each new array of a large case costs page faults in a fresh fork
+    points -= (
+        1.0  # in place throughout: each new array of a large case costs page faults in a fresh fork
+    )
     return points
 
 
@@ -153,7 +169,8 @@ def _away_from_zero(u):
     return np.copysign(magnitude, u, out=magnitude)
 
 
-GENERATORS = {  # how a "generate" request turns numbers spread over [-1, 1) into an input of a kind, in place
+# how a "generate" request turns numbers spread over [-1, 1) into an input of a kind, in place
+GENERATORS = {
     "mixed": lambda u: np.multiply(u, 2.0, out=u),
     "positive": lambda u: np.add(np.multiply(u, 0.75, out=u), 1.25, out=u),
     "away from 0": _away_from_zero,
@@ -161,13 +178,18 @@ GENERATORS = {  # how a "generate" request turns numbers spread over [-1, 1) int
 
 
 def generated(spec):
-    """The inputs (and upstream gradient, and targets) a "generate" request describes by kind and shape:
+    """The inputs (and upstream gradient, and targets) a "generate" request describes by kind and
+    shape:
     a large case travels as a seed, not as megabytes of numbers."""
     seed, drawn = spec["seed"], {"inputs": {}}
     for stream, (name, (kind, shape)) in enumerate(spec["inputs"].items()):
-        drawn["inputs"][name] = GENERATORS[kind](spread(seed, int(np.prod(shape)), stream)).reshape(shape)
+        drawn["inputs"][name] = GENERATORS[kind](spread(seed, int(np.prod(shape)), stream)).reshape(
+            shape
+        )
     if spec.get("grad") is not None:
-        drawn["grad"] = spread(seed, int(np.prod(spec["grad"])), len(spec["inputs"])).reshape(spec["grad"])
+        drawn["grad"] = spread(seed, int(np.prod(spec["grad"])), len(spec["inputs"])).reshape(
+            spec["grad"]
+        )
     if spec.get("target") is not None:
         classes, size = spec["target"]
         drawn["target"] = (np.arange(size) * 7 + seed) % classes
@@ -195,7 +217,9 @@ def evaluate(tb, nn, case, backward=True):
             linear = nn.LinearLayer(inputs[f"W{position}"], inputs[f"b{position}"])
             leaves[f"W{position}"], leaves[f"b{position}"] = linear.W, linear.b
             network.add_layer(linear)
-        result = nn.CrossEntropyLoss().forward(network.forward(tb.Tensor(inputs["x"])), case["target"])
+        result = nn.CrossEntropyLoss().forward(
+            network.forward(tb.Tensor(inputs["x"])), case["target"]
+        )
         grad = None
     else:
         leaves = {name: tb.Tensor(array, requires_grad=True) for name, array in inputs.items()}
@@ -219,7 +243,8 @@ class Payload:
 
     def add(self, value):
         """A description of `value` as float64 (None stays None), its bytes appended to the payload
-        (the array itself where it already is plain float64: each copy costs page faults in a fork)."""
+        (the array itself where it already is plain float64: each copy costs page faults in a
+        fork)."""
         if value is None:
             return None
         array = np.asarray(value, dtype="<f8")
@@ -231,17 +256,26 @@ class Payload:
 
 
 def payload_array(obj, payload):
-    """The float64 array `obj` describes inside `payload`, refusing anything but an exact description."""
+    """The float64 array `obj` describes inside `payload`, refusing anything but an exact
+    description."""
     if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "at"}:
         raise ProtocolError(f"expected an array (dtype, shape, at), got {type(obj).__name__}")
     shape, at = obj["shape"], obj["at"]
     if obj["dtype"] != "float64":
         raise ProtocolError(f"array dtype must be float64, got {reprlib.repr(obj['dtype'])}")
-    if not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and 0 <= n < 2**31 for n in shape):
-        raise ProtocolError(f"array shape must be a list of at most 32 sizes, got {reprlib.repr(shape)}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > 32
+        or not all(type(n) is int and 0 <= n < 2**31 for n in shape)
+    ):
+        raise ProtocolError(
+            f"array shape must be a list of at most 32 sizes, got {reprlib.repr(shape)}"
+        )
     size = int(np.prod(shape, dtype=np.int64)) * 8
     if type(at) is not int or at < 0 or at + size > len(payload):
-        raise ProtocolError(f"array of shape {shape} at byte {reprlib.repr(at)} lies outside the answer")
+        raise ProtocolError(
+            f"array of shape {shape} at byte {reprlib.repr(at)} lies outside the answer"
+        )
     return np.frombuffer(payload, dtype="<f8", count=size // 8, offset=at).reshape(tuple(shape))
 
 
@@ -261,7 +295,8 @@ def describe(error, submission_dir):
 
 
 def _write_all(fd, *parts):
-    """Write the byte strings or buffers `parts` to `fd` in as few system calls as it takes, uncopied."""
+    """Write the byte strings or buffers `parts` to `fd` in as few system calls as it takes,
+    uncopied."""
     views = [memoryview(part).cast("B") for part in parts if len(part)]
     while views:
         written = os.writev(fd, views[:512])  # at most IOV_MAX buffers a call
@@ -285,15 +320,18 @@ def _send(fd, message):
 
 
 def answer(tb, nn, request, submission_dir):
-    """The message answering one request: each case's value and gradients, or the error it raised."""
+    """The message answering one request: each case's value and gradients, or the error it
+    raised."""
     results, payload = [], Payload()
     for case in request["cases"]:
         try:
             outcome = evaluate(tb, nn, decode_case(case))
-            results.append({
-                "value": payload.add(outcome["value"]),
-                "grads": {name: payload.add(g) for name, g in outcome["grads"].items()},
-            })
+            results.append(
+                {
+                    "value": payload.add(outcome["value"]),
+                    "grads": {name: payload.add(g) for name, g in outcome["grads"].items()},
+                }
+            )
         except Exception as error:
             results.append({"error": describe(error, submission_dir)})
     return {"id": request["id"], "results": results}, payload
@@ -304,6 +342,7 @@ def widen_pipe(fd, size=1 << 20):
     few reads instead of hundreds of 64 kB ones."""
     try:
         import fcntl
+
         fcntl.fcntl(fd, 1031, size)  # F_SETPIPE_SZ
     except (ImportError, OSError):
         pass
@@ -331,18 +370,24 @@ def in_a_fork(work, keep_from_child, answered=lambda message: None):
                 if message is not None:
                     _send(write_end, message)
             code = 0
-        except SystemExit as exit:  # sys.exit(n) in the student's code ends the check with status n, as it would the worker
+        # sys.exit(n) in the student's code ends the check with status n, as it would the worker
+        except SystemExit as exit:
             code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
         finally:
-            os._exit(code & 0xFF)  # as the shell sees any exit status; os._exit refuses larger numbers
+            os._exit(
+                code & 0xFF
+            )  # as the shell sees any exit status; os._exit refuses larger numbers
     os.close(write_end)
     first = []
 
     def take(message):
         first[:1] = first[:1] or [message]
         answered(message)
+
     status = _relay(read_end, pid, take)
-    return (first[0] if first else None), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) if status is None else status
+    return (first[0] if first else None), os.waitstatus_to_exitcode(
+        os.waitpid(pid, 0)[1]
+    ) if status is None else status
 
 
 def _announced(line):
@@ -371,6 +416,7 @@ def _relay(read_end, pid, handle, poll_seconds=0.05):
                 return
             handle(bytes(data[:size]))
             del data[:size]
+
     try:
         while True:
             if select.select([read_end], [], [], poll_seconds)[0]:
@@ -399,15 +445,21 @@ def _relay(read_end, pid, handle, poll_seconds=0.05):
 def relay_to(fd):
     """Pass a check's messages on to `fd` framed by the worker, so that nothing a check writes can
     pass for the worker's own notices (`{"ended": status}` when a check's fork ends)."""
+
     def relay(message):
         end = message.index(b"\n") + 1
-        _write_all(fd, json.dumps({"check": end, "payload": len(message) - end}).encode() + b"\n", message)
+        _write_all(
+            fd, json.dumps({"check": end, "payload": len(message) - end}).encode() + b"\n", message
+        )
+
     return relay
 
 
 def _read_request(request_fd):
-    """One request line, read by the check's own fork: the worker itself never holds a case's inputs,
-    so no later fork can find them in its memory (the judge sends a request only after the last answer)."""
+    """One request line, read by the check's own fork: the worker itself never holds a case's
+    inputs,
+    so no later fork can find them in its memory (the judge sends a request only after the last
+    answer)."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = os.read(request_fd, 1 << 20)
@@ -442,8 +494,13 @@ def _undumpable():
     ptrace or /proc/PID/mem: the module state they start from must stay as imported."""
     try:
         import ctypes
+
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-    except (ImportError, OSError, AttributeError):  # not Linux: the sandbox there is a plain process anyway
+    except (
+        ImportError,
+        OSError,
+        AttributeError,
+    ):  # not Linux: the sandbox there is a plain process anyway
         pass
 
 
@@ -454,16 +511,22 @@ EAGAIN, EPERM = 11, 1
 # SysV shared memory, message queues and semaphores, memfd files, POSIX message queues, io_uring
 # (whose operations no filter sees), new namespaces, and reading or writing another process.
 DENIED_CALLS = {
-    "x86_64": (0xC000003E, {
-        EAGAIN: (56, 57, 58, 435),  # clone, fork, vfork, clone3
-        EPERM: (29, 30, 31, 64, 68, 319, 447, 240, 425, 272, 308, 101, 310, 311),
-        # shmget shmat shmctl semget msgget memfd_create memfd_secret mq_open io_uring_setup
-        # unshare setns ptrace process_vm_readv process_vm_writev
-    }),
-    "aarch64": (0xC00000B7, {
-        EAGAIN: (220, 435),  # clone, clone3
-        EPERM: (194, 196, 195, 190, 186, 279, 447, 180, 425, 97, 268, 117, 270, 271),
-    }),
+    "x86_64": (
+        0xC000003E,
+        {
+            EAGAIN: (56, 57, 58, 435),  # clone, fork, vfork, clone3
+            EPERM: (29, 30, 31, 64, 68, 319, 447, 240, 425, 272, 308, 101, 310, 311),
+            # shmget shmat shmctl semget msgget memfd_create memfd_secret mq_open io_uring_setup
+            # unshare setns ptrace process_vm_readv process_vm_writev
+        },
+    ),
+    "aarch64": (
+        0xC00000B7,
+        {
+            EAGAIN: (220, 435),  # clone, clone3
+            EPERM: (194, 196, 195, 190, 186, 279, 447, 180, 425, 97, 268, 117, 270, 271),
+        },
+    ),
 }
 ALLOW, ERRNO = 0x7FFF0000, 0x00050000  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO (| the errno)
 
@@ -484,7 +547,8 @@ def check_filter_program(machine):
 
 
 def process_guard():
-    """A function that, called in a check's fork, keeps it and its code from the calls in DENIED_CALLS.
+    """A function that, called in a check's fork, keeps it and its code from the calls in
+    DENIED_CALLS.
 
     The process limit (RLIMIT_NPROC) does nothing for root, which is what a grading container
     often runs as; a seccomp filter binds every user. Where seccomp cannot be set up (another
@@ -492,11 +556,14 @@ def process_guard():
     """
     try:
         import ctypes
+
         program = check_filter_program(os.uname().machine)
         libc = ctypes.CDLL(None, use_errno=True)
     except (ImportError, OSError, KeyError):
         return lambda: None
-    filters = (ctypes.c_uint64 * len(program))(*(code | jt << 16 | jf << 24 | k << 32 for code, jt, jf, k in program))
+    filters = (ctypes.c_uint64 * len(program))(
+        *(code | jt << 16 | jf << 24 | k << 32 for code, jt, jf, k in program)
+    )
 
     class SockFprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
@@ -506,6 +573,7 @@ def process_guard():
     def guard(filters=filters):  # the default keeps the array that fprog points into alive
         libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, which an unprivileged filter needs
         libc.prctl(22, 2, ctypes.byref(fprog), 0, 0)  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+
     return guard
 
 
@@ -513,7 +581,8 @@ CHECK_OPEN_FILES = 32  # files a check may hold open at once: an honest one need
 
 
 def serve(request_fd, response_fd, submission_dir, scratch_dir):
-    """Import the student's modules, then answer each request in a fresh fork until the judge closes the pipe.
+    """Import the student's modules, then answer each request in a fresh fork until the judge closes
+    the pipe.
 
     Importing runs only the given code (grading refuses hand-ins that change it), so the
     state every fork starts from is the release's engine with the student's functions in it.
@@ -543,9 +612,13 @@ def serve(request_fd, response_fd, submission_dir, scratch_dir):
         select.select([request_fd], [], [])  # a request, or the end of grading
         message, status = in_a_fork(check, (response_fd,), answered=relay_to(response_fd))
         wipe(scratch_dir)
-        if message is None:  # the judge closed the pipe, or the child died without answering: the worker ends
+        if (
+            message is None
+        ):  # the judge closed the pipe, or the child died without answering: the worker ends
             os._exit(status if status >= 0 else 128 - status)
-        _send(response_fd, {"ended": status})  # only now may the judge send the next check's request
+        _send(
+            response_fd, {"ended": status}
+        )  # only now may the judge send the next check's request
 
 
 if __name__ == "__main__":

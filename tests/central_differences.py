@@ -3,6 +3,7 @@
 The engine is only trusted where it agrees with (f(x + eps) - f(x - eps)) / 2 eps,
 computed in float64 from forward passes alone.
 """
+
 import numpy as np
 
 from toolbox_solution.toolbox import Tensor
@@ -39,8 +40,12 @@ def relative_error(a, b):
 
 
 def agrees(gradient, numeric):
-    """A backward gradient matches central differences: small relative error, or both (nearly) zero."""
-    return relative_error(gradient, numeric) < TOLERANCE or np.linalg.norm(gradient - numeric) < ABSOLUTE_NOISE
+    """A backward gradient matches central differences: small relative error, or both (nearly)
+    zero."""
+    return (
+        relative_error(gradient, numeric) < TOLERANCE
+        or np.linalg.norm(gradient - numeric) < ABSOLUTE_NOISE
+    )
 
 
 def assert_backward_matches_central_differences(operation, arrays, output_weights, name):
@@ -59,9 +64,11 @@ def assert_backward_matches_central_differences(operation, arrays, output_weight
     for position, (tensor, numeric) in enumerate(zip(inputs, expected)):
         assert tensor.grad is not None, f"{name}: input {position} received no gradient"
         assert tensor.grad.shape == numeric.shape, (
-            f"{name}: input {position} has shape {numeric.shape} but its gradient {tensor.grad.shape}"
+            f"{name}: input {position} has shape {numeric.shape} but its gradient "
+            f"{tensor.grad.shape}"
         )
         assert agrees(tensor.grad, numeric), (
-            f"{name}: gradient of input {position} is off by relative error {relative_error(tensor.grad, numeric):.2e}\n"
+            f"{name}: gradient of input {position} is off by relative error "
+            f"{relative_error(tensor.grad, numeric):.2e}\n"
             f"backward:\n{tensor.grad}\ncentral differences:\n{numeric}"
         )

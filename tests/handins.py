@@ -4,26 +4,40 @@
 `with_regions(...)` keeps the solution in some classes and puts the stub or a
 mistake in others, reusing course.sample_class's region editing.
 """
+
 import hashlib
 import os
 from pathlib import Path
 
 from course import COURSE_ROOT
-from course.sample_class import Mistake, stubs as release_stubs, with_mistake
-from grader.submission import REQUIRED_FILES
+from course.sample_class import Mistake, with_mistake
+from course.sample_class import stubs as release_stubs
 from grader.cases import checks
+from grader.submission import REQUIRED_FILES
 
 SOURCE = COURSE_ROOT / "source" / "backprop"
 RELEASE = COURSE_ROOT / "release" / "backprop"
 
 # The classes with a solution region, and the file each lives in.
-REGION_FILES = {name: "toolbox.py" for name in ("Mul", "Div", "Pow", "MatMul", "ReLU", "Exp", "Log", "Sum", "Mean", "GetItem")}
+REGION_FILES = {
+    name: "toolbox.py"
+    for name in ("Mul", "Div", "Pow", "MatMul", "ReLU", "Exp", "Log", "Sum", "Mean", "GetItem")
+}
 REGION_FILES["SoftmaxCrossEntropy"] = "nn.py"
-# The checks that run each class: its own check first (the network check runs matmul, relu and the loss).
+# The checks that run each class: its own check first (the network check runs matmul, relu and the
+# loss).
 CHECKS_USING = {
-    "Mul": ("multiplication",), "Div": ("division",), "Pow": ("power",), "MatMul": ("matmul", "network"),
-    "ReLU": ("relu", "network"), "Exp": ("exp",), "Log": ("log",), "Sum": ("sum",), "Mean": ("mean",),
-    "GetItem": ("indexing",), "SoftmaxCrossEntropy": ("network",),
+    "Mul": ("multiplication",),
+    "Div": ("division",),
+    "Pow": ("power",),
+    "MatMul": ("matmul", "network"),
+    "ReLU": ("relu", "network"),
+    "Exp": ("exp",),
+    "Log": ("log",),
+    "Sum": ("sum",),
+    "Mean": ("mean",),
+    "GetItem": ("indexing",),
+    "SoftmaxCrossEntropy": ("network",),
 }
 POINTS = {check.grade_id: check.points for check in checks()}
 MAX_SCORE = sum(POINTS.values())
@@ -71,7 +85,9 @@ def with_regions(bodies):
 
 def only_done(done):
     """The solution for the classes in `done`, the release's stub everywhere else."""
-    return with_regions({cls: "raise NotImplementedError()\n" for cls in REGION_FILES if cls not in done})
+    return with_regions(
+        {cls: "raise NotImplementedError()\n" for cls in REGION_FILES if cls not in done}
+    )
 
 
 def write_handin(folder, files):

@@ -1,4 +1,6 @@
-"""The command line imports only the command it runs (some commands load nbgrader, which is slow)."""
+"""The command line imports only the command it runs (some commands load nbgrader, which is
+slow)."""
+
 import subprocess
 import sys
 
@@ -9,7 +11,11 @@ from course.errors import CourseError
 
 def imported_modules_after(code):
     script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
-    return set(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout.split())
+    return set(
+        subprocess.run(
+            [sys.executable, "-c", script], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
 
 
 def test_a_command_imports_only_its_own_module():
@@ -24,7 +30,9 @@ def test_help_lists_every_command_with_its_summary():
         assert name in text
     assert "Grade every hand-in" in text
     assert "Parse the command line" not in text  # the module's docstring is for developers
-    assert "course release backprop; course collect" in " ".join(text.split())  # the order of a term
+    assert "course release backprop; course collect" in " ".join(
+        text.split()
+    )  # the order of a term
 
 
 def test_reading_notebooks_does_not_compile_unused_schema_grammars():
@@ -44,7 +52,10 @@ def test_a_course_error_from_any_command_is_one_line_without_traceback(monkeypat
 
     monkeypatch.setattr("course.grade.run", fails)
     assert main(["grade", "backprop"]) == 1
-    assert capsys.readouterr().err == "course grade: error: nbgrader_config.py does not exist; run this in the course root\n"
+    assert (
+        capsys.readouterr().err
+        == "course grade: error: nbgrader_config.py does not exist; run this in the course root\n"
+    )
 
 
 def test_assignments_are_folders_of_source_or_release_but_not_hidden_ones(tmp_path):
@@ -52,7 +63,9 @@ def test_assignments_are_folders_of_source_or_release_but_not_hidden_ones(tmp_pa
 
     (tmp_path / "source" / "backprop").mkdir(parents=True)
     (tmp_path / "release" / "softmax").mkdir(parents=True)
-    (tmp_path / "release" / ".backprop-new-1a2b").mkdir()  # what an interrupted `course release` leaves
+    (
+        tmp_path / "release" / ".backprop-new-1a2b"
+    ).mkdir()  # what an interrupted `course release` leaves
     assert known_assignments(tmp_path) == ["backprop", "softmax"]
 
 
@@ -61,8 +74,10 @@ def test_relative_folders_outside_the_course_folder_are_pointed_out(tmp_path, mo
 
     monkeypatch.chdir(tmp_path)  # a TA running the command from another folder
     assert main(["grade", "backprop"]) == 1
-    assert (f"submitted/ is not a folder (here: {tmp_path / 'submitted'}; the course folder is {COURSE_ROOT})"
-            in capsys.readouterr().err)
+    assert (
+        f"submitted/ is not a folder (here: {tmp_path / 'submitted'}; the course folder is "
+        f"{COURSE_ROOT})" in capsys.readouterr().err
+    )
     monkeypatch.chdir(COURSE_ROOT)
     assert main(["grade", "backprop", "--submitted", str(tmp_path / "none")]) == 1
     assert "(here:" not in capsys.readouterr().err

@@ -1,4 +1,6 @@
-"""draw_graph shows a Tensor's graph with values and gradients, as SVG with `dot` and as text without."""
+"""draw_graph shows a Tensor's graph with values and gradients, as SVG with `dot` and as text
+without."""
+
 import shutil
 
 import numpy as np
@@ -59,7 +61,9 @@ def test_summarises_large_arrays_and_labels_edges_by_operation():
     assert dot.count("->") == 4
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot (installed by .ci/run)")
+@pytest.mark.skipif(
+    shutil.which("dot") is None, reason="needs Graphviz's dot (installed by .ci/run)"
+)
 def test_jupyter_gets_svg_when_dot_is_installed(shared_node_graph):
     a, b, r = shared_node_graph
     drawing = drawgraph.draw_graph(r, dict(a=a, b=b, r=r))

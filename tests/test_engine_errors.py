@@ -5,6 +5,7 @@ them. The last tests strip the solutions the way nbgrader does and check that
 a student's starting point imports, runs forward passes, and fails loudly in
 every backward still to be written.
 """
+
 import sys
 import types
 
@@ -51,7 +52,10 @@ def test_backward_on_a_constant_says_how_to_track_gradients():
 
 
 STUDENT_MISTAKES = {
-    "one gradient for two inputs": (lambda self, grad: grad, r"Mul\.backward returned 1 gradient\(s\) for 2 input\(s\)"),
+    "one gradient for two inputs": (
+        lambda self, grad: grad,
+        r"Mul\.backward returned 1 gradient\(s\) for 2 input\(s\)",
+    ),
     "transposed gradient": (
         lambda self, grad: (grad.T, grad),
         r"Mul\.backward returned a gradient of shape \(3, 2\) for input 0 of shape \(2, 3\)",
@@ -138,8 +142,16 @@ NUMBERS_AND_ARRAYS = {
     "t - 1": (lambda t: t - 1, lambda v: v - 1, lambda v: 1 + 0 * v),
     "1 - t": (lambda t: 1 - t, lambda v: 1 - v, lambda v: -1 + 0 * v),
     "1 / t": (lambda t: 1 / t, lambda v: 1 / v, lambda v: -1 / v**2),
-    "ndarray * t": (lambda t: np.array([3.0, -1.0]) * t, lambda v: np.array([3.0, -1.0]) * v, lambda v: np.array([3.0, -1.0])),
-    "ndarray + t": (lambda t: np.array([3.0, -1.0]) + t, lambda v: np.array([3.0, -1.0]) + v, lambda v: 1 + 0 * v),
+    "ndarray * t": (
+        lambda t: np.array([3.0, -1.0]) * t,
+        lambda v: np.array([3.0, -1.0]) * v,
+        lambda v: np.array([3.0, -1.0]),
+    ),
+    "ndarray + t": (
+        lambda t: np.array([3.0, -1.0]) + t,
+        lambda v: np.array([3.0, -1.0]) + v,
+        lambda v: 1 + 0 * v,
+    ),
 }
 
 
@@ -166,7 +178,8 @@ def test_ndarray_matmul_tensor_is_a_tensor():
 
 
 def stub_solutions(name):
-    """source/backprop/<name>.py stubbed by the release's own stripping (nbgrader's ClearSolutions)."""
+    """source/backprop/<name>.py stubbed by the release's own stripping (nbgrader's
+    ClearSolutions)."""
     path = COURSE_ROOT / "source" / "backprop" / f"{name}.py"
     return strip_solutions(path.read_text(), load_config(COURSE_ROOT), path)
 
@@ -212,7 +225,9 @@ X, Y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, -1.0], [2.0, 0.25]])
 def test_stubbed_operation_runs_forward_and_raises_in_backward(stubbed, operation):
     compute = STUDENT_OPERATIONS[operation]
     student = stubbed["toolbox"]
-    out = compute(student, student.Tensor(X, requires_grad=True), student.Tensor(Y, requires_grad=True))
+    out = compute(
+        student, student.Tensor(X, requires_grad=True), student.Tensor(Y, requires_grad=True)
+    )
     assert type(out.grad_fn).__name__ == operation
     assert np.allclose(out.data, compute(tb, Tensor(X), Tensor(Y)).data)
     with pytest.raises(NotImplementedError):
@@ -231,8 +246,12 @@ def test_stubbed_network_runs_forward_and_its_loss_raises_in_backward(stubbed):
     network = student_nn.Network()
     network.add_layer(student_nn.LinearLayer(X, np.ones((2, 1))))
     network.add_layer(student_nn.ReLU())
-    loss = student_nn.CrossEntropyLoss().forward(network.forward(student.Tensor(Y)), np.array([0, 1]))
-    reference = nn.CrossEntropyLoss().forward(tb.relu(Tensor(X) @ Tensor(Y) + 1.0), np.array([0, 1]))
+    loss = student_nn.CrossEntropyLoss().forward(
+        network.forward(student.Tensor(Y)), np.array([0, 1])
+    )
+    reference = nn.CrossEntropyLoss().forward(
+        tb.relu(Tensor(X) @ Tensor(Y) + 1.0), np.array([0, 1])
+    )
     assert np.isclose(loss.data, reference.data)
     with pytest.raises(NotImplementedError):
         loss.backward()

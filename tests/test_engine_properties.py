@@ -4,13 +4,14 @@ Shapes, broadcasting, reduction axes and indices are drawn by hypothesis;
 values keep away from kinks and domain edges (relu at 0, log and division
 near 0), where a finite difference is not a derivative.
 """
+
 import numpy as np
 import pytest
+from central_differences import assert_backward_matches_central_differences
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from central_differences import assert_backward_matches_central_differences
 from toolbox_solution import nn
 from toolbox_solution import toolbox as tb
 
@@ -43,7 +44,9 @@ BINARY = {
 
 @pytest.mark.parametrize("name", BINARY)
 @engine_settings
-@given(data=st.data(), shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3))
+@given(
+    data=st.data(), shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3)
+)
 def test_binary_operations_with_broadcasting(name, data, shapes):
     operation, second_elements = BINARY[name]
     a = data.draw(array_of(shapes.input_shapes[0]), label="a")
@@ -154,7 +157,7 @@ def test_every_axis_of_a_3d_tensor_is_reduced_correctly(axis):
     weights = np.random.default_rng(10 + axis).normal(size=out_shape)
     for name in ("sum", "mean"):
         assert_backward_matches_central_differences(
-            lambda t: getattr(t, name)(dim=axis), [x], weights, f"{name}(dim={axis})"
+            lambda t, name=name: getattr(t, name)(dim=axis), [x], weights, f"{name}(dim={axis})"
         )
 
 
@@ -165,7 +168,9 @@ def shape_and_index(draw):
     index = draw(
         st.one_of(
             hnp.basic_indices(shape, allow_ellipsis=True),
-            hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2, max_side=5)),
+            hnp.integer_array_indices(
+                shape, result_shape=hnp.array_shapes(min_dims=1, max_dims=2, max_side=5)
+            ),
         )
     )
     return shape, index
@@ -180,7 +185,11 @@ def test_indexing(data, case):
 
 
 @engine_settings
-@given(data=st.data(), rows=st.integers(1, 4), picks=st.lists(st.integers(0, 2), min_size=1, max_size=6))
+@given(
+    data=st.data(),
+    rows=st.integers(1, 4),
+    picks=st.lists(st.integers(0, 2), min_size=1, max_size=6),
+)
 def test_indexing_a_slice_and_repeated_columns(data, rows, picks):
     x = data.draw(array_of((rows, 3)), label="x")
     columns = np.array(picks)
@@ -207,9 +216,12 @@ def test_fused_cross_entropy(case, weight):
 
 @engine_settings
 @given(case=logits_and_labels(), offset=st.floats(-1000, 1000))
-@example(case=(np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([0, 1])), offset=800.0)  # exp(800) overflows
+@example(
+    case=(np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([0, 1])), offset=800.0
+)  # exp(800) overflows
 def test_cross_entropy_ignores_a_common_shift_of_large_logits(case, offset):
-    """Softmax is shift invariant; a stable loss stays finite and unchanged for logits in the hundreds."""
+    """Softmax is shift invariant; a stable loss stays finite and unchanged for logits in the
+    hundreds."""
     logits, labels = case
     loss = nn.CrossEntropyLoss()
     shifted = loss.forward(tb.Tensor(logits + offset), labels).data
@@ -226,7 +238,9 @@ def shared(t):
 SHARED_INPUTS = {
     "x + 2 * x": lambda t: t + 2 * t,
     "2 * x + x": lambda t: 2 * t + t,
-    "x * exp(x) + x / (x * x + 1) - relu(x)": lambda t: t * tb.exp(t) + t / (t * t + 1.0) - tb.relu(t),
+    "x * exp(x) + x / (x * x + 1) - relu(x)": lambda t: (
+        t * tb.exp(t) + t / (t * t + 1.0) - tb.relu(t)
+    ),
     "h + h * exp(h), h = 1.5 x": shared,
 }
 

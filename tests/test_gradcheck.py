@@ -1,4 +1,5 @@
 """gradcheck passes every correct backward of the reference engine and catches wrong ones."""
+
 import numpy as np
 import pytest
 
@@ -103,6 +104,15 @@ def test_student_helpers_import_nothing_but_numpy_and_the_standard_library(helpe
     from toolbox_solution import SOURCE_DIR
 
     tree = ast.parse((SOURCE_DIR / helper).read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported - {"numpy"} <= set(sys.stdlib_module_names), f"{helper} imports {sorted(imported)}"
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    }
+    assert imported - {"numpy"} <= set(sys.stdlib_module_names), (
+        f"{helper} imports {sorted(imported)}"
+    )

@@ -1,4 +1,6 @@
-"""The grader awards exactly what a hand-in's code earns, and `course grade` writes a row for everyone."""
+"""The grader awards exactly what a hand-in's code earns, and `course grade` writes a row for
+everyone."""
+
 import argparse
 import csv
 import io
@@ -15,14 +17,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from handins import (
+    CHECKS_USING,
+    MAX_SCORE,
+    POINTS,
+    SOURCE,
+    only_done,
+    solution,
+    stubs,
+    tree_digest,
+    with_regions,
+    write_handin,
+)
 
 import grader.run
-from grader.cgroup import describe
 import grader.sandbox
-from course.cli import main as course
 from course import grade as grade_command
+from course.cli import main as course
 from course.grade import add_arguments as add_grade_arguments
 from grader.cases import RUN_SEED, checks
+from grader.cgroup import describe
 from grader.judge import hidden_hint, judge_case
 from grader.outputs import gradebook_differences
 from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
@@ -30,7 +44,6 @@ from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choos
 from grader.session import WorkerSession
 from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, check_readable, private_copy
 from grader.worker import Payload, ProtocolError, decode_array, encode_array, payload_array
-from handins import CHECKS_USING, MAX_SCORE, POINTS, SOURCE, only_done, solution, stubs, tree_digest, with_regions, write_handin
 
 FAST = Limits(case_seconds=5, submission_seconds=30)
 
@@ -55,9 +68,15 @@ def test_the_release_stubs_earn_nothing(tmp_path):
     assert "NotImplementedError" in result.checks[0].output
 
 
-@pytest.mark.parametrize("done", [{"Mul", "Sum", "GetItem"}, {"MatMul", "ReLU", "SoftmaxCrossEntropy", "Log"}])
+@pytest.mark.parametrize(
+    "done", [{"Mul", "Sum", "GetItem"}, {"MatMul", "ReLU", "SoftmaxCrossEntropy", "Log"}]
+)
 def test_some_backward_functions_done_earn_exactly_their_checks(tmp_path, done):
-    earned = {grade_id for grade_id in POINTS if all(cls in done for cls, uses in CHECKS_USING.items() if grade_id in uses)}
+    earned = {
+        grade_id
+        for grade_id in POINTS
+        if all(cls in done for cls, uses in CHECKS_USING.items() if grade_id in uses)
+    }
     result = grade(tmp_path, only_done(done))
     assert passed(result) == earned
     assert result.score == sum(POINTS[grade_id] for grade_id in earned)
@@ -69,7 +88,8 @@ WRONG = {
     "ReLU": "return (grad * (self.a >= 0),)\n",
     "Mean": "return (np.broadcast_to(grad, self.shape) / self.count,)\n",
     "GetItem": "out = np.zeros(self.shape)\nout[self.index] = grad\nreturn (out,)\n",
-    "SoftmaxCrossEntropy": "dlogits = self.probs.copy()\ndlogits[self.target, self.columns] -= 1.0\nreturn (grad * dlogits,)\n",
+    "SoftmaxCrossEntropy": "dlogits = self.probs.copy()\ndlogits[self.target, self.columns] -= "
+    "1.0\nreturn (grad * dlogits,)\n",
 }
 
 
@@ -86,11 +106,18 @@ def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
     outputs = {check.grade_id: check.output for check in result.checks}
     assert "c = a * b; c.backward(2.0): expected a.grad =\n6." in outputs["multiplication"]
     assert "your code returned\n4." in outputs["multiplication"]
-    # relu >= 0 only differs at exactly 0, which only hidden cases contain: pass/fail and a count, nothing else.
-    relu, = (check for check in checks() if check.grade_id == "relu")
-    assert re.fullmatch(r"fails \d+ of \d+ hidden case\(s\); " + re.escape(hidden_hint(relu)), outputs["relu"])
-    assert "inputs at exactly 0" in hidden_hint(relu)  # each check's hint names what its hidden cases try
-    assert "hidden cases try" not in outputs["multiplication"]  # the notebook's own case failing is the thing to fix first
+    # relu >= 0 only differs at exactly 0, which only hidden cases contain: pass/fail and a count,
+    # nothing else.
+    (relu,) = (check for check in checks() if check.grade_id == "relu")
+    assert re.fullmatch(
+        r"fails \d+ of \d+ hidden case\(s\); " + re.escape(hidden_hint(relu)), outputs["relu"]
+    )
+    assert "inputs at exactly 0" in hidden_hint(
+        relu
+    )  # each check's hint names what its hidden cases try
+    assert (
+        "hidden cases try" not in outputs["multiplication"]
+    )  # the notebook's own case failing is the thing to fix first
 
 
 def test_every_check_names_the_kinds_of_its_hidden_cases():
@@ -102,23 +129,51 @@ def test_every_check_names_the_kinds_of_its_hidden_cases():
 def test_plain_pytest_grades_one_folder(tmp_path):
     good = write_handin(tmp_path / "good", solution())
     bad = write_handin(tmp_path / "bad", stubs())
-    command = [sys.executable, "-m", "pytest", "grader", "-q", "-p", "no:cacheprovider", "--case-seconds=5"]
-    ran = subprocess.run(command + [f"--submission={good}"], capture_output=True, text=True, cwd=SOURCE.parent.parent)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "grader",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--case-seconds=5",
+    ]
+    ran = subprocess.run(
+        command + [f"--submission={good}"], capture_output=True, text=True, cwd=SOURCE.parent.parent
+    )
     assert ran.returncode == 0, ran.stdout
     assert f"{len(POINTS)} passed" in ran.stdout
-    ran = subprocess.run(command + [f"--submission={bad}"], capture_output=True, text=True, cwd=SOURCE.parent.parent)
+    ran = subprocess.run(
+        command + [f"--submission={bad}"], capture_output=True, text=True, cwd=SOURCE.parent.parent
+    )
     assert ran.returncode == 1 and f"{len(POINTS)} failed" in ran.stdout
     ran = subprocess.run(command, capture_output=True, text=True, cwd=SOURCE.parent.parent)
     assert ran.returncode == pytest.ExitCode.USAGE_ERROR and "--submission PATH" in ran.stderr
-    ran = subprocess.run(command + [f"--submission={tmp_path / 'mistyped'}"], capture_output=True, text=True, cwd=SOURCE.parent.parent)
-    assert ran.returncode == pytest.ExitCode.USAGE_ERROR and "mistyped does not exist; pass the folder holding" in ran.stderr
+    ran = subprocess.run(
+        command + [f"--submission={tmp_path / 'mistyped'}"],
+        capture_output=True,
+        text=True,
+        cwd=SOURCE.parent.parent,
+    )
+    assert (
+        ran.returncode == pytest.ExitCode.USAGE_ERROR
+        and "mistyped does not exist; pass the folder holding" in ran.stderr
+    )
 
 
 def test_hand_ins_are_graded_in_class_list_order(tmp_path):
     for student in ("zoe", "Émile", "emma", "Bob", "bob", "ada"):
         (tmp_path / student).mkdir()
     (tmp_path / ".collect-leftover").mkdir()
-    assert [student for student, _ in find_submissions(tmp_path, "backprop")] == ["ada", "Bob", "bob", "Émile", "emma", "zoe"]
+    assert [student for student, _ in find_submissions(tmp_path, "backprop")] == [
+        "ada",
+        "Bob",
+        "bob",
+        "Émile",
+        "emma",
+        "zoe",
+    ]
 
 
 def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsys, monkeypatch):
@@ -126,43 +181,93 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
     write_handin(submitted / "Zoë Ñandú 3" / "backprop", solution())
     write_handin(submitted / "stubs student" / "backprop", stubs())
     write_handin(submitted / "no nn" / "backprop", {"toolbox.py": solution()["toolbox.py"]})
-    write_handin(submitted / "syntax" / "backprop", {**solution(), "nn.py": solution()["nn.py"] + "\ndef broken(:\n"})
-    write_handin(submitted / "latin1" / "backprop", solution()).joinpath("toolbox.py").write_bytes(b"# caf\xe9\n" + solution()["toolbox.py"].encode())
+    write_handin(
+        submitted / "syntax" / "backprop",
+        {**solution(), "nn.py": solution()["nn.py"] + "\ndef broken(:\n"},
+    )
+    write_handin(submitted / "latin1" / "backprop", solution()).joinpath("toolbox.py").write_bytes(
+        b"# caf\xe9\n" + solution()["toolbox.py"].encode()
+    )
     (submitted / "empty" / "backprop").mkdir(parents=True)
     (submitted / "no folder").mkdir()
     before = tree_digest(submitted)
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as in a terminal, where the progress bar shows
+    monkeypatch.setattr(
+        sys.stderr, "isatty", lambda: True
+    )  # as in a terminal, where the progress bar shows
 
-    code = course(["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=2", "--case-seconds=5"])
+    code = course(
+        [
+            "grade",
+            "backprop",
+            f"--submitted={submitted}",
+            f"--out={out}",
+            "--jobs=2",
+            "--case-seconds=5",
+        ]
+    )
 
     assert code == 0
     assert tree_digest(submitted) == before
     with open(out / "grades.csv", encoding="utf-8") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
-    assert list(next(iter(rows.values()))) == ["assignment", "student_id", "score", "max_score", *POINTS, "status", "message"]
+    assert list(next(iter(rows.values()))) == [
+        "assignment",
+        "student_id",
+        "score",
+        "max_score",
+        *POINTS,
+        "status",
+        "message",
+    ]
     assert {row["assignment"] for row in rows.values()} == {"backprop"}
     status = {student: (row["status"], float(row["score"])) for student, row in rows.items()}
     assert status == {
-        "Zoë Ñandú 3": ("graded", MAX_SCORE), "stubs student": ("graded", 0), "no nn": ("missing file", 0),
-        "syntax": ("syntax error", 0), "latin1": ("bad encoding", 0), "empty": ("empty folder", 0), "no folder": ("empty folder", 0),
+        "Zoë Ñandú 3": ("graded", MAX_SCORE),
+        "stubs student": ("graded", 0),
+        "no nn": ("missing file", 0),
+        "syntax": ("syntax error", 0),
+        "latin1": ("bad encoding", 0),
+        "empty": ("empty folder", 0),
+        "no folder": ("empty folder", 0),
     }
     assert "nn.py is missing" in rows["no nn"]["message"]
-    assert "the hand-in folder backprop/ is empty or missing" in rows["no folder"]["message"]  # the folder the student knows
-    assert rows["syntax"]["message"].startswith(f"nn.py line {solution()['nn.py'].count(chr(10)) + 2}: ")
+    assert (
+        "the hand-in folder backprop/ is empty or missing" in rows["no folder"]["message"]
+    )  # the folder the student knows
+    assert rows["syntax"]["message"].startswith(
+        f"nn.py line {solution()['nn.py'].count(chr(10)) + 2}: "
+    )
     assert "toolbox.py line 1 is not valid UTF-8 (byte 0xe9)" in rows["latin1"]["message"]
-    assert rows["Zoë Ñandú 3"]["multiplication"] == f"{POINTS['multiplication']:g}" and rows["Zoë Ñandú 3"]["message"] == ""
+    assert (
+        rows["Zoë Ñandú 3"]["multiplication"] == f"{POINTS['multiplication']:g}"
+        and rows["Zoë Ñandú 3"]["message"] == ""
+    )
 
-    results = json.loads((out / "Zoë Ñandú 3" / "backprop" / "results.json").read_text(encoding="utf-8"))
+    results = json.loads(
+        (out / "Zoë Ñandú 3" / "backprop" / "results.json").read_text(encoding="utf-8")
+    )
     assert results["score"] == results["max_score"] == MAX_SCORE
     assert [test["name"] for test in results["tests"]] == list(POINTS)
-    assert {key for test in results["tests"] for key in test} == {"name", "score", "max_score", "status", "output", "visibility"}
+    assert {key for test in results["tests"] for key in test} == {
+        "name",
+        "score",
+        "max_score",
+        "status",
+        "output",
+        "visibility",
+    }
     assert results["extra_data"]["sandbox"] == choose_sandbox().name
     assert results["extra_data"]["cases_seed"] == RUN_SEED
-    assert results["extra_data"]["limits"] == describe(Limits()) and "memory 1024 MB" in results["extra_data"]["limits"]
+    assert (
+        results["extra_data"]["limits"] == describe(Limits())
+        and "memory 1024 MB" in results["extra_data"]["limits"]
+    )
     broken = json.loads((out / "no nn" / "backprop" / "results.json").read_text(encoding="utf-8"))
     assert broken["score"] == 0 and "nn.py is missing" in broken["output"]
     assert not [path for path in out.rglob("*") if path.name.endswith(".tmp")]
-    assert (out / "report.html").is_file() and (out / "no nn" / "backprop" / "feedback.html").is_file()  # grader.reports ran
+    assert (out / "report.html").is_file() and (
+        out / "no nn" / "backprop" / "feedback.html"
+    ).is_file()  # grader.reports ran
     printed = capsys.readouterr()
     assert "Zoë Ñandú 3" in printed.out and f"{out / 'grades.csv'}" in printed.out
     assert "grading" in printed.err  # the progress bar
@@ -170,7 +275,9 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
 
 def test_without_bubblewrap_a_limited_process_grades_and_says_so(tmp_path):
     limits = Limits(case_seconds=5, submission_seconds=30)
-    good = grade_submission("good", write_handin(tmp_path / "good", solution()), limits, sandbox="process")
+    good = grade_submission(
+        "good", write_handin(tmp_path / "good", solution()), limits, sandbox="process"
+    )
     exits = write_handin(tmp_path / "exits", with_regions({"Div": "import os\nos._exit(3)\n"}))
     bad = grade_submission("exits", exits, limits, sandbox="process")
     assert (good.score, good.sandbox) == (MAX_SCORE, "process (bubblewrap not requested)")
@@ -179,43 +286,88 @@ def test_without_bubblewrap_a_limited_process_grades_and_says_so(tmp_path):
 
 
 def test_student_code_cannot_import_what_is_installed_beside_numpy(tmp_path):
-    # tqdm is installed in the grader's environment, next to numpy; outside bubblewrap that folder is visible.
-    borrowing = write_handin(tmp_path / "borrows", with_regions({"Mul": "import tqdm\nreturn grad * self.b, grad * self.a\n"}))
-    result = grade_submission("borrows", borrowing, Limits(case_seconds=5, submission_seconds=30), sandbox="process")
+    # tqdm is installed in the grader's environment, next to numpy; outside bubblewrap that folder
+    # is visible.
+    borrowing = write_handin(
+        tmp_path / "borrows",
+        with_regions({"Mul": "import tqdm\nreturn grad * self.b, grad * self.a\n"}),
+    )
+    result = grade_submission(
+        "borrows", borrowing, Limits(case_seconds=5, submission_seconds=30), sandbox="process"
+    )
     assert passed(result) == set(POINTS) - {"multiplication"}
-    assert "ModuleNotFoundError: No module named 'tqdm'" in next(c.output for c in result.checks if c.grade_id == "multiplication")
+    assert "ModuleNotFoundError: No module named 'tqdm'" in next(
+        c.output for c in result.checks if c.grade_id == "multiplication"
+    )
 
 
 @pytest.mark.parametrize("guarded", [True, False])
 @pytest.mark.parametrize("sandbox", ["bubblewrap", "process"])
-def test_the_worker_sets_a_process_limit_only_where_seccomp_is_missing(tmp_path, monkeypatch, sandbox, guarded):
-    """With the guard, checks start no process and the kernel's limit, which counts all of the user's
-    threads (and none of root's), would only fail honest hand-ins; without it, it is set on the worker
+def test_the_worker_sets_a_process_limit_only_where_seccomp_is_missing(
+    tmp_path, monkeypatch, sandbox, guarded
+):
+    """With the guard, checks start no process and the kernel's limit, which counts all of the
+    user's
+    threads (and none of root's), would only fail honest hand-ins; without it, it is set on the
+    worker
     itself: in bubblewrap's namespace, or on top of what the user runs now."""
     if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
     monkeypatch.setattr(grader.sandbox, "checks_cannot_start_processes", lambda: guarded)
-    tells = write_handin(tmp_path / "tells", with_regions({"Mul": "import resource\nraise RuntimeError(resource.getrlimit(resource.RLIMIT_NPROC))\n"}))
-    output = next(c.output for c in grade_submission("tells", tells, Limits(processes=5), sandbox=sandbox).checks
-                  if c.grade_id == "multiplication")
+    tells = write_handin(
+        tmp_path / "tells",
+        with_regions(
+            {
+                "Mul": "import resource\nraise "
+                "RuntimeError(resource.getrlimit(resource.RLIMIT_NPROC))\n"
+            }
+        ),
+    )
+    output = next(
+        c.output
+        for c in grade_submission("tells", tells, Limits(processes=5), sandbox=sandbox).checks
+        if c.grade_id == "multiplication"
+    )
     soft, hard = map(int, re.search(r"RuntimeError: \((-?\d+), (-?\d+)\)", output).groups())
     if guarded:
-        assert (soft, hard) == resource.getrlimit(resource.RLIMIT_NPROC)  # the grader's own, untouched
+        assert (soft, hard) == resource.getrlimit(
+            resource.RLIMIT_NPROC
+        )  # the grader's own, untouched
     else:
-        assert soft == hard and (soft == 5 if sandbox == "bubblewrap" else soft > 5 + threading.active_count())
+        assert soft == hard and (
+            soft == 5 if sandbox == "bubblewrap" else soft > 5 + threading.active_count()
+        )
 
 
 @pytest.mark.parametrize("guarded", [True, False])
-def test_grading_as_root_warns_only_where_checks_could_start_processes(tmp_path, capsys, monkeypatch, guarded):
+def test_grading_as_root_warns_only_where_checks_could_start_processes(
+    tmp_path, capsys, monkeypatch, guarded
+):
     monkeypatch.setattr(grade_command.os, "geteuid", lambda: 0)
     monkeypatch.setattr(grade_command, "checks_cannot_start_processes", lambda: guarded)
     write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
-    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}", "--jobs=1"]) == 0
-    assert ("graded as root on a machine where checks cannot be kept from starting processes" in capsys.readouterr().out) != guarded
+    assert (
+        course(
+            [
+                "grade",
+                "backprop",
+                f"--submitted={tmp_path / 'submitted'}",
+                f"--out={tmp_path / 'out'}",
+                "--jobs=1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        "graded as root on a machine where checks cannot be kept from starting processes"
+        in capsys.readouterr().out
+    ) != guarded
 
 
 def test_checks_here_cannot_start_processes():
-    assert checks_cannot_start_processes()  # Linux on x86-64 or arm64 with seccomp: every machine this kit supports
+    assert (
+        checks_cannot_start_processes()
+    )  # Linux on x86-64 or arm64 with seccomp: every machine this kit supports
 
 
 def test_a_hand_in_that_uses_up_its_time_fails_the_checks_left(tmp_path):
@@ -223,12 +375,14 @@ def test_a_hand_in_that_uses_up_its_time_fails_the_checks_left(tmp_path):
     result = grade_submission("spins", spinning, Limits(case_seconds=10, submission_seconds=2))
     order = list(POINTS)
     assert passed(result) == set(order[: order.index("power")])
-    assert all("grading time" in check.output for check in result.checks[order.index("power"):])
+    assert all("grading time" in check.output for check in result.checks[order.index("power") :])
 
 
 def test_the_private_copy_holds_only_the_graded_files(tmp_path):
     handin = write_handin(tmp_path / "handin", solution())
-    (handin / "pickle.py").write_text("import os; os._exit(0)\n")  # would shadow a module numpy imports
+    (handin / "pickle.py").write_text(
+        "import os; os._exit(0)\n"
+    )  # would shadow a module numpy imports
     (handin / "data").mkdir()
     private_copy(handin, tmp_path / "copy")
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == sorted(REQUIRED_FILES)
@@ -238,33 +392,53 @@ def test_the_private_copy_follows_only_links_inside_the_hand_in(tmp_path):
     handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n", "mine.py": "y = 2\n"})
     (handin / "nn.py").symlink_to(handin / "mine.py")
     private_copy(handin, tmp_path / "copy")
-    assert (tmp_path / "copy" / "nn.py").read_text() == "y = 2\n" and not (tmp_path / "copy" / "nn.py").is_symlink()
+    assert (tmp_path / "copy" / "nn.py").read_text() == "y = 2\n" and not (
+        tmp_path / "copy" / "nn.py"
+    ).is_symlink()
     (handin / "toolbox.py").unlink()
     (handin / "toolbox.py").symlink_to(SOURCE / "toolbox.py")
     with pytest.raises(Unusable, match="link to a file outside your hand-in") as raised:
         private_copy(handin, tmp_path / "copy2")
-    assert raised.value.status == "missing file" and not (tmp_path / "copy2" / "toolbox.py").exists()
+    assert (
+        raised.value.status == "missing file" and not (tmp_path / "copy2" / "toolbox.py").exists()
+    )
 
 
 def test_a_missing_file_message_lists_what_the_hand_in_holds(tmp_path):
     handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n", "NN.py": "y = 2\n"})
     (handin / "backprop").mkdir()
-    with pytest.raises(Unusable, match=r"hand in your completed nn\.py\. The hand-in holds NN\.py, backprop/, toolbox\.py\."):
+    with pytest.raises(
+        Unusable,
+        match=r"hand in your completed nn\.py\. The hand-in holds NN\.py, backprop/, toolbox\.py\.",
+    ):
         private_copy(handin, tmp_path / "copy")
 
 
 def test_files_are_read_as_the_import_reads_them(tmp_path):
-    utf8 = write_handin(tmp_path / "utf8", {name: "# -*- coding: utf-8 -*-\n" + text for name, text in solution().items()})
+    utf8 = write_handin(
+        tmp_path / "utf8",
+        {name: "# -*- coding: utf-8 -*-\n" + text for name, text in solution().items()},
+    )
     assert set(check_readable(utf8)) == set(REQUIRED_FILES)
-    escaped = write_handin(tmp_path / "escaped", {**solution(), "nn.py": "# coding: unicode_escape\nx = 1  # \\nimport os\n"})
-    with pytest.raises(Unusable, match="nn.py declares the encoding 'unicode-escape'.*delete that line") as raised:
+    escaped = write_handin(
+        tmp_path / "escaped",
+        {**solution(), "nn.py": "# coding: unicode_escape\nx = 1  # \\nimport os\n"},
+    )
+    with pytest.raises(
+        Unusable, match="nn.py declares the encoding 'unicode-escape'.*delete that line"
+    ) as raised:
         check_readable(escaped)
     assert raised.value.status == "bad encoding"
 
 
 def test_a_missing_file_message_names_every_missing_file(tmp_path):
-    handin = write_handin(tmp_path / "handin", {"backprop.ipynb": "{}"})  # only the notebook, as some students do
-    with pytest.raises(Unusable, match=r"toolbox\.py and nn\.py are missing from the hand-in: .* holds backprop\.ipynb\."):
+    handin = write_handin(
+        tmp_path / "handin", {"backprop.ipynb": "{}"}
+    )  # only the notebook, as some students do
+    with pytest.raises(
+        Unusable,
+        match=r"toolbox\.py and nn\.py are missing from the hand-in: .* holds backprop\.ipynb\.",
+    ):
         private_copy(handin, tmp_path / "copy")
 
 
@@ -325,13 +499,27 @@ for visible in (True, False):
 
 
 def test_hidden_random_inputs_change_every_run_unless_a_seed_is_given():
-    """A hand-in can leak the hidden inputs it saw through its feedback; they must be useless in the next run."""
+    """A hand-in can leak the hidden inputs it saw through its feedback; they must be useless in the
+    next run."""
     environment = {key: value for key, value in os.environ.items() if key != "GRADER_SEED"}
-    runs = [subprocess.Popen([sys.executable, "-c", CASE_DIGESTS], stdout=subprocess.PIPE, text=True, env={**environment, **seed})
-            for seed in ({}, {}, {"GRADER_SEED": "7"}, {"GRADER_SEED": "7"})]
-    (visible, hidden), (visible_again, hidden_again), (seeded, hidden_seeded), (seeded_again, hidden_seeded_again) = (
-        run.communicate()[0].split() for run in runs)
-    assert visible == visible_again == seeded == seeded_again  # the notebook's cases are the notebook's
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CASE_DIGESTS],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**environment, **seed},
+        )
+        for seed in ({}, {}, {"GRADER_SEED": "7"}, {"GRADER_SEED": "7"})
+    ]
+    (
+        (visible, hidden),
+        (visible_again, hidden_again),
+        (seeded, hidden_seeded),
+        (seeded_again, hidden_seeded_again),
+    ) = (run.communicate()[0].split() for run in runs)
+    assert (
+        visible == visible_again == seeded == seeded_again
+    )  # the notebook's cases are the notebook's
     assert hidden != hidden_again
     assert hidden_seeded == hidden_seeded_again  # an instructor can reproduce a run
 
@@ -341,12 +529,16 @@ def test_an_unknown_assignment_leaves_the_gradebook_alone(tmp_path, capsys):
     out.mkdir()
     (out / "grades.csv").write_text("student_id,score\nada,15\n")
     (tmp_path / "submitted" / "ada" / "backprop").mkdir(parents=True)
-    assert course(["grade", "backprpo", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
+    assert (
+        course(["grade", "backprpo", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
+    )
     assert "no assignment 'backprpo'" in capsys.readouterr().err
     assert (out / "grades.csv").read_text() == "student_id,score\nada,15\n"
 
 
-@pytest.mark.parametrize("option", ["--case-seconds=0", "--memory-mb=-1", "--processes=two", "--jobs=0"])
+@pytest.mark.parametrize(
+    "option", ["--case-seconds=0", "--memory-mb=-1", "--processes=two", "--jobs=0"]
+)
 def test_limits_and_jobs_must_be_numbers_above_zero(option, capsys):
     with pytest.raises(SystemExit):
         course(["grade", "backprop", option])
@@ -363,28 +555,60 @@ def test_limit_options_explain_themselves():
 
 def test_pytest_grader_says_why_a_hand_in_is_not_graded_once_per_check_without_traceback(tmp_path):
     handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n"})
-    done = subprocess.run([sys.executable, "-m", "pytest", str(GRADER_DIR), f"--submission={handin}", "-q", "-rN", "-p", "no:cacheprovider"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(GRADER_DIR),
+            f"--submission={handin}",
+            "-q",
+            "-rN",
+            "-p",
+            "no:cacheprovider",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert done.returncode == 1
-    assert done.stdout.count("not graded (missing file): nn.py is missing from the hand-in") == len(POINTS)
+    assert done.stdout.count("not graded (missing file): nn.py is missing from the hand-in") == len(
+        POINTS
+    )
     assert "Traceback" not in done.stdout and "raise Unusable" not in done.stdout
-    helped = subprocess.run([sys.executable, "-m", "pytest", str(GRADER_DIR), "--help"], capture_output=True, text=True, cwd=tmp_path)
+    helped = subprocess.run(
+        [sys.executable, "-m", "pytest", str(GRADER_DIR), "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert helped.returncode == 0 and "--submission=PATH" in helped.stdout
 
 
-@pytest.mark.parametrize("existing, says", [
-    ("assignment,student_id,score\nbackprop,ada,15\nsoftmax,bob,9\n", "holds grades of softmax, which grading 'backprop' would replace"),
-    ("\ufeffassignment,student_id,score\nsoftmax,ada,15\n", "holds grades of softmax"),  # as a spreadsheet saves it
-    ("student_id,score\nada,15\n", "holds grades of an unnamed assignment"),
-    ("caf\xe9,15\n", "exists but cannot be read"),
-])
+@pytest.mark.parametrize(
+    "existing, says",
+    [
+        (
+            "assignment,student_id,score\nbackprop,ada,15\nsoftmax,bob,9\n",
+            "holds grades of softmax, which grading 'backprop' would replace",
+        ),
+        (
+            "\ufeffassignment,student_id,score\nsoftmax,ada,15\n",
+            "holds grades of softmax",
+        ),  # as a spreadsheet saves it
+        ("student_id,score\nada,15\n", "holds grades of an unnamed assignment"),
+        ("caf\xe9,15\n", "exists but cannot be read"),
+    ],
+)
 def test_a_gradebook_with_other_grades_is_not_replaced(tmp_path, capsys, existing, says):
     out = tmp_path / "out"
     out.mkdir()
     (out / "grades.csv").write_bytes(existing.encode("latin-1" if "\xe9" in existing else "utf-8"))
     before = (out / "grades.csv").read_bytes()
     write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
-    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
+    assert (
+        course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={out}"]) == 1
+    )
     assert says in capsys.readouterr().err
     assert (out / "grades.csv").read_bytes() == before and not (out / "ada").exists()
 
@@ -396,9 +620,13 @@ def test_regrading_replaces_its_own_gradebook_and_keeps_hand_edits(tmp_path, cap
     grade = ["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=1"]
     for _ in range(2):
         assert course(grade) == 0
-    assert sorted(p.name for p in out.glob("*.csv")) == ["grades.csv"]  # unedited: replaced, nothing kept
+    assert sorted(p.name for p in out.glob("*.csv")) == [
+        "grades.csv"
+    ]  # unedited: replaced, nothing kept
 
-    edited = (out / "grades.csv").read_text().replace("backprop,ada,0,", "backprop,ada,2,")  # a TA's correction
+    edited = (
+        (out / "grades.csv").read_text().replace("backprop,ada,0,", "backprop,ada,2,")
+    )  # a TA's correction
     (out / "grades.csv").write_text(edited)
     (submitted / "bob").rename(tmp_path / "bob withdrew")
     capsys.readouterr()
@@ -406,11 +634,16 @@ def test_regrading_replaces_its_own_gradebook_and_keeps_hand_edits(tmp_path, cap
     printed = capsys.readouterr().out
     (kept,) = out.glob("grades.edited-*.csv")
     assert kept.read_text() == edited and f"so it is kept in {kept}" in printed
-    assert "  ada: score was '2' there, is '0' now" in printed and "  bob: not in the new gradebook" in printed
+    assert (
+        "  ada: score was '2' there, is '0' now" in printed
+        and "  bob: not in the new gradebook" in printed
+    )
     assert "backprop,ada,0," in (out / "grades.csv").read_text()
     assert "still holds results of 1 student(s) with no hand-in" in printed and "(bob)" in printed
 
-    (out / ".grades.csv.sha256").unlink()  # as from a version that kept no digest: it cannot tell, so it keeps
+    (
+        out / ".grades.csv.sha256"
+    ).unlink()  # as from a version that kept no digest: it cannot tell, so it keeps
     assert course(grade) == 0
     assert len(list(out.glob("grades.edited-*.csv"))) == 2
 
@@ -420,13 +653,25 @@ def test_gradebooks_without_student_ids_are_not_compared(tmp_path):
     (tmp_path / "new.csv").write_text("assignment,student_id,score\nbackprop,ada,0\n")
     assert gradebook_differences(tmp_path / "kept.csv", tmp_path / "new.csv") is None
     (tmp_path / "kept.csv").write_text("student_id,score\nada,2\n")
-    assert gradebook_differences(tmp_path / "kept.csv", tmp_path / "new.csv") == [("ada", "score", "2", "0")]
+    assert gradebook_differences(tmp_path / "kept.csv", tmp_path / "new.csv") == [
+        ("ada", "score", "2", "0")
+    ]
 
 
 def test_an_output_path_that_is_a_file_is_refused_before_grading(tmp_path, capsys):
     (tmp_path / "submitted" / "ada" / "backprop").mkdir(parents=True)
     (tmp_path / "out").write_text("not a folder")
-    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
+    assert (
+        course(
+            [
+                "grade",
+                "backprop",
+                f"--submitted={tmp_path / 'submitted'}",
+                f"--out={tmp_path / 'out'}",
+            ]
+        )
+        == 1
+    )
     assert "is a file" in capsys.readouterr().err
 
 
@@ -436,22 +681,43 @@ def test_grading_sessions_load_no_installed_pytest_plugins(tmp_path):
 
     class Spy:
         def pytest_configure(self, config):
-            loaded.append([distribution.project_name for _, distribution in config.pluginmanager.list_plugin_distinfo()])
+            loaded.append(
+                [
+                    distribution.project_name
+                    for _, distribution in config.pluginmanager.list_plugin_distinfo()
+                ]
+            )
 
-    for arguments in ([str(GRADER_DIR), f"--submission={handin}"], pytest_arguments(handin, Limits(), "process")):
+    for arguments in (
+        [str(GRADER_DIR), f"--submission={handin}"],
+        pytest_arguments(handin, Limits(), "process"),
+    ):
         assert pytest.main([*arguments, "--collect-only"], plugins=[Spy()]) == pytest.ExitCode.OK
     plain, grading = loaded
     assert "hypothesis" in plain  # installed (a test dependency), and plain pytest loads it
     assert grading == []  # a grading session runs only the plugins it names
 
 
-@pytest.mark.parametrize("appended, status, says", [
-    ("x = " + "1+" * 300_000 + "1\n", "syntax error", "nn.py nests an expression too deeply for Python to read"),  # RecursionError
-    ("x = " + "-" * 200_000 + "1\n", "syntax error", "nn.py nests an expression too deeply for Python to read"),  # MemoryError
-    ("# " + "padding " * 150_000 + "\n", "too large", "nn.py is larger than 1024 kB"),
-])
+@pytest.mark.parametrize(
+    "appended, status, says",
+    [
+        (
+            "x = " + "1+" * 300_000 + "1\n",
+            "syntax error",
+            "nn.py nests an expression too deeply for Python to read",
+        ),  # RecursionError
+        (
+            "x = " + "-" * 200_000 + "1\n",
+            "syntax error",
+            "nn.py nests an expression too deeply for Python to read",
+        ),  # MemoryError
+        ("# " + "padding " * 150_000 + "\n", "too large", "nn.py is larger than 1024 kB"),
+    ],
+)
 def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, appended, status, says):
-    handin = write_handin(tmp_path / "ada" / "backprop", {**solution(), "nn.py": solution()["nn.py"] + appended})
+    handin = write_handin(
+        tmp_path / "ada" / "backprop", {**solution(), "nn.py": solution()["nn.py"] + appended}
+    )
     result = grade_submission("ada", handin)
     assert (result.status, result.score) == (status, 0) and says in result.message
 
@@ -459,15 +725,32 @@ def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, append
 def test_grading_without_a_release_says_to_make_one(tmp_path, capsys, monkeypatch):
     from grader.cases import checks
 
-    monkeypatch.setattr("course.grade.checks", lambda: checks(tmp_path / "release" / "backprop.ipynb"))  # as if never released
+    monkeypatch.setattr(
+        "course.grade.checks", lambda: checks(tmp_path / "release" / "backprop.ipynb")
+    )  # as if never released
     write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
-    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
-    assert "backprop.ipynb is missing: run `course release backprop` before grading" in capsys.readouterr().err
+    assert (
+        course(
+            [
+                "grade",
+                "backprop",
+                f"--submitted={tmp_path / 'submitted'}",
+                f"--out={tmp_path / 'out'}",
+            ]
+        )
+        == 1
+    )
+    assert (
+        "backprop.ipynb is missing: run `course release backprop` before grading"
+        in capsys.readouterr().err
+    )
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("out_under_submitted", [True, False])
-def test_results_and_hand_ins_in_overlapping_folders_are_refused(tmp_path, capsys, out_under_submitted):
+def test_results_and_hand_ins_in_overlapping_folders_are_refused(
+    tmp_path, capsys, out_under_submitted
+):
     submitted = tmp_path / "submitted"
     write_handin(submitted / "ada" / "backprop", solution())
     out = submitted / "ada" if out_under_submitted else tmp_path
@@ -482,10 +765,23 @@ def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypa
     grade_command.checks.cache_clear()
     try:
         write_handin(tmp_path / "submitted" / "ada" / "backprop", solution())
-        assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}"]) == 1
+        assert (
+            course(
+                [
+                    "grade",
+                    "backprop",
+                    f"--submitted={tmp_path / 'submitted'}",
+                    f"--out={tmp_path / 'out'}",
+                ]
+            )
+            == 1
+        )
     finally:
         grade_command.checks.cache_clear()
-    assert "has a graded cell 'multiplication' that grader/cases.py has no cases for" in capsys.readouterr().err
+    assert (
+        "has a graded cell 'multiplication' that grader/cases.py has no cases for"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_failure_of_the_grader_itself_names_the_checks_it_hit(tmp_path, monkeypatch):
@@ -495,8 +791,13 @@ def test_a_failure_of_the_grader_itself_names_the_checks_it_hit(tmp_path, monkey
     monkeypatch.setattr("grader.judge.judge_case", broken_judge)
     result = grade(tmp_path, solution())
     assert result.status == "grader error"
-    assert result.message.startswith(f"the grader itself failed in {', '.join(POINTS)} (see that check's output)")
-    assert all(check.output.startswith("the grader itself failed here (ZeroDivisionError: planted)") for check in result.checks)
+    assert result.message.startswith(
+        f"the grader itself failed in {', '.join(POINTS)} (see that check's output)"
+    )
+    assert all(
+        check.output.startswith("the grader itself failed here (ZeroDivisionError: planted)")
+        for check in result.checks
+    )
 
 
 def test_a_grading_process_that_raises_costs_only_that_hand_in(tmp_path, monkeypatch):
@@ -508,14 +809,18 @@ def test_a_grading_process_that_raises_costs_only_that_hand_in(tmp_path, monkeyp
         return real(student_id, *rest)
 
     monkeypatch.setattr("grader.run.grade_submission", fails_for_ada)
-    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")]
+    class_ = [
+        (name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")
+    ]
     ada, bob = grader.run.grade_class(class_, jobs=1, limits=FAST, progress=False)
     assert ada.status == "grader error" and ada.score == 0
     assert ada.message == "the grader itself failed (OSError: planted); please tell the instructor."
     assert bob.status == "graded" and bob.score == MAX_SCORE
 
 
-def test_an_interrupted_class_run_stops_its_grading_processes_and_removes_their_copies(tmp_path, monkeypatch):
+def test_an_interrupted_class_run_stops_its_grading_processes_and_removes_their_copies(
+    tmp_path, monkeypatch
+):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(scratch))
@@ -526,7 +831,9 @@ def test_an_interrupted_class_run_stops_its_grading_processes_and_removes_their_
         raise KeyboardInterrupt
 
     monkeypatch.setattr("multiprocessing.connection.wait", interrupted)
-    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")]
+    class_ = [
+        (name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")
+    ]
     with pytest.raises(KeyboardInterrupt):
         grader.run.grade_class(class_, jobs=2, limits=FAST, progress=False)
     assert len(started) == 2 and not any(process.is_alive() for process in started)
@@ -550,8 +857,21 @@ def test_a_worker_that_cannot_start_leaves_no_pipe_open(tmp_path):
 
 def test_one_students_folder_passed_as_the_class_is_refused(tmp_path, capsys):
     write_handin(tmp_path / "submitted" / "Li Wei" / "backprop", solution())
-    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted' / 'Li Wei'}", f"--out={tmp_path / 'out'}"]) == 1
-    assert "Li Wei/ looks like one student's folder (it holds backprop/, no student folder does)" in capsys.readouterr().err
+    assert (
+        course(
+            [
+                "grade",
+                "backprop",
+                f"--submitted={tmp_path / 'submitted' / 'Li Wei'}",
+                f"--out={tmp_path / 'out'}",
+            ]
+        )
+        == 1
+    )
+    assert (
+        "Li Wei/ looks like one student's folder (it holds backprop/, no student folder does)"
+        in capsys.readouterr().err
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -562,7 +882,9 @@ def test_a_gradebook_a_spreadsheet_saved_with_semicolons_is_kept_and_compared(tm
     assert course(grade) == 0
     rows = list(csv.reader((out / "grades.csv").read_text(encoding="utf-8").splitlines()))
     rows[1][2] = "2,5"  # a TA's correction, in a locale with a decimal comma
-    (out / "grades.csv").write_text("\ufeff" + "\n".join(";".join(row) for row in rows) + "\n", encoding="utf-8")
+    (out / "grades.csv").write_text(
+        "\ufeff" + "\n".join(";".join(row) for row in rows) + "\n", encoding="utf-8"
+    )
     capsys.readouterr()
     assert course(grade) == 0
     printed = capsys.readouterr().out
@@ -571,7 +893,9 @@ def test_a_gradebook_a_spreadsheet_saved_with_semicolons_is_kept_and_compared(tm
 
 
 class Answering:
-    """A stand-in sandbox whose worker says it is ready, then writes `answer` (bytes) as its answer."""
+    """A stand-in sandbox whose worker says it is ready, then writes `answer` (bytes) as its
+    answer."""
+
     use_bwrap = True
 
     def __init__(self, answer):
@@ -579,24 +903,33 @@ class Answering:
 
     def start(self, copy_dir, scratch_dir, request_fd, response_fd, limits):
         (scratch_dir.parent / "answer").write_bytes(self.answer)
-        write = (f'import os, sys; os.write({response_fd}, b\'{{"ready": true}}\\n\'); '
-                 f'os.write({response_fd}, open(sys.argv[1], "rb").read())')
-        return subprocess.Popen([sys.executable, "-c", write, str(scratch_dir.parent / "answer")],
-                                pass_fds=(request_fd, response_fd), start_new_session=True)
+        write = (
+            f"import os, sys; os.write({response_fd}, b'{{\"ready\": true}}\\n'); "
+            f'os.write({response_fd}, open(sys.argv[1], "rb").read())'
+        )
+        return subprocess.Popen(
+            [sys.executable, "-c", write, str(scratch_dir.parent / "answer")],
+            pass_fds=(request_fd, response_fd),
+            start_new_session=True,
+        )
 
 
 def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path):
     (tmp_path / "toolbox.py").write_text("x = 1\n")
     flood = b'{"id": 1, "results": [' + b"{}," * (700 << 10) + b"{}]}\n"  # 2 MB of JSON
     session = WorkerSession(tmp_path, Answering(flood), FAST)
-    with pytest.raises(Exception, match="did not follow the protocol \\(an answer line longer than 1 MB\\)"):
+    with pytest.raises(
+        Exception, match="did not follow the protocol \\(an answer line longer than 1 MB\\)"
+    ):
         session.run(checks()[0].requests[0])
 
 
 def test_an_answer_announcing_more_arrays_than_the_request_needs_is_refused_unread(tmp_path):
     (tmp_path / "toolbox.py").write_text("x = 1\n")
     request = checks()[0].requests[-1]
-    announced = f'{{"check": 40, "payload": {request.max_payload + 1}}}\n'.encode()  # framed as the worker frames
+    announced = (
+        f'{{"check": 40, "payload": {request.max_payload + 1}}}\n'.encode()
+    )  # framed as the worker frames
     session = WorkerSession(tmp_path, Answering(announced), FAST)
     with pytest.raises(Exception, match="did not follow the protocol .* twice the expected ones"):
         session.run(request)
@@ -607,8 +940,15 @@ def test_the_answer_format_takes_only_float_arrays_that_lie_inside_the_payload()
     described = payload.add(np.arange(6.0).reshape(2, 3))
     data = b"".join(payload.chunks)
     assert np.array_equal(payload_array(described, data), np.arange(6.0).reshape(2, 3))
-    for bad in ({**described, "shape": [4, 3]}, {**described, "at": 8}, {**described, "at": -8},
-                {**described, "dtype": "int64"}, {**described, "extra": 1}, {**described, "at": 1.0}, [1.0, 2.0]):
+    for bad in (
+        {**described, "shape": [4, 3]},
+        {**described, "at": 8},
+        {**described, "at": -8},
+        {**described, "dtype": "int64"},
+        {**described, "extra": 1},
+        {**described, "at": 1.0},
+        [1.0, 2.0],
+    ):
         with pytest.raises(ProtocolError):
             payload_array(bad, data)
 
@@ -624,22 +964,41 @@ def test_feedback_quotes_a_malformed_answer_only_in_part():
 HOSTILE_IDS = [b"grades.csv", b"=1+1", b"'=1+1", b"bad\xffutf8", b"back\\slash", b"=" + b"x" * 254]
 
 
-def test_a_student_whose_outputs_cannot_be_named_gets_a_row_and_the_class_is_graded(tmp_path, capsys):
+def test_a_student_whose_outputs_cannot_be_named_gets_a_row_and_the_class_is_graded(
+    tmp_path, capsys
+):
     submitted, out = tmp_path / "submitted", tmp_path / "out"
     for name in HOSTILE_IDS + [b"ada", b"zoe"]:
         write_handin(Path(os.fsdecode(bytes(submitted) + b"/" + name)) / "backprop", solution())
-    assert course(["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=2"]) == 1
+    assert (
+        course(["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=2"]) == 1
+    )
     printed = capsys.readouterr()
-    rows = {row["student_id"]: row for row in csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8")))}
+    rows = {
+        row["student_id"]: row
+        for row in csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8")))
+    }
     assert len(rows) == len(HOSTILE_IDS) + 2  # one row each, the hostile ones included
-    for honest in ("ada", "zoe", "'=1+1", "''=1+1"):  # two ids a spreadsheet shows apart, in folders apart
-        assert rows[honest]["status"] == "graded" and float(rows[honest]["score"]) == MAX_SCORE, rows[honest]
+    for honest in (
+        "ada",
+        "zoe",
+        "'=1+1",
+        "''=1+1",
+    ):  # two ids a spreadsheet shows apart, in folders apart
+        assert rows[honest]["status"] == "graded" and float(rows[honest]["score"]) == MAX_SCORE, (
+            rows[honest]
+        )
         assert (out / honest / "backprop" / "feedback.html").is_file()
     bad = {student: row for student, row in rows.items() if row["status"] != "graded"}
     assert sorted(bad) == sorted(["grades.csv", "bad\\xffutf8", "back\\slash", "'=" + "x" * 254])
-    assert all(row["status"] == "bad student id" and "Rename the folder" in row["message"] for row in bad.values())
+    assert all(
+        row["status"] == "bad student id" and "Rename the folder" in row["message"]
+        for row in bad.values()
+    )
     assert "4 student folder(s) could not be graded" in printed.out
-    assert (out / "report.html").is_file() and (out / "grades.csv").read_text(encoding="utf-8").count("\n") == 9
+    assert (out / "report.html").is_file() and (out / "grades.csv").read_text(
+        encoding="utf-8"
+    ).count("\n") == 9
 
 
 def test_a_result_that_cannot_be_written_is_that_students_row(tmp_path, monkeypatch):
@@ -657,33 +1016,49 @@ def test_a_result_that_cannot_be_written_is_that_students_row(tmp_path, monkeypa
     written, grades, _ = outputs.write_gradebook(tmp_path / "out", "backprop", results)
     assert [r.status for r in written] == ["graded", "results not written"]
     assert "No space left on device" in written[1].message and written[1].score == MAX_SCORE
-    assert "bob,15,15" in grades.read_text() and (tmp_path / "out" / "ada" / "backprop" / "results.json").is_file()
+    assert (
+        "bob,15,15" in grades.read_text()
+        and (tmp_path / "out" / "ada" / "backprop" / "results.json").is_file()
+    )
+
 
 def test_a_stalled_grading_process_costs_only_that_hand_in(tmp_path, monkeypatch):
     real = grader.run.grade_submission
 
     def stalls_for_ada(student_id, *rest):
         if student_id == "ada":
-            os.kill(os.getpid(), signal.SIGSTOP)  # as a hand-in outside bubblewrap can do to the process grading it
+            os.kill(
+                os.getpid(), signal.SIGSTOP
+            )  # as a hand-in outside bubblewrap can do to the process grading it
         return real(student_id, *rest)
 
     monkeypatch.setattr("grader.run.grade_submission", stalls_for_ada)
-    monkeypatch.setattr("grader.run.stall_seconds", lambda limits: 8)  # bob needs well under a second
-    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")]
+    monkeypatch.setattr(
+        "grader.run.stall_seconds", lambda limits: 8
+    )  # bob needs well under a second
+    class_ = [
+        (name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")
+    ]
     ada, bob = grader.run.grade_class(class_, jobs=2, limits=FAST, progress=False)
-    assert ada.status == "grader error" and ada.message.startswith("the process grading this hand-in took more than 8 s")
+    assert ada.status == "grader error" and ada.message.startswith(
+        "the process grading this hand-in took more than 8 s"
+    )
     assert bob.status == "graded" and bob.score == MAX_SCORE
 
 
 EQUIVALENT_BODIES = {  # the same derivatives, rounded differently: every check must still pass
     "Div": "return grad / self.b, -(grad * (self.a / self.b)) / self.b\n",
-    "Pow": "if self.exponent == 0:\n    return (0.0 * self.a,)\nreturn (self.exponent * (self.a ** (self.exponent - 1) * grad),)\n",
-    "MatMul": "return np.matmul(grad, np.swapaxes(self.b, -1, -2)), (np.swapaxes(grad, -1, -2) @ self.a).swapaxes(-1, -2)\n",
+    "Pow": "if self.exponent == 0:\n    return (0.0 * self.a,)\nreturn (self.exponent * (self.a "
+    "** (self.exponent - 1) * grad),)\n",
+    "MatMul": "return np.matmul(grad, np.swapaxes(self.b, -1, -2)), (np.swapaxes(grad, -1, -2) @ "
+    "self.a).swapaxes(-1, -2)\n",
     "ReLU": "return (np.where(self.a > 0, grad, 0.0),)\n",
     "Exp": "return (self.out * grad,)\n",
     "Log": "return (grad * (1.0 / self.a),)\n",
-    "Mean": "if self.dim is not None:\n    grad = np.expand_dims(grad, self.dim)\nreturn (np.broadcast_to(grad, self.shape) * (1.0 / self.count),)\n",
-    "SoftmaxCrossEntropy": "d = self.probs.copy()\nd[self.target, self.columns] -= 1.0\nreturn ((grad / len(self.columns)) * d,)\n",
+    "Mean": "if self.dim is not None:\n    grad = np.expand_dims(grad, self.dim)\nreturn "
+    "(np.broadcast_to(grad, self.shape) * (1.0 / self.count),)\n",
+    "SoftmaxCrossEntropy": "d = self.probs.copy()\nd[self.target, self.columns] -= 1.0\nreturn "
+    "((grad / len(self.columns)) * d,)\n",
 }
 
 

@@ -1,15 +1,17 @@
-"""The grader's expected answers are right: central differences of the reference's forward pass agree with them.
+"""The grader's expected answers are right: central differences of the reference's forward pass
+agree with them.
 
 Students are compared with `toolbox_solution` only, so the smooth cases the
 grader draws must have expected gradients that an independent method
 confirms. A grading run draws fresh random cases; here eight fixed seeds stand
 for them, on top of the engine's own property tests (test_engine_properties.py).
 """
+
 import numpy as np
 import pytest
+from central_differences import agrees, numerical_gradients, relative_error
 
 import toolbox_solution
-from central_differences import agrees, numerical_gradients, relative_error
 from grader.cases import case, checks, one_op
 from grader.judge import judge_case
 from grader.worker import Payload, evaluate
@@ -18,24 +20,38 @@ SEEDS = range(8)
 
 
 def central_differences(checked_case):
-    """Each wanted input's gradient of sum(output * grad), from the reference's forward pass alone."""
+    """Each wanted input's gradient of sum(output * grad), from the reference's forward pass
+    alone."""
     request = checked_case.request
     weight = 1.0 if request.get("grad") is None else request["grad"]
     names = request["wants"]
 
     def weighted_output(*arrays):
         inputs = {**request["inputs"], **dict(zip(names, arrays))}
-        value = evaluate(toolbox_solution.toolbox, toolbox_solution.nn, {**request, "inputs": inputs}, backward=False)["value"]
+        value = evaluate(
+            toolbox_solution.toolbox,
+            toolbox_solution.nn,
+            {**request, "inputs": inputs},
+            backward=False,
+        )["value"]
         return float(np.sum(value * weight))
 
-    return dict(zip(names, numerical_gradients(weighted_output, [request["inputs"][name] for name in names])))
+    return dict(
+        zip(
+            names, numerical_gradients(weighted_output, [request["inputs"][name] for name in names])
+        )
+    )
 
 
 def disagreements(checked_case):
-    """{input name: relative error} for each expected gradient that central differences do not confirm."""
+    """{input name: relative error} for each expected gradient that central differences do not
+    confirm."""
     expected = checked_case.expected["grads"]
-    return {name: relative_error(expected[name], numeric)
-            for name, numeric in central_differences(checked_case).items() if not agrees(expected[name], numeric)}
+    return {
+        name: relative_error(expected[name], numeric)
+        for name, numeric in central_differences(checked_case).items()
+        if not agrees(expected[name], numeric)
+    }
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -47,16 +63,30 @@ def test_expected_gradients_agree_with_central_differences(seed):
 
 
 def test_the_comparison_catches_a_wrong_expected_gradient():
-    right = case("x * y", {"x": [1.0, -2.0], "y": [3.0, 0.5]}, one_op("mul", "x", "y"), grad=np.ones(2))
+    right = case(
+        "x * y", {"x": [1.0, -2.0], "y": [3.0, 0.5]}, one_op("mul", "x", "y"), grad=np.ones(2)
+    )
     assert disagreements(right) == {}
-    swapped = {**right.expected, "grads": {"x": right.expected["grads"]["y"], "y": right.expected["grads"]["x"]}}
-    assert set(disagreements(type(right)(right.title, False, right.request, swapped, True))) == {"x", "y"}
+    swapped = {
+        **right.expected,
+        "grads": {"x": right.expected["grads"]["y"], "y": right.expected["grads"]["x"]},
+    }
+    assert set(disagreements(type(right)(right.title, False, right.request, swapped, True))) == {
+        "x",
+        "y",
+    }
 
 
 def test_cases_on_a_kink_are_not_marked_smooth():
     relu = next(check for check in checks(seed=0) if check.grade_id == "relu")
-    given = [c for c in relu.cases if "inputs" in c.request]  # a large case draws its inputs in the worker, away from 0
-    at_zero = [c for c in given if np.any(c.request["inputs"]["x" if "x" in c.request["inputs"] else "A"] == 0)]
+    given = [
+        c for c in relu.cases if "inputs" in c.request
+    ]  # a large case draws its inputs in the worker, away from 0
+    at_zero = [
+        c
+        for c in given
+        if np.any(c.request["inputs"]["x" if "x" in c.request["inputs"] else "A"] == 0)
+    ]
     assert at_zero and not any(c.smooth for c in at_zero)
 
 
@@ -67,14 +97,21 @@ def test_random_cases_change_with_the_seed_and_notebook_cases_do_not():
         visible_a = [c.request["inputs"] for c in a.cases if c.visible]
         visible_b = [c.request["inputs"] for c in b.cases if c.visible]
         assert all(np.array_equal(x[k], y[k]) for x, y in zip(visible_a, visible_b) for k in x)
-    assert any(not np.array_equal(x.request["inputs"][k], y.request["inputs"][k])
-               for a, b in zip(first, second) for x, y in zip(a.cases, b.cases) for k in x.request["inputs"])
+    assert any(
+        not np.array_equal(x.request["inputs"][k], y.request["inputs"][k])
+        for a, b in zip(first, second)
+        for x, y in zip(a.cases, b.cases)
+        for k in x.request["inputs"]
+    )
 
 
 def encoded(outcome):
     """A worker's answer to one case, and the payload its arrays lie in."""
     payload = Payload()
-    result = {"value": payload.add(outcome["value"]), "grads": {name: payload.add(g) for name, g in outcome["grads"].items()}}
+    result = {
+        "value": payload.add(outcome["value"]),
+        "grads": {name: payload.add(g) for name, g in outcome["grads"].items()},
+    }
     return result, b"".join(payload.chunks)
 
 
@@ -84,10 +121,16 @@ def test_a_case_with_a_huge_entry_catches_a_backward_by_central_differences(monk
     ordinary = next(c for c in multiplication.cases if c.title == "random (3, 4) mul (3, 4)")
 
     def by_differences(self, grad):  # what a student could write without knowing the derivative
-        return tuple(numerical_gradients(lambda a, b: float(np.sum(self.forward(a, b) * grad)), [self.a, self.b]))
+        return tuple(
+            numerical_gradients(
+                lambda a, b: float(np.sum(self.forward(a, b) * grad)), [self.a, self.b]
+            )
+        )
 
     monkeypatch.setattr(toolbox_solution.toolbox.Mul, "backward", by_differences)
-    run = lambda c: judge_case(c, *encoded(evaluate(toolbox_solution.toolbox, toolbox_solution.nn, c.request)))  # noqa: E731
+    run = lambda c: judge_case(
+        c, *encoded(evaluate(toolbox_solution.toolbox, toolbox_solution.nn, c.request))
+    )  # noqa: E731
     assert run(ordinary) is None  # on ordinary numbers it agrees with the chain rule
     assert run(huge) is not None
 
@@ -96,10 +139,19 @@ def test_every_check_has_cases_no_numerical_backward_passes():
     for check in checks(seed=0):
         assert any("huge" in c.title for c in check.cases), check.grade_id
         generated = [c.request["generate"] for c in check.cases if "generate" in c.request]
-        # a numerical backward makes a forward pass per input entry: tens of thousands, each over as many numbers or more
-        assert generated and max(int(np.prod(shape)) for spec in generated for _, shape in spec["inputs"].values()) >= 20_000, check.grade_id
+        # a numerical backward makes a forward pass per input entry: tens of thousands, each over as
+        # many numbers or more
+        assert (
+            generated
+            and max(
+                int(np.prod(shape)) for spec in generated for _, shape in spec["inputs"].values()
+            )
+            >= 20_000
+        ), check.grade_id
     network = next(check for check in checks(seed=0) if check.grade_id == "network")
-    classes, batch = next(c.request["generate"]["target"] for c in network.cases if "generate" in c.request)
+    classes, batch = next(
+        c.request["generate"]["target"] for c in network.cases if "generate" in c.request
+    )
     assert classes * batch >= 20_000  # the loss node's input, the logits, is as large as the others
 
 
@@ -108,14 +160,23 @@ def test_a_large_case_travels_as_a_seed_and_comes_back_whole_so_one_wrong_entry_
 
     spec = {"seed": 7, "inputs": {"x": ("positive", [30, 40])}, "grad": [30, 40], "target": None}
     first, again = generated(spec), generated(spec)
-    assert np.array_equal(first["inputs"]["x"], again["inputs"]["x"]) and first["grad"].shape == (30, 40)
+    assert np.array_equal(first["inputs"]["x"], again["inputs"]["x"]) and first["grad"].shape == (
+        30,
+        40,
+    )
     assert first["inputs"]["x"].min() >= 0.5 and len(np.unique(first["inputs"]["x"])) == 1200
     for check in checks(seed=3):
         (large,) = [c for c in check.cases if "generate" in c.request]
-        assert large.expected["value"] is None and large.request["value"] is False  # the given forward's: not asked
+        assert (
+            large.expected["value"] is None and large.request["value"] is False
+        )  # the given forward's: not asked
         right = evaluate(toolbox_solution.toolbox, toolbox_solution.nn, large.request)
         assert judge_case(large, *encoded(right)) is None, check.grade_id
         name, grad = next(iter(right["grads"].items()))
         wrong = grad.copy()
-        wrong.reshape(-1)[np.random.default_rng(0).integers(wrong.size)] += 1e-3 * (1 + abs(wrong).max())
-        assert "expected" in judge_case(large, *encoded({**right, "grads": {**right["grads"], name: wrong}}))
+        wrong.reshape(-1)[np.random.default_rng(0).integers(wrong.size)] += 1e-3 * (
+            1 + abs(wrong).max()
+        )
+        assert "expected" in judge_case(
+            large, *encoded({**right, "grads": {**right["grads"], name: wrong}})
+        )

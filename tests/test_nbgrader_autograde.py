@@ -5,6 +5,7 @@ grade the solution instead of the student's engine. The second case removes
 the setting from a copy of the config and shows the overwrite happening, so
 the first case cannot pass by accident.
 """
+
 import os
 import re
 import shutil
@@ -22,21 +23,36 @@ SETTING = re.compile(r"^c\.Autograde\.exclude_overwriting\b.*$", re.M)
 
 
 def nbgrader(root, *args):
-    # nbgrader runs the `alembic` program to set up its database: it must be on PATH, as in an activated environment.
+    # nbgrader runs the `alembic` program to set up its database: it must be on PATH, as in an
+    # activated environment.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "PATH": path})
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PATH": path},
+    )
+    assert result.returncode == 0, (
+        f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    )
 
 
 @pytest.fixture(scope="module")
 def generated_course(tmp_path_factory):
-    """A copy of the course root after nbgrader's generate_assignment, with one student who handed in the stubs."""
+    """A copy of the course root after nbgrader's generate_assignment, with one student who handed
+    in the stubs."""
     root = tmp_path_factory.mktemp("course")
     shutil.copy(COURSE_ROOT / CONFIG, root / CONFIG)
     shutil.copytree(COURSE_ROOT / "source" / "backprop", root / "source" / "backprop")
     nbgrader(root, "generate_assignment", "backprop", "--force")
-    roster = make_sample_class(root / "submitted", source_dir=root / "source" / "backprop", release_dir=root / "release" / "backprop", count=2)
+    roster = make_sample_class(
+        root / "submitted",
+        source_dir=root / "source" / "backprop",
+        release_dir=root / "release" / "backprop",
+        count=2,
+    )
     for student, kind in roster.items():
         if kind != "stubs":
             shutil.rmtree(root / "submitted" / student)
@@ -45,12 +61,16 @@ def generated_course(tmp_path_factory):
 
 
 @pytest.mark.parametrize("keep_setting", [True, False], ids=["course config", "setting removed"])
-def test_autograde_grades_the_students_engine_not_the_solution(generated_course, tmp_path, keep_setting):
+def test_autograde_grades_the_students_engine_not_the_solution(
+    generated_course, tmp_path, keep_setting
+):
     template, student = generated_course
     root = tmp_path / "course"
     shutil.copytree(template, root)
     config = (root / CONFIG).read_text()
-    assert len(SETTING.findall(config)) == 1, f"{CONFIG} should set Autograde.exclude_overwriting once"
+    assert len(SETTING.findall(config)) == 1, (
+        f"{CONFIG} should set Autograde.exclude_overwriting once"
+    )
     if not keep_setting:
         (root / CONFIG).write_text(SETTING.sub("", config))
 

@@ -1,4 +1,5 @@
 """Grading reads each check's grade id and points from the released notebook, as plain JSON."""
+
 import json
 
 import pytest
@@ -23,15 +24,24 @@ def test_the_release_carries_the_sources_ids_and_points():
 
 def test_checks_take_their_points_from_the_notebook(tmp_path):
     notebook = read_ipynb(RELEASED_NOTEBOOK)
-    graded = [cell for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("grade")]
+    graded = [
+        cell for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("grade")
+    ]
     graded[0]["metadata"]["nbgrader"]["points"] = 4
     (tmp_path / "backprop.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
     assert checks(tmp_path / "backprop.ipynb", seed=0)[0].points == 4.0
 
 
 def test_a_missing_or_broken_release_says_what_to_do(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"backprop.ipynb is missing: run `course release backprop` before grading"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"backprop.ipynb is missing: run `course release backprop` before grading",
+    ):
         checks(tmp_path / "backprop.ipynb", seed=0)
     (tmp_path / "backprop.ipynb").write_text("<<<<<<< HEAD\n{}", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"backprop.ipynb is not a readable notebook .*; restore it .* or run `course release` again"):
+    with pytest.raises(
+        ValueError,
+        match=r"backprop.ipynb is not a readable notebook .*; restore it .* or run `course "
+        r"release` again",
+    ):
         checks(tmp_path / "backprop.ipynb", seed=0)

@@ -1,4 +1,5 @@
 """The lecture notes execute and reproduce the seed's numbers and the breadth-first failure."""
+
 import pytest
 
 from course import COURSE_ROOT
@@ -10,7 +11,9 @@ NOTES = COURSE_ROOT / "course" / "notes"
 @pytest.fixture(scope="module")
 def printed():
     notebook = execute(read_notebook(NOTES / "backpropagation.py"), NOTES, timeout=300)
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    outputs = [
+        output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    ]
     assert not [o for o in outputs if o.output_type == "error"]
     return "".join(o.get("text", "") for o in outputs if o.output_type == "stream"), outputs
 
@@ -28,7 +31,7 @@ def test_notes_show_the_breadth_first_failure_and_the_topological_fix(printed):
     assert "breadth-first walk: dg/dx = 0.028419" in text
     assert "topological order:  dg/dx = -0.090784" in text
     source = (NOTES / "backpropagation.py").read_text()
-    assert 'assert not np.allclose(breadth_first, expected' in source
+    assert "assert not np.allclose(breadth_first, expected" in source
     assert "assert np.allclose(topological, expected" in source
 
 
@@ -39,7 +42,10 @@ def test_notes_render_the_contour_plot_and_graph_drawings(printed):
 
 
 def test_notes_pair_agrees():
-    script, notebook = read_notebook(NOTES / "backpropagation.py"), read_notebook(NOTES / "backpropagation.ipynb")
+    script, notebook = (
+        read_notebook(NOTES / "backpropagation.py"),
+        read_notebook(NOTES / "backpropagation.ipynb"),
+    )
     assert [c.source for c in script.cells] == [c.source for c in notebook.cells], (
         "run `jupytext --sync course/notes/backpropagation.py` to update the .ipynb"
     )

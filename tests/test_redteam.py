@@ -8,6 +8,7 @@ keep are those of the honest code it contains. Attacks only a namespace
 sandbox can stop (reading or writing any file this user may) are left out of
 the plain-process run: there `course grade` warns that it is unsafe.
 """
+
 import contextlib
 import csv
 import io
@@ -19,6 +20,18 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from handins import (
+    CENTRAL_DIFFERENCES,
+    MAX_SCORE,
+    POINTS,
+    REGION_FILES,
+    processes_mentioning,
+    solution,
+    stubs,
+    tree_digest,
+    with_regions,
+    write_handin,
+)
 
 from course import COURSE_ROOT
 from course.cli import main as course
@@ -26,23 +39,42 @@ from grader import cgroup
 from grader.outputs import spreadsheet_safe
 from grader.run import grade_submission
 from grader.sandbox import Limits, choose_sandbox
-from handins import CENTRAL_DIFFERENCES, MAX_SCORE, POINTS, REGION_FILES, processes_mentioning, solution, stubs, tree_digest, with_regions, write_handin
 
-LIMITS = ["--case-seconds=2", "--submission-seconds=20", "--cpu-seconds=5", "--memory-mb=512", "--processes=16"]
+LIMITS = [
+    "--case-seconds=2",
+    "--submission-seconds=20",
+    "--cpu-seconds=5",
+    "--memory-mb=512",
+    "--processes=16",
+]
 SLEEPER = "3141.5926"  # how long the escaping process sleeps: a marker no other process has
 FORMULA = '=HYPERLINK("http:evil.example","full marks")'  # a folder name a spreadsheet would run
-TERMINAL_TRAP = "\x1b]0;retitled\x07\x1b[2J\x1b[31mred"  # a folder name that retitles and clears the terminal
-NEEDS_NAMESPACES = ("reads the solution and imports the grader", "writes outside its folder", "fills memory through files in Mul",
-                    "uses the machine's Python packages in Mul", "opens the worker's memory in Mul")
+TERMINAL_TRAP = (
+    "\x1b]0;retitled\x07\x1b[2J\x1b[31mred"  # a folder name that retitles and clears the terminal
+)
+NEEDS_NAMESPACES = (
+    "reads the solution and imports the grader",
+    "writes outside its folder",
+    "fills memory through files in Mul",
+    "uses the machine's Python packages in Mul",
+    "opens the worker's memory in Mul",
+)
 SANDBOXES = [
-    pytest.param("bubblewrap", marks=pytest.mark.skipif(
-        not choose_sandbox().use_bwrap, reason=f"bubblewrap cannot run here ({choose_sandbox().name})")),
+    pytest.param(
+        "bubblewrap",
+        marks=pytest.mark.skipif(
+            not choose_sandbox().use_bwrap,
+            reason=f"bubblewrap cannot run here ({choose_sandbox().name})",
+        ),
+    ),
     "process",
 ]
 
 
-# Module-level code that swaps every backward but Add's and Mul's in the toolbox module `tb` for central differences.
-RIG_ENGINE = """\
+# Module-level code that swaps every backward but Add's and Mul's in the toolbox module `tb` for
+# central differences.
+RIG_ENGINE = (
+    """\
 plain_apply = tb.Function.apply.__func__
 
 
@@ -53,7 +85,9 @@ def remembering_apply(cls, *inputs, **options):
     return out
 
 
-""" + CENTRAL_DIFFERENCES + """
+"""
+    + CENTRAL_DIFFERENCES
+    + """
 tb.Function.apply = classmethod(remembering_apply)
 stack = list(tb.Function.__subclasses__())
 while stack:
@@ -62,12 +96,18 @@ while stack:
     if cls.__name__ not in ("Add", "Mul"):
         cls.backward = numeric
 """
+)
 # A stub body that rigs the engine the first time it runs: without a fresh fork per check,
 # writing Mul.backward this way earned 14 of 15 points.
-NUMERIC_FROM_MUL = ("import toolbox as tb\nif not hasattr(tb, '_numeric'):\n    tb._numeric = True\n"
-                    + textwrap.indent(RIG_ENGINE, "    ") + "return grad * self.b, grad * self.a\n")
-# A stub body that appends the rigging to the worker's copy of toolbox.py and kills the worker, so that
-# the next check's worker imports it: 13 of 15 points outside bubblewrap until restarts restored the copy.
+NUMERIC_FROM_MUL = (
+    "import toolbox as tb\nif not hasattr(tb, '_numeric'):\n    tb._numeric = True\n"
+    + textwrap.indent(RIG_ENGINE, "    ")
+    + "return grad * self.b, grad * self.a\n"
+)
+# A stub body that appends the rigging to the worker's copy of toolbox.py and kills the worker, so
+# that
+# the next check's worker imports it: 13 of 15 points outside bubblewrap until restarts restored the
+# copy.
 RIGGED_TAIL = "import sys as _sys\ntb = _sys.modules[__name__]\n" + RIG_ENGINE
 REWRITE_FROM_MUL = f"""\
 import os, signal
@@ -108,7 +148,9 @@ Mul.backward = hold
 
 
 def only_mul_as(body):
-    return with_regions({cls: body if cls == "Mul" else "raise NotImplementedError()\n" for cls in REGION_FILES})
+    return with_regions(
+        {cls: body if cls == "Mul" else "raise NotImplementedError()\n" for cls in REGION_FILES}
+    )
 
 
 def appended(base, code, file="toolbox.py"):
@@ -118,58 +160,107 @@ def appended(base, code, file="toolbox.py"):
 def hostile_handins(paths, sandbox="bubblewrap"):
     """student id -> (files, points the honest part earns), for a run in `sandbox`."""
     ours = repr(str(paths["submitted"] / "writes outside" / "backprop"))
-    other = repr(str(paths["submitted"] / "zz honest" / "backprop" / "toolbox.py"))
-    targets = [str(paths["submitted"] / "zz honest" / "backprop" / "toolbox.py"), str(paths["out"] / "grades.csv"),
-               str(paths["marker"]), str(COURSE_ROOT / "pwned.txt"), f"{ours[1:-1]}/pwned.txt"]
+    targets = [
+        str(paths["submitted"] / "zz honest" / "backprop" / "toolbox.py"),
+        str(paths["out"] / "grades.csv"),
+        str(paths["marker"]),
+        str(COURSE_ROOT / "pwned.txt"),
+        f"{ours[1:-1]}/pwned.txt",
+    ]
     solution_files = {
         name: str(COURSE_ROOT / "source" / "backprop" / name) for name in ("toolbox.py", "nn.py")
     }
-    site_dirs = [sysconfig.get_path(kind, vars={"base": sys.base_prefix, "platbase": sys.base_prefix}) for kind in ("purelib", "platlib")]
+    site_dirs = [
+        sysconfig.get_path(kind, vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
+        for kind in ("purelib", "platlib")
+    ]
     site_dirs += [str(path) for path in Path("/usr/lib").glob("python3*/dist-packages")]
     all_but = lambda *checks: MAX_SCORE - sum(POINTS[c] for c in checks)  # noqa: E731
     handins = {
         "exits at import": (appended(solution(), "import sys\nsys.exit(0)\n"), 0),
         "spins at import": (appended(solution(), "while True:\n    pass\n"), 0),
-        "os._exit in Mul": (appended(solution(), "import os\nMul.backward = lambda self, grad: os._exit(0)\n"), all_but("multiplication")),
-        "kills itself in Div": (appended(solution(), """
+        "os._exit in Mul": (
+            appended(solution(), "import os\nMul.backward = lambda self, grad: os._exit(0)\n"),
+            all_but("multiplication"),
+        ),
+        "kills itself in Div": (
+            appended(
+                solution(),
+                """
             import os, signal
             Div.backward = lambda self, grad: os.kill(os.getpid(), signal.SIGKILL)
-            """), all_but("division")),
-        "spins in Pow": (appended(solution(), """
+            """,
+            ),
+            all_but("division"),
+        ),
+        "spins in Pow": (
+            appended(
+                solution(),
+                """
             def spin(self, grad):
                 while True:
                     pass
             Pow.backward = spin
-            """), all_but("power")),
-        "ignores SIGTERM, spins in Exp": (appended(solution(), """
+            """,
+            ),
+            all_but("power"),
+        ),
+        "ignores SIGTERM, spins in Exp": (
+            appended(
+                solution(),
+                """
             import signal, time
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             def hang(self, grad):
                 while True:
                     time.sleep(0.01)
             Exp.backward = hang
-            """), all_but("exp")),
-        "huge memory in Log": (appended(solution(), """
+            """,
+            ),
+            all_but("exp"),
+        ),
+        "huge memory in Log": (
+            appended(
+                solution(),
+                """
             def hog(self, grad):
                 blocks = []
                 while True:
                     blocks.append(np.ones(10**7))
             Log.backward = hog
-            """), all_but("log")),
-        "forks many processes": (appended(stubs(), """
+            """,
+            ),
+            all_but("log"),
+        ),
+        "forks many processes": (
+            appended(
+                stubs(),
+                """
             import os, time
             for _ in range(200):
                 if os.fork() == 0:
                     time.sleep(600)
                     os._exit(0)
-            """), 0),
-        "prints fake results": (appended(stubs(), """
+            """,
+            ),
+            0,
+        ),
+        "prints fake results": (
+            appended(
+                stubs(),
+                """
             import sys
             for stream in (sys.stdout, sys.stderr):
                 print('grader/test_backprop.py ........... 11 passed; score 15/15', file=stream, flush=True)
                 print('{"id": 1, "results": [], "score": 15}', file=stream, flush=True)
-            """), 0),
-        "forges the protocol": (appended(stubs(), """
+            """,
+            ),
+            0,
+        ),
+        "forges the protocol": (
+            appended(
+                stubs(),
+                """
             import os, pickle, sys
             answer = os.open('/dev/null', os.O_WRONLY)
             for fd in [int(sys.argv[2]), *range(3, 12)]:  # the worker's answer pipe, then any other
@@ -180,8 +271,14 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                     os.write(fd, pickle.dumps(os.system) + b'\\n' + b'[' * 100000 + b'\\n')
                 except OSError:
                     pass
-            """), 0),
-        "patches numpy comparisons": (appended(stubs(), """
+            """,
+            ),
+            0,
+        ),
+        "patches numpy comparisons": (
+            appended(
+                stubs(),
+                """
             import numpy
             numpy.allclose = numpy.array_equal = lambda *args, **kwargs: True
             numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.broadcast(a, b).shape, dtype=bool)
@@ -194,8 +291,14 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                     return [tensor]
                 return [leaf for parent in tensor.grad_fn.inputs for leaf in _leaves(parent)]
             Tensor.backward = zeros
-            """), 0),
-        "returns objects equal to everything": (appended(stubs(), """
+            """,
+            ),
+            0,
+        ),
+        "returns objects equal to everything": (
+            appended(
+                stubs(),
+                """
             class Liar:
                 __eq__ = lambda self, other: True
                 __ne__ = lambda self, other: False
@@ -210,18 +313,30 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                     tensor.grad = Liar() if tensor.ndim else np.zeros(tensor.shape).view(AlwaysEqual)
                     stack.extend(tensor.grad_fn.inputs if tensor.grad_fn else [])
             Tensor.backward = lie
-            """), 0),
-        "runs code when unpickled": (appended(stubs(), f"""
+            """,
+            ),
+            0,
+        ),
+        "runs code when unpickled": (
+            appended(
+                stubs(),
+                f"""
             import os
             class Payload:
                 def __reduce__(self):
-                    return (os.system, ("touch {paths['marker']}",))
+                    return (os.system, ("touch {paths["marker"]}",))
             def send(self, grad=None):
                 for leaf in self.grad_fn.inputs:
                     leaf.grad = Payload()
             Tensor.backward = send
-            """), 0),
-        "reads the solution and imports the grader": (appended(stubs(), f"""
+            """,
+            ),
+            0,
+        ),
+        "reads the solution and imports the grader": (
+            appended(
+                stubs(),
+                f"""
             import importlib, sys
             for name in ("toolbox_solution", "grader.cases"):
                 try:
@@ -231,11 +346,17 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 except Exception:
                     pass
             try:
-                exec(open({solution_files['toolbox.py']!r}).read())
+                exec(open({solution_files["toolbox.py"]!r}).read())
             except OSError:
                 pass
-            """), 0),
-        "writes outside its folder": (appended(stubs(), f"""
+            """,
+            ),
+            0,
+        ),
+        "writes outside its folder": (
+            appended(
+                stubs(),
+                f"""
             import os
             for path in {targets!r}:
                 try:
@@ -243,8 +364,14 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                         file.write("owned")
                 except OSError:
                     pass
-            """), 0),
-        "outlives grading": (appended(stubs(), f"""
+            """,
+            ),
+            0,
+        ),
+        "outlives grading": (
+            appended(
+                stubs(),
+                f"""
             import os
             try:
                 if os.fork() == 0:
@@ -254,8 +381,14 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                     os._exit(0)
             except OSError:
                 pass
-            """), 0),
-        "fills memory through files in Mul": (appended(solution(), """
+            """,
+            ),
+            0,
+        ),
+        "fills memory through files in Mul": (
+            appended(
+                solution(),
+                """
             honest_backward = Mul.backward
             def fill(self, grad):
                 for folder in ("/dev/shm", "/dev", "/", "/sandbox"):  # in-memory file systems other than the sized /tmp
@@ -267,8 +400,14 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                         pass
                 raise MemoryError("no unbounded file system to fill")
             Mul.backward = fill
-            """), all_but("multiplication")),
-        "uses the machine's Python packages in Mul": (appended(solution(), f"""
+            """,
+            ),
+            all_but("multiplication"),
+        ),
+        "uses the machine's Python packages in Mul": (
+            appended(
+                solution(),
+                f"""
             import os
             honest_backward = Mul.backward
             def borrow(self, grad):  # with torch or sympy there, a gradient needs no work
@@ -276,16 +415,28 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                     return honest_backward(self, grad)
                 raise ImportError("only numpy is here")
             Mul.backward = borrow
-            """), all_but("multiplication")),
-        "opens the worker's memory in Mul": (appended(solution(), """
+            """,
+            ),
+            all_but("multiplication"),
+        ),
+        "opens the worker's memory in Mul": (
+            appended(
+                solution(),
+                """
             import os
             honest_backward = Mul.backward
             def peek(self, grad):  # with the worker's memory writable, a check could patch what later checks start from
                 with open(f"/proc/{os.getppid()}/mem", "r+b"):
                     return honest_backward(self, grad)
             Mul.backward = peek
-            """), all_but("multiplication")),
-        "forks without limit in Mul": (appended(solution(), """
+            """,
+            ),
+            all_but("multiplication"),
+        ),
+        "forks without limit in Mul": (
+            appended(
+                solution(),
+                """
             import os
             honest_backward = Mul.backward
             def breed(self, grad):  # each child could hold memory_mb: as root no process limit stopped them
@@ -297,21 +448,45 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                         return honest_backward(self, grad)
                 raise RuntimeError("started 64 processes without reaching a limit")
             Mul.backward = breed
-            """), MAX_SCORE),
-        "kills the grading process": (appended(stubs(), """
+            """,
+            ),
+            MAX_SCORE,
+        ),
+        "kills the grading process": (
+            appended(
+                stubs(),
+                """
             import os, signal
             os.kill(os.getppid(), signal.SIGKILL)
-            """), 0),
-        "escapes the terminal at import": (appended(stubs(), """
+            """,
+            ),
+            0,
+        ),
+        "escapes the terminal at import": (
+            appended(
+                stubs(),
+                """
             raise ImportError("\\x1b[2J\\x1b]0;retitled\\x07=1+1")
-            """), 0),
-        "escapes the terminal in Mul": (appended(solution(), """
+            """,
+            ),
+            0,
+        ),
+        "escapes the terminal in Mul": (
+            appended(
+                solution(),
+                """
             def shout(self, grad):
                 raise ValueError("\\x1b[2J\\x1b]0;retitled\\x07")
             Mul.backward = shout
-            """), all_but("multiplication")),
+            """,
+            ),
+            all_but("multiplication"),
+        ),
         "holds memory beyond its limit in Mul": (appended(solution(), HOLDS_MEMORY), MAX_SCORE),
-        "opens many files in Mul": (appended(solution(), """
+        "opens many files in Mul": (
+            appended(
+                solution(),
+                """
             honest_backward = Mul.backward
             def hoard(self, grad):  # each open file could hold memory the address-space limit does not see
                 files = []
@@ -322,8 +497,14 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                     return honest_backward(self, grad)
                 raise RuntimeError("opened 200 files without reaching a limit")
             Mul.backward = hoard
-            """), MAX_SCORE),
-        "leaves files for the next check": (appended(solution(), """
+            """,
+            ),
+            MAX_SCORE,
+        ),
+        "leaves files for the next check": (
+            appended(
+                solution(),
+                """
             import os, tempfile
             honest_mul, honest_div = Mul.backward, Div.backward
             def leave(self, grad):
@@ -335,37 +516,69 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                     raise RuntimeError("found what the multiplication check left")
                 return honest_div(self, grad)
             Mul.backward, Div.backward = leave, find
-            """), MAX_SCORE),
-        "shows the cases it can see in Mul": (appended(solution(), """
+            """,
+            ),
+            MAX_SCORE,
+        ),
+        "shows the cases it can see in Mul": (
+            appended(
+                solution(),
+                """
             import gc
             def count(self, grad):  # a visible case's message, read by the student, must hold no hidden input
                 seen = sum(1 for o in gc.get_objects() if isinstance(o, dict) and "wants" in o  # each case as it came
                            and not any(isinstance(v, np.ndarray) for v in o.get("inputs", {}).values()))
                 raise ValueError(f"saw {seen} case(s) in memory")
             Mul.backward = count
-            """), all_but("multiplication")),
+            """,
+            ),
+            all_but("multiplication"),
+        ),
         "patches the engine from Mul": (only_mul_as(NUMERIC_FROM_MUL), POINTS["multiplication"]),
-        # In bubblewrap the copy is read-only, so Mul.backward answers honestly; elsewhere it kills its check.
-        "rewrites its copy from Mul": (only_mul_as(REWRITE_FROM_MUL), POINTS["multiplication"] if sandbox == "bubblewrap" else 0),
-        "declares a codec that hides code": ({**stubs(), "toolbox.py": "# coding: unicode_escape\n" + stubs()["toolbox.py"]
-                                              + "\n# Mul is all I wrote\\nMul.backward = lambda self, grad: (grad * self.b, grad * self.a)\n"}, 0),
+        # In bubblewrap the copy is read-only, so Mul.backward answers honestly; elsewhere it kills
+        # its check.
+        "rewrites its copy from Mul": (
+            only_mul_as(REWRITE_FROM_MUL),
+            POINTS["multiplication"] if sandbox == "bubblewrap" else 0,
+        ),
+        "declares a codec that hides code": (
+            {
+                **stubs(),
+                "toolbox.py": "# coding: unicode_escape\n"
+                + stubs()["toolbox.py"]
+                + "\n# Mul is all I wrote\\nMul.backward = lambda self, grad: (grad * self.b, "
+                "grad * self.a)\n",
+            },
+            0,
+        ),
         FORMULA: (solution(), MAX_SCORE),
         TERMINAL_TRAP: (solution(), MAX_SCORE),
         "links to the solution": (None, 0),
         "zz honest": (solution(), MAX_SCORE),
     }
-    return {student: handin for student, handin in handins.items() if sandbox == "bubblewrap" or student not in NEEDS_NAMESPACES}
+    return {
+        student: handin
+        for student, handin in handins.items()
+        if sandbox == "bubblewrap" or student not in NEEDS_NAMESPACES
+    }
 
 
 @pytest.fixture(scope="module", params=SANDBOXES)
 def graded(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("redteam")
-    paths = {"submitted": root / "submitted", "out": root / "out", "marker": root / "pwned", "scratch": root / "scratch"}
+    paths = {
+        "submitted": root / "submitted",
+        "out": root / "out",
+        "marker": root / "pwned",
+        "scratch": root / "scratch",
+    }
     handins = hostile_handins(paths, request.param)
     for student, (files, _) in handins.items():
         if files is not None:
             write_handin(paths["submitted"] / student / "backprop", files)
-    linked = write_handin(paths["submitted"] / "links to the solution" / "backprop", {"nn.py": solution()["nn.py"]})
+    linked = write_handin(
+        paths["submitted"] / "links to the solution" / "backprop", {"nn.py": solution()["nn.py"]}
+    )
     (linked / "toolbox.py").symlink_to(COURSE_ROOT / "source" / "backprop" / "toolbox.py")
     before = tree_digest(paths["submitted"])
     paths["scratch"].mkdir()
@@ -373,15 +586,33 @@ def graded(tmp_path_factory, request):
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
-            code = course(["grade", "backprop", f"--submitted={paths['submitted']}", f"--out={paths['out']}", "--jobs=2",
-                           "--allow-changed-code",  # attacks at import time must reach the sandbox; tests/test_scaffold_check.py covers the refusal
-                           f"--sandbox={request.param}", *LIMITS])
+            code = course(
+                [
+                    "grade",
+                    "backprop",
+                    f"--submitted={paths['submitted']}",
+                    f"--out={paths['out']}",
+                    "--jobs=2",
+                    # attacks at import time must reach the sandbox; tests/test_scaffold_check.py
+                    # covers the refusal
+                    "--allow-changed-code",
+                    f"--sandbox={request.param}",
+                    *LIMITS,
+                ]
+            )
     finally:
         tempfile.tempdir = saved
     with open(paths["out"] / "grades.csv", encoding="utf-8") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
-    return {"code": code, "rows": rows, "handins": handins, "paths": paths, "unchanged": tree_digest(paths["submitted"]) == before,
-            "printed": printed.getvalue(), "sandbox": request.param}
+    return {
+        "code": code,
+        "rows": rows,
+        "handins": handins,
+        "paths": paths,
+        "unchanged": tree_digest(paths["submitted"]) == before,
+        "printed": printed.getvalue(),
+        "sandbox": request.param,
+    }
 
 
 def test_every_hostile_hand_in_gets_a_row_and_the_run_succeeds(graded):
@@ -389,17 +620,23 @@ def test_every_hostile_hand_in_gets_a_row_and_the_run_succeeds(graded):
     assert set(graded["rows"]) == {spreadsheet_safe(student) for student in graded["handins"]}
 
 
-@pytest.mark.parametrize("student", sorted(hostile_handins({"submitted": COURSE_ROOT, "out": COURSE_ROOT, "marker": COURSE_ROOT})))
+@pytest.mark.parametrize(
+    "student",
+    sorted(hostile_handins({"submitted": COURSE_ROOT, "out": COURSE_ROOT, "marker": COURSE_ROOT})),
+)
 def test_earns_only_what_its_honest_code_earns(graded, student):
     if student not in graded["handins"]:
-        pytest.skip(f"only a namespace sandbox stops this; {graded['sandbox']} mode warns that it is unsafe")
+        pytest.skip(
+            f"only a namespace sandbox stops this; {graded['sandbox']} mode warns that it is unsafe"
+        )
     row = graded["rows"][spreadsheet_safe(student)]
     assert float(row["score"]) == graded["handins"][student][1], row
 
 
 def test_killing_the_grading_process_costs_only_that_hand_in(graded):
     row = graded["rows"]["kills the grading process"]
-    # Bubblewrap's pid namespace hides the grading process; a plain process can kill it, which fails that hand-in alone.
+    # Bubblewrap's pid namespace hides the grading process; a plain process can kill it, which fails
+    # that hand-in alone.
     assert row["status"] == ("graded" if graded["sandbox"] == "bubblewrap" else "grader error"), row
 
 
@@ -407,36 +644,67 @@ def test_student_text_cannot_inject_formulas_or_terminal_escapes(graded):
     out = graded["paths"]["out"]
     with open(out / "grades.csv", newline="", encoding="utf-8") as file:
         cells = [cell for row in csv.reader(file) for cell in row]
-    assert any(cell.startswith("'=") for cell in cells)  # the formula's student id is there, defused
+    assert any(
+        cell.startswith("'=") for cell in cells
+    )  # the formula's student id is there, defused
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
-    assert (out / spreadsheet_safe(FORMULA) / "backprop" / "results.json").is_file()  # the id reports look up
+    assert (
+        out / spreadsheet_safe(FORMULA) / "backprop" / "results.json"
+    ).is_file()  # the id reports look up
     assert "\x1b" not in graded["printed"]
     assert "\\x1b]0;retitled" in graded["printed"]  # shown, escaped, in the gradebook table
     for student in ("escapes the terminal at import", "escapes the terminal in Mul"):
-        results = json.loads((out / student / "backprop" / "results.json").read_text(encoding="utf-8"))
-        shown = "\n".join([results["output"], *(test["output"] for test in results["tests"]), graded["rows"][student]["message"]])
-        assert "\x1b" not in shown and "\\x1b]0;retitled" in shown, shown  # escaped, as in the gradebook table
+        results = json.loads(
+            (out / student / "backprop" / "results.json").read_text(encoding="utf-8")
+        )
+        shown = "\n".join(
+            [
+                results["output"],
+                *(test["output"] for test in results["tests"]),
+                graded["rows"][student]["message"],
+            ]
+        )
+        assert "\x1b" not in shown and "\\x1b]0;retitled" in shown, (
+            shown
+        )  # escaped, as in the gradebook table
 
 
 def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
     rows = graded["rows"]
     assert rows["spins in Pow"]["power"] == "0" and rows["spins in Pow"]["status"] == "graded"
     assert rows["exits at import"]["status"] == rows["spins at import"]["status"] == "import error"
-    results = json.loads((graded["paths"]["out"] / "spins in Pow" / "backprop" / "results.json").read_text())
-    assert "no answer within 2 s" in next(test["output"] for test in results["tests"] if test["name"] == "power")
-    forged = json.loads((graded["paths"]["out"] / "forges the protocol" / "backprop" / "results.json").read_text())
+    results = json.loads(
+        (graded["paths"]["out"] / "spins in Pow" / "backprop" / "results.json").read_text()
+    )
+    assert "no answer within 2 s" in next(
+        test["output"] for test in results["tests"] if test["name"] == "power"
+    )
+    forged = json.loads(
+        (graded["paths"]["out"] / "forges the protocol" / "backprop" / "results.json").read_text()
+    )
     assert "did not follow the protocol" in forged["output"] + forged["tests"][0]["output"]
 
 
 def test_a_visible_case_never_sees_a_hidden_input(graded):
-    results = json.loads((graded["paths"]["out"] / "shows the cases it can see in Mul" / "backprop" / "results.json").read_text())
+    results = json.loads(
+        (
+            graded["paths"]["out"]
+            / "shows the cases it can see in Mul"
+            / "backprop"
+            / "results.json"
+        ).read_text()
+    )
     shown = next(test["output"] for test in results["tests"] if test["name"] == "multiplication")
-    assert "saw 1 case(s) in memory" in shown, shown  # the notebook's own case, none of the hidden ones
+    assert "saw 1 case(s) in memory" in shown, (
+        shown
+    )  # the notebook's own case, none of the hidden ones
 
 
 def test_a_link_to_the_solution_is_not_followed(graded):
     row = graded["rows"]["links to the solution"]
-    assert row["status"] == "missing file" and "link to a file outside your hand-in" in row["message"]
+    assert (
+        row["status"] == "missing file" and "link to a file outside your hand-in" in row["message"]
+    )
 
 
 def test_nothing_is_left_behind(graded):
@@ -450,13 +718,20 @@ def test_nothing_is_left_behind(graded):
     assert processes_mentioning(SLEEPER) == []
     assert processes_mentioning(str(paths["scratch"])) == []
     for place in cgroup.usable(Limits(memory_mb=512, processes=16)).values():  # as LIMITS asks
-        stale = [f for f in place.folder.glob("grader-*") if not Path(f"/proc/{f.name.split('-')[1]}").exists()]
+        stale = [
+            f
+            for f in place.folder.glob("grader-*")
+            if not Path(f"/proc/{f.name.split('-')[1]}").exists()
+        ]
         assert stale == [], "cgroups of grading processes that ended were left behind"
 
 
-# Helpers students may add (new names, no code at import) that differentiate a node's own forward numerically,
-# one forward pass per input entry: by real differences, or exactly, by a complex step. Put in every stub body,
-# each earned 15 of 15 before the hidden cases had huge entries (real differences) and large inputs (both).
+# Helpers students may add (new names, no code at import) that differentiate a node's own forward
+# numerically,
+# one forward pass per input entry: by real differences, or exactly, by a complex step. Put in every
+# stub body,
+# each earned 15 of 15 before the hidden cases had huge entries (real differences) and large inputs
+# (both).
 NODE_BY_DIFFERENCES = """
 
 def by_differences(node, grad, eps=1e-6, **options):
@@ -490,8 +765,24 @@ def by_complex_step(node, grad, **options):
 
 
 def test_backward_by_numerical_differentiation_of_its_node_earns_nothing(tmp_path):
-    files = with_regions({"Mul": "return by_differences(self, grad)\n", "Sum": "return by_complex_step(self, grad, dim=self.dim)\n"})
-    files["toolbox.py"] = files["toolbox.py"].replace("import numpy as np\n", "import numpy as np\n" + NODE_BY_DIFFERENCES, 1)
-    result = grade_submission("numeric", write_handin(tmp_path / "numeric", files), Limits(case_seconds=2, submission_seconds=30))
-    assert result.status == "graded", result.message  # accepted as a hand-in: the cases, not the given-code check, decide
-    assert {check.grade_id for check in result.checks if not check.passed} == {"multiplication", "sum"}
+    files = with_regions(
+        {
+            "Mul": "return by_differences(self, grad)\n",
+            "Sum": "return by_complex_step(self, grad, dim=self.dim)\n",
+        }
+    )
+    files["toolbox.py"] = files["toolbox.py"].replace(
+        "import numpy as np\n", "import numpy as np\n" + NODE_BY_DIFFERENCES, 1
+    )
+    result = grade_submission(
+        "numeric",
+        write_handin(tmp_path / "numeric", files),
+        Limits(case_seconds=2, submission_seconds=30),
+    )
+    assert result.status == "graded", (
+        result.message
+    )  # accepted as a hand-in: the cases, not the given-code check, decide
+    assert {check.grade_id for check in result.checks if not check.passed} == {
+        "multiplication",
+        "sum",
+    }

@@ -3,6 +3,7 @@
 Every test works on a copy of the course tree in a temporary folder; the real
 source/ and release/ are only read.
 """
+
 import os
 import re
 import shutil
@@ -23,7 +24,11 @@ RELEASED = COURSE_ROOT / "release" / "backprop"
 def course(tmp_path):
     """A copy of what a release needs: nbgrader_config.py and source/backprop."""
     shutil.copy2(COURSE_ROOT / "nbgrader_config.py", tmp_path)
-    shutil.copytree(COURSE_ROOT / "source" / "backprop", tmp_path / "source" / "backprop", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(
+        COURSE_ROOT / "source" / "backprop",
+        tmp_path / "source" / "backprop",
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+    )
     return tmp_path
 
 
@@ -37,7 +42,11 @@ def old_release(course):
 
 
 def files_of(folder):
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(Path(folder).rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(Path(folder).rglob("*"))
+        if path.is_file()
+    }
 
 
 def edit(path, old, new):
@@ -53,24 +62,51 @@ def refused(course, capsys, name="backprop"):
 
 
 def test_a_release_from_a_fresh_copy_equals_the_committed_one(course):
-    done = subprocess.run([sys.executable, "-m", "course", "release", "backprop", "--root", str(course)], capture_output=True, text=True, cwd=course)
+    done = subprocess.run(
+        [sys.executable, "-m", "course", "release", "backprop", "--root", str(course)],
+        capture_output=True,
+        text=True,
+        cwd=course,
+    )
     assert done.returncode == 0, done.stderr
     assert "total           15 points" in done.stdout
     assert not list(course.glob("*.db")), "nbgrader's gradebook must not appear in the course root"
     produced, committed = files_of(course / "release" / "backprop"), files_of(RELEASED)
-    assert sorted(produced) == sorted(committed), "release/backprop is out of date: run `course release backprop` and commit it"
+    assert sorted(produced) == sorted(committed), (
+        "release/backprop is out of date: run `course release backprop` and commit it"
+    )
     stale = [name for name in produced if produced[name] != committed[name]]
-    assert not stale, f"{', '.join(stale)} in release/backprop differ from what the source gives: run `course release backprop` and commit it"
+    assert not stale, (
+        f"{', '.join(stale)} in release/backprop differ from what the source gives: run `course "
+        "release backprop` and commit it"
+    )
 
 
-def test_planted_solution_and_hidden_test_lines_and_a_free_check_are_refused(course, old_release, capsys):
+def test_planted_solution_and_hidden_test_lines_and_a_free_check_are_refused(
+    course, old_release, capsys
+):
     source = course / "source" / "backprop"
-    edit(source / "toolbox.py", "class Mul(Function):", "# hint: return grad * self.b, grad * self.a\nclass Mul(Function):")
-    edit(source / "nn.py", "class CrossEntropyLoss:", '# assert np.allclose(x.grad, 2 / x.data), "Log: wrong gradient inside a chain"\nclass CrossEntropyLoss:')
+    edit(
+        source / "toolbox.py",
+        "class Mul(Function):",
+        "# hint: return grad * self.b, grad * self.a\nclass Mul(Function):",
+    )
+    edit(
+        source / "nn.py",
+        "class CrossEntropyLoss:",
+        '# assert np.allclose(x.grad, 2 / x.data), "Log: wrong gradient inside a chain"\nclass '
+        "CrossEntropyLoss:",
+    )
     free = '# %% nbgrader={"grade": true, "grade_id": "free", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}\nassert 1 + 1 == 2\n\n'
-    edit(source / "backprop.py", "# %% [markdown]\n# ## Training", free + "# %% [markdown]\n# ## Training")
+    edit(
+        source / "backprop.py",
+        "# %% [markdown]\n# ## Training",
+        free + "# %% [markdown]\n# ## Training",
+    )
     message = refused(course, capsys)
-    assert "release/backprop/toolbox.py" in message and "repeats source/backprop/toolbox.py" in message
+    assert (
+        "release/backprop/toolbox.py" in message and "repeats source/backprop/toolbox.py" in message
+    )
     assert "'# hint: return grad * self.b, grad * self.a'" in message
     assert "release/backprop/nn.py" in message and "repeats source/backprop/backprop.py" in message
     assert "check 'free'" in message and "passes against the stubs" in message
@@ -78,31 +114,73 @@ def test_planted_solution_and_hidden_test_lines_and_a_free_check_are_refused(cou
 
 
 def test_a_notebook_failing_with_the_solution_is_refused(course, old_release, capsys):
-    edit(course / "source" / "backprop" / "toolbox.py", "return grad / self.b, -grad * self.a / self.b**2", "return grad / self.b, grad * self.a / self.b**2")
+    edit(
+        course / "source" / "backprop" / "toolbox.py",
+        "return grad / self.b, -grad * self.a / self.b**2",
+        "return grad / self.b, grad * self.a / self.b**2",
+    )
     message = refused(course, capsys)
-    assert "source/backprop/backprop.py cell" in message and "(check 'division') fails against the solution: AssertionError: Div" in message
+    assert (
+        "source/backprop/backprop.py cell" in message
+        and "(check 'division') fails against the solution: AssertionError: Div" in message
+    )
     assert files_of(old_release) == {"toolbox.py": b"# the release students already have\n"}
 
 
 @pytest.mark.parametrize(
     "file_name, old, new, expected",
     [
-        ("toolbox.py", "        return grad * self.b, grad * self.a\n", "        ### BEGIN SOLUTION\n        return grad * self.b, grad * self.a\n",
-         "source/backprop/toolbox.py:{}: 'BEGIN SOLUTION' inside the region opened at line {}; regions cannot be nested"),
-        ("nn.py", "        ### BEGIN SOLUTION\n", "",
-         "source/backprop/nn.py:{}: 'END SOLUTION' without a 'BEGIN SOLUTION' before it"),
-        ("backprop.py", "### END HIDDEN TESTS\n\n# %% nbgrader={\"grade\": true, \"grade_id\": \"division\"", "\n# %% nbgrader={\"grade\": true, \"grade_id\": \"division\"",
-         "source/backprop/backprop.py:{}: the region opened here is not closed before the next cell starts at line {}"),
-        ("backprop.py", '"grade_id": "power", "locked": true, "points": 1, ', '"grade_id": "power", "locked": true, ',
-         "source/backprop/backprop.py: graded cell {} needs both 'grade_id' and 'points'"),
-        ("nn.py", "        ### END SOLUTION\n", "",
-         "source/backprop/nn.py:{}: the region opened here is never closed"),
-        ("backprop.py", '"grade_id": "exp", ', "",
-         "source/backprop/backprop.py: graded cell {} needs both 'grade_id' and 'points'"),
+        (
+            "toolbox.py",
+            "        return grad * self.b, grad * self.a\n",
+            "        ### BEGIN SOLUTION\n        return grad * self.b, grad * self.a\n",
+            "source/backprop/toolbox.py:{}: 'BEGIN SOLUTION' inside the region opened at line {}; "
+            "regions cannot be nested",
+        ),
+        (
+            "nn.py",
+            "        ### BEGIN SOLUTION\n",
+            "",
+            "source/backprop/nn.py:{}: 'END SOLUTION' without a 'BEGIN SOLUTION' before it",
+        ),
+        (
+            "backprop.py",
+            '### END HIDDEN TESTS\n\n# %% nbgrader={"grade": true, "grade_id": "division"',
+            '\n# %% nbgrader={"grade": true, "grade_id": "division"',
+            "source/backprop/backprop.py:{}: the region opened here is not closed before the next "
+            "cell starts at line {}",
+        ),
+        (
+            "backprop.py",
+            '"grade_id": "power", "locked": true, "points": 1, ',
+            '"grade_id": "power", "locked": true, ',
+            "source/backprop/backprop.py: graded cell {} needs both 'grade_id' and 'points'",
+        ),
+        (
+            "nn.py",
+            "        ### END SOLUTION\n",
+            "",
+            "source/backprop/nn.py:{}: the region opened here is never closed",
+        ),
+        (
+            "backprop.py",
+            '"grade_id": "exp", ',
+            "",
+            "source/backprop/backprop.py: graded cell {} needs both 'grade_id' and 'points'",
+        ),
     ],
-    ids=["nested-markers", "end-without-begin", "region-across-cells", "graded-cell-without-points", "unclosed-region", "graded-cell-without-id"],
+    ids=[
+        "nested-markers",
+        "end-without-begin",
+        "region-across-cells",
+        "graded-cell-without-points",
+        "unclosed-region",
+        "graded-cell-without-id",
+    ],
 )
-def test_malformed_sources_are_refused_with_file_and_line(course, old_release, capsys, file_name, old, new, expected):
+def test_malformed_sources_are_refused_with_file_and_line(
+    course, old_release, capsys, file_name, old, new, expected
+):
     edit(course / "source" / "backprop" / file_name, old, new)
     message = refused(course, capsys)
     numbers = re.search(re.escape(expected).replace(r"\{\}", r"(\d+)"), message)
@@ -114,14 +192,19 @@ def test_malformed_sources_are_refused_with_file_and_line(course, old_release, c
 
 
 def test_an_unknown_assignment_is_named_with_the_ones_there_are(course, capsys):
-    assert "source/nope does not exist; assignments in source: backprop" in refused(course, capsys, "nope")
+    assert "source/nope does not exist; assignments in source: backprop" in refused(
+        course, capsys, "nope"
+    )
     assert "'../backprop' is not an assignment name" in refused(course, capsys, "../backprop")
 
 
-@pytest.mark.parametrize("missing, expected", [
-    ("nn.py", "source/backprop/nn.py is missing: nbgrader_config.py lists it"),
-    ("backprop.py", "source/backprop/backprop.py is missing"),
-])
+@pytest.mark.parametrize(
+    "missing, expected",
+    [
+        ("nn.py", "source/backprop/nn.py is missing: nbgrader_config.py lists it"),
+        ("backprop.py", "source/backprop/backprop.py is missing"),
+    ],
+)
 def test_a_missing_source_file_is_named(course, old_release, capsys, missing, expected):
     (course / "source" / "backprop" / missing).unlink()
     assert expected in refused(course, capsys)
@@ -151,12 +234,20 @@ def test_an_edited_py_updates_its_ipynb(course):
     later = script.stat().st_mtime + 10
     os.utime(script, (later, later))
     assert "updated" in sync_pair(script)
-    assert nbformat.read(script.with_suffix(".ipynb"), as_version=4).cells[0].source.startswith("# Backpropagation, step by step")
+    assert (
+        nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+        .cells[0]
+        .source.startswith("# Backpropagation, step by step")
+    )
 
 
 def test_nbgrader_errors_are_reported_and_refused(course, old_release, capsys):
     # a solution region in a cell that is not a solution cell: nbgrader refuses it
-    edit(course / "source" / "backprop" / "backprop.py", "d.backward()\ndrawing\n\n# %%\nprint(d.grad)", "d.backward()\ndrawing\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\nprint(d.grad)")
+    edit(
+        course / "source" / "backprop" / "backprop.py",
+        "d.backward()\ndrawing\n\n# %%\nprint(d.grad)",
+        "d.backward()\ndrawing\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\n# %%\nprint(d.grad)",
+    )
     message = refused(course, capsys)
     assert "nbgrader generate_assignment failed on source/backprop/backprop.py" in message
     assert "Solution region detected in a non-solution cell" in message
@@ -180,7 +271,13 @@ try:
 except NotImplementedError:
     print("stub reached")
 """
-    done = subprocess.run([sys.executable, "-c", script], cwd=RELEASED, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=RELEASED,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "stub reached"
 
@@ -190,10 +287,15 @@ def test_files_put_into_the_release_by_hand_are_not_deleted(course, capsys):
     (course / "release" / "backprop" / "ERRATA.md").write_text("Check 3 had a typo.\n")
     (course / "release" / "backprop" / "__pycache__").mkdir()
     (course / "release" / "backprop" / "__pycache__" / "toolbox.cpython-311.pyc").write_bytes(b"\0")
-    (course / "release" / "backprop" / ".DS_Store").write_bytes(b"\0")  # a file browser's, not the instructor's
+    (course / "release" / "backprop" / ".DS_Store").write_bytes(
+        b"\0"
+    )  # a file browser's, not the instructor's
     capsys.readouterr()
     message = refused(course, capsys)
-    assert "release/backprop/ERRATA.md is not made by the release (only what is in source/ is released)" in message
+    assert (
+        "release/backprop/ERRATA.md is not made by the release (only what is in source/ is "
+        "released)" in message
+    )
     assert "move it into source/backprop/ to release it" in message and "__pycache__" not in message
     assert ".DS_Store" not in message
     assert (course / "release" / "backprop" / "ERRATA.md").read_text() == "Check 3 had a typo.\n"
@@ -202,8 +304,15 @@ def test_files_put_into_the_release_by_hand_are_not_deleted(course, capsys):
 def test_a_release_whose_given_code_changed_says_what_old_hand_ins_will_get(course, capsys):
     assert main(["release", "backprop", "--root", str(course)]) == 0
     assert "note: the given code" not in capsys.readouterr().out
-    edit(course / "source" / "backprop" / "toolbox.py", "return np.maximum(a, 0.0)", "return np.maximum(a, 0.0) + 0.0")
+    edit(
+        course / "source" / "backprop" / "toolbox.py",
+        "return np.maximum(a, 0.0)",
+        "return np.maximum(a, 0.0) + 0.0",
+    )
     assert main(["release", "backprop", "--root", str(course)]) == 0
     out = capsys.readouterr().out
-    assert ("note: the given code of toolbox.py differs from the previous release/backprop/toolbox.py (ReLU.forward): "
-            "hand-ins made from the previous release will be refused as 'changed given code'") in out
+    assert (
+        "note: the given code of toolbox.py differs from the previous release/backprop/toolbox.py "
+        "(ReLU.forward): "
+        "hand-ins made from the previous release will be refused as 'changed given code'"
+    ) in out

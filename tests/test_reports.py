@@ -1,4 +1,5 @@
 """Feedback pages and the class report, from hand-written grades.csv and results.json."""
+
 import csv
 import json
 import os
@@ -20,20 +21,43 @@ CHECKS = ("multiplication", "division")
 
 def check(name, score, max_score, visibility, output=""):
     status = "passed" if score == max_score else "failed"
-    return {"name": name, "score": score, "max_score": max_score, "status": status, "output": output, "visibility": visibility}
+    return {
+        "name": name,
+        "score": score,
+        "max_score": max_score,
+        "status": status,
+        "output": output,
+        "visibility": visibility,
+    }
 
 
 RESULTS = {
-    "ada lovelace": [check("multiplication", 1, 1, "visible", "ok"), check("division", 2, 2, "visible"),
-                     check("division (hidden cases)", 1, 1, "hidden")],
-    "Émile Borel": [check("multiplication", 0, 1, "visible", "expected [2. 3.]\ngot [3. 2.]"),
-                    check("division", 2, 2, "visible"), check("division (hidden cases)", 0, 1, "hidden", SECRET)],
-    HOSTILE: [check("multiplication", 0, 1, "visible", f"expected 1.0\ngot {SCRIPT}"),
-              check("division", 0, 2, "visible"), check("division (hidden cases)", 0, 1, "hidden")],
+    "ada lovelace": [
+        check("multiplication", 1, 1, "visible", "ok"),
+        check("division", 2, 2, "visible"),
+        check("division (hidden cases)", 1, 1, "hidden"),
+    ],
+    "Émile Borel": [
+        check("multiplication", 0, 1, "visible", "expected [2. 3.]\ngot [3. 2.]"),
+        check("division", 2, 2, "visible"),
+        check("division (hidden cases)", 0, 1, "hidden", SECRET),
+    ],
+    HOSTILE: [
+        check("multiplication", 0, 1, "visible", f"expected 1.0\ngot {SCRIPT}"),
+        check("division", 0, 2, "visible"),
+        check("division (hidden cases)", 0, 1, "hidden"),
+    ],
 }
 GÖDEL = "Kurt Gödel <svg onload=alert(2)>"
-UNGRADED = {"student_id": GÖDEL, "score": 0, "max_score": 4, "multiplication": 0, "division": 0,
-            "status": "syntax-error", "message": f"toolbox.py line 3: invalid syntax {SCRIPT}"}
+UNGRADED = {
+    "student_id": GÖDEL,
+    "score": 0,
+    "max_score": 4,
+    "multiplication": 0,
+    "division": 0,
+    "status": "syntax-error",
+    "message": f"toolbox.py line 3: invalid syntax {SCRIPT}",
+}
 
 
 @pytest.fixture
@@ -41,15 +65,37 @@ def out(tmp_path):
     rows = [UNGRADED]
     for student, tests in RESULTS.items():
         score = sum(t["score"] for t in tests)
-        rows.append({"student_id": student, "score": score, "max_score": 4, "status": "graded", "message": "",
-                     **{name: sum(t["score"] for t in tests if t["name"].startswith(name)) for name in CHECKS}})
+        rows.append(
+            {
+                "student_id": student,
+                "score": score,
+                "max_score": 4,
+                "status": "graded",
+                "message": "",
+                **{
+                    name: sum(t["score"] for t in tests if t["name"].startswith(name))
+                    for name in CHECKS
+                },
+            }
+        )
         folder = tmp_path / student / "backprop"
         folder.mkdir(parents=True)
         sandbox = "process (bubblewrap not installed)" if student == HOSTILE else "bubblewrap"
-        (folder / "results.json").write_text(json.dumps({"score": score, "max_score": 4, "output": f"{score} of 4 points",
-                                                         "tests": tests, "extra_data": {"sandbox": sandbox}}))
+        (folder / "results.json").write_text(
+            json.dumps(
+                {
+                    "score": score,
+                    "max_score": 4,
+                    "output": f"{score} of 4 points",
+                    "tests": tests,
+                    "extra_data": {"sandbox": sandbox},
+                }
+            )
+        )
     with open(tmp_path / "grades.csv", "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, ["student_id", "score", "max_score", *CHECKS, "status", "message"])
+        writer = csv.DictWriter(
+            file, ["student_id", "score", "max_score", *CHECKS, "status", "message"]
+        )
         writer.writeheader()
         writer.writerows(rows)
     write_reports(tmp_path, "backprop")
@@ -62,8 +108,13 @@ def feedback(out, student):
 
 def table_rows(html):
     """Each table row as a list of its cells' text."""
-    return [[re.sub(r"<[^>]*>", "", cell) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)]
+    return [
+        [
+            re.sub(r"<[^>]*>", "", cell)
+            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    ]
 
 
 def test_feedback_lists_every_check_with_points_status_and_visible_output(out):
@@ -71,8 +122,11 @@ def test_feedback_lists_every_check_with_points_status_and_visible_output(out):
     assert "Score: <strong>2 / 4</strong>" in page and "<pre>2 of 4 points</pre>" in page
     rows = table_rows(page)
     assert rows[0] == ["Check", "Points", "Status", "Details"]
-    assert [row[:3] for row in rows[1:]] == [["multiplication", "0 / 1", "failed"], ["division", "2 / 2", "passed"],
-                                             ["division (hidden cases)", "0 / 1", "failed"]]
+    assert [row[:3] for row in rows[1:]] == [
+        ["multiplication", "0 / 1", "failed"],
+        ["division", "2 / 2", "passed"],
+        ["division (hidden cases)", "0 / 1", "failed"],
+    ]
     assert "expected [2. 3.]\ngot [3. 2.]" in rows[1][3]
 
 
@@ -83,18 +137,28 @@ def test_hidden_checks_show_pass_or_fail_only(out):
 
 
 def test_student_controlled_text_is_escaped_everywhere(out):
-    pages = [feedback(out, HOSTILE), feedback(out, GÖDEL), (out / "report.html").read_text(encoding="utf-8")]
+    pages = [
+        feedback(out, HOSTILE),
+        feedback(out, GÖDEL),
+        (out / "report.html").read_text(encoding="utf-8"),
+    ]
     for page in pages:
         assert "<script" not in page and "<img src=x" not in page and "<svg" not in page
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in pages[0]
-    assert "eve &lt;img src=x onerror=alert(1)&gt;" in pages[0] and "eve &lt;img src=x onerror=alert(1)&gt;" in pages[2]
-    assert 'href="eve%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/backprop/feedback.html"' in pages[2]
+    assert (
+        "eve &lt;img src=x onerror=alert(1)&gt;" in pages[0]
+        and "eve &lt;img src=x onerror=alert(1)&gt;" in pages[2]
+    )
+    assert (
+        'href="eve%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/backprop/feedback.html"'
+        in pages[2]
+    )
 
 
 def test_ungraded_submission_gets_its_message_in_both_pages(out):
     assert "could not be graded (syntax-error)" in feedback(out, GÖDEL)
     report = (out / "report.html").read_text(encoding="utf-8")
-    section = report[report.index("Submissions that could not be graded"):]
+    section = report[report.index("Submissions that could not be graded") :]
     assert table_rows(section)[1][:2] == ["Kurt Gödel &lt;svg onload=alert(2)&gt;", "syntax-error"]
     assert "toolbox.py line 3: invalid syntax" in table_rows(section)[1][2]
 
@@ -103,16 +167,25 @@ def test_report_summarises_scores_and_pass_rates_over_graded_submissions(out):
     report = (out / "report.html").read_text(encoding="utf-8")
     rows = table_rows(report)
     summary = dict(rows[1:8])
-    assert summary["Submissions"] == "4" and summary["Graded"] == "3" and summary["Could not be graded"] == "1"
+    assert (
+        summary["Submissions"] == "4"
+        and summary["Graded"] == "3"
+        and summary["Could not be graded"] == "1"
+    )
     assert summary["Mean score"] == "1.50 / 4" and summary["Median score"] == "1 / 4"
     assert summary["Lowest / highest"] == "0 / 4" and summary["Full marks"] == "1"
-    rates = report[report.index("Pass rate per check"):report.index("Submissions that could not be graded")]
-    assert table_rows(rates)[1:] == [["multiplication", "1", "1 / 3", "33%"], ["division", "2", "2 / 3", "67%"],
-                                     ["division (hidden cases)", "1", "1 / 3", "33%"]]
+    rates = report[
+        report.index("Pass rate per check") : report.index("Submissions that could not be graded")
+    ]
+    assert table_rows(rates)[1:] == [
+        ["multiplication", "1", "1 / 3", "33%"],
+        ["division", "2", "2 / 3", "67%"],
+        ["division (hidden cases)", "1", "1 / 3", "33%"],
+    ]
 
 
 def section(report, title, next_title):
-    return report[report.index(title):report.index(next_title)]
+    return report[report.index(title) : report.index(next_title)]
 
 
 def bar_widths(html):
@@ -120,9 +193,18 @@ def bar_widths(html):
 
 
 def test_histogram_counts_submissions_per_score_from_0_to_max_score(out):
-    scores = section((out / "report.html").read_text(encoding="utf-8"), "<h2>Scores", "Pass rate per check")
+    scores = section(
+        (out / "report.html").read_text(encoding="utf-8"), "<h2>Scores", "Pass rate per check"
+    )
     # scores 0 (ungraded), 4, 2 and 0: the tallest bar is score 0's
-    assert table_rows(scores) == [["Score (out of 4)", "Submissions"], ["0", "2"], ["1", "0"], ["2", "1"], ["3", "0"], ["4", "1"]]
+    assert table_rows(scores) == [
+        ["Score (out of 4)", "Submissions"],
+        ["0", "2"],
+        ["1", "0"],
+        ["2", "1"],
+        ["3", "0"],
+        ["4", "1"],
+    ]
     assert bar_widths(scores) == ["100.0%", "0.0%", "50.0%", "0.0%", "50.0%"]
 
 
@@ -141,7 +223,11 @@ def test_histogram_labels_say_where_fractional_scores_go():
 
 
 def test_pass_rate_bars_are_as_wide_as_the_share_that_passed(out):
-    rates = section((out / "report.html").read_text(encoding="utf-8"), "Pass rate per check", "Submissions that could not be graded")
+    rates = section(
+        (out / "report.html").read_text(encoding="utf-8"),
+        "Pass rate per check",
+        "Submissions that could not be graded",
+    )
     assert bar_widths(rates) == ["33.3%", "66.7%", "33.3%"]
     assert re.findall(r'<span class="bar"[^>]*>([^<]*)</span>', rates) == ["33%", "67%", "33%"]
 
@@ -150,12 +236,23 @@ def test_check_names_in_the_pass_rate_chart_are_escaped():
     row = {"student_id": "ada", "score": 0, "max_score": 1, "status": "graded", "message": ""}
     results = {"ada": {"tests": [check(SCRIPT, 0, 1, "visible")]}}
     report = class_report_page([row], results, "backprop")
-    assert "<script" not in report and "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in report
+    assert (
+        "<script" not in report
+        and "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in report
+    )
 
 
 def test_reports_do_not_load_a_plotting_library():
-    """course grade imports grader.reports on every run; matplotlib alone would add most of a second."""
-    subprocess.run([sys.executable, "-c", "import grader.reports, sys; assert 'matplotlib' not in sys.modules"], check=True)
+    """course grade imports grader.reports on every run; matplotlib alone would add most of a
+    second."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import grader.reports, sys; assert 'matplotlib' not in sys.modules",
+        ],
+        check=True,
+    )
 
 
 def test_reports_leave_no_temporary_files(out):
@@ -183,17 +280,25 @@ def test_outputs_reach_the_disk_before_they_replace_the_old_ones(tmp_path, monke
 
     steps, replace = [], os.replace
     monkeypatch.setattr(os, "fsync", lambda fd: steps.append("fsync"))
-    monkeypatch.setattr(os, "replace", lambda source, target: (steps.append("replace"), replace(source, target)))
+    monkeypatch.setattr(
+        os, "replace", lambda source, target: (steps.append("replace"), replace(source, target))
+    )
     write_atomically(tmp_path / "grades.csv", "student_id\n")
     assert steps == ["fsync", "replace"]
     assert (tmp_path / "grades.csv").read_text() == "student_id\n"
 
 
 def test_missing_grades_and_escaping_student_ids_are_refused(tmp_path):
-    with pytest.raises(FileNotFoundError, match="grades.csv does not exist; run 'course grade' first"):
+    with pytest.raises(
+        FileNotFoundError, match="grades.csv does not exist; run 'course grade' first"
+    ):
         write_reports(tmp_path, "backprop")
-    (tmp_path / "grades.csv").write_text("student_id,score,max_score,status,message\n../outside,0,4,error,x\n")
-    report, unwritten = write_reports(tmp_path, "backprop")  # that student's row, not the class's failure
+    (tmp_path / "grades.csv").write_text(
+        "student_id,score,max_score,status,message\n../outside,0,4,error,x\n"
+    )
+    report, unwritten = write_reports(
+        tmp_path, "backprop"
+    )  # that student's row, not the class's failure
     assert "names the student '../outside', which is not a folder name" in unwritten["../outside"]
     assert report.is_file() and not (tmp_path.parent / "outside").exists()
 

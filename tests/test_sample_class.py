@@ -1,4 +1,5 @@
 """The synthetic class: solution, stubs and one-region mistakes, as student folders."""
+
 import subprocess
 import sys
 
@@ -28,7 +29,9 @@ def test_every_kind_once_in_a_student_folder(sample_class):
     assert {"ada lovelace", "Émile Borel"} <= set(roster)
     assert sorted(p.name for p in submitted.iterdir()) == sorted(roster)
     for student in roster:
-        assert sorted(p.name for p in folder(submitted, student).iterdir()) == sorted([*REQUIRED_FILES, NOTEBOOK])
+        assert sorted(p.name for p in folder(submitted, student).iterdir()) == sorted(
+            [*REQUIRED_FILES, NOTEBOOK]
+        )
     solution = folder(submitted, next(s for s, kind in roster.items() if kind == "solution"))
     for name in [*REQUIRED_FILES, NOTEBOOK]:
         assert (solution / name).read_bytes() == (SOURCE / name).read_bytes()
@@ -39,10 +42,13 @@ def regions_changed(original, handed_in):
     before, after = original.splitlines(), handed_in.splitlines()
     changed = []
     for region in find_regions(original, "### BEGIN SOLUTION", "### END SOLUTION", "source"):
-        start, end = region.start - 1, region.stop  # the region's lines, markers included, as a 0-based slice
+        start, end = (
+            region.start - 1,
+            region.stop,
+        )  # the region's lines, markers included, as a 0-based slice
         tail = len(before) - end
-        if before[:start] == after[:start] and before[end:] == after[len(after) - tail:]:
-            changed.append(after[start: len(after) - tail])
+        if before[:start] == after[:start] and before[end:] == after[len(after) - tail :]:
+            changed.append(after[start : len(after) - tail])
     return changed
 
 
@@ -51,7 +57,10 @@ def test_each_mistake_replaces_exactly_one_solution_region(sample_class, mistake
     submitted, roster = sample_class
     student = next(s for s, kind in roster.items() if kind == mistake.name)
     for name in REQUIRED_FILES:
-        original, handed_in = (SOURCE / name).read_text(), (folder(submitted, student) / name).read_text()
+        original, handed_in = (
+            (SOURCE / name).read_text(),
+            (folder(submitted, student) / name).read_text(),
+        )
         if name != mistake.file:
             assert handed_in == original
             continue
@@ -64,7 +73,10 @@ def test_mistake_naming_a_class_without_a_region_is_an_error():
     from course.sample_class import Mistake, with_mistake
 
     with pytest.raises(ValueError, match="toolbox.py has no solution region in class Add"):
-        with_mistake((SOURCE / "toolbox.py").read_text(), Mistake("add", "toolbox.py", "Add", "return grad, grad\n"))
+        with_mistake(
+            (SOURCE / "toolbox.py").read_text(),
+            Mistake("add", "toolbox.py", "Add", "return grad, grad\n"),
+        )
 
 
 def test_stubs_import_run_forward_and_stop_in_backward(sample_class):
@@ -76,9 +88,15 @@ def test_stubs_import_run_forward_and_stop_in_backward(sample_class):
         "import numpy as np, nn, toolbox as tb\n"
         "x = tb.Tensor(np.ones((2, 3)), requires_grad=True)\n"
         "loss = nn.CrossEntropyLoss().forward(x * 2.0, np.array([0, 1, 0]))\n"
-        "try:\n    loss.backward()\nexcept NotImplementedError:\n    print('stub reached', float(loss.data))\n"
+        "try:\n    loss.backward()\nexcept NotImplementedError:\n    print('stub reached', "
+        "float(loss.data))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=folder(submitted, student), capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=folder(submitted, student),
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("stub reached 0.69")  # log 2: two equal logits per column
 

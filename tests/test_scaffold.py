@@ -1,12 +1,13 @@
 """The promises a newcomer relies on: one dependency list in two formats, two commands, a CLI."""
+
 import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -33,9 +34,12 @@ def conda_dependencies():
 
 
 def test_pyproject_and_environment_list_the_same_dependencies():
-    conda = [entry for entry in conda_dependencies() if re.split(r"[=<>!~ ]", entry)[0] not in CONDA_ONLY]
+    conda = [
+        entry for entry in conda_dependencies() if re.split(r"[=<>!~ ]", entry)[0] not in CONDA_ONLY
+    ]
     assert pinned(conda) == pinned(pyproject()["project"]["dependencies"]), (
-        "environment.yml and pyproject.toml must list the same packages with the same version specifiers"
+        "environment.yml and pyproject.toml must list the same packages with the same version "
+        "specifiers"
     )
 
 
@@ -66,11 +70,16 @@ def console_script():
 
 @pytest.mark.parametrize(
     "command",
-    [pytest.param([sys.executable, "-m", "course"], id="python -m course"), pytest.param(None, id="course")],
+    [
+        pytest.param([sys.executable, "-m", "course"], id="python -m course"),
+        pytest.param(None, id="course"),
+    ],
 )
 def test_command_line_help_lists_the_commands(command):
     command = command or [console_script()]
     assert command[0], "the `course` console script is not installed; run `pip install -e .`"
-    result = subprocess.run(command + ["--help"], capture_output=True, text=True, cwd=COURSE_ROOT, timeout=60)
+    result = subprocess.run(
+        command + ["--help"], capture_output=True, text=True, cwd=COURSE_ROOT, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "usage: course" in result.stdout and "demo" in result.stdout

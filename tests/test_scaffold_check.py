@@ -3,45 +3,71 @@
 Without this rule a hand-in that rewrites Tensor.backward to differentiate
 numerically passes the gradient checks with no backward function written.
 """
+
 import ast
 import textwrap
 
 import pytest
+from handins import CENTRAL_DIFFERENCES, solution, stubs, write_handin
 
 from grader.run import grade_submission
 from grader.sandbox import Limits
 from grader.scaffold import RELEASE_DIR, changed_definition
-from handins import CENTRAL_DIFFERENCES, solution, stubs, write_handin
 
 RELEASED = (RELEASE_DIR / "toolbox.py").read_text(encoding="utf-8")
 
-# Every gradient by central differences of each operation's own forward, inside the given Tensor.backward.
+# Every gradient by central differences of each operation's own forward, inside the given
+# Tensor.backward.
 NUMERIC_ENGINE = RELEASED.replace(
     "input_grads = fn.backward(node_grad)",
-    textwrap.indent(CENTRAL_DIFFERENCES, " " * 12).lstrip() + " " * 12 + "input_grads = numeric(fn, node_grad)",
+    textwrap.indent(CENTRAL_DIFFERENCES, " " * 12).lstrip()
+    + " " * 12
+    + "input_grads = numeric(fn, node_grad)",
 ).replace("fn.inputs = tensors\n", "fn.inputs, fn.options = tensors, options\n")
 
 
 @pytest.mark.parametrize("files", [solution, stubs], ids=["solution", "stubs"])
 def test_the_files_students_may_hand_in_pass(files):
     for name, text in files().items():
-        assert changed_definition((RELEASE_DIR / name).read_text(encoding="utf-8"), ast.parse(text)) is None
+        assert (
+            changed_definition((RELEASE_DIR / name).read_text(encoding="utf-8"), ast.parse(text))
+            is None
+        )
 
 
 def test_formatting_comments_and_docstrings_are_free():
     edited = RELEASED.replace('"""Elementwise e ** x."""', '"""My own words."""').replace(
-        "        return grad, grad\n", "        return (grad,\n                grad)  # both inputs\n")
+        "        return grad, grad\n",
+        "        return (grad,\n                grad)  # both inputs\n",
+    )
     assert edited != RELEASED and changed_definition(RELEASED, ast.parse(edited)) is None
 
 
-@pytest.mark.parametrize("edit, where", [
-    (lambda text: text.replace("input_grads = fn.backward(node_grad)", "input_grads = cheat(fn, node_grad)"), "Tensor.backward"),
-    (lambda text: text.replace("    def backward(self, grad):\n        raise NotImplementedError\n",
-                               "    def backward(self, grad):\n        return cheat(self, grad)\n", 1), "Function.backward"),
-    (lambda text: text.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)"), "ReLU.forward"),
-    (lambda text: text + "\nTensor.backward = None\n", f"line {RELEASED.count(chr(10)) + 2}"),
-    (lambda text: text.replace("import numbers\n", ""), "module level"),
-])
+@pytest.mark.parametrize(
+    "edit, where",
+    [
+        (
+            lambda text: text.replace(
+                "input_grads = fn.backward(node_grad)", "input_grads = cheat(fn, node_grad)"
+            ),
+            "Tensor.backward",
+        ),
+        (
+            lambda text: text.replace(
+                "    def backward(self, grad):\n        raise NotImplementedError\n",
+                "    def backward(self, grad):\n        return cheat(self, grad)\n",
+                1,
+            ),
+            "Function.backward",
+        ),
+        (
+            lambda text: text.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)"),
+            "ReLU.forward",
+        ),
+        (lambda text: text + "\nTensor.backward = None\n", f"line {RELEASED.count(chr(10)) + 2}"),
+        (lambda text: text.replace("import numbers\n", ""), "module level"),
+    ],
+)
 def test_changes_to_given_code_are_named(edit, where):
     assert changed_definition(RELEASED, ast.parse(edit(RELEASED))) == where
 
@@ -63,63 +89,116 @@ def test_added_imports_and_helper_functions_are_free():
     assert changed_definition(RELEASED, ast.parse(RELEASED + HELPERS)) is None
 
 
-@pytest.mark.parametrize("addition", [
-    "import math as np",  # rebinds a given name
-    "def reduce_to_shape(grad, shape, fn=None, position=0):\n    return grad",  # replaces a given function
-    "def len(x):\n    return 0",  # shadows a builtin the given code calls
-    "def __getattr__(name):\n    return None",  # a dunder changes how the module behaves
-    "from numpy import *",  # could rebind anything
-    "@print\ndef helper():\n    pass",  # a decorator runs on import
-    "def helper(x=setattr(Tensor, 'backward', None)):\n    pass",  # so does a default value
-    "def helper(x: Tensor.__init__(None) = 1):\n    pass",  # and an annotation
-    "helper = 1",  # any other statement
-])
+@pytest.mark.parametrize(
+    "addition",
+    [
+        "import math as np",  # rebinds a given name
+        # replaces a given function
+        "def reduce_to_shape(grad, shape, fn=None, position=0):\n    return grad",
+        "def len(x):\n    return 0",  # shadows a builtin the given code calls
+        "def __getattr__(name):\n    return None",  # a dunder changes how the module behaves
+        "from numpy import *",  # could rebind anything
+        "@print\ndef helper():\n    pass",  # a decorator runs on import
+        "def helper(x=setattr(Tensor, 'backward', None)):\n    pass",  # so does a default value
+        "def helper(x: Tensor.__init__(None) = 1):\n    pass",  # and an annotation
+        "helper = 1",  # any other statement
+    ],
+)
 def test_additions_that_could_change_the_given_code_are_refused(addition):
     assert changed_definition(RELEASED, ast.parse(RELEASED + "\n" + addition + "\n")) is not None
 
 
 def test_a_copy_of_a_given_import_is_free_anywhere():
-    assert changed_definition(RELEASED, ast.parse("import numpy as np\n" + RELEASED + "\nimport numpy as np\n")) is None
-    assert changed_definition(RELEASED, ast.parse(RELEASED.replace("import numbers\n", "", 1))) == "module level"
+    assert (
+        changed_definition(
+            RELEASED, ast.parse("import numpy as np\n" + RELEASED + "\nimport numpy as np\n")
+        )
+        is None
+    )
+    assert (
+        changed_definition(RELEASED, ast.parse(RELEASED.replace("import numbers\n", "", 1)))
+        == "module level"
+    )
 
 
 def test_a_copied_given_definition_is_named_by_its_line():
-    copy = RELEASED[RELEASED.index("def as_tensor("):RELEASED.index("\n\n\n", RELEASED.index("def as_tensor("))]
+    copy = RELEASED[
+        RELEASED.index("def as_tensor(") : RELEASED.index(
+            "\n\n\n", RELEASED.index("def as_tensor(")
+        )
+    ]
     line = RELEASED.count("\n") + 3
     assert changed_definition(RELEASED, ast.parse(RELEASED + "\n\n" + copy + "\n")) == (
-        f"line {line} (it rebinds as_tensor, which the file or Python already defines)")
+        f"line {line} (it rebinds as_tensor, which the file or Python already defines)"
+    )
     decorated = RELEASED + "\n\n@print\ndef helper():\n    pass\n"
-    assert changed_definition(RELEASED, ast.parse(decorated)) == f"line {line} (a decorator runs code when the file is imported)"
+    assert (
+        changed_definition(RELEASED, ast.parse(decorated))
+        == f"line {line} (a decorator runs code when the file is imported)"
+    )
 
 
 def test_a_refused_addition_is_named_with_its_reason():
     line = RELEASED.count("\n") + 2
     assert changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom math import log, exp\n")) == (
-        f"line {line} (it rebinds exp, log, which the file or Python already defines)")
-    assert changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom numpy import *\n")) == f"line {line} (a star import could rebind any name)"
+        f"line {line} (it rebinds exp, log, which the file or Python already defines)"
+    )
+    assert (
+        changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom numpy import *\n"))
+        == f"line {line} (a star import could rebind any name)"
+    )
 
 
-@pytest.mark.parametrize("addition, module", [("import torch", "torch"), ("import json, my_helpers", "my_helpers"),
-                                              ("from scipy.special import expit", "scipy.special"), ("from . import nn", ".")])
+@pytest.mark.parametrize(
+    "addition, module",
+    [
+        ("import torch", "torch"),
+        ("import json, my_helpers", "my_helpers"),
+        ("from scipy.special import expit", "scipy.special"),
+        ("from . import nn", "."),
+    ],
+)
 def test_an_import_the_worker_cannot_satisfy_is_refused_by_name(addition, module):
     line = RELEASED.count("\n") + 2
     assert changed_definition(RELEASED, ast.parse(f"{RELEASED}\n{addition}\n")) == (
-        f"line {line} (grading has no module {module}: only the standard library, numpy, toolbox and nn)")
+        f"line {line} (grading has no module {module}: only the standard library, numpy, toolbox "
+        "and nn)"
+    )
 
 
 def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
-    handin = write_handin(tmp_path / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE})
+    handin = write_handin(
+        tmp_path / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE}
+    )
     refused = grade_submission("numeric", handin)
     assert refused.status == "changed given code" and refused.score == 0
     assert "Tensor.backward" in refused.message and "YOUR CODE HERE" in refused.message
-    # The rule is what refused it: allowed through, its checks run (and fail the huge and large cases).
-    allowed = grade_submission("numeric", handin, Limits(case_seconds=1, submission_seconds=3), allow_changed_code=True)
-    assert allowed.status == "graded" and not any(check.output.startswith("not graded") for check in allowed.checks)
+    # The rule is what refused it: allowed through, its checks run (and fail the huge and large
+    # cases).
+    allowed = grade_submission(
+        "numeric", handin, Limits(case_seconds=1, submission_seconds=3), allow_changed_code=True
+    )
+    assert allowed.status == "graded" and not any(
+        check.output.startswith("not graded") for check in allowed.checks
+    )
 
 
 def test_course_grade_tells_the_instructor_about_changed_given_code(tmp_path, capsys):
     from course.cli import main as course
 
-    write_handin(tmp_path / "submitted" / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE})
-    assert course(["grade", "backprop", f"--submitted={tmp_path / 'submitted'}", f"--out={tmp_path / 'out'}", "--jobs=1"]) == 0
+    write_handin(
+        tmp_path / "submitted" / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE}
+    )
+    assert (
+        course(
+            [
+                "grade",
+                "backprop",
+                f"--submitted={tmp_path / 'submitted'}",
+                f"--out={tmp_path / 'out'}",
+                "--jobs=1",
+            ]
+        )
+        == 0
+    )
     assert "grade again with --allow-changed-code" in capsys.readouterr().out

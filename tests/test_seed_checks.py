@@ -1,6 +1,7 @@
 """The assignment notebook's checks, with its numbers, against the reference engine."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -78,13 +79,21 @@ CHECKS = {
         {"a": [1 / 6, 1 / 8], "b": [-1 / 18, -1 / 16]},
     ),
     "power": Check(
-        {"A": SQUARE}, lambda A: A**4, np.array([[-1.0, 0], [1.0, 2.0]]), {"A": [[-4.0, 0.0], [108.0, 512.0]]}
+        {"A": SQUARE},
+        lambda A: A**4,
+        np.array([[-1.0, 0], [1.0, 2.0]]),
+        {"A": [[-4.0, 0.0], [108.0, 512.0]]},
     ),
     "matmul": Check(
         {"A": SQUARE, "b": [[1.0], [2.0]], "c": [[3.0, 4.0]]},
         lambda A, b, c: c @ A @ b,
         -1.5,
-        {"A": [[-4.5, -9.0], [-6.0, -12.0]], "b": [[-22.5], [-33.0]], "c": [[-7.5, -16.5]], "out": [[-1.5]]},
+        {
+            "A": [[-4.5, -9.0], [-6.0, -12.0]],
+            "b": [[-22.5], [-33.0]],
+            "c": [[-7.5, -16.5]],
+            "out": [[-1.5]],
+        },
     ),
     "relu": Check(
         {"A": [[-1.0, -2], [0.5, 2.0], [1.0, 5.0]]},
@@ -131,7 +140,9 @@ def test_network_check():
     network.add_layer(nn.LinearLayer(np.array(SQUARE), np.array([[1.0], [2.0]])))
     network.add_layer(nn.ReLU())
     network.add_layer(
-        nn.LinearLayer(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([[1.0], [2.0], [3.0]]))
+        nn.LinearLayer(
+            np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), np.array([[1.0], [2.0], [3.0]])
+        )
     )
     logits = network.forward(Tensor(np.array([[1.0], [2.0]])))
     assert np.allclose(logits.data, [[33.0], [72.0], [111.0]])
@@ -146,4 +157,6 @@ def test_network_check():
     }
     for (layer, name), gradient in expected.items():
         actual = getattr(network.layers[layer], name).grad
-        assert np.linalg.norm(actual - np.array(gradient)) < 1e-6, f"layers[{layer}].{name}.grad is {actual}"
+        assert np.linalg.norm(actual - np.array(gradient)) < 1e-6, (
+            f"layers[{layer}].{name}.grad is {actual}"
+        )

@@ -1,4 +1,5 @@
 """`course validate PATH`: the public checks against a folder's code, reported per check."""
+
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,11 @@ RELEASED = COURSE_ROOT / "release" / "backprop"
 
 
 def files_of(folder):
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(Path(folder).rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(Path(folder).rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_work_in_progress_gets_a_row_per_check_and_the_folder_is_untouched(tmp_path, capsys):
@@ -23,37 +28,69 @@ def test_work_in_progress_gets_a_row_per_check_and_the_folder_is_untouched(tmp_p
     # which only a hidden test checks; nn.py still the stub.
     solution = (SOURCE / "toolbox.py").read_text()
     assert "return (grad * (self.a > 0),)" in solution
-    (work / "toolbox.py").write_text(solution.replace("return (grad * (self.a > 0),)", "return (grad * (self.a >= 0),)"))
+    (work / "toolbox.py").write_text(
+        solution.replace("return (grad * (self.a > 0),)", "return (grad * (self.a >= 0),)")
+    )
     before = files_of(work)
 
     assert main(["validate", str(work)]) == 1
     out = capsys.readouterr().out
     rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("  ")}
-    for check in ["multiplication", "division", "power", "matmul", "relu", "exp", "log", "sum", "mean", "indexing"]:
+    for check in [
+        "multiplication",
+        "division",
+        "power",
+        "matmul",
+        "relu",
+        "exp",
+        "log",
+        "sum",
+        "mean",
+        "indexing",
+    ]:
         assert rows[check].split()[0] == "passed", out
     assert rows["network"].split()[0] == "FAILED"
-    assert "NotImplementedError" in rows["network"] and "nn.py:" in rows["network"] and "backward" in rows["network"]
+    assert (
+        "NotImplementedError" in rows["network"]
+        and "nn.py:" in rows["network"]
+        and "backward" in rows["network"]
+    )
     assert "10 of 11 checks pass (12 of 15 points)" in out
     assert files_of(work) == before
 
 
 def test_validate_warns_about_changed_given_code_as_grading_would(tmp_path, capsys):
     work = tmp_path / "work"
-    shutil.copytree(SOURCE, work, ignore=shutil.ignore_patterns("*.ipynb", "*.py[co]", "__pycache__"))
+    shutil.copytree(
+        SOURCE, work, ignore=shutil.ignore_patterns("*.ipynb", "*.py[co]", "__pycache__")
+    )
     toolbox = (work / "toolbox.py").read_text()
-    (work / "toolbox.py").write_text("import math\n\n\ndef helper(x):\n    return math.fabs(x)\n\n\n" + toolbox)
+    (work / "toolbox.py").write_text(
+        "import math\n\n\ndef helper(x):\n    return math.fabs(x)\n\n\n" + toolbox
+    )
     assert main(["validate", str(work)]) == 0  # an added helper is allowed, as in grading
     assert "changed given code" not in capsys.readouterr().out
-    (work / "toolbox.py").write_text(toolbox.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)"))
+    (work / "toolbox.py").write_text(
+        toolbox.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)")
+    )
     assert main(["validate", str(work)]) == 1
     out = capsys.readouterr().out
-    assert "Grading would give 0 points, status 'changed given code': toolbox.py: ReLU.forward differs" in out
+    assert (
+        "Grading would give 0 points, status 'changed given code': toolbox.py: ReLU.forward differs"
+        in out
+    )
     (work / "toolbox.py").write_text("# coding: latin-1\n" + toolbox)
     assert main(["validate", str(work)]) == 1
-    assert "Grading would give 0 points, status 'bad encoding': toolbox.py declares the encoding" in capsys.readouterr().out
+    assert (
+        "Grading would give 0 points, status 'bad encoding': toolbox.py declares the encoding"
+        in capsys.readouterr().out
+    )
     (work / "toolbox.py").write_text(toolbox + "# " + "x" * (1100 << 10) + "\n")
     assert main(["validate", str(work)]) == 1
-    assert "Grading would give 0 points, status 'too large': toolbox.py is larger than" in capsys.readouterr().out
+    assert (
+        "Grading would give 0 points, status 'too large': toolbox.py is larger than"
+        in capsys.readouterr().out
+    )
 
 
 def test_an_import_error_is_shown_once_at_the_top(tmp_path, capsys):
@@ -63,20 +100,29 @@ def test_an_import_error_is_shown_once_at_the_top(tmp_path, capsys):
         file.write("oops(\n")
     assert main(["validate", str(work)]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].startswith("  setup   cell") and "SyntaxError" in lines[1] and "nn.py" in lines[1]
+    assert (
+        lines[1].startswith("  setup   cell") and "SyntaxError" in lines[1] and "nn.py" in lines[1]
+    )
     assert "later setup cell(s) failed after it; fix the first error" in lines[2]
     assert sum("setup   cell" in line for line in lines) == 1
 
 
-def test_a_collected_hand_in_gets_the_release_helpers_and_is_told_grading_accepts_it(tmp_path, capsys):
-    handin = tmp_path / "submitted" / "ada" / "backprop"  # as collected: only the files students complete
+def test_a_collected_hand_in_gets_the_release_helpers_and_is_told_grading_accepts_it(
+    tmp_path, capsys
+):
+    handin = (
+        tmp_path / "submitted" / "ada" / "backprop"
+    )  # as collected: only the files students complete
     handin.mkdir(parents=True)
     for name in ("toolbox.py", "nn.py"):
         shutil.copy(SOURCE / name, handin)
     assert main(["validate", str(handin)]) == 0
     out = capsys.readouterr().out
     assert "11 of 11 checks pass" in out and "Grading would accept these files" in out
-    assert sorted(p.name for p in handin.iterdir()) == ["nn.py", "toolbox.py"]  # helpers went into the copy only
+    assert sorted(p.name for p in handin.iterdir()) == [
+        "nn.py",
+        "toolbox.py",
+    ]  # helpers went into the copy only
 
 
 def test_a_folder_without_the_students_files_is_refused(tmp_path, capsys):
@@ -107,7 +153,11 @@ def test_a_hanging_check_times_out_and_a_dying_kernel_fails_the_rest(tmp_path, c
     (work / "toolbox.py").write_text(text.replace(stub, hang, 1).replace(stub, die, 1))
 
     assert main(["validate", str(work), "--timeout", "3"]) == 1
-    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    rows = {
+        line.split()[1]: line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("  ")
+    }
     assert "timed out: still running after 3 s" in rows["multiplication"]
     assert "the kernel died while running this cell" in rows["division"]
     assert all("not run: the kernel died" in rows[check] for check in ["power", "network"])
@@ -119,7 +169,9 @@ def test_without_the_source_the_released_notebook_supplies_the_checks(tmp_path):
     config = load_config(COURSE_ROOT)
     from_release = graded_cells(public_checks(tmp_path, "backprop", config))
     from_source = graded_cells(public_checks(COURSE_ROOT, "backprop", config))
-    assert [(c.grade_id, c.points, c.source) for c in from_release] == [(c.grade_id, c.points, c.source) for c in from_source]
+    assert [(c.grade_id, c.points, c.source) for c in from_release] == [
+        (c.grade_id, c.points, c.source) for c in from_source
+    ]
 
 
 def test_without_a_release_it_runs_the_checks_and_says_nothing_about_acceptance(tmp_path, capsys):
@@ -131,32 +183,47 @@ def test_without_a_release_it_runs_the_checks_and_says_nothing_about_acceptance(
     assert "11 of 11 checks pass" in out and "Grading would" not in out
 
 
-def test_run_in_the_folder_itself_it_still_says_what_grading_would_do(tmp_path, capsys, monkeypatch):
+def test_run_in_the_folder_itself_it_still_says_what_grading_would_do(
+    tmp_path, capsys, monkeypatch
+):
     work = tmp_path / "work"
     shutil.copytree(RELEASED, work)
     toolbox = (work / "toolbox.py").read_text()
-    (work / "toolbox.py").write_text(toolbox.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)"))
+    (work / "toolbox.py").write_text(
+        toolbox.replace("return np.maximum(a, 0.0)", "return np.maximum(a, 1e-300)")
+    )
     monkeypatch.chdir(work)
     assert main(["validate", "."]) == 1
-    assert "Grading would give 0 points, status 'changed given code': toolbox.py: ReLU.forward differs" in capsys.readouterr().out
+    assert (
+        "Grading would give 0 points, status 'changed given code': toolbox.py: ReLU.forward differs"
+        in capsys.readouterr().out
+    )
 
 
 def test_files_grading_accepts_but_cannot_import_are_pointed_out(tmp_path, capsys):
     work = tmp_path / "work"
     shutil.copytree(RELEASED, work)
     with open(work / "toolbox.py", "a") as file:
-        file.write("from math import no_such_function\n")  # an allowed import that fails when it runs
+        file.write(
+            "from math import no_such_function\n"
+        )  # an allowed import that fails when it runs
     assert main(["validate", str(work)]) == 1
     out = capsys.readouterr().out
     assert "Grading would accept these files" in out
-    assert "A setup cell failed above, though: if importing toolbox.py or nn.py fails, grading fails the same way" in out
+    assert (
+        "A setup cell failed above, though: if importing toolbox.py or nn.py fails, grading fails "
+        "the same way" in out
+    )
 
 
 def test_a_multi_line_error_stays_on_its_row():
     from course.checks import CellRun
     from course.validate import format_table
 
-    runs = [CellRun(1, "mean", 1.0, "AssertionError: got [[-1.44e+00]\n [ 3.2e+03]]", False), CellRun(2, "sum", 1.0, None, False)]
+    runs = [
+        CellRun(1, "mean", 1.0, "AssertionError: got [[-1.44e+00]\n [ 3.2e+03]]", False),
+        CellRun(2, "sum", 1.0, None, False),
+    ]
     rows = format_table(runs).splitlines()
     assert rows[0] == "  FAILED  mean     1  AssertionError: got [[-1.44e+00] [ 3.2e+03]]"
     assert rows[1].startswith("  passed  sum") and len(rows) == 3

@@ -1,4 +1,6 @@
-"""The worker answers each check in a fork: the answer comes back, and a child that dies says how, at once."""
+"""The worker answers each check in a fork: the answer comes back, and a child that dies says how,
+at once."""
+
 import os
 import signal
 import sys

@@ -4,6 +4,7 @@
 source files themselves. `nn.py` imports its sibling as plain `toolbox` (as
 students' code does), so while it loads, that name points at the reference.
 """
+
 import importlib.util
 import sys
 from pathlib import Path
@@ -14,7 +15,9 @@ SOURCE_DIR = Path(__file__).resolve().parent.parent / "source" / "backprop"
 def _load(name):
     path = SOURCE_DIR / f"{name}.py"
     if not path.is_file():
-        raise ImportError(f"toolbox_solution needs {path}, which does not exist; run from a full course checkout.")
+        raise ImportError(
+            f"toolbox_solution needs {path}, which does not exist; run from a full course checkout."
+        )
     spec = importlib.util.spec_from_file_location(f"{__name__}.{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
