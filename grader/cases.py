@@ -27,8 +27,11 @@ input entry: one entry a million to a trillion times the others (see
 `_one_huge`), where rounding swamps real differences, and a `large` case
 whose every node has tens of thousands of input entries, where those passes
 take far longer than a check's time, while the chain rule takes
-milliseconds. (An elementwise node can be differentiated in one pass, by
-whoever knows its Jacobian is diagonal: no case can tell that apart.)
+milliseconds. (A node whose Jacobian has a structure can be differentiated in
+few passes by whoever knows that structure, which is most of knowing the
+derivative: an elementwise node's is diagonal, so one complex-step pass gives
+it; a matmul's output row i depends on row i of the left factor only, so one
+pass per column does. No case can tell such a backward from the chain rule.)
 
 The random cases are drawn afresh for every grading run (all processes of a
 run share them: they fork after the cases are built). A hand-in sees every

@@ -86,18 +86,20 @@ def verdict(check, answers):
     """(passed, feedback) for a check: it passes only if every case does.
 
     `answers` holds one (results, payload) per request of the check (`Check.requests`),
-    or a WorkerFailed for a request the worker gave no answer to.
+    or a WorkerFailed for a request the worker gave no answer to. What a hidden request's
+    failure shows is its kind only: a number the hand-in chose (an exit status, a count) could
+    spell a hidden input.
     """
     problems, failures = [], []
     for request, answer in zip(check.requests, answers):
+        visible = request.cases[0].visible
         if isinstance(answer, Exception):
-            failures.append((request, str(answer)))
+            failures.append((request, str(answer) if visible else answer.kind))
             continue
         results, payload = answer
         if len(results) != len(request.cases):
-            failures.append(
-                (request, f"the worker answered {len(results)} of {len(request.cases)} cases")
-            )
+            answered = f"the worker answered {len(results)} of {len(request.cases)} cases"
+            failures.append((request, answered if visible else "not every case was answered"))
             continue
         problems += [
             (case, judge_case(case, result, payload))
@@ -110,9 +112,8 @@ def verdict(check, answers):
     hidden_failed += sum(
         len(request.cases) for request, _ in failures if not request.cases[0].visible
     )
-    hint = (
-        "" if lines else f"; {hidden_hint(check)}"
-    )  # when the notebook's own case fails, that is the thing to fix first
+    # when the notebook's own case fails, that is the thing to fix first
+    hint = "" if lines else f"; {hidden_hint(check)}"
     hidden_why = next(
         (f" ({why})" for request, why in failures if not request.cases[0].visible), ""
     )

@@ -245,7 +245,9 @@ class Sandbox:
             return 0
         return limits.processes if self.use_bwrap else _threads_of_this_user() + limits.processes
 
-    def command(self, copy_dir, scratch_dir, request_fd, response_fd, processes):
+    def command(self, copy_dir, scratch_dir, pipes, processes):
+        """The worker's command line; `pipes` are its (request, response, notice) file descriptors."""
+        request_fd, response_fd, notice_fd = pipes
         if self.use_bwrap:
             where = [
                 f"{SANDBOX_ROOT}/worker.py",
@@ -280,23 +282,22 @@ class Sandbox:
             submission,
             str(processes),
             scratch,
+            str(notice_fd),
         ]
 
-    def start(self, copy_dir, scratch_dir, request_fd, response_fd, limits):
+    def start(self, copy_dir, scratch_dir, pipes, limits):
         """Start a worker for `copy_dir` in its own process group, in a cgroup of its own where one
-        can
-        be made (`process.cgroup`); the caller owns killing it and removing the cgroup.
-        `scratch_dir` is where its checks may write outside bubblewrap (inside, its own /tmp)."""
+        can be made (`process.cgroup`); the caller owns killing it and removing the cgroup.
+        `scratch_dir` is where its checks may write outside bubblewrap (inside, its own /tmp);
+        `pipes` are the worker's ends of its (request, response, notice) pipes."""
         group = WorkerCgroup(limits, cgroup.usable(limits)) if cgroup.usable(limits) else None
         try:
             process = subprocess.Popen(
-                self.command(
-                    copy_dir, scratch_dir, request_fd, response_fd, self.process_limit(limits)
-                ),
+                self.command(copy_dir, scratch_dir, pipes, self.process_limit(limits)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                pass_fds=(request_fd, response_fd),
+                pass_fds=pipes,
                 cwd=copy_dir,
                 start_new_session=True,
                 env={

@@ -23,7 +23,7 @@ from pathlib import Path
 from grader.judge import student_text
 from grader.reaper import adopt_orphans, children, kill_adopted
 from grader.submission import Unusable
-from grader.worker import ProtocolError, widen_pipe, wipe
+from grader.worker import ProtocolError, waiting_bytes, widen_pipe, wipe
 
 MAX_LINE_BYTES = (
     1 << 20
@@ -31,7 +31,15 @@ MAX_LINE_BYTES = (
 
 
 class WorkerFailed(Exception):
-    """The worker gave no usable answer; the message says why, in the student's terms."""
+    """The worker gave no usable answer; the message says why, in the student's terms.
+
+    `kind` says it without anything the hand-in chose (an exit status, a size): what feedback
+    on hidden cases may show, since a hidden case's fork could choose those to spell its inputs.
+    """
+
+    def __init__(self, message, kind):
+        super().__init__(message)
+        self.kind = kind
 
 
 class ForkEnded(WorkerFailed):
@@ -53,17 +61,16 @@ class WorkerSession:
         self.process = None
         self.import_error = None
         self.requests = 0
-        self.fork = (
-            None  # "open" while a check's fork awaits its next request, "ending" after its last
-        )
+        # "open" while a check's fork may still answer, "ending" once it answered the last request
+        self.fork = None
 
     def run(self, request):
         """The worker's answer to a `grader.cases.Request`: (one {"value", "grads"} or {"error"} per
         case, the payload their arrays lie in), still untrusted.
 
         A check's requests go to one fork of the worker, the next only once the last has its
-        answer; a new check's first request only once the worker says the last fork ended,
-        so a fork that saw one check's inputs never reads another's.
+        answer; a new check's first request only once the worker says the last fork ended and
+        nothing is left in either pipe, so a fork that saw one check's inputs never reads another's.
         """
         if self.import_error:
             raise Unusable("import error", self.import_error)
@@ -79,13 +86,12 @@ class WorkerSession:
                 f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, "cases": '
                 f"{request.wire}}}\n".encode()
             )
-            kind, answer, payload = self._read(request.max_payload)
-            if kind == "ended":
-                self.fork = None
-                raise ForkEnded(self._ended_text(answer))
-            if kind != "check" or not isinstance(answer, dict) or answer.get("id") != self.requests:
+            self.fork = "open"
+            answer, payload = self._read_answer(request.max_payload)
+            if not isinstance(answer, dict) or answer.get("id") != self.requests:
                 raise ProtocolError("an answer to a different request")
-            self.fork = "ending" if request.last else "open"
+            if request.last and self.fork == "open":
+                self.fork = "ending"
             results = answer.get("results")
             if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
                 raise ProtocolError("not one result per case")
@@ -93,7 +99,8 @@ class WorkerSession:
         except ProtocolError as error:
             self.close()
             raise WorkerFailed(
-                f"the worker's answer did not follow the protocol ({error}); it was stopped."
+                f"the worker's answer did not follow the protocol ({error}); it was stopped.",
+                "did not follow the protocol",
             ) from None
         except ForkEnded:  # costs its check only: the worker goes on
             raise
@@ -102,11 +109,15 @@ class WorkerSession:
             raise
 
     def _await_end(self):
-        """Read the worker's notice that the last check's fork ended: anything else is a forgery."""
-        kind, _, _ = self._read(max_payload=0)
-        if kind != "ended":
-            raise ProtocolError("more answers than requests")
+        """Wait for the worker's notice that the last check's fork ended; an answer nobody asked
+        for, still in the pipe, is a forgery."""
+        self._notice(time.monotonic() + self._time_left(), wanted="ended")
+        self._no_stray_answer()
+
+    def _no_stray_answer(self):
         self.fork = None
+        if self.buffer or waiting_bytes(self.response_fd):
+            raise ProtocolError("more answers than requests")
 
     def _restore_copy(self):
         """Put back the files grading checked, and only those: outside bubblewrap the copy is
@@ -124,25 +135,29 @@ class WorkerSession:
             wipe(str(self.scratch_dir))
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
+        self.notice_fd, notice_write = os.pipe()
         os.set_blocking(self.request_fd, False)
         widen_pipe(self.response_fd)
-        self.buffer = bytearray()
+        self.buffer, self.notices = bytearray(), bytearray()
         if not self.sandbox.use_bwrap:  # bubblewrap's pid namespace does this job
             adopt_orphans()
             self.known_children = children()
         try:
             self.process = self.sandbox.start(
-                self.copy_dir, self.scratch_dir, request_read, response_write, self.limits
+                self.copy_dir,
+                self.scratch_dir,
+                (request_read, response_write, notice_write),
+                self.limits,
             )
         except BaseException:
-            os.close(self.request_fd)
-            os.close(self.response_fd)
+            for fd in (self.request_fd, self.response_fd, self.notice_fd):
+                os.close(fd)
             raise
         finally:
-            os.close(request_read)
-            os.close(response_write)
+            for fd in (request_read, response_write, notice_write):
+                os.close(fd)
         try:
-            _, hello, _ = self._read(max_payload=0)
+            hello = self._notice(time.monotonic() + self._time_left(), wanted="ready")
         except WorkerFailed as error:
             self.import_error = f"while importing your toolbox.py and nn.py: {error}"
         except ProtocolError as error:
@@ -168,87 +183,100 @@ class WorkerSession:
             except BrokenPipeError:
                 raise self._stopped() from None
 
-    def _read(self, max_payload):
-        """The worker's next message, within the time left, as (kind, JSON, payload): a check's
-        answer
-        with at most `max_payload` bytes of arrays ("check"), the end of a check's fork ("ended",
-        its exit status), or the worker's greeting ("ready")."""
+    def _read_answer(self, max_payload):
+        """A check's answer, within the time left: its JSON line and the payload of at most
+        `max_payload` bytes of arrays it announces. If the worker says the fork ended first,
+        what the fork wrote before it ended still counts; without an answer it is `ForkEnded`."""
         until = time.monotonic() + self._time_left()
-        line = self._take_line(until, limit=MAX_LINE_BYTES)
+        while True:
+            message = self._complete_answer(max_payload)
+            if message is not None:
+                return message
+            readable = self._wait([self.response_fd, self.notice_fd], until)
+            if self.response_fd in readable:
+                self._receive(self.response_fd, self.buffer)
+                continue
+            status = self._notice(until, wanted="ended")
+            self.fork = None
+            self._receive_all(self.response_fd, self.buffer)  # all it wrote is in the pipe by now
+            message = self._complete_answer(max_payload)
+            if message is None:
+                self.buffer.clear()  # a cut-off answer of a fork that ended: nothing to read on
+                raise ForkEnded(self._ended_text(status), "the process running your code ended")
+            return message
+
+    def _complete_answer(self, max_payload):
+        """The answer at the start of the buffer once it is all there, else None."""
+        if b"\n" not in self.buffer[:MAX_LINE_BYTES]:
+            if len(self.buffer) > MAX_LINE_BYTES:
+                raise ProtocolError(f"an answer line longer than {MAX_LINE_BYTES >> 20} MB")
+            return None
+        end = self.buffer.index(b"\n") + 1
         try:
-            frame = json.loads(line)
-        except (ValueError, RecursionError):
+            header = json.loads(self.buffer[:end])
+        except (ValueError, RecursionError):  # RecursionError: a forged line nested thousands deep
             raise ProtocolError("a line that is not JSON") from None
-        if not isinstance(frame, dict):
-            raise ProtocolError("a message that is not an object")
-        if "ended" in frame:
-            return "ended", frame["ended"], b""
-        if "check" not in frame:
-            return "ready", frame, b""
-        line_size, size = frame["check"], frame.get("payload")
-        if type(line_size) is not int or not 0 < line_size <= MAX_LINE_BYTES:
-            raise ProtocolError(f"an answer line longer than {MAX_LINE_BYTES >> 20} MB")
+        size = header.get("payload", 0) if isinstance(header, dict) else 0
         if type(size) is not int or not 0 <= size <= max_payload:
             raise ProtocolError(
                 f"an answer of {student_text(size, limit=20)} bytes of arrays, where "
                 f"{max_payload} would hold twice the expected ones (gradients of the wrong shape?)"
             )
-        message = self._take(line_size + size, until)
+        if len(self.buffer) < end + size:
+            return None
+        payload = bytes(self.buffer[end : end + size])
+        del self.buffer[: end + size]
+        return header, payload
+
+    def _notice(self, until, wanted):
+        """The worker's next notice, which must be `wanted` ("ready": its greeting, or "ended": the
+        exit status of the fork that ran the last check)."""
+        while b"\n" not in self.notices:
+            if len(self.notices) > 1 << 16:
+                raise ProtocolError("a notice longer than 64 kB")
+            self._wait([self.notice_fd], until)
+            self._receive(self.notice_fd, self.notices)
+        end = self.notices.index(b"\n") + 1
         try:
-            header = json.loads(message[:line_size])
-        except (ValueError, RecursionError):  # RecursionError: a forged line nested thousands deep
-            raise ProtocolError("a line that is not JSON") from None
-        if not isinstance(header, dict) or header.get("payload", 0) != size:
-            raise ProtocolError("an answer whose arrays do not fit what it announces")
-        return "check", header, memoryview(message)[line_size:]
+            notice = json.loads(self.notices[:end])
+        except (ValueError, RecursionError):
+            raise ProtocolError("a notice that is not JSON") from None
+        del self.notices[:end]
+        if wanted == "ready":
+            return notice
+        if not isinstance(notice, dict) or "ended" not in notice:
+            raise ProtocolError("a notice out of turn")
+        if notice.get("smuggled"):
+            raise ProtocolError("a check wrote into its own request pipe")
+        return notice["ended"]
 
-    def _take(self, count, until):
-        """The next `count` bytes from the worker, read straight into one buffer (answers are
-        megabytes)."""
-        message = bytearray(count)
-        have = min(count, len(self.buffer))
-        message[:have] = self.buffer[:have]
-        del self.buffer[:have]
-        view = memoryview(message)
-        while have < count:
-            if not select.select([self.response_fd], [], [], max(0.0, until - time.monotonic()))[0]:
-                raise self._timeout()
-            got = os.readv(self.response_fd, [view[have:]])
-            if not got:
-                raise self._stopped()
-            have += got
-        return message
-
-    def _take_line(self, until, limit):
-        """The worker's next line (its own frames are short), as bytes."""
-        while b"\n" not in self.buffer:
-            if len(self.buffer) > limit:
-                raise ProtocolError(f"an answer line longer than {limit >> 20} MB")
-            self._receive(until)
-        end = self.buffer.index(b"\n") + 1
-        if end > limit:
-            raise ProtocolError(f"an answer line longer than {limit >> 20} MB")
-        line = bytes(self.buffer[:end])
-        del self.buffer[:end]
-        return line
-
-    def _receive(self, until):
-        if not select.select([self.response_fd], [], [], max(0.0, until - time.monotonic()))[0]:
+    def _wait(self, fds, until):
+        readable = select.select(fds, [], [], max(0.0, until - time.monotonic()))[0]
+        if not readable:
             raise self._timeout()
-        chunk = os.read(self.response_fd, 1 << 20)
+        return readable
+
+    def _receive(self, fd, buffer):
+        chunk = os.read(fd, 1 << 20)
         if not chunk:
             raise self._stopped()
-        self.buffer += chunk
+        buffer += chunk
+
+    def _receive_all(self, fd, buffer):
+        while waiting_bytes(fd):
+            buffer += os.read(fd, 1 << 20)
 
     def _timeout(self):
         if time.monotonic() >= self.deadline:
             return WorkerFailed(
                 f"stopped: the whole submission used up its {self.limits.submission_seconds:g} s "
-                "of grading time."
+                "of grading time.",
+                "the hand-in's grading time ran out",
             )
         return WorkerFailed(
             f"no answer within {self.limits.case_seconds:g} s, so the worker was stopped: an "
-            "endless loop or very slow code?"
+            "endless loop or very slow code?",
+            f"no answer within {self.limits.case_seconds:g} s",
         )
 
     def _stopped(self):
@@ -256,7 +284,7 @@ class WorkerSession:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             code = None
-        return WorkerFailed(self._ended_text(code))
+        return WorkerFailed(self._ended_text(code), "the process running your code ended")
 
     def _ended_text(self, code):
         return (
@@ -283,5 +311,6 @@ class WorkerSession:
         if getattr(self.process, "cgroup", None):
             self.process.cgroup.remove()
         os.close(self.response_fd)
+        os.close(self.notice_fd)
         self.process = None
         self.fork = None

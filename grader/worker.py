@@ -442,19 +442,6 @@ def _relay(read_end, pid, handle, poll_seconds=0.05):
     return status
 
 
-def relay_to(fd):
-    """Pass a check's messages on to `fd` framed by the worker, so that nothing a check writes can
-    pass for the worker's own notices (`{"ended": status}` when a check's fork ends)."""
-
-    def relay(message):
-        end = message.index(b"\n") + 1
-        _write_all(
-            fd, json.dumps({"check": end, "payload": len(message) - end}).encode() + b"\n", message
-        )
-
-    return relay
-
-
 def _read_request(request_fd):
     """One request line, read by the check's own fork: the worker itself never holds a case's
     inputs,
@@ -508,23 +495,62 @@ EAGAIN, EPERM = 11, 1
 # Per machine: the seccomp architecture id, and the system calls a check may not make, with the
 # error they fail with: starting a process or thread (EAGAIN, as under a process limit of 0), and
 # memory or state that would outlive the check's fork or escape its address-space limit (EPERM):
-# SysV shared memory, message queues and semaphores, memfd files, POSIX message queues, io_uring
-# (whose operations no filter sees), new namespaces, and reading or writing another process.
+# SysV shared memory, message queues and semaphores, memfd files, POSIX message queues, kernel
+# keys (a keyring outlives the fork: a channel to the next check), bpf maps, io_uring (whose
+# operations no filter sees), new namespaces, and reading or writing another process.
 DENIED_CALLS = {
     "x86_64": (
         0xC000003E,
         {
             EAGAIN: (56, 57, 58, 435),  # clone, fork, vfork, clone3
-            EPERM: (29, 30, 31, 64, 68, 319, 447, 240, 425, 272, 308, 101, 310, 311),
+            EPERM: (
+                29,
+                30,
+                31,
+                64,
+                68,
+                319,
+                447,
+                240,
+                425,
+                272,
+                308,
+                101,
+                310,
+                311,
+                248,
+                249,
+                250,
+                321,
+            ),
             # shmget shmat shmctl semget msgget memfd_create memfd_secret mq_open io_uring_setup
-            # unshare setns ptrace process_vm_readv process_vm_writev
+            # unshare setns ptrace process_vm_readv process_vm_writev add_key request_key keyctl bpf
         },
     ),
     "aarch64": (
         0xC00000B7,
         {
             EAGAIN: (220, 435),  # clone, clone3
-            EPERM: (194, 196, 195, 190, 186, 279, 447, 180, 425, 97, 268, 117, 270, 271),
+            EPERM: (
+                194,
+                196,
+                195,
+                190,
+                186,
+                279,
+                447,
+                180,
+                425,
+                97,
+                268,
+                117,
+                270,
+                271,
+                217,
+                218,
+                219,
+                280,
+            ),
         },
     ),
 }
@@ -580,19 +606,68 @@ def process_guard():
 CHECK_OPEN_FILES = 32  # files a check may hold open at once: an honest one needs a handful
 
 
-def serve(request_fd, response_fd, submission_dir, scratch_dir):
-    """Import the student's modules, then answer each request in a fresh fork until the judge closes
-    the pipe.
+def waiting_bytes(fd):
+    """How many bytes wait in the pipe `fd` (either end), read without taking them."""
+    import fcntl
+    import termios
+
+    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
+
+
+TMPFS_EMPTY_SIZE = 40  # what tmpfs reports as the size of a folder with no entries (20 per entry)
+
+
+def looks_empty(folder):
+    """Whether `folder` is empty, told without reading a name a check may have chosen; a folder
+    this cannot tell about counts as not empty (it is then emptied: the safe side)."""
+    try:
+        os.rmdir(folder)
+    except OSError as error:
+        if error.errno == 16:  # EBUSY: a mount point, as bubblewrap's /tmp, a tmpfs
+            return os.stat(folder).st_size <= TMPFS_EMPTY_SIZE
+        return False
+    os.mkdir(folder, 0o700)
+    return True
+
+
+def run_check(work, close_in_child):
+    """Run `work()` in a forked child, which writes its answers itself; its exit status.
+
+    The worker never reads what a check writes: anything that passed through its memory
+    could be found there by every later fork (freed memory is not cleared), the forks of
+    visible cases among them.
+    """
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            for fd in close_in_child:
+                os.close(fd)
+            work()
+            code = 0
+        except SystemExit as exit:  # sys.exit(n) in the student's code ends the check with status n
+            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+        finally:
+            os._exit(code & 0xFF)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def serve(request_fd, response_fd, notice_fd, submission_dir, scratch_dir):
+    """Import the student's modules, then run each check in a fresh fork until the judge closes the
+    request pipe.
 
     Importing runs only the given code (grading refuses hand-ins that change it), so the
     state every fork starts from is the release's engine with the student's functions in it.
-    Each fork reads its own request, works in an emptied scratch folder, and may open few files.
+    Each fork reads its requests and writes its answers itself, works in an emptied scratch
+    folder and may open few files. The worker's own notices go on a pipe no fork holds:
+    `{"ready": ...}` once, and `{"ended": status}` after each fork, only after which the judge
+    sends the next check's request.
     """
     try:
         import nn
         import toolbox as tb
     except Exception as error:
-        _send(response_fd, {"ready": False, "error": describe(error, submission_dir)})
+        _send(notice_fd, {"ready": False, "error": describe(error, submission_dir)})
         return
     _undumpable()
     guard = process_guard()
@@ -603,22 +678,25 @@ def serve(request_fd, response_fd, submission_dir, scratch_dir):
         resource.setrlimit(resource.RLIMIT_NOFILE, (CHECK_OPEN_FILES, CHECK_OPEN_FILES))
         guard()
         while (request := _read_request(request_fd)) is not None:
-            yield answer(tb, nn, request, submission_dir)
+            _send(response_fd, answer(tb, nn, request, submission_dir))
             if request.get("last"):
                 return
 
-    _send(response_fd, {"ready": True})
+    def clean():
+        wipe(scratch_dir)
+
+    _send(notice_fd, {"ready": True})
     while True:
         select.select([request_fd], [], [])  # a request, or the end of grading
-        message, status = in_a_fork(check, (response_fd,), answered=relay_to(response_fd))
-        wipe(scratch_dir)
-        if (
-            message is None
-        ):  # the judge closed the pipe, or the child died without answering: the worker ends
-            os._exit(status if status >= 0 else 128 - status)
-        _send(
-            response_fd, {"ended": status}
-        )  # only now may the judge send the next check's request
+        if not waiting_bytes(request_fd):  # readable and empty: the judge closed the pipe
+            os._exit(0)
+        status = run_check(check, (notice_fd,))
+        if waiting_bytes(request_fd):  # bytes the judge did not send: a check wrote them
+            _send(notice_fd, {"ended": status, "smuggled": True})
+            os._exit(3)
+        if not looks_empty(scratch_dir):  # emptied in a fork: the file names it reads die with it
+            run_check(clean, (notice_fd, request_fd, response_fd))
+        _send(notice_fd, {"ended": status})
 
 
 if __name__ == "__main__":
@@ -626,4 +704,10 @@ if __name__ == "__main__":
     # hand-in only, not whatever else is installed beside numpy (outside bubblewrap, a whole
     # site-packages: a package there named toolbox would be graded instead of the student's file).
     sys.path.remove(sys.argv[3])
-    serve(int(sys.argv[1]), int(sys.argv[2]), os.path.abspath(sys.argv[4]), sys.argv[6])
+    serve(
+        int(sys.argv[1]),
+        int(sys.argv[2]),
+        int(sys.argv[7]),
+        os.path.abspath(sys.argv[4]),
+        sys.argv[6],
+    )

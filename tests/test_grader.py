@@ -901,15 +901,16 @@ class Answering:
     def __init__(self, answer):
         self.answer = answer
 
-    def start(self, copy_dir, scratch_dir, request_fd, response_fd, limits):
+    def start(self, copy_dir, scratch_dir, pipes, limits):
+        request_fd, response_fd, notice_fd = pipes
         (scratch_dir.parent / "answer").write_bytes(self.answer)
         write = (
-            f"import os, sys; os.write({response_fd}, b'{{\"ready\": true}}\\n'); "
+            f"import os, sys; os.write({notice_fd}, b'{{\"ready\": true}}\\n'); "
             f'os.write({response_fd}, open(sys.argv[1], "rb").read())'
         )
         return subprocess.Popen(
             [sys.executable, "-c", write, str(scratch_dir.parent / "answer")],
-            pass_fds=(request_fd, response_fd),
+            pass_fds=pipes,
             start_new_session=True,
         )
 
@@ -927,9 +928,7 @@ def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path
 def test_an_answer_announcing_more_arrays_than_the_request_needs_is_refused_unread(tmp_path):
     (tmp_path / "toolbox.py").write_text("x = 1\n")
     request = checks()[0].requests[-1]
-    announced = (
-        f'{{"check": 40, "payload": {request.max_payload + 1}}}\n'.encode()
-    )  # framed as the worker frames
+    announced = f'{{"id": 1, "results": [], "payload": {request.max_payload + 1}}}\n'.encode()
     session = WorkerSession(tmp_path, Answering(announced), FAST)
     with pytest.raises(Exception, match="did not follow the protocol .* twice the expected ones"):
         session.run(request)

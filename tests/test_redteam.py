@@ -147,6 +147,33 @@ Mul.backward = hold
 """
 
 
+# A kernel key outlives the fork that added it: a store the next check's fork could read.
+KEEPS_A_KEY = """
+import ctypes
+honest_backward = Mul.backward
+def keep(self, grad):
+    libc = ctypes.CDLL(None, use_errno=True)
+    key = libc.syscall(248, b"user", b"carried", b"hidden", 6, ctypes.c_long(-4))  # add_key
+    if key >= 0:
+        raise RuntimeError("a key outlives this check")
+    return honest_backward(self, grad)
+Mul.backward = keep
+"""
+# Writing into the request pipe (reopened through /proc) would hand the next check's fork a
+# request of this one's making, carrying this check's hidden inputs into a visible message.
+SMUGGLES = """
+import json, os, sys
+honest_mul = Mul.backward
+def smuggle(self, grad):
+    if np.size(self.a) > 1:
+        forged = {"id": 3, "last": True, "cases": [{"smuggled": "SMUGGLED" + str(self.a.ravel()[:3])}]}
+        with open(f"/proc/self/fd/{sys.argv[1]}", "w") as pipe:
+            pipe.write(json.dumps(forged) + "\\n")
+    return honest_mul(self, grad)
+Mul.backward = smuggle
+"""
+
+
 def only_mul_as(body):
     return with_regions(
         {cls: body if cls == "Mul" else "raise NotImplementedError()\n" for cls in REGION_FILES}
@@ -534,6 +561,26 @@ def hostile_handins(paths, sandbox="bubblewrap"):
             ),
             all_but("multiplication"),
         ),
+        "keeps a kernel key for the next check": (appended(solution(), KEEPS_A_KEY), MAX_SCORE),
+        "smuggles a request to the next check": (
+            appended(solution(), SMUGGLES),
+            all_but("division"),
+        ),
+        "exits with a hidden input in Mul": (
+            appended(
+                solution(),
+                """
+            import os
+            honest_backward = Mul.backward
+            def spell(self, grad):  # an exit status the feedback showed could spell a hidden input
+                if np.size(self.a) > 1:
+                    os._exit(77)
+                return honest_backward(self, grad)
+            Mul.backward = spell
+            """,
+            ),
+            all_but("multiplication"),
+        ),
         "patches the engine from Mul": (only_mul_as(NUMERIC_FROM_MUL), POINTS["multiplication"]),
         # In bubblewrap the copy is read-only, so Mul.backward answers honestly; elsewhere it kills
         # its check.
@@ -683,6 +730,20 @@ def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
         (graded["paths"]["out"] / "forges the protocol" / "backprop" / "results.json").read_text()
     )
     assert "did not follow the protocol" in forged["output"] + forged["tests"][0]["output"]
+
+
+def test_feedback_on_hidden_cases_holds_no_number_a_hand_in_chose(graded):
+    out = graded["paths"]["out"]
+    results = json.loads(
+        (out / "exits with a hidden input in Mul" / "backprop" / "results.json").read_text()
+    )
+    shown = next(test["output"] for test in results["tests"] if test["name"] == "multiplication")
+    assert "the process running your code ended" in shown and "77" not in shown, shown
+    smuggler = json.loads(
+        (out / "smuggles a request to the next check" / "backprop" / "results.json").read_text()
+    )
+    shown = next(test["output"] for test in smuggler["tests"] if test["name"] == "division")
+    assert "a check wrote into its own request pipe" in shown and "SMUGGLED" not in shown, shown
 
 
 def test_a_visible_case_never_sees_a_hidden_input(graded):

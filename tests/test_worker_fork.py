@@ -91,3 +91,52 @@ def test_an_answer_is_handed_on_before_the_child_is_reaped():
     assert handed == [b'{"answer": 42}\n']
     assert in_a_fork(lambda: os._exit(3), (), answered=handed.append) == (None, 3)
     assert len(handed) == 1  # a child that died without answering hands on nothing
+
+
+def memory_of(pid):
+    """The bytes of every writable mapping of process `pid` (needs the right to trace it)."""
+    found = bytearray()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if "w" not in perms:
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(start)
+                found += mem.read(end - start)
+            except OSError:  # a mapping that cannot be read (a guard page)
+                pass
+    return bytes(found)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="reading the worker's memory needs root (it is undumpable)"
+)
+def test_nothing_a_check_writes_passes_through_the_workers_memory(tmp_path):
+    """Each later fork starts from the worker's memory, where freed bytes are not cleared: an
+    answer the worker had read or relayed could be found there by a fork making visible feedback."""
+    from handins import solution, write_handin
+
+    from grader.cases import checks
+    from grader.sandbox import Limits, choose_sandbox
+    from grader.session import WorkerSession
+
+    marker = (
+        "answer-" + "only-in-the-fork-" + "4f1c"
+    )  # joined at run time: not in the source as one
+    files = solution()
+    files["toolbox.py"] += (
+        f"\n\ndef shout(self, grad):\n    raise ValueError('-'.join({marker.split('-')!r}))\n\n\n"
+        "Mul.backward = shout\n"
+    )
+    copy = write_handin(tmp_path / "backprop", files)
+    session = WorkerSession(copy, choose_sandbox("process"), Limits())
+    try:
+        for request in checks()[0].requests:
+            results, _ = session.run(request)
+            assert marker in results[0]["error"]
+        session.run(checks()[1].requests[0])  # the worker has started the next check's fork
+        assert marker.encode() not in memory_of(session.process.pid)
+    finally:
+        session.close()
