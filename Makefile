@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean release
+.PHONY: install demo test lint bench clean release
 
 install: $(STAMP)
 
@@ -20,8 +20,12 @@ demo: install
 release: install
 	$(BIN)/course release backprop
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python -m pip install -qq -e '.[bench]'

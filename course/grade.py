@@ -120,7 +120,10 @@ def refusal(args, submissions):
             "--submitted DIR."
         )
     if not submissions:
-        return f"no hand-ins in {args.submitted}/: expected {args.submitted}/<student_id>/{args.assignment}/."
+        return (
+            f"no hand-ins in {args.submitted}/: expected "
+            f"{args.submitted}/<student_id>/{args.assignment}/."
+        )
     if (args.submitted / args.assignment).is_dir() and not any(
         folder.is_dir() for _, folder in submissions
     ):

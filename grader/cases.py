@@ -827,9 +827,15 @@ BUILDERS = {
     "network": network,
 }
 HUGE = "one entry a trillion times the others"
-_BINARY = f"broadcasting shapes, a number on the left, a tensor with itself and an upstream gradient with {HUGE}"
+_BINARY = (
+    "broadcasting shapes, a number on the left, a tensor with itself and an upstream "
+    f"gradient with {HUGE}"
+)
 _UNARY = f"other shapes, an input used twice and an upstream gradient with {HUGE}"
-_REDUCTION = f"each axis (dim=None, 0, 1, -1, -2) of 1-, 2- and 3-D inputs, and inputs or upstream gradients with {HUGE}"
+_REDUCTION = (
+    "each axis (dim=None, 0, 1, -1, -2) of 1-, 2- and 3-D inputs, and inputs or "
+    f"upstream gradients with {HUGE}"
+)
 # grade_id -> what its hidden cases try, in words: categories, never the inputs (each also has a
 # large one)
 HIDDEN_KINDS = {

@@ -164,11 +164,17 @@ def id_problem(student_id):
     if "\\" in student_id or any(
         "\ud800" <= c <= "\udfff" for c in student_id
     ):  # undecodable bytes
-        return "its name holds a backslash or bytes that are not UTF-8, which grades.csv and the reports cannot hold"
+        return (
+            "its name holds a backslash or bytes that are not UTF-8, which grades.csv and the "
+            "reports cannot hold"
+        )
     if student_id in RESERVED_NAMES:
         return "it has the name of a file grading writes beside the results"
     if len(os.fsencode(name)) > NAME_MAX:
-        return f"its results folder would be named {name[:20]!r}..., {len(os.fsencode(name))} bytes, over the {NAME_MAX} a file name may have"
+        return (
+            f"its results folder would be named {name[:20]!r}..., {len(os.fsencode(name))} "
+            f"bytes, over the {NAME_MAX} a file name may have"
+        )
     return None
 
 
@@ -296,7 +302,10 @@ def gradebook_conflict(out_dir, assignment):
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        return f"{path} exists but cannot be read ({error}), so it may hold grades; move it away or pass another --out folder"
+        return (
+            f"{path} exists but cannot be read ({error}), so it may hold grades; move it away "
+            "or pass another --out folder"
+        )
     others = sorted(
         {row.get("assignment") or "an unnamed assignment" for row in rows} - {assignment}
     )

@@ -24,7 +24,10 @@ def _failure_text(excinfo):
         return str(excinfo.value.msg)
     if excinfo.errisinstance(Unusable):
         return f"not graded: {excinfo.value}"
-    return f"the grader itself failed here ({excinfo.typename}: {excinfo.value}); please tell the instructor."
+    return (
+        f"the grader itself failed here ({excinfo.typename}: {excinfo.value}); please tell "
+        "the instructor."
+    )
 
 
 class ResultCollector:

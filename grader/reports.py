@@ -26,7 +26,8 @@ table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertical-align: top; }
 pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
 .passed { color: #176317; } .failed { color: #a31515; }
-.track { display: block; width: 16rem; } .bar { display: block; background: #b9d3ee; white-space: nowrap; }
+.track { display: block; width: 16rem; }
+.bar { display: block; background: #b9d3ee; white-space: nowrap; }
 """
 
 

@@ -246,7 +246,8 @@ class Sandbox:
         return limits.processes if self.use_bwrap else _threads_of_this_user() + limits.processes
 
     def command(self, copy_dir, scratch_dir, pipes, processes):
-        """The worker's command line; `pipes` are its (request, response, notice) file descriptors."""
+        """The worker's command line; `pipes` are its (request, response, notice) file
+        descriptors."""
         request_fd, response_fd, notice_fd = pipes
         if self.use_bwrap:
             where = [

@@ -140,7 +140,10 @@ def _why_not_added(statement, taken):
     elif any(alias.name == "*" for alias in statement.names):
         return "a star import could rebind any name"
     elif _unavailable(statement):
-        return f"grading has no module {_unavailable(statement)}: only the standard library, numpy, toolbox and nn"
+        return (
+            f"grading has no module {_unavailable(statement)}: only the standard library, "
+            "numpy, toolbox and nn"
+        )
     names = _bound_names(statement)
     clashing = sorted(names & taken) or sorted(
         name for name in names if name.startswith("__")

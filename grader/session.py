@@ -161,7 +161,10 @@ class WorkerSession:
         except WorkerFailed as error:
             self.import_error = f"while importing your toolbox.py and nn.py: {error}"
         except ProtocolError as error:
-            self.import_error = f"while importing your toolbox.py and nn.py the worker broke the protocol ({error})."
+            self.import_error = (
+                "while importing your toolbox.py and nn.py the worker broke the "
+                f"protocol ({error})."
+            )
         else:
             if hello == {"ready": True}:
                 return

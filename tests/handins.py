@@ -56,7 +56,8 @@ def numeric(fn, g, eps=1e-6):
                 moved = list(arrays)
                 moved[i] = a.copy()
                 moved[i][pos] += step
-                sides.append(np.sum(type(fn)().forward(*moved, **fn.__dict__.get("options", {})) * g))
+                options = fn.__dict__.get("options", {})
+                sides.append(np.sum(type(fn)().forward(*moved, **options) * g))
             grad[pos] = (sides[0] - sides[1]) / (2 * eps)
         grads.append(grad)
     return tuple(grads)

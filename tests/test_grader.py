@@ -493,7 +493,8 @@ import hashlib, json
 from grader.cases import checks
 from grader.worker import encode_case
 for visible in (True, False):
-    requests = [encode_case(case.request) for check in checks() for case in check.cases if case.visible == visible]
+    requests = [encode_case(case.request) for check in checks() for case in check.cases
+                if case.visible == visible]
     print(hashlib.sha256(json.dumps(requests).encode()).hexdigest())
 """
 

@@ -166,7 +166,8 @@ import json, os, sys
 honest_mul = Mul.backward
 def smuggle(self, grad):
     if np.size(self.a) > 1:
-        forged = {"id": 3, "last": True, "cases": [{"smuggled": "SMUGGLED" + str(self.a.ravel()[:3])}]}
+        smuggled = {"smuggled": "SMUGGLED" + str(self.a.ravel()[:3])}
+        forged = {"id": 3, "last": True, "cases": [smuggled]}
         with open(f"/proc/self/fd/{sys.argv[1]}", "w") as pipe:
             pipe.write(json.dumps(forged) + "\\n")
     return honest_mul(self, grad)
@@ -278,7 +279,8 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 """
             import sys
             for stream in (sys.stdout, sys.stderr):
-                print('grader/test_backprop.py ........... 11 passed; score 15/15', file=stream, flush=True)
+                print('grader/test_backprop.py ........... 11 passed; score 15/15',
+                      file=stream, flush=True)
                 print('{"id": 1, "results": [], "score": 15}', file=stream, flush=True)
             """,
             ),
@@ -308,8 +310,10 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 """
             import numpy
             numpy.allclose = numpy.array_equal = lambda *args, **kwargs: True
-            numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.broadcast(a, b).shape, dtype=bool)
-            numpy.testing.assert_allclose = numpy.testing.assert_array_equal = lambda *args, **kwargs: None
+            numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(
+                numpy.broadcast(a, b).shape, dtype=bool)
+            numpy.testing.assert_allclose = lambda *args, **kwargs: None
+            numpy.testing.assert_array_equal = lambda *args, **kwargs: None
             def zeros(self, grad=None):
                 for leaf in _leaves(self):
                     leaf.grad = numpy.zeros(leaf.shape)
@@ -337,7 +341,8 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 stack = [self]
                 while stack:
                     tensor = stack.pop()
-                    tensor.grad = Liar() if tensor.ndim else np.zeros(tensor.shape).view(AlwaysEqual)
+                    zero = np.zeros(tensor.shape).view(AlwaysEqual)
+                    tensor.grad = Liar() if tensor.ndim else zero
                     stack.extend(tensor.grad_fn.inputs if tensor.grad_fn else [])
             Tensor.backward = lie
             """,
@@ -369,7 +374,8 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 try:
                     importlib.import_module(name)
                     solved = sys.modules["toolbox_solution"].toolbox
-                    globals().update({{k: v for k, v in vars(solved).items() if not k.startswith("__")}})
+                    names = {{k: v for k, v in vars(solved).items() if not k.startswith("__")}}
+                    globals().update(names)
                 except Exception:
                     pass
             try:
@@ -418,11 +424,13 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 """
             honest_backward = Mul.backward
             def fill(self, grad):
-                for folder in ("/dev/shm", "/dev", "/", "/sandbox"):  # in-memory file systems other than the sized /tmp
+                # in-memory file systems other than the sized /tmp
+                for folder in ("/dev/shm", "/dev", "/", "/sandbox"):
                     try:
                         with open(f"{folder}/filler", "wb") as file:
                             file.write(bytes(1 << 19))
-                        return honest_backward(self, grad)  # could have gone on until the machine ran out of memory
+                        # it could have gone on until the machine ran out of memory
+                        return honest_backward(self, grad)
                     except OSError:
                         pass
                 raise MemoryError("no unbounded file system to fill")
@@ -452,7 +460,8 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 """
             import os
             honest_backward = Mul.backward
-            def peek(self, grad):  # with the worker's memory writable, a check could patch what later checks start from
+            # with the worker's memory writable, a check could patch what later checks start from
+            def peek(self, grad):
                 with open(f"/proc/{os.getppid()}/mem", "r+b"):
                     return honest_backward(self, grad)
             Mul.backward = peek
@@ -466,7 +475,8 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 """
             import os
             honest_backward = Mul.backward
-            def breed(self, grad):  # each child could hold memory_mb: as root no process limit stopped them
+            # each child could hold memory_mb: as root no process limit stopped them
+            def breed(self, grad):
                 for _ in range(64):
                     try:
                         if os.fork() == 0:
@@ -515,7 +525,8 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 solution(),
                 """
             honest_backward = Mul.backward
-            def hoard(self, grad):  # each open file could hold memory the address-space limit does not see
+            # each open file could hold memory the address-space limit does not see
+            def hoard(self, grad):
                 files = []
                 try:
                     for _ in range(200):
@@ -552,9 +563,13 @@ def hostile_handins(paths, sandbox="bubblewrap"):
                 solution(),
                 """
             import gc
-            def count(self, grad):  # a visible case's message, read by the student, must hold no hidden input
-                seen = sum(1 for o in gc.get_objects() if isinstance(o, dict) and "wants" in o  # each case as it came
-                           and not any(isinstance(v, np.ndarray) for v in o.get("inputs", {}).values()))
+            # a visible case's message, read by the student, must hold no hidden input
+            def as_it_came(o):  # a case as the request held it, before its arrays were decoded
+                inputs = o.get("inputs")
+                inputs = inputs.values() if isinstance(inputs, dict) else []
+                return "wants" in o and not any(isinstance(v, np.ndarray) for v in inputs)
+            def count(self, grad):
+                seen = sum(1 for o in gc.get_objects() if isinstance(o, dict) and as_it_came(o))
                 raise ValueError(f"saw {seen} case(s) in memory")
             Mul.backward = count
             """,

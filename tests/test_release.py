@@ -97,7 +97,10 @@ def test_planted_solution_and_hidden_test_lines_and_a_free_check_are_refused(
         '# assert np.allclose(x.grad, 2 / x.data), "Log: wrong gradient inside a chain"\nclass '
         "CrossEntropyLoss:",
     )
-    free = '# %% nbgrader={"grade": true, "grade_id": "free", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}\nassert 1 + 1 == 2\n\n'
+    free = (
+        '# %% nbgrader={"grade": true, "grade_id": "free", "locked": true, "points": 1, '
+        '"schema_version": 3, "solution": false, "task": false}\nassert 1 + 1 == 2\n\n'
+    )
     edit(
         source / "backprop.py",
         "# %% [markdown]\n# ## Training",

@@ -266,7 +266,10 @@ def test_outputs_get_the_permissions_of_a_plain_new_file(tmp_path):
 
     previous = os.umask(0o027)  # as on a shared course account: group may read
     try:
-        code = "import os, sys; from grader.outputs import write_atomically; write_atomically(sys.argv[1], 'x')"
+        code = (
+            "import os, sys; from grader.outputs import write_atomically; "
+            "write_atomically(sys.argv[1], 'x')"
+        )
         subprocess.run([sys.executable, "-c", code, str(tmp_path / "grades.csv")], check=True)
     finally:
         os.umask(previous)

@@ -145,7 +145,10 @@ def test_public_checks_are_the_graded_cells_without_their_hidden_tests():
 def test_a_hanging_check_times_out_and_a_dying_kernel_fails_the_rest(tmp_path, capsys):
     work = tmp_path / "work"
     shutil.copytree(RELEASED, work)
-    stub = "    def backward(self, grad):\n        # YOUR CODE HERE\n        raise NotImplementedError()"
+    stub = (
+        "    def backward(self, grad):\n        # YOUR CODE HERE\n        raise "
+        "NotImplementedError()"
+    )
     text = (work / "toolbox.py").read_text()
     assert text.count(stub) >= 2
     hang = "    def backward(self, grad):\n        while True:\n            pass"
