@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course import COURSE_ROOT  # noqa: E402
+from base.paths import COURSE_ROOT  # noqa: E402
 from course.sample_class import make_sample_class  # noqa: E402
 
 TARGET = 20.0

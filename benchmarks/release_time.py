@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = 15.0
 REPEATS = 3
 RUN_NOTEBOOK = (
-    "from course.notebook import execute, read_notebook;"
+    "from base.notebook import execute, read_notebook;"
     "execute(read_notebook('source/backprop/backprop.py'), 'source/backprop', timeout=300)"
 )
 

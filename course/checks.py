@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
 
-from course.notebook import execute
+from base.notebook import execute
 
 # A frame of IPython's traceback in a file (not in the cell itself): "File /x/toolbox.py:246, in
 # Mul.backward(self, grad)".

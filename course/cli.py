@@ -13,7 +13,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from course.errors import CourseError
+from base.errors import CourseError
 
 DESCRIPTION = (
     "Release, collect and grade the backpropagation assignment, run from the course folder."

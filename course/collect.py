@@ -66,11 +66,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from course import COURSE_ROOT, first_free, known_assignments, outside_course, roster_order, some_of
+from base.errors import CourseError
+from base.nbgrader_settings import load_config, student_files
+from base.paths import COURSE_ROOT, known_assignments, outside_course
+from base.text import first_free, roster_order, some_of, student_text
 from course.demo_marker import MARKER, demo_students
-from course.errors import CourseError
-from course.nbgrader_settings import load_config, student_files
-from grader.judge import student_text
 from grader.outputs import RESERVED_NAMES
 
 # in submitted/: hand-ins that --force replaced, kept; grading skips folders starting with '.'

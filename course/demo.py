@@ -5,7 +5,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from course import COURSE_ROOT, roster_order, some_of
+from base.paths import COURSE_ROOT
+from base.text import roster_order, some_of
 from course.cli import main as course
 from course.demo_marker import demo_students, write_marker
 from course.sample_class import make_sample_class

@@ -19,7 +19,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import SaveCells
 from nbgrader.utils import capture_log
 
-from course.errors import CourseError
+from base.errors import CourseError
 from course.strip import strip_solutions
 
 

@@ -6,11 +6,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from course import known_assignments, outside_course, some_of
+from base.paths import known_assignments, outside_course
+from base.text import some_of, student_text
 from course.demo_marker import MARKER, demo_students
 from grader import cgroup
 from grader.cases import checks
-from grader.judge import student_text
 from grader.outputs import (
     NOT_WRITABLE,
     gradebook_conflict,

@@ -8,7 +8,7 @@ file and line of every problem, before anything is generated.
 import re
 from dataclasses import dataclass
 
-from course.errors import CourseError
+from base.errors import CourseError
 
 # A jupytext percent-format cell starts with this line; a region must not span cells.
 CELL_MARKER = re.compile(r"^# %%")

@@ -14,7 +14,7 @@ import jupytext
 import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 
-from course.errors import CourseError
+from base.errors import CourseError
 
 FORMAT = "py:percent"
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import nbformat
 
-from course import COURSE_ROOT
+from base.errors import CourseError
+from base.nbgrader_settings import load_config, student_files
+from base.notebook import graded_cells, read_notebook
+from base.paths import COURSE_ROOT
 from course.checks import run_cells, up_to_last_check
-from course.errors import CourseError
 from course.generate import build_release
 from course.leaks import find_leaks, source_fingerprints
-from course.nbgrader_settings import load_config, student_files
-from course.notebook import graded_cells, read_notebook
 from course.pairing import sync_pair
 
 CELL_TIMEOUT = 300

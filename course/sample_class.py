@@ -12,9 +12,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from course import COURSE_ROOT
+from base.nbgrader_settings import load_config
+from base.paths import COURSE_ROOT
 from course.markers import find_regions
-from course.nbgrader_settings import load_config
 from course.strip import solution_clearer, strip_solutions
 from grader.submission import REQUIRED_FILES
 

@@ -11,11 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from course import COURSE_ROOT
+from base.errors import CourseError
+from base.nbgrader_settings import load_config, student_files
+from base.notebook import public_notebook, read_notebook
+from base.paths import COURSE_ROOT
 from course.checks import run_cells, up_to_last_check
-from course.errors import CourseError
-from course.nbgrader_settings import load_config, student_files
-from course.notebook import public_notebook, read_notebook
 
 
 def add_arguments(parser):

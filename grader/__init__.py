@@ -5,7 +5,7 @@ the pytest checks in `grader/test_backprop.py` compare what it returns with
 `toolbox_solution`, and `grader.run` grades a class.
 """
 
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 
 # What students received: the grader's copy of the given code and of each check's grade id and
 # points.

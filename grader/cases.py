@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import toolbox_solution
-from course.notebook import graded_cells, read_ipynb
+from base.notebook import graded_cells, read_ipynb
 from grader import RELEASE_DIR
 from grader.worker import encode_case, evaluate, json_index
 

@@ -11,20 +11,10 @@ are only counted, so their inputs never reach the student.
 
 import numpy as np
 
+from base.text import student_text
 from grader.worker import ProtocolError, payload_array
 
 REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclose, a little stricter
-
-
-def student_text(value, limit=500):
-    """Text from a submission (a message, a folder name) cut to `limit` characters, control
-    characters shown as escapes.
-
-    It ends up in a terminal, grades.csv and feedback pages: an escape sequence must not clear or
-    retitle the screen.
-    """
-    text = str(value)[:limit]
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _show(array):

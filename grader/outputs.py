@@ -22,7 +22,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from course import first_free, roster_order
+from base.text import first_free, roster_order
 from grader.cases import RUN_SEED
 
 

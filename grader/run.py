@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from tqdm import tqdm
 
-from course import roster_order
+from base.text import roster_order
 from grader import cgroup
 from grader.cases import checks
 from grader.plugin import CheckResult, ResultCollector

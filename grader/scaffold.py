@@ -20,8 +20,8 @@ import collections
 import functools
 import sys
 
-from course import COURSE_ROOT
-from course.nbgrader_settings import load_config
+from base.nbgrader_settings import load_config
+from base.paths import COURSE_ROOT
 from grader import RELEASE_DIR
 from grader.submission import Unusable
 

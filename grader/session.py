@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from grader.judge import student_text
+from base.text import student_text
 from grader.reaper import adopt_orphans, children, kill_adopted
 from grader.submission import Unusable
 from grader.worker import ProtocolError, waiting_bytes, widen_pipe, wipe

@@ -15,8 +15,9 @@ import shutil
 import tokenize
 from pathlib import Path
 
-from course import COURSE_ROOT, some_of
-from course.nbgrader_settings import load_config, student_files
+from base.nbgrader_settings import load_config, student_files
+from base.paths import COURSE_ROOT
+from base.text import some_of
 
 REQUIRED_FILES = tuple(
     student_files(load_config(COURSE_ROOT), "backprop")

@@ -9,7 +9,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 from course.sample_class import Mistake, with_mistake
 from course.sample_class import stubs as release_stubs
 from grader.cases import checks

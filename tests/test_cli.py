@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import course.grade  # noqa: F401  (so the test can replace its run)
+from base.errors import CourseError
 from course.cli import COMMANDS, build_parser, main
-from course.errors import CourseError
 
 
 def imported_modules_after(code):
@@ -59,7 +59,7 @@ def test_a_course_error_from_any_command_is_one_line_without_traceback(monkeypat
 
 
 def test_assignments_are_folders_of_source_or_release_but_not_hidden_ones(tmp_path):
-    from course import known_assignments
+    from base.paths import known_assignments
 
     (tmp_path / "source" / "backprop").mkdir(parents=True)
     (tmp_path / "release" / "softmax").mkdir(parents=True)
@@ -70,7 +70,7 @@ def test_assignments_are_folders_of_source_or_release_but_not_hidden_ones(tmp_pa
 
 
 def test_relative_folders_outside_the_course_folder_are_pointed_out(tmp_path, monkeypatch, capsys):
-    from course import COURSE_ROOT
+    from base.paths import COURSE_ROOT
 
     monkeypatch.chdir(tmp_path)  # a TA running the command from another folder
     assert main(["grade", "backprop"]) == 1

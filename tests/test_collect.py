@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import course.collect
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 from course.cli import main
 from course.collect import UnsafeArchive, collect
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from handins import stubs, write_handin
 
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 from course.cli import main as course
 from course.demo import prepare_submitted
 from course.demo_marker import MARKER, write_marker

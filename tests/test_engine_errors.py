@@ -12,8 +12,8 @@ import types
 import numpy as np
 import pytest
 
-from course import COURSE_ROOT
-from course.nbgrader_settings import load_config
+from base.nbgrader_settings import load_config
+from base.paths import COURSE_ROOT
 from course.strip import strip_solutions
 from toolbox_solution import nn
 from toolbox_solution import toolbox as tb

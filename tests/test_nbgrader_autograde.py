@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 from course.sample_class import make_sample_class
 from grader.submission import REQUIRED_FILES
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from course import COURSE_ROOT
-from course.notebook import graded_cells, read_ipynb, read_notebook
+from base.notebook import graded_cells, read_ipynb, read_notebook
+from base.paths import COURSE_ROOT
 from grader.cases import RELEASED_NOTEBOOK, checks
 
 SOURCE = COURSE_ROOT / "source" / "backprop" / "backprop.py"

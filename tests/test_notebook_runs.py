@@ -9,8 +9,8 @@ import tokenize
 import pytest
 
 import toolbox_solution
-from course import COURSE_ROOT
-from course.notebook import execute, read_notebook
+from base.notebook import execute, read_notebook
+from base.paths import COURSE_ROOT
 
 SOURCE = COURSE_ROOT / "source" / "backprop"
 

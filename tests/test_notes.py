@@ -2,8 +2,8 @@
 
 import pytest
 
-from course import COURSE_ROOT
-from course.notebook import execute, read_notebook
+from base.notebook import execute, read_notebook
+from base.paths import COURSE_ROOT
 
 NOTES = COURSE_ROOT / "course" / "notes"
 

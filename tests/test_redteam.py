@@ -33,7 +33,7 @@ from handins import (
     write_handin,
 )
 
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 from course.cli import main as course
 from grader import cgroup
 from grader.outputs import spreadsheet_safe

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 from course.cli import main
 
 RELEASED = COURSE_ROOT / "release" / "backprop"

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 from course.markers import find_regions
 from course.sample_class import MISTAKES, NOTEBOOK, make_sample_class
 from grader.submission import REQUIRED_FILES

@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from course import COURSE_ROOT
+from base.paths import COURSE_ROOT
 
 CONDA_ONLY = {"python", "pip"}
 

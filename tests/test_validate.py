@@ -3,10 +3,10 @@
 import shutil
 from pathlib import Path
 
-from course import COURSE_ROOT
+from base.nbgrader_settings import load_config
+from base.notebook import graded_cells, public_notebook, read_notebook
+from base.paths import COURSE_ROOT
 from course.cli import main
-from course.nbgrader_settings import load_config
-from course.notebook import graded_cells, public_notebook, read_notebook
 from course.validate import public_checks
 
 SOURCE = COURSE_ROOT / "source" / "backprop"

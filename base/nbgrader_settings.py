@@ -5,7 +5,7 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-from course.errors import CourseError
+from base.errors import CourseError
 
 CONFIG_NAME = "nbgrader_config.py"
 

@@ -1,0 +1,51 @@
+"""The packages stand on one another one way: base is the floor, grader stands on it, the
+course's command line on both; no import runs back up (imports inside functions count too)."""
+
+import ast
+
+import pytest
+
+from base.paths import COURSE_ROOT
+
+OURS = ("base", "course", "grader", "toolbox_solution")
+# package -> the packages of ours it may import besides itself
+ALLOWED = {
+    "base": set(),
+    "toolbox_solution": set(),
+    "grader": {"base", "toolbox_solution"},
+    "course": {"base", "grader", "toolbox_solution"},
+}
+
+
+def imported_packages(path):
+    """The packages of ours that the module at `path` imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found.update(name.split(".")[0] for name in names if name.split(".")[0] in OURS)
+    return found
+
+
+@pytest.mark.parametrize("package", OURS)
+def test_a_package_imports_only_the_floors_below_it(package):
+    uses = {
+        path.relative_to(COURSE_ROOT).as_posix(): imported_packages(path) - {package}
+        for path in (COURSE_ROOT / package).rglob("*.py")
+    }
+    wrong = {module: sorted(found - ALLOWED[package]) for module, found in uses.items()}
+    assert {module: found for module, found in wrong.items() if found} == {}
+
+
+def test_the_allowed_imports_have_no_cycle():
+    def reaches(start, target, seen=()):
+        return any(
+            below == target or (below not in seen and reaches(below, target, (*seen, below)))
+            for below in ALLOWED[start]
+        )
+
+    assert not any(reaches(package, package) for package in ALLOWED)
