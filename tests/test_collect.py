@@ -211,8 +211,8 @@ def test_help_shows_the_moodle_and_canvas_patterns_the_tests_use(capsys):
     assert "lovelaceada_LATE_12345_67890_toolbox.py" in text and "(toolbox-1.py)" in text
 
 
-def test_readme_shows_the_patterns_the_help_shows():
-    readme = (COURSE_ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_instructors_guide_shows_the_patterns_the_help_shows():
+    readme = (COURSE_ROOT / "docs" / "instructors.md").read_text(encoding="utf-8")
     collecting = readme.split("## Collecting", 1)[1].split("\n## ", 1)[0]
     for pattern in (MOODLE, CANVAS):
         assert f"--id-pattern '{pattern}'" in collecting

@@ -58,6 +58,14 @@ def test_readme_quick_start_is_exactly_make_demo_and_make_test():
     assert commands == ["make demo", "make test"]
 
 
+def test_readme_front_page_fits_on_a_screen_and_its_links_lead_somewhere():
+    readme = (COURSE_ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 45
+    links = re.findall(r"\]\(([^)]+)\)", readme)
+    assert {"docs/students.md", "docs/instructors.md", "docs/maintainers.md"} <= set(links)
+    assert all((COURSE_ROOT / link).is_file() for link in links)
+
+
 def test_ci_runs_make_test():
     lines = [line.strip() for line in (COURSE_ROOT / ".ci" / "run").read_text().splitlines()]
     assert "make test" in lines
