@@ -7,6 +7,7 @@ the pytest checks in `grader/test_backprop.py` compare what it returns with
 
 from base.paths import COURSE_ROOT
 
+ASSIGNMENT = "backprop"  # the assignment graded (its grading is in grader/assignments/backprop/)
 # What students received: the grader's copy of the given code and of each check's grade id and
 # points.
-RELEASE_DIR = COURSE_ROOT / "release" / "backprop"
+RELEASE_DIR = COURSE_ROOT / "release" / ASSIGNMENT

@@ -24,11 +24,14 @@ from pathlib import Path
 
 import numpy
 
-from grader import cgroup
+from grader import ASSIGNMENT, cgroup
+from grader.assignments import compute_file
 from grader.cgroup import WorkerCgroup
+from grader.submission import REQUIRED_FILES
 from grader.worker import in_a_fork, process_guard
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+COMPUTE_FILE = compute_file(ASSIGNMENT)  # what the worker computes, beside it in the sandbox
 # numpy's linear algebra in one thread, whichever library it was built with: a check may start no
 # thread (see grader.worker.process_guard), and a library that tried would hang or abort.
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -210,6 +213,9 @@ def _bwrap_prefix(copy_dir):
         str(WORKER_SCRIPT),
         f"{SANDBOX_ROOT}/worker.py",
         "--ro-bind",
+        str(COMPUTE_FILE),
+        f"{SANDBOX_ROOT}/compute.py",
+        "--ro-bind",
         str(copy_dir),
         f"{SANDBOX_ROOT}/submission",
         "--chdir",
@@ -255,6 +261,7 @@ class Sandbox:
                 f"{SANDBOX_ROOT}/lib",
                 f"{SANDBOX_ROOT}/submission",
                 "/tmp",
+                f"{SANDBOX_ROOT}/compute.py",
             ]
             prefix = _bwrap_prefix(copy_dir) + [
                 "--clearenv",
@@ -270,8 +277,9 @@ class Sandbox:
             ]
         else:
             where = [str(WORKER_SCRIPT), str(NUMPY_DIR.parent), str(copy_dir), str(scratch_dir)]
+            where.append(str(COMPUTE_FILE))
             prefix = []
-        script, lib, submission, scratch = where
+        script, lib, submission, scratch, compute = where
         return prefix + [
             PYTHON,
             "-I",
@@ -284,6 +292,8 @@ class Sandbox:
             str(processes),
             scratch,
             str(notice_fd),
+            compute,
+            ",".join(Path(name).stem for name in REQUIRED_FILES),
         ]
 
     def start(self, copy_dir, scratch_dir, pipes, limits):

@@ -3,8 +3,11 @@
 The judge starts this file as a script, only ever inside `grader.sandbox`:
 
     python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR PROCESS_LIMIT SCRATCH_DIR
+        NOTICE_FD COMPUTE_FILE MODULES
 
-It imports the student's `toolbox` and `nn`, then answers requests (one JSON
+It loads the assignment's COMPUTE_FILE (what its cases compute, e.g.
+`grader/assignments/backprop/compute.py`), imports the student's MODULES
+(comma-separated, e.g. `toolbox,nn`), then answers requests (one JSON
 line each on REQUEST_FD) with one message each on RESPONSE_FD: a JSON line
 and the raw float64 bytes of the arrays it describes (see `Payload`). Each
 request is read and answered by a fresh fork, so a check's code cannot change
@@ -18,14 +21,15 @@ Nothing is ever unpickled, so nothing the student returns runs code in the
 judge. The worker decides nothing: it reports what the student's code
 computed, whole, and the judge compares.
 
-The judge imports this module too: `evaluate` is the one definition of what a
-case computes (the judge runs it on `toolbox_solution` for expected values),
-`encode_case` / `payload_array` the one definition of the wire format.
+The judge imports this module too: `encode_case` / `payload_array` are the one
+definition of the wire format. What a case computes is the assignment's (see
+`grader.assignments`): this file knows no operation by name.
 """
 
 import base64
+import importlib
+import importlib.util
 import json
-import operator
 import os
 import reprlib
 import resource
@@ -116,124 +120,6 @@ def decode_case(data):
     return data
 
 
-def json_index(parts):
-    """An index tuple from its JSON form: ints, [start, stop, step] slices and int arrays."""
-
-    def part(p):
-        if isinstance(p, dict) and "slice" in p:
-            return slice(*p["slice"])
-        return p
-
-    return tuple(part(p) for p in parts)
-
-
-OPERATIONS = {
-    "add": lambda tb, a, b: operator.add(a, b),
-    "sub": lambda tb, a, b: operator.sub(a, b),
-    "mul": lambda tb, a, b: operator.mul(a, b),
-    "div": lambda tb, a, b: operator.truediv(a, b),
-    "matmul": lambda tb, a, b: operator.matmul(a, b),
-    "pow": lambda tb, a, exponent: a**exponent,
-    "relu": lambda tb, a: tb.relu(a),
-    "exp": lambda tb, a: tb.exp(a),
-    "log": lambda tb, a: tb.log(a),
-    "sum": lambda tb, a, dim=None: a.sum(dim=dim),
-    "mean": lambda tb, a, dim=None: a.mean(dim=dim),
-    "getitem": lambda tb, a, index: a[json_index(index)],
-}
-
-
-def spread(seed, count, stream):
-    """`count` numbers spread evenly over [-1, 1), neighbours far apart (a Weyl sequence): as varied
-    as
-    random draws for testing a gradient, and a few times cheaper, which matters for large cases."""
-    step = np.sqrt(PRIMES[stream % len(PRIMES)]) % 1.0
-    points = np.arange(1.0, count + 1.0)
-    points *= step
-    points += seed * 0.6180339887498949
-    points -= np.floor(points)  # the fractional part; numpy's % takes several times as long
-    points *= 2.0
-    points -= (
-        1.0  # in place throughout: each new array of a large case costs page faults in a fresh fork
-    )
-    return points
-
-
-PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
-
-
-def _away_from_zero(u):
-    magnitude = np.abs(u)
-    magnitude *= 1.5
-    magnitude += 0.5
-    return np.copysign(magnitude, u, out=magnitude)
-
-
-# how a "generate" request turns numbers spread over [-1, 1) into an input of a kind, in place
-GENERATORS = {
-    "mixed": lambda u: np.multiply(u, 2.0, out=u),
-    "positive": lambda u: np.add(np.multiply(u, 0.75, out=u), 1.25, out=u),
-    "away from 0": _away_from_zero,
-}
-
-
-def generated(spec):
-    """The inputs (and upstream gradient, and targets) a "generate" request describes by kind and
-    shape:
-    a large case travels as a seed, not as megabytes of numbers."""
-    seed, drawn = spec["seed"], {"inputs": {}}
-    for stream, (name, (kind, shape)) in enumerate(spec["inputs"].items()):
-        drawn["inputs"][name] = GENERATORS[kind](spread(seed, int(np.prod(shape)), stream)).reshape(
-            shape
-        )
-    if spec.get("grad") is not None:
-        drawn["grad"] = spread(seed, int(np.prod(spec["grad"])), len(spec["inputs"])).reshape(
-            spec["grad"]
-        )
-    if spec.get("target") is not None:
-        classes, size = spec["target"]
-        drawn["target"] = (np.arange(size) * 7 + seed) % classes
-    return drawn
-
-
-def evaluate(tb, nn, case, backward=True):
-    """Run one case with the engine `tb`/`nn`: the output's value and the wanted gradients.
-
-    A case is either a chain of operations ("steps" over named "inputs", each
-    input a leaf with requires_grad=True, backward from "output" with "grad")
-    or a "network" of "linear"/"relu" layers with a cross-entropy loss. A large
-    case "generate"s its inputs from a seed; its value is not asked for ("value": False),
-    as the forward pass is the given code's and the answer is large enough as it is.
-    """
-    if "generate" in case:
-        case = {**case, **generated(case["generate"])}
-    inputs = case["inputs"]
-    if "layers" in case:
-        leaves, network = {}, nn.Network()
-        for position, layer in enumerate(case["layers"]):
-            if layer == "relu":
-                network.add_layer(nn.ReLU())
-                continue
-            linear = nn.LinearLayer(inputs[f"W{position}"], inputs[f"b{position}"])
-            leaves[f"W{position}"], leaves[f"b{position}"] = linear.W, linear.b
-            network.add_layer(linear)
-        result = nn.CrossEntropyLoss().forward(
-            network.forward(tb.Tensor(inputs["x"])), case["target"]
-        )
-        grad = None
-    else:
-        leaves = {name: tb.Tensor(array, requires_grad=True) for name, array in inputs.items()}
-        tensors = dict(leaves)
-        for name, operation, args, options in case["steps"]:
-            operands = [tensors[a] if isinstance(a, str) else a for a in args]
-            tensors[name] = OPERATIONS[operation](tb, *operands, **options)
-        result, grad = tensors[case["output"]], case.get("grad")
-    if backward:
-        result.backward() if grad is None else result.backward(grad)
-    grads = {name: leaves[name].grad for name in case["wants"]} if backward else {}
-    return {"value": result.data if case.get("value", True) else None, "grads": grads}
-
-
 class Payload:
     """The raw bytes of an answer's arrays, which follow its JSON line: a large case's gradients are
     megabytes, and base64 inside JSON would cost the judge several times their size to read."""
@@ -319,13 +205,13 @@ def _send(fd, message):
     _write_all(fd, *frame(message))
 
 
-def answer(tb, nn, request, submission_dir):
-    """The message answering one request: each case's value and gradients, or the error it
-    raised."""
+def answer(compute, modules, request, submission_dir):
+    """The message answering one request: each case's value and gradients as the assignment's
+    `compute.evaluate` finds them with the hand-in's `modules`, or the error it raised."""
     results, payload = [], Payload()
     for case in request["cases"]:
         try:
-            outcome = evaluate(tb, nn, decode_case(case))
+            outcome = compute.evaluate(modules, decode_case(case))
             results.append(
                 {
                     "value": payload.add(outcome["value"]),
@@ -652,7 +538,15 @@ def run_check(work, close_in_child):
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
-def serve(request_fd, response_fd, notice_fd, submission_dir, scratch_dir):
+def load_compute(path):
+    """The assignment's compute module (what its cases compute), from its file."""
+    spec = importlib.util.spec_from_file_location("compute", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def serve(pipes, submission_dir, scratch_dir, compute, module_names):
     """Import the student's modules, then run each check in a fresh fork until the judge closes the
     request pipe.
 
@@ -663,9 +557,9 @@ def serve(request_fd, response_fd, notice_fd, submission_dir, scratch_dir):
     `{"ready": ...}` once, and `{"ended": status}` after each fork, only after which the judge
     sends the next check's request.
     """
+    request_fd, response_fd, notice_fd = pipes
     try:
-        import nn
-        import toolbox as tb
+        modules = {name: importlib.import_module(name) for name in module_names}
     except Exception as error:
         _send(notice_fd, {"ready": False, "error": describe(error, submission_dir)})
         return
@@ -678,7 +572,7 @@ def serve(request_fd, response_fd, notice_fd, submission_dir, scratch_dir):
         resource.setrlimit(resource.RLIMIT_NOFILE, (CHECK_OPEN_FILES, CHECK_OPEN_FILES))
         guard()
         while (request := _read_request(request_fd)) is not None:
-            _send(response_fd, answer(tb, nn, request, submission_dir))
+            _send(response_fd, answer(compute, modules, request, submission_dir))
             if request.get("last"):
                 return
 
@@ -705,9 +599,9 @@ if __name__ == "__main__":
     # site-packages: a package there named toolbox would be graded instead of the student's file).
     sys.path.remove(sys.argv[3])
     serve(
-        int(sys.argv[1]),
-        int(sys.argv[2]),
-        int(sys.argv[7]),
+        tuple(int(fd) for fd in (sys.argv[1], sys.argv[2], sys.argv[7])),
         os.path.abspath(sys.argv[4]),
         sys.argv[6],
+        load_compute(sys.argv[8]),
+        sys.argv[9].split(","),
     )

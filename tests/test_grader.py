@@ -762,7 +762,7 @@ def test_results_and_hand_ins_in_overlapping_folders_are_refused(
 
 
 def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("grader.cases.BUILDERS", {})
+    monkeypatch.setattr("grader.assignments.backprop.cases.BUILDERS", {})
     grade_command.checks.cache_clear()
     try:
         write_handin(tmp_path / "submitted" / "ada" / "backprop", solution())
@@ -780,7 +780,7 @@ def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypa
     finally:
         grade_command.checks.cache_clear()
     assert (
-        "has a graded cell 'multiplication' that grader/cases.py has no cases for"
+        "has a graded cell 'multiplication' that grader/assignments/backprop/cases.py has no cases"
         in capsys.readouterr().err
     )
 

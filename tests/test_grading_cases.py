@@ -12,9 +12,11 @@ import pytest
 from central_differences import agrees, numerical_gradients, relative_error
 
 import toolbox_solution
-from grader.cases import case, checks, one_op
+from grader.assignments.backprop.cases import REFERENCE, case, one_op
+from grader.assignments.backprop.compute import evaluate
+from grader.cases import checks
 from grader.judge import judge_case
-from grader.worker import Payload, evaluate
+from grader.worker import Payload
 
 SEEDS = range(8)
 
@@ -28,12 +30,7 @@ def central_differences(checked_case):
 
     def weighted_output(*arrays):
         inputs = {**request["inputs"], **dict(zip(names, arrays))}
-        value = evaluate(
-            toolbox_solution.toolbox,
-            toolbox_solution.nn,
-            {**request, "inputs": inputs},
-            backward=False,
-        )["value"]
+        value = evaluate(REFERENCE, {**request, "inputs": inputs}, backward=False)["value"]
         return float(np.sum(value * weight))
 
     return dict(
@@ -128,9 +125,7 @@ def test_a_case_with_a_huge_entry_catches_a_backward_by_central_differences(monk
         )
 
     monkeypatch.setattr(toolbox_solution.toolbox.Mul, "backward", by_differences)
-    run = lambda c: judge_case(
-        c, *encoded(evaluate(toolbox_solution.toolbox, toolbox_solution.nn, c.request))
-    )  # noqa: E731
+    run = lambda c: judge_case(c, *encoded(evaluate(REFERENCE, c.request)))  # noqa: E731
     assert run(ordinary) is None  # on ordinary numbers it agrees with the chain rule
     assert run(huge) is not None
 
@@ -156,7 +151,7 @@ def test_every_check_has_cases_no_numerical_backward_passes():
 
 
 def test_a_large_case_travels_as_a_seed_and_comes_back_whole_so_one_wrong_entry_fails_it():
-    from grader.worker import generated
+    from grader.assignments.backprop.compute import generated
 
     spec = {"seed": 7, "inputs": {"x": ("positive", [30, 40])}, "grad": [30, 40], "target": None}
     first, again = generated(spec), generated(spec)
@@ -170,7 +165,7 @@ def test_a_large_case_travels_as_a_seed_and_comes_back_whole_so_one_wrong_entry_
         assert (
             large.expected["value"] is None and large.request["value"] is False
         )  # the given forward's: not asked
-        right = evaluate(toolbox_solution.toolbox, toolbox_solution.nn, large.request)
+        right = evaluate(REFERENCE, large.request)
         assert judge_case(large, *encoded(right)) is None, check.grade_id
         name, grad = next(iter(right["grads"].items()))
         wrong = grad.copy()
