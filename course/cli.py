@@ -29,7 +29,7 @@ COMMANDS = {
     "demo": "course.demo",
     "release": "course.release",
     "validate": "course.validate",
-    "collect": "course.collect",
+    "collect": "course.collect.command",
     "grade": "course.grade",
 }
 
@@ -61,9 +61,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (
-        CourseError
-    ) as error:  # commands that have nothing to add to the message let it come here
+    except CourseError as error:
+        # commands that have nothing to add to the message let it come here
         print(f"course {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -6,30 +6,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from base.paths import known_assignments, outside_course
+from base.paths import COURSE_ROOT, known_assignments, outside_course
 from base.text import some_of, student_text
 from course.demo_marker import MARKER, demo_students
-from grader import cgroup
 from grader.cases import checks
+from grader.grading import add_grading_options, grading_from
 from grader.outputs import (
     NOT_WRITABLE,
     gradebook_conflict,
     gradebook_differences,
     id_problem,
-    not_written,
     shown_id,
     stale_results,
     write_gradebook,
     write_grades_csv,
 )
 from grader.run import find_submissions, grade_class, not_graded
-from grader.sandbox import (
-    add_grading_options,
-    checks_cannot_start_processes,
-    choose_sandbox,
-    limits_from,
-    positive,
-)
+from grader.sandbox import cgroup, checks_cannot_start_processes, choose_sandbox, positive
 
 TABLE_ROWS = 20
 
@@ -92,8 +85,8 @@ def print_kept_gradebook(grades, kept):
 
 
 def refusal(args, submissions):
-    """Why this class cannot be graded as asked (a message), or None. Checked before anything is
-    written."""
+    """Why this class cannot be graded as asked (a message), or None: checked before anything
+    is written."""
     known = known_assignments()
     if args.assignment not in known:
         return (
@@ -144,14 +137,14 @@ def refusal(args, submissions):
             "and collect again, before grading."
         )
     try:
-        with ThreadPoolExecutor(
-            max_workers=1
-        ) as pool:  # bubblewrap's trial run waits on a process: build meanwhile
+        # bubblewrap's trial run waits on a process: build meanwhile
+        with ThreadPoolExecutor(max_workers=1) as pool:
             trial = pool.submit(choose_sandbox, args.sandbox)
-            checks()  # built once here, shared by every grading process
+            grading = grading_from(args, args.assignment, COURSE_ROOT)
+            checks(grading.assignment)  # built once here, shared by every grading process
             trial.result()
         checks_cannot_start_processes()  # likewise tried once here
-        cgroup.usable(limits_from(args))
+        cgroup.usable(grading.limits)
     except (RuntimeError, FileNotFoundError, ValueError) as error:
         return str(error)
     return None
@@ -167,10 +160,8 @@ def run(args):
         return 1
     start = time.perf_counter()
     bad_ids = {}
-    for (
-        student,
-        _,
-    ) in submissions:  # checked before grading: such a student's row says why, the class goes on
+    # checked before grading: such a student's row says why, the class goes on
+    for student, _ in submissions:
         problem = id_problem(student)
         if problem:
             bad_ids[student] = (
@@ -178,32 +169,24 @@ def run(args):
                 "not graded: "
                 f"{problem}. Rename the folder (keep the student's number) and grade again."
             )
-    graded = grade_class(
-        [s for s in submissions if s[0] not in bad_ids],
-        jobs=args.jobs,
-        limits=limits_from(args),
-        sandbox=args.sandbox,
-        allow_changed_code=args.allow_changed_code,
-    )
+    grading = grading_from(args, args.assignment, COURSE_ROOT)  # refusal() made it once already
+    graded = grade_class([s for s in submissions if s[0] not in bad_ids], grading, jobs=args.jobs)
     by_student = {result.student_id: result for result in graded}
     results = [
-        by_student.get(student) or not_graded(student, args.sandbox, bad_ids[student], NOT_WRITABLE)
+        by_student.get(student) or not_graded(student, grading, bad_ids[student], NOT_WRITABLE)
         for student, _ in submissions
     ]
     seconds = time.perf_counter() - start
     results, grades, kept = write_gradebook(args.out, args.assignment, results)
-    from grader.reports import write_reports  # loaded after grading: nothing before it needs it
+    from grader.outputs.pages import write_pages  # loaded after grading: nothing before needs it
 
-    report, unwritten = write_reports(args.out, args.assignment)
-    if unwritten:  # a feedback page that could not be written is that student's row
-        results = [
-            not_written(r, unwritten[r.student_id]) if r.student_id in unwritten else r
-            for r in results
-        ]
+    paged, report = write_pages(args.out, args.assignment, results)
+    if paged != results:  # a feedback page that could not be written is that student's row
+        results = paged
         grades, _ = write_grades_csv(args.out, args.assignment, results)
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
-    print(f"Limits that held: {cgroup.describe(limits_from(args))}.")
+    print(f"Limits that held: {cgroup.describe(grading.limits)}.")
     if not results[0].sandbox.startswith("bubblewrap"):
         print(
             "warning: without bubblewrap, student code ran as this user: it could read the "

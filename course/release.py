@@ -146,6 +146,7 @@ def _given_code_changes(released, built, file_names, show):
             changed = changed_definition(
                 (built / file_name).read_text(encoding="utf-8"),  # graded against the new one
                 ast.parse((released / file_name).read_text(encoding="utf-8")),
+                [Path(name).stem for name in file_names],
             )
         except (
             SyntaxError,

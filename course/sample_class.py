@@ -12,11 +12,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from base.nbgrader_settings import load_config
+from base.nbgrader_settings import load_config, student_files
 from base.paths import COURSE_ROOT
 from course.markers import find_regions
 from course.strip import solution_clearer, strip_solutions
-from grader.submission import REQUIRED_FILES
 
 NOTEBOOK = "backprop.ipynb"
 
@@ -97,7 +96,8 @@ def make_sample_class(
     {student id: kind}.
     """
     source_dir, release_dir = Path(source_dir), Path(release_dir)
-    solution = {name: (source_dir / name).read_text(encoding="utf-8") for name in REQUIRED_FILES}
+    files = student_files(load_config(COURSE_ROOT), assignment)
+    solution = {name: (source_dir / name).read_text(encoding="utf-8") for name in files}
     kinds = {"solution": solution, "stubs": stubs(solution)}
     for mistake in MISTAKES:
         kinds[mistake.name] = {

@@ -69,18 +69,18 @@ def run(args):
 
 def grading_refusal(path, assignment="backprop", root=COURSE_ROOT):
     """How grading would refuse the files in `path` before running them (an `Unusable`: missing or
-    too
-    large, bad encoding, syntax error, changed given code), or None: the grader's own steps, loaded
-    only
-    here."""
+    too large, bad encoding, syntax error, changed given code), or None: the grader's own steps,
+    loaded only here."""
     from grader.scaffold import check_given_code_unchanged
     from grader.submission import Unusable, check_readable, private_copy
 
+    files = student_files(load_config(root), assignment)
     with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
         copy = Path(scratch) / "hand-in"  # not the folder's own name: `.` has none
         try:
-            private_copy(path, copy)
-            check_given_code_unchanged(check_readable(copy), Path(root) / "release" / assignment)
+            private_copy(path, copy, files)
+            trees = check_readable(copy, files)
+            check_given_code_unchanged(trees, Path(root) / "release" / assignment)
         except Unusable as refusal:
             return refusal
     return None

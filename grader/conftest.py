@@ -1,6 +1,7 @@
 """Grade one hand-in with plain pytest: `pytest grader --submission PATH`.
 
-The options and the `worker` fixture live here; the checks are in test_backprop.py.
+The options and the `worker` fixture live here; the checks are in test_checks.py. A class run
+(`grader.run`) hands its `Grading` over as a plugin object instead of options.
 """
 
 import tempfile
@@ -8,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.plugin import ResultCollector
-from grader.sandbox import add_grading_options, choose_sandbox, limits_from
+from base.paths import COURSE_ROOT
+from grader.grading import add_grading_options, grading_from
+from grader.plugin import GradingPlugin, grading_of
+from grader.sandbox import choose_sandbox
 from grader.scaffold import check_given_code_unchanged
 from grader.session import WorkerSession
 from grader.submission import Unusable, check_readable, private_copy
@@ -20,49 +23,53 @@ def pytest_addoption(parser):
     group.addoption(
         "--submission",
         metavar="PATH",
-        help="the hand-in folder to grade (with toolbox.py and nn.py)",
+        help="the hand-in folder to grade (with the files students complete)",
     )
-    add_grading_options(group.addoption)
+    add_grading_options(group.addoption, assignment_option=True)
 
 
 def pytest_configure(config):
-    if not config.option.submission and not (config.option.help or config.option.version):
-        raise pytest.UsageError(
-            "the grader needs the hand-in to grade: pytest grader --submission PATH"
-        )
-    grading_a_class = any(
-        isinstance(plugin, ResultCollector) for plugin in config.pluginmanager.get_plugins()
-    )
-    if (
-        config.option.submission
-        and not grading_a_class
-        and not Path(config.option.submission).exists()
-    ):
-        # in a class run a missing folder is the student's (their row says so); here it is a
-        # mistyped path
-        raise pytest.UsageError(
-            f"--submission {config.option.submission} does not exist; pass the folder holding the "
-            "hand-in's toolbox.py and nn.py"
-        )
     config.addinivalue_line(
         "markers",
         "grade(grade_id, points): a check worth `points`, named after a graded notebook cell",
     )
+    options = config.option
+    if options.help or options.version:
+        return
+    if not options.submission:
+        raise pytest.UsageError(
+            "the grader needs the hand-in to grade: pytest grader --submission PATH"
+        )
+    plugins = config.pluginmanager.get_plugins()
+    if any(isinstance(plugin, GradingPlugin) for plugin in plugins):
+        return  # a class run: its Grading came as an object; a missing folder is that student's row
+    if not Path(options.submission).exists():
+        raise pytest.UsageError(
+            f"--submission {options.submission} does not exist; pass the folder holding the "
+            "hand-in's files"
+        )
+    if options.assignment is None:
+        raise pytest.UsageError("name the assignment to grade with --assignment NAME")
+    try:
+        grading = grading_from(options, options.assignment, COURSE_ROOT)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(GradingPlugin(grading), "grading")
 
 
 @pytest.fixture(scope="session")
 def worker(request):
     """The sandboxed worker of the hand-in, running a private copy of it."""
-    options = request.config.option
+    grading, submission = grading_of(request.config), request.config.option.submission
+    assignment = grading.assignment
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-        copy = Path(scratch) / (
-            Path(options.submission).name or "submission"
-        )  # named as the student knows it
-        private_copy(options.submission, copy)
-        trees = check_readable(copy)
-        if not options.allow_changed_code:
-            check_given_code_unchanged(trees)
-        session = WorkerSession(copy, choose_sandbox(options.sandbox), limits_from(options))
+        # named as the student knows it
+        copy = Path(scratch) / (Path(submission).name or "submission")
+        private_copy(submission, copy, assignment.files, grading.limits.source_kb)
+        trees = check_readable(copy, assignment.files)
+        if not grading.allow_changed_code:
+            check_given_code_unchanged(trees, assignment.release_dir)
+        session = WorkerSession(copy, choose_sandbox(grading.sandbox), grading.limits, assignment)
         try:
             yield session
         finally:
@@ -71,8 +78,8 @@ def worker(request):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """An ungradable hand-in fails every check for one reason: say it in a line, not a traceback per
-    check."""
+    """An ungradable hand-in fails every check for one reason: say it in a line, not a traceback
+    per check."""
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(Unusable):
         report.longrepr = f"not graded ({call.excinfo.value.status}): {call.excinfo.value}"

@@ -2,8 +2,8 @@
 process.
 
 An answer counts only as float64 arrays of the expected shape with finite
-values that agree with `toolbox_solution` (whose answers tests/ check
-against central differences).
+values that agree with the reference's answers (the backprop assignment's are checked against
+central differences in tests/).
 Whatever else a submission sends (objects, strings, other dtypes) is wrong.
 Visible cases explain themselves (expected against returned); hidden cases
 are only counted, so their inputs never reach the student.
@@ -12,7 +12,7 @@ are only counted, so their inputs never reach the student.
 import numpy as np
 
 from base.text import student_text
-from grader.worker import ProtocolError, payload_array
+from grader.sandbox.worker import ProtocolError, payload_array
 
 REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclose, a little stricter
 

@@ -1,10 +1,25 @@
-"""Collect each check's outcome from pytest's own reports, never from printed text."""
+"""The grader's pytest plugins: the session's `Grading` as an object, and each check's outcome
+collected from pytest's own reports, never from printed text."""
 
 from dataclasses import dataclass
 
 import pytest
 
 from grader.submission import Unusable
+
+
+class GradingPlugin:
+    """Carries a session's `grader.grading.Grading` (assignment, limits, sandbox) to its fixtures
+    and checks, so nothing is flattened into option strings and parsed back."""
+
+    def __init__(self, grading):
+        self.grading = grading
+
+
+def grading_of(config):
+    """The `Grading` of the pytest session `config`."""
+    plugins = config.pluginmanager.get_plugins()
+    return next(plugin.grading for plugin in plugins if isinstance(plugin, GradingPlugin))
 
 
 @dataclass(frozen=True)

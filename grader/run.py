@@ -12,18 +12,17 @@ import multiprocessing.connection
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from tqdm import tqdm
 
 from base.text import roster_order
-from grader import cgroup
 from grader.cases import checks
-from grader.plugin import CheckResult, ResultCollector
-from grader.reaper import adopt_orphans, kill_adopted
-from grader.sandbox import Limits, choose_sandbox
+from grader.plugin import CheckResult, GradingPlugin, ResultCollector
+from grader.sandbox import cgroup, choose_sandbox
+from grader.sandbox.reaper import adopt_orphans, kill_adopted
 
 GRADER_DIR = Path(__file__).resolve().parent
 
@@ -35,7 +34,7 @@ class SubmissionResult:
     message: str  # empty when graded; otherwise what the student can do about it
     checks: tuple  # CheckResult per grade_id, in notebook order
     sandbox: str
-    limits: str = ""  # which kernel limits bound its worker (grader.cgroup.describe)
+    limits: str = ""  # which kernel limits bound its worker (grader.sandbox.cgroup.describe)
 
     @property
     def score(self):
@@ -46,52 +45,45 @@ class SubmissionResult:
         return sum(check.points for check in self.checks)
 
 
-def pytest_arguments(folder, limits, sandbox, allow_changed_code=False):
-    options = [
-        f"--{field.name.replace('_', '-')}={getattr(limits, field.name)}"
-        for field in fields(Limits)
-    ]
-    # Plugins a grading session does not need; unraisableexception alone costs two full gc.collect()
-    # per session,
-    # and installed third-party plugins (found by scanning every package's metadata) are not loaded
-    # at all.
-    unused = (
-        "terminal",
-        "cacheprovider",
-        "unraisableexception",
-        "threadexception",
-        "doctest",
-        "junitxml",
-        "pastebin",
-        "legacypath",
-        "logging",
-        "faulthandler",
-        "stepwise",
-        "warnings",
-    )
+# Plugins a grading session does not need: unraisableexception alone costs two full gc.collect()
+# per session, and installed third-party plugins (found by scanning every package's metadata) are
+# not loaded at all.
+UNUSED_PLUGINS = (
+    "terminal",
+    "cacheprovider",
+    "unraisableexception",
+    "threadexception",
+    "doctest",
+    "junitxml",
+    "pastebin",
+    "legacypath",
+    "logging",
+    "faulthandler",
+    "stepwise",
+    "warnings",
+)
+
+
+def pytest_arguments(folder):
+    """pytest's command line for one hand-in; how it is graded comes as a `GradingPlugin`."""
     return [
         str(GRADER_DIR),
         f"--submission={folder}",
-        f"--sandbox={sandbox}",
-        *(["--allow-changed-code"] if allow_changed_code else []),
         "--capture=no",
         "--assert=plain",
         "--disable-plugin-autoload",
-        *options,
-        *(argument for name in unused for argument in ("-p", f"no:{name}")),
+        *(argument for name in UNUSED_PLUGINS for argument in ("-p", f"no:{name}")),
     ]
 
 
-def grade_submission(student_id, folder, limits=Limits(), sandbox="auto", allow_changed_code=False):
-    """Run the checks on the hand-in in `folder` and say how it did."""
+def grade_submission(student_id, folder, grading):
+    """Run the checks on the hand-in in `folder`, graded as `grading` says, and say how it did."""
     collector = ResultCollector()
-    exit_code = pytest.main(
-        pytest_arguments(folder, limits, sandbox, allow_changed_code), plugins=[collector]
-    )
+    exit_code = pytest.main(pytest_arguments(folder), plugins=[collector, GradingPlugin(grading)])
     results = tuple(
         collector.results.get(check.grade_id)
         or CheckResult(check.grade_id, check.points, False, "not run")
-        for check in checks()
+        for check in checks(grading.assignment)
     )
     if collector.unusable is not None:
         status, message = collector.unusable.status, str(collector.unusable)
@@ -116,9 +108,9 @@ def grade_submission(student_id, folder, limits=Limits(), sandbox="auto", allow_
         )
     else:
         status, message = "graded", ""
-    return SubmissionResult(
-        student_id, status, message, results, choose_sandbox(sandbox).name, cgroup.describe(limits)
-    )
+    sandbox = choose_sandbox(grading.sandbox).name
+    limits = cgroup.describe(grading.limits)
+    return SubmissionResult(student_id, status, message, results, sandbox, limits)
 
 
 def find_submissions(submitted_dir, assignment):
@@ -145,10 +137,10 @@ def _serve(connection):
         except (
             Exception
         ) as error:  # a bug of the grader's: that hand-in's row says so, the class goes on
-            student_id, _, _, sandbox, _ = job
+            student_id, _, grading = job
             result = not_graded(
                 student_id,
-                sandbox,
+                grading,
                 f"the grader itself failed ({type(error).__name__}: {error}); "
                 "please tell the instructor.",
             )
@@ -158,13 +150,14 @@ def _serve(connection):
     )  # this process ends by os._exit: no exit handler
 
 
-def not_graded(student_id, sandbox, message, status="grader error"):
+def not_graded(student_id, grading, message, status="grader error"):
     """A row for a hand-in that was not graded: every check failed with `message`."""
     results = tuple(
         CheckResult(check.grade_id, check.points, False, f"not graded: {message}")
-        for check in checks()
+        for check in checks(grading.assignment)
     )
-    return SubmissionResult(student_id, status, message, results, choose_sandbox(sandbox).name)
+    sandbox = choose_sandbox(grading.sandbox).name
+    return SubmissionResult(student_id, status, message, results, sandbox)
 
 
 def _receive(connection):
@@ -175,45 +168,35 @@ def _receive(connection):
         return None
 
 
-def stall_seconds(limits):
-    """How long a grading process may take before it counts as stuck: its hand-in's time limits,
-    plus
-    30 s of its own work (starting, reading, judging)."""
-    return limits.submission_seconds + limits.case_seconds + 30
-
-
-def _lost(student_id, what, sandbox):
+def _lost(student_id, what, grading):
     """The row of a hand-in whose grading process died, or stalled, before it could report."""
     cause = (
         "outside bubblewrap the hand-in's code can do that. Grade it again with bubblewrap, or by "
         "hand."
-        if not choose_sandbox(sandbox).use_bwrap
+        if not choose_sandbox(grading.sandbox).use_bwrap
         else "grade it again alone (--jobs 1), with more --submission-seconds, and tell the "
         "instructor if it recurs."
     )
     return not_graded(
-        student_id, sandbox, f"the process grading this hand-in {what} before it reported; {cause}"
+        student_id, grading, f"the process grading this hand-in {what} before it reported; {cause}"
     )
 
 
-def grade_class(
-    submissions, jobs=1, limits=Limits(), sandbox="auto", progress=True, allow_changed_code=False
-):
+def grade_class(submissions, grading, jobs=1, progress=True):
     """Grade every (student_id, folder) in `jobs` forked grading processes; results in the order
     given.
 
     The parent knows which hand-in each grading process has, so one that dies
     is replaced and costs only that hand-in.
     """
-    isolated = choose_sandbox(
-        sandbox
-    ).use_bwrap  # decided once, before forking, so every job agrees
-    checks()
+    # decided once, before forking, so every job agrees
+    isolated = choose_sandbox(grading.sandbox).use_bwrap
+    checks(grading.assignment)
     if not isolated:
         adopt_orphans()  # a worker that kills its grading process leaves orphans: they come here
     context = multiprocessing.get_context("fork")
     waiting, idle, busy, done = list(submissions), [], {}, {}
-    allowed = stall_seconds(limits)
+    allowed = grading.limits.stall_seconds()
 
     def start_grader():
         connection, child = context.Pipe()
@@ -232,9 +215,7 @@ def grade_class(
                     student_id, folder = waiting[0]
                     scratch = tempfile.mkdtemp(prefix="grading-")
                     try:
-                        connection.send(
-                            ((student_id, folder, limits, sandbox, allow_changed_code), scratch)
-                        )
+                        connection.send(((student_id, folder, grading), scratch))
                     except OSError:  # this grading process died while idle: start another
                         shutil.rmtree(scratch)
                         connection.close()
@@ -266,7 +247,7 @@ def grade_class(
                             if connection in stalled
                             else f"ended (exit status {process.exitcode})"
                         )
-                        done[student_id] = _lost(student_id, what, sandbox)
+                        done[student_id] = _lost(student_id, what, grading)
                         if not isolated:
                             kill_adopted(
                                 {p.pid for p, *_ in busy.values()} | {p.pid for _, p in idle}
@@ -288,5 +269,5 @@ def grade_class(
                 pass
             process.join()
             connection.close()
-    cgroup.sweep_stale(limits)
+    cgroup.sweep_stale(grading.limits)
     return [done[student_id] for student_id, _ in submissions]

@@ -19,10 +19,10 @@ import builtins
 import collections
 import functools
 import sys
+from pathlib import Path
 
 from base.nbgrader_settings import load_config
 from base.paths import COURSE_ROOT
-from grader import RELEASE_DIR
 from grader.submission import Unusable
 
 
@@ -88,24 +88,22 @@ _INERT = (
 )
 
 
-IMPORTABLE = frozenset(sys.stdlib_module_names) | {
-    "numpy",
-    "toolbox",
-    "nn",
-}  # what the worker can import
+# what the worker can import, besides the hand-in's own modules
+IMPORTABLE = frozenset(sys.stdlib_module_names) | {"numpy"}
 
 
-def _unavailable(statement):
+def _unavailable(statement, siblings):
     """The module an import statement names that the worker would not find, or None."""
     modules = (
         [alias.name for alias in statement.names]
         if isinstance(statement, ast.Import)
         else [("." * statement.level) + (statement.module or "")]
     )
-    return next((module for module in modules if module.split(".")[0] not in IMPORTABLE), None)
+    importable = IMPORTABLE.union(siblings)
+    return next((module for module in modules if module.split(".")[0] not in importable), None)
 
 
-def _why_not_added(statement, taken):
+def _why_not_added(statement, taken, siblings):
     """None when a module-level statement is an import or a helper function that only adds new
     names,
     else why it may not be added (the empty string: it is neither an import nor a function)."""
@@ -139,10 +137,11 @@ def _why_not_added(statement, taken):
         return ""
     elif any(alias.name == "*" for alias in statement.names):
         return "a star import could rebind any name"
-    elif _unavailable(statement):
+    elif _unavailable(statement, siblings):
+        own = f", {' and '.join(siblings)}" if siblings else ""
         return (
-            f"grading has no module {_unavailable(statement)}: only the standard library, "
-            "numpy, toolbox and nn"
+            f"grading has no module {_unavailable(statement, siblings)}: only the standard "
+            f"library, numpy{own}"
         )
     names = _bound_names(statement)
     clashing = sorted(names & taken) or sorted(
@@ -161,7 +160,7 @@ def _import_dump(statement):
     return ast.dump(statement) if isinstance(statement, (ast.Import, ast.ImportFrom)) else None
 
 
-def _normalised(tree, free, imports, taken=None):
+def _normalised(tree, free, imports, taken=None, siblings=()):
     """`tree` without docstrings or other bare strings, without the release's `imports` (wherever
     and
     however often they stand: a copy binds the same module again), with the bodies of the functions
@@ -175,7 +174,9 @@ def _normalised(tree, free, imports, taken=None):
     ]
     if taken is not None:
         tree.body = [
-            statement for statement in tree.body if _why_not_added(statement, taken) is not None
+            statement
+            for statement in tree.body
+            if _why_not_added(statement, taken, siblings) is not None
         ]
     for name, node in _definitions(tree):
         node.body = [ast.Pass()] if name in free else (_without_strings(node.body) or [ast.Pass()])
@@ -208,16 +209,17 @@ def _given(given_text):
     )
 
 
-def changed_definition(given_text, handed_in):
+def changed_definition(given_text, handed_in, siblings=()):
     """Where the hand-in (a syntax tree, changed here) differs from the release outside the
     students' parts,
     or None: the innermost given definition it changed, else "line N" of a statement the release
     does not
-    have (and students may not add), else "module level" (a given statement is missing or moved)."""
+    have (and students may not add), else "module level" (a given statement is missing or moved).
+    `siblings` are the hand-in's other modules, which it may import."""
     free, taken, imports, statements, given, definitions = _given(given_text)
     if not imports <= {_import_dump(statement) for statement in handed_in.body}:
         return "module level"  # a given import is gone
-    handed_in = _normalised(handed_in, free, imports, taken)
+    handed_in = _normalised(handed_in, free, imports, taken, tuple(siblings))
     if ast.dump(handed_in) == given:
         return None
     theirs = {name: ast.dump(node) for name, node in _definitions(handed_in)}
@@ -230,7 +232,7 @@ def changed_definition(given_text, handed_in):
     ) in handed_in.body:  # the first statement beyond the release's: new, or a copy of a given one
         unmatched[ast.dump(statement)] -= 1
         if unmatched[ast.dump(statement)] < 0:
-            why = _why_not_added(statement, taken)
+            why = _why_not_added(statement, taken, tuple(siblings))
             line = min(
                 [
                     statement.lineno,
@@ -241,16 +243,19 @@ def changed_definition(given_text, handed_in):
     return "module level"
 
 
-def check_given_code_unchanged(trees, release_dir=RELEASE_DIR):
+def check_given_code_unchanged(trees, release_dir):
     """Raise `Unusable` when a hand-in's file ({name: syntax tree}) differs from the release outside
     the stubbed bodies."""
+    siblings = [Path(name).stem for name in trees]
     for name, tree in trees.items():
         if not (release_dir / name).is_file():
             raise FileNotFoundError(
-                f"{release_dir / name} is missing: run `course release backprop` before grading."
+                f"{release_dir / name} is missing: run `course release {release_dir.name}` before "
+                "grading."
             )
         try:
-            changed = changed_definition((release_dir / name).read_text(encoding="utf-8"), tree)
+            given = (release_dir / name).read_text(encoding="utf-8")
+            changed = changed_definition(given, tree, siblings)
         except RecursionError:
             changed = "module level"
         if changed is not None:

@@ -8,7 +8,7 @@ protocol is killed, the check that was running fails with a message the
 student can act on, and the next check gets a fresh worker. If importing the
 student's modules fails, that failure is remembered and makes the hand-in unusable.
 Outside bubblewrap, closing a worker also kills the processes it left behind
-(see `grader.reaper`).
+(see `grader.sandbox.reaper`).
 """
 
 import json
@@ -21,13 +21,12 @@ import time
 from pathlib import Path
 
 from base.text import student_text
-from grader.reaper import adopt_orphans, children, kill_adopted
+from grader.sandbox.reaper import adopt_orphans, children, kill_adopted
+from grader.sandbox.worker import ProtocolError, waiting_bytes, widen_pipe, wipe
 from grader.submission import Unusable
-from grader.worker import ProtocolError, waiting_bytes, widen_pipe, wipe
 
-MAX_LINE_BYTES = (
-    1 << 20
-)  # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
+# an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
+MAX_LINE_BYTES = 1 << 20
 
 
 class WorkerFailed(Exception):
@@ -49,8 +48,9 @@ class ForkEnded(WorkerFailed):
 class WorkerSession:
     """The worker of one submission: started on first use, restarted after a failure."""
 
-    def __init__(self, copy_dir, sandbox, limits):
+    def __init__(self, copy_dir, sandbox, limits, assignment):
         self.copy_dir, self.sandbox, self.limits = Path(copy_dir), sandbox, limits
+        self.assignment = assignment
         self.checked = {
             path.name: path.read_bytes() for path in self.copy_dir.iterdir()
         }  # the files grading read
@@ -148,6 +148,7 @@ class WorkerSession:
                 self.scratch_dir,
                 (request_read, response_write, notice_write),
                 self.limits,
+                self.assignment,
             )
         except BaseException:
             for fd in (self.request_fd, self.response_fd, self.notice_fd):
@@ -156,15 +157,13 @@ class WorkerSession:
         finally:
             for fd in (request_read, response_write, notice_write):
                 os.close(fd)
+        importing = f"while importing your {' and '.join(self.assignment.files)}"
         try:
             hello = self._notice(time.monotonic() + self._time_left(), wanted="ready")
         except WorkerFailed as error:
-            self.import_error = f"while importing your toolbox.py and nn.py: {error}"
+            self.import_error = f"{importing}: {error}"
         except ProtocolError as error:
-            self.import_error = (
-                "while importing your toolbox.py and nn.py the worker broke the "
-                f"protocol ({error})."
-            )
+            self.import_error = f"{importing} the worker broke the protocol ({error})."
         else:
             if hello == {"ready": True}:
                 return

@@ -15,15 +15,8 @@ import shutil
 import tokenize
 from pathlib import Path
 
-from base.nbgrader_settings import load_config, student_files
-from base.paths import COURSE_ROOT
 from base.text import some_of
-
-REQUIRED_FILES = tuple(
-    student_files(load_config(COURSE_ROOT), "backprop")
-)  # the files students complete
-# a completed toolbox.py is about 15 kB; the limit keeps parsing cheap in the trusted process
-MAX_SOURCE_KB = 1024
+from grader.sandbox.limits import Limits
 
 
 class Unusable(Exception):
@@ -35,9 +28,9 @@ class Unusable(Exception):
         self.status = status
 
 
-def private_copy(folder, destination):
-    """Copy the files students complete from the hand-in `folder` into `destination`; raise
-    `Unusable` when one is missing, too large or a link to a file outside the hand-in.
+def private_copy(folder, destination, files, max_kb=Limits.source_kb):
+    """Copy the `files` students complete from the hand-in `folder` into `destination`; raise
+    `Unusable` when one is missing, larger than `max_kb` or a link to a file outside the hand-in.
 
     Nothing else is copied: a module of the student's own beside them could shadow one
     numpy imports and change the given code from outside, and data sets would only cost time.
@@ -52,12 +45,12 @@ def private_copy(folder, destination):
         raise Unusable(
             "empty folder",
             f"the hand-in folder {folder.name}/ {why}: hand in the whole folder with "
-            f"{' and '.join(REQUIRED_FILES)}.",
+            f"{' and '.join(files)}.",
         )
     inside = folder.resolve()
     found = {
         name: _link_target(folder / name, inside) if (folder / name).is_symlink() else folder / name
-        for name in REQUIRED_FILES
+        for name in files
     }
     missing = [name for name, real in found.items() if real is None or not real.is_file()]
     if missing:
@@ -75,10 +68,10 @@ def private_copy(folder, destination):
             f"The hand-in holds {_listing(folder)}.",
         )
     for name, real in found.items():
-        if real.stat().st_size > MAX_SOURCE_KB << 10:
+        if real.stat().st_size > max_kb << 10:
             raise Unusable(
                 "too large",
-                f"{name} is larger than {MAX_SOURCE_KB} kB, far more than the assignment needs: "
+                f"{name} is larger than {max_kb} kB, far more than the assignment needs: "
                 "hand in the file you completed, without generated or pasted data.",
             )
         shutil.copyfile(real, destination / name)
@@ -100,11 +93,11 @@ def _link_target(link, inside):
     return real if real.is_relative_to(inside) and real.is_file() else None
 
 
-def check_readable(folder):
-    """Each required file's syntax tree; raises `Unusable` if the private copy in `folder` cannot be
+def check_readable(folder, files):
+    """Each of `files`' syntax tree; raises `Unusable` if the private copy in `folder` cannot be
     read as Python."""
     trees = {}
-    for name in REQUIRED_FILES:
+    for name in files:
         path = Path(folder) / name
         raw = path.read_bytes()
         try:

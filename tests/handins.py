@@ -12,11 +12,16 @@ from pathlib import Path
 from base.paths import COURSE_ROOT
 from course.sample_class import Mistake, with_mistake
 from course.sample_class import stubs as release_stubs
+from grader.assignments import assignment_named
 from grader.cases import checks
-from grader.submission import REQUIRED_FILES
+from grader.grading import Grading
+from grader.run import grade_submission
+from grader.sandbox import Limits
 
 SOURCE = COURSE_ROOT / "source" / "backprop"
 RELEASE = COURSE_ROOT / "release" / "backprop"
+BACKPROP = assignment_named("backprop")
+FILES = BACKPROP.files  # the files students complete
 
 # The classes with a solution region, and the file each lives in.
 REGION_FILES = {
@@ -39,7 +44,7 @@ CHECKS_USING = {
     "GetItem": ("indexing",),
     "SoftmaxCrossEntropy": ("network",),
 }
-POINTS = {check.grade_id: check.points for check in checks()}
+POINTS = {check.grade_id: check.points for check in checks(BACKPROP)}
 MAX_SCORE = sum(POINTS.values())
 
 
@@ -64,14 +69,24 @@ def numeric(fn, g, eps=1e-6):
 """
 
 
+def graded(limits=Limits(), sandbox="auto", allow_changed_code=False):
+    """How the tests grade the backprop assignment."""
+    return Grading(BACKPROP, limits, sandbox, allow_changed_code)
+
+
+def grade_handin(student_id, folder, limits=Limits(), sandbox="auto", allow_changed_code=False):
+    """One hand-in of the backprop assignment graded as `course grade` would."""
+    return grade_submission(student_id, folder, graded(limits, sandbox, allow_changed_code))
+
+
 def solution():
-    return {name: (SOURCE / name).read_text() for name in REQUIRED_FILES}
+    return {name: (SOURCE / name).read_text() for name in FILES}
 
 
 def stubs():
     """What students start from: the release's engine files, or the source with nbgrader's stubs."""
-    if all((RELEASE / name).is_file() for name in REQUIRED_FILES):
-        return {name: (RELEASE / name).read_text() for name in REQUIRED_FILES}
+    if all((RELEASE / name).is_file() for name in FILES):
+        return {name: (RELEASE / name).read_text() for name in FILES}
     return release_stubs(solution())
 
 

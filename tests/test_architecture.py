@@ -49,3 +49,44 @@ def test_the_allowed_imports_have_no_cycle():
         )
 
     assert not any(reaches(package, package) for package in ALLOWED)
+
+
+ASSIGNMENT_WORDS = {"backprop", "toolbox", "nn", "tensor", "relu", "matmul", "network"}
+
+
+def code_words(path):
+    """The names and string constants of a module's code, lowercased, docstrings left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    words = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            words.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            words.add(node.attr)
+        elif isinstance(node, ast.alias):
+            words.update(node.name.split("."))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings:
+                words.update(ast.literal_eval(repr(node.value)).replace(".", " ").split())
+    return {word.lower().strip("'\"`,:;()") for word in words}
+
+
+def test_the_generic_grader_names_no_assignment_and_no_operation():
+    generic = [
+        path
+        for path in (COURSE_ROOT / "grader").rglob("*.py")
+        if "assignments" not in path.relative_to(COURSE_ROOT / "grader").parts[:1]
+    ]
+    named = {
+        path.relative_to(COURSE_ROOT).as_posix(): sorted(code_words(path) & ASSIGNMENT_WORDS)
+        for path in generic
+    }
+    assert {module: words for module, words in named.items() if words} == {}

@@ -5,11 +5,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from handins import solution, write_handin
+from handins import BACKPROP, solution, write_handin
 
-from grader import cgroup
-from grader.cgroup import Place, WorkerCgroup, describe, places, usable
-from grader.sandbox import Limits, choose_sandbox
+from grader.sandbox import Limits, cgroup, choose_sandbox
+from grader.sandbox.cgroup import Place, WorkerCgroup, describe, places, usable
 from grader.session import WorkerSession
 
 V1_MOUNTS = """\
@@ -75,7 +74,7 @@ def test_the_worker_runs_in_a_cgroup_holding_it_to_its_memory_and_is_removed_aft
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
     limits = Limits(memory_mb=700, processes=6)
     copy = write_handin(tmp_path / "backprop", solution())
-    session = WorkerSession(copy, choose_sandbox(sandbox), limits)
+    session = WorkerSession(copy, choose_sandbox(sandbox), limits, BACKPROP)
     session._start()
     try:
         group = session.process.cgroup

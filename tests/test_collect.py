@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import course.collect
 from base.paths import COURSE_ROOT
 from course.cli import main
-from course.collect import UnsafeArchive, collect
+from course.collect import UnsafeArchive, archives, collect, command
 
 
 def zip_bytes(files, symlinks=()):
@@ -50,9 +49,8 @@ def test_folders_and_archives_per_student_land_in_nbgrader_layout(tmp_path):
     assert sorted(summary.collected) == ["ada lovelace", "Émile Borel"]
     assert summary.skipped == []
     ada = tmp_path / "submitted" / "ada lovelace" / "backprop"
-    emile = (
-        tmp_path / "submitted" / "Émile Borel" / "backprop"
-    )  # wrapper folder unwrapped, name NFC
+    # wrapper folder unwrapped, name NFC
+    emile = tmp_path / "submitted" / "Émile Borel" / "backprop"
     assert (ada / "toolbox.py").read_text() == "# ada's toolbox\n"
     assert sorted(p.name for p in emile.iterdir()) == ["nn.py", "toolbox.py"]
     assert (emile / "nn.py").read_text() == "# emile's nn\n"
@@ -75,9 +73,10 @@ def test_id_pattern_picks_the_student_out_of_lms_decorations(tmp_path):
 
 
 def test_backslashes_in_member_names_are_folder_separators(tmp_path):
+    # as Windows tools write them
     student = zip_bytes(
         {"backprop\\toolbox.py": "# ada's toolbox\n", "backprop\\nn.py": "# ada's nn\n"}
-    )  # as Windows tools write them
+    )
     download = {
         "ada.zip": student,
         "grace\\toolbox.py": "# grace's toolbox\n",
@@ -103,9 +102,8 @@ def test_backslashes_in_member_names_are_folder_separators(tmp_path):
 def zip_without_utf8_flag(files):
     """A zip whose member names are the given raw bytes with the UTF-8 flag unset, as many zip tools
     write them."""
-    placeholders = {
-        raw: f"{index:~>{len(raw)}}".encode() for index, raw in enumerate(files)
-    }  # ASCII, same length
+    # ASCII, same length
+    placeholders = {raw: f"{index:~>{len(raw)}}".encode() for index, raw in enumerate(files)}
     data = zip_bytes({placeholders[raw].decode(): content for raw, content in files.items()})
     for raw, placeholder in placeholders.items():
         assert data.count(placeholder) == 2  # the local header and the central directory
@@ -124,10 +122,8 @@ def test_utf8_names_without_the_utf8_flag_are_read_as_utf8(tmp_path):
             b"caf\x82/toolbox.py": "# a DOS-era name: cp437 bytes, not UTF-8\n",
         }
     )
-    for archive in (
-        student,
-        download,
-    ):  # the archives really lack the flag: zipfile alone garbles the names
+    # the archives really lack the flag: zipfile alone garbles the names
+    for archive in (student, download):
         infos = zipfile.ZipFile(io.BytesIO(archive)).infolist()
         assert all(info.flag_bits & 0x800 == 0 for info in infos)
     assert "Jos├⌐/toolbox.py" in zipfile.ZipFile(io.BytesIO(download)).namelist()
@@ -145,9 +141,8 @@ def test_utf8_names_without_the_utf8_flag_are_read_as_utf8(tmp_path):
 
 MOODLE = r"(?P<student_id>[^_]+_[0-9]+)_assignsubmission_file_"
 CANVAS = r"(?P<student_id>[^_]+)(?:_LATE)?_[0-9]+_[0-9]+_"
-NAME_ONLY = (
-    r"(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"  # drops Moodle's participant number
-)
+# drops Moodle's participant number
+NAME_ONLY = r"(?P<student_id>[^_]+)_[0-9]+_assignsubmission_file_"
 
 
 @pytest.mark.parametrize(
@@ -303,17 +298,11 @@ def test_a_students_entries_are_one_hand_in_unless_two_hold_the_same_file(tmp_pa
 
     summary = collect(download, tmp_path / "submitted", "backprop", id_pattern=MOODLE)
 
-    assert summary.collected == [
-        "Edsger_5",
-        "Edsger_6",
-        "Grace Hopper_4242",
-    ]  # two Edsgers: two participant numbers
+    # two Edsgers: two participant numbers
+    assert summary.collected == ["Edsger_5", "Edsger_6", "Grace Hopper_4242"]
     grace = tmp_path / "submitted" / "Grace Hopper_4242" / "backprop"
-    assert sorted(p.name for p in grace.iterdir()) == [
-        "nn.py",
-        "notes.txt",
-        "toolbox.py",
-    ]  # the zip unwrapped, the note beside it
+    # the zip unwrapped, the note beside it
+    assert sorted(p.name for p in grace.iterdir()) == ["nn.py", "notes.txt", "toolbox.py"]
     skipped = dict(summary.skipped)
     assert skipped[
         "Alan Turing_77_assignsubmission_file_backprop.zip, Alan "
@@ -397,9 +386,8 @@ def test_a_file_with_an_unsafe_name_in_a_download_costs_that_file_only(tmp_path,
         "--id-pattern",
         MOODLE,
     ]
-    assert (
-        main(args + ["--zip", str(write_zip(tmp_path / "moodle.zip", download))]) == 1
-    )  # something to look at
+    # something to look at
+    assert main(args + ["--zip", str(write_zip(tmp_path / "moodle.zip", download))]) == 1
     out = capsys.readouterr().out
     assert "collected  Ada Lovelace_123456" in out and "collected  Eve_666" in out
     assert "skipped" in out and "the rest of the download collected" in out
@@ -412,9 +400,7 @@ def test_a_file_with_an_unsafe_name_in_a_download_costs_that_file_only(tmp_path,
 def test_a_hand_in_of_too_many_files_is_refused_and_others_still_collected(
     tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setattr(
-        course.collect, "MAX_MEMBERS", 50
-    )  # the real cap is 2000: the same rule, faster
+    monkeypatch.setattr(archives, "MAX_MEMBERS", 50)  # the real cap is 2000: the same rule, faster
     many = {f"junk/{n}.txt": "" for n in range(60)}
     download = tmp_path / "download"
     download.mkdir()
@@ -569,9 +555,8 @@ def test_loose_files_without_id_pattern_collect_nothing(tmp_path, capsys):
         f"'{MOODLE}'); "
         "otherwise delete the file and collect again\n"
     )
-    assert (
-        out == "" and list(submitted.iterdir()) == []
-    )  # not even Frank's .zip under an id made of its whole name
+    # not even Frank's .zip under an id made of its whole name
+    assert out == "" and list(submitted.iterdir()) == []
 
     assert (
         main(
@@ -653,7 +638,7 @@ def test_zips_nested_deeper_than_allowed_are_refused_and_others_still_collected(
 
 
 def test_nested_zips_share_one_byte_budget_per_student(tmp_path, monkeypatch):
-    monkeypatch.setattr("course.collect.MAX_UNPACKED_BYTES", 3000)
+    monkeypatch.setattr(archives, "MAX_UNPACKED_BYTES", 3000)
     submitted = tmp_path / "submitted"
     (submitted / "mallory" / "backprop").mkdir(parents=True)
     (submitted / "mallory" / "backprop" / "toolbox.py").write_text("# mallory's first hand-in\n")
@@ -678,13 +663,13 @@ def test_nested_zips_share_one_byte_budget_per_student(tmp_path, monkeypatch):
 
 
 def test_a_refused_hand_in_is_deleted_before_the_next_one_is_unpacked(tmp_path, monkeypatch):
-    leftovers, collect_one = [], course.collect.collect_one
+    leftovers, collect_one = [], command.collect_one
 
     def collect_one_noting_leftovers(entries, student_id, destination, staging, force):
         leftovers.extend(path.name for path in staging.glob("student-*"))
         return collect_one(entries, student_id, destination, staging, force)
 
-    monkeypatch.setattr(course.collect, "collect_one", collect_one_noting_leftovers)
+    monkeypatch.setattr(command, "collect_one", collect_one_noting_leftovers)
     deep = ["x.zip", "a.zip", "b.zip", "c.zip"]
     download = write_zip(
         tmp_path / "lms.zip", {f"{name}.zip": nested_zip(hand_in(name), deep) for name in "pqr"}
@@ -713,14 +698,13 @@ def test_each_archive_of_a_student_may_nest_as_deep_as_allowed(tmp_path):
 
 
 def test_a_class_download_may_hold_more_than_one_hand_in_may(tmp_path, monkeypatch):
-    monkeypatch.setattr("course.collect.MAX_UNPACKED_BYTES", 3000)
-    files = {
-        f"{name}/toolbox.py": "0" * 2000 for name in ("ada", "grace")
-    }  # 4000 bytes in all, 2000 each
+    monkeypatch.setattr(archives, "MAX_UNPACKED_BYTES", 3000)
+    # 4000 bytes in all, 2000 each
+    files = {f"{name}/toolbox.py": "0" * 2000 for name in ("ada", "grace")}
     assert collect(
         write_zip(tmp_path / "lms.zip", files), tmp_path / "submitted", "backprop"
     ).collected == ["ada", "grace"]
-    monkeypatch.setattr("course.collect.MAX_DOWNLOAD_BYTES", 3000)
+    monkeypatch.setattr(archives, "MAX_DOWNLOAD_BYTES", 3000)
     with pytest.raises(
         UnsafeArchive, match=r"lms.zip would unpack to 0 MiB, more than the 0 MiB allowed"
     ):
@@ -739,17 +723,15 @@ def test_an_unknown_assignment_is_refused_before_anything_is_written(tmp_path, c
     )
     assert not submitted.exists()
 
-    course_root = (
-        tmp_path / "course"
-    )  # another course: its assignments are the folders in its source/ or release/
+    # another course: its assignments are the folders in its source/ or release/
+    course_root = tmp_path / "course"
     (course_root / "source" / "hw1").mkdir(parents=True)
     (course_root / "release" / "hw2").mkdir(parents=True)
     args = ["--zip", str(download), "--submitted", str(submitted), "--root", str(course_root)]
     assert main(["collect", "backprop"] + args) == 2
     assert "(there is: hw1, hw2)" in capsys.readouterr().err
-    assert (
-        main(["collect", "hw2"] + args) == 2
-    )  # the files students complete are in the course's nbgrader_config.py
+    # the files students complete are in the course's nbgrader_config.py
+    assert main(["collect", "hw2"] + args) == 2
     assert (
         f"{course_root.resolve() / 'nbgrader_config.py'} does not exist" in capsys.readouterr().err
     )
@@ -806,10 +788,11 @@ def test_a_note_points_out_the_demo_class_beside_collected_hand_ins(tmp_path, ca
     submitted = tmp_path / "submitted"
     for student in ("demo-ada", "demo-bob"):
         (submitted / student / "backprop").mkdir(parents=True)
+    # demo-gone was deleted since
     (submitted / ".demo-class").write_text(
         "Made by `course demo`, which replaces these students on its next run:\n"
         "demo-ada\ndemo-bob\ndemo-gone\n"
-    )  # demo-gone was deleted since
+    )
     download = write_zip(tmp_path / "lms.zip", {f"ada/{n}": t for n, t in hand_in("ada").items()})
     assert main(["collect", "backprop", "--zip", str(download), "--submitted", str(submitted)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
@@ -844,14 +827,14 @@ def test_a_loose_file_named_like_no_file_is_refused_and_later_students_collected
 
 
 def test_an_os_error_skips_that_student_only(tmp_path, monkeypatch):
-    copy_folder = course.collect.copy_folder
+    copy_folder = command.copy_folder
 
     def disk_full_for_mallory(source, destination):
         if source.name == "mallory":
             raise OSError(28, "No space left on device", str(destination))
         copy_folder(source, destination)
 
-    monkeypatch.setattr(course.collect, "copy_folder", disk_full_for_mallory)
+    monkeypatch.setattr(command, "copy_folder", disk_full_for_mallory)
     download = tmp_path / "download"
     for student in ("ada", "mallory", "zoe"):
         (download / student).mkdir(parents=True)
@@ -915,8 +898,7 @@ def test_archive_members_landing_on_one_path_are_refused(tmp_path, members, comp
     assert summary.collected == ["ada"]
     [(entry, reason)] = summary.skipped
     assert (
-        entry == "mallory.zip"
-        and reason == f"mallory.zip {complaint}; {course.collect.REMAKE_ARCHIVE}"
+        entry == "mallory.zip" and reason == f"mallory.zip {complaint}; {archives.REMAKE_ARCHIVE}"
     )
     assert not (tmp_path / "submitted" / "mallory").exists()
 
@@ -1001,9 +983,8 @@ def test_a_failed_forced_replacement_keeps_the_old_submission(tmp_path, monkeypa
 
     def second_rename_fails(self, target):
         renames.append((self, Path(target)))
-        if (
-            len(renames) == 2
-        ):  # the old submission is moved aside; the new one cannot take its place
+        # the old submission is moved aside; the new one cannot take its place
+        if len(renames) == 2:
             raise OSError(28, "No space left on device", str(target))
         return rename(self, target)
 
@@ -1016,9 +997,8 @@ def test_a_failed_forced_replacement_keeps_the_old_submission(tmp_path, monkeypa
     )
 
     destination = submitted / "ada" / "backprop"
-    assert (
-        renames[0][0] == destination and renames[1][1] == destination
-    )  # moved aside, then the new one's rename fails
+    # moved aside, then the new one's rename fails
+    assert renames[0][0] == destination and renames[1][1] == destination
     [(entry, reason)] = summary.skipped
     assert entry == "ada" and "No space left on device" in reason
     assert (destination / "toolbox.py").read_text() == "# first\n"

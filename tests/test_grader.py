@@ -3,6 +3,7 @@ everyone."""
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
 import multiprocessing
@@ -18,10 +19,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from handins import (
+    BACKPROP,
     CHECKS_USING,
+    FILES,
     MAX_SCORE,
     POINTS,
     SOURCE,
+    grade_handin,
+    graded,
     only_done,
     solution,
     stubs,
@@ -36,20 +41,20 @@ from course import grade as grade_command
 from course.cli import main as course
 from course.grade import add_arguments as add_grade_arguments
 from grader.cases import RUN_SEED, checks
-from grader.cgroup import describe
 from grader.judge import hidden_hint, judge_case
 from grader.outputs import gradebook_differences
-from grader.run import GRADER_DIR, find_submissions, grade_submission, pytest_arguments
+from grader.run import GRADER_DIR, find_submissions, pytest_arguments
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
+from grader.sandbox.cgroup import describe
+from grader.sandbox.worker import Payload, ProtocolError, decode_array, encode_array, payload_array
 from grader.session import WorkerSession
-from grader.submission import MAX_SOURCE_KB, REQUIRED_FILES, Unusable, check_readable, private_copy
-from grader.worker import Payload, ProtocolError, decode_array, encode_array, payload_array
+from grader.submission import Unusable, check_readable, private_copy
 
 FAST = Limits(case_seconds=5, submission_seconds=30)
 
 
 def grade(tmp_path, files, name="student"):
-    return grade_submission(name, write_handin(tmp_path / name / "backprop", files), FAST)
+    return grade_handin(name, write_handin(tmp_path / name / "backprop", files), FAST)
 
 
 def passed(result):
@@ -108,7 +113,7 @@ def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
     assert "your code returned\n4." in outputs["multiplication"]
     # relu >= 0 only differs at exactly 0, which only hidden cases contain: pass/fail and a count,
     # nothing else.
-    (relu,) = (check for check in checks() if check.grade_id == "relu")
+    (relu,) = (check for check in checks(BACKPROP) if check.grade_id == "relu")
     assert re.fullmatch(
         r"fails \d+ of \d+ hidden case\(s\); " + re.escape(hidden_hint(relu)), outputs["relu"]
     )
@@ -121,7 +126,7 @@ def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
 
 
 def test_every_check_names_the_kinds_of_its_hidden_cases():
-    hints = {check.grade_id: hidden_hint(check) for check in checks()}
+    hints = {check.grade_id: hidden_hint(check) for check in checks(BACKPROP)}
     assert "repeated indices (their gradients add up)" in hints["indexing"]
     assert "each axis" in hints["sum"] and "broadcasting" in hints["division"]
 
@@ -265,9 +270,9 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
     broken = json.loads((out / "no nn" / "backprop" / "results.json").read_text(encoding="utf-8"))
     assert broken["score"] == 0 and "nn.py is missing" in broken["output"]
     assert not [path for path in out.rglob("*") if path.name.endswith(".tmp")]
-    assert (out / "report.html").is_file() and (
-        out / "no nn" / "backprop" / "feedback.html"
-    ).is_file()  # grader.reports ran
+    # the pages too: the class report and a feedback page for a hand-in that was not graded
+    assert (out / "report.html").is_file()
+    assert (out / "no nn" / "backprop" / "feedback.html").is_file()
     printed = capsys.readouterr()
     assert "Zoë Ñandú 3" in printed.out and f"{out / 'grades.csv'}" in printed.out
     assert "grading" in printed.err  # the progress bar
@@ -275,11 +280,11 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
 
 def test_without_bubblewrap_a_limited_process_grades_and_says_so(tmp_path):
     limits = Limits(case_seconds=5, submission_seconds=30)
-    good = grade_submission(
+    good = grade_handin(
         "good", write_handin(tmp_path / "good", solution()), limits, sandbox="process"
     )
     exits = write_handin(tmp_path / "exits", with_regions({"Div": "import os\nos._exit(3)\n"}))
-    bad = grade_submission("exits", exits, limits, sandbox="process")
+    bad = grade_handin("exits", exits, limits, sandbox="process")
     assert (good.score, good.sandbox) == (MAX_SCORE, "process (bubblewrap not requested)")
     assert passed(bad) == set(POINTS) - {"division"}
     assert "exit status 3" in next(c.output for c in bad.checks if c.grade_id == "division")
@@ -292,7 +297,7 @@ def test_student_code_cannot_import_what_is_installed_beside_numpy(tmp_path):
         tmp_path / "borrows",
         with_regions({"Mul": "import tqdm\nreturn grad * self.b, grad * self.a\n"}),
     )
-    result = grade_submission(
+    result = grade_handin(
         "borrows", borrowing, Limits(case_seconds=5, submission_seconds=30), sandbox="process"
     )
     assert passed(result) == set(POINTS) - {"multiplication"}
@@ -313,7 +318,7 @@ def test_the_worker_sets_a_process_limit_only_where_seccomp_is_missing(
     itself: in bubblewrap's namespace, or on top of what the user runs now."""
     if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
-    monkeypatch.setattr(grader.sandbox, "checks_cannot_start_processes", lambda: guarded)
+    monkeypatch.setattr(grader.sandbox.workers, "checks_cannot_start_processes", lambda: guarded)
     tells = write_handin(
         tmp_path / "tells",
         with_regions(
@@ -325,7 +330,7 @@ def test_the_worker_sets_a_process_limit_only_where_seccomp_is_missing(
     )
     output = next(
         c.output
-        for c in grade_submission("tells", tells, Limits(processes=5), sandbox=sandbox).checks
+        for c in grade_handin("tells", tells, Limits(processes=5), sandbox=sandbox).checks
         if c.grade_id == "multiplication"
     )
     soft, hard = map(int, re.search(r"RuntimeError: \((-?\d+), (-?\d+)\)", output).groups())
@@ -372,7 +377,7 @@ def test_checks_here_cannot_start_processes():
 
 def test_a_hand_in_that_uses_up_its_time_fails_the_checks_left(tmp_path):
     spinning = write_handin(tmp_path / "spins", with_regions({"Pow": "while True:\n    pass\n"}))
-    result = grade_submission("spins", spinning, Limits(case_seconds=10, submission_seconds=2))
+    result = grade_handin("spins", spinning, Limits(case_seconds=10, submission_seconds=2))
     order = list(POINTS)
     assert passed(result) == set(order[: order.index("power")])
     assert all("grading time" in check.output for check in result.checks[order.index("power") :])
@@ -384,21 +389,21 @@ def test_the_private_copy_holds_only_the_graded_files(tmp_path):
         "import os; os._exit(0)\n"
     )  # would shadow a module numpy imports
     (handin / "data").mkdir()
-    private_copy(handin, tmp_path / "copy")
-    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == sorted(REQUIRED_FILES)
+    private_copy(handin, tmp_path / "copy", FILES)
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == sorted(FILES)
 
 
 def test_the_private_copy_follows_only_links_inside_the_hand_in(tmp_path):
     handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n", "mine.py": "y = 2\n"})
     (handin / "nn.py").symlink_to(handin / "mine.py")
-    private_copy(handin, tmp_path / "copy")
+    private_copy(handin, tmp_path / "copy", FILES)
     assert (tmp_path / "copy" / "nn.py").read_text() == "y = 2\n" and not (
         tmp_path / "copy" / "nn.py"
     ).is_symlink()
     (handin / "toolbox.py").unlink()
     (handin / "toolbox.py").symlink_to(SOURCE / "toolbox.py")
     with pytest.raises(Unusable, match="link to a file outside your hand-in") as raised:
-        private_copy(handin, tmp_path / "copy2")
+        private_copy(handin, tmp_path / "copy2", FILES)
     assert (
         raised.value.status == "missing file" and not (tmp_path / "copy2" / "toolbox.py").exists()
     )
@@ -411,7 +416,7 @@ def test_a_missing_file_message_lists_what_the_hand_in_holds(tmp_path):
         Unusable,
         match=r"hand in your completed nn\.py\. The hand-in holds NN\.py, backprop/, toolbox\.py\.",
     ):
-        private_copy(handin, tmp_path / "copy")
+        private_copy(handin, tmp_path / "copy", FILES)
 
 
 def test_files_are_read_as_the_import_reads_them(tmp_path):
@@ -419,7 +424,7 @@ def test_files_are_read_as_the_import_reads_them(tmp_path):
         tmp_path / "utf8",
         {name: "# -*- coding: utf-8 -*-\n" + text for name, text in solution().items()},
     )
-    assert set(check_readable(utf8)) == set(REQUIRED_FILES)
+    assert set(check_readable(utf8, FILES)) == set(FILES)
     escaped = write_handin(
         tmp_path / "escaped",
         {**solution(), "nn.py": "# coding: unicode_escape\nx = 1  # \\nimport os\n"},
@@ -427,7 +432,7 @@ def test_files_are_read_as_the_import_reads_them(tmp_path):
     with pytest.raises(
         Unusable, match="nn.py declares the encoding 'unicode-escape'.*delete that line"
     ) as raised:
-        check_readable(escaped)
+        check_readable(escaped, FILES)
     assert raised.value.status == "bad encoding"
 
 
@@ -439,15 +444,15 @@ def test_a_missing_file_message_names_every_missing_file(tmp_path):
         Unusable,
         match=r"toolbox\.py and nn\.py are missing from the hand-in: .* holds backprop\.ipynb\.",
     ):
-        private_copy(handin, tmp_path / "copy")
+        private_copy(handin, tmp_path / "copy", FILES)
 
 
 def test_a_file_too_large_to_be_code_is_not_copied(tmp_path):
     handin = write_handin(tmp_path / "handin", solution())
     with open(handin / "nn.py", "ab") as file:
-        file.truncate((MAX_SOURCE_KB << 10) + 1)
-    with pytest.raises(Unusable, match=f"nn.py is larger than {MAX_SOURCE_KB} kB") as raised:
-        private_copy(handin, tmp_path / "copy")
+        file.truncate((Limits().source_kb << 10) + 1)
+    with pytest.raises(Unusable, match=f"nn.py is larger than {Limits().source_kb} kB") as raised:
+        private_copy(handin, tmp_path / "copy", FILES)
     assert raised.value.status == "too large" and not (tmp_path / "copy" / "nn.py").exists()
 
 
@@ -455,7 +460,7 @@ def test_a_linked_hand_in_folder_is_not_followed(tmp_path):
     (tmp_path / "student").mkdir()
     (tmp_path / "student" / "backprop").symlink_to(SOURCE, target_is_directory=True)
     with pytest.raises(Unusable, match="is a link, not a folder"):
-        private_copy(tmp_path / "student" / "backprop", tmp_path / "copy")
+        private_copy(tmp_path / "student" / "backprop", tmp_path / "copy", FILES)
     assert list((tmp_path / "copy").iterdir()) == []
 
 
@@ -490,10 +495,12 @@ def test_the_wire_format_accepts_only_exact_float_arrays():
 
 CASE_DIGESTS = """
 import hashlib, json
+from grader.assignments import assignment_named
 from grader.cases import checks
-from grader.worker import encode_case
+from grader.sandbox.worker import encode_case
 for visible in (True, False):
-    requests = [encode_case(case.request) for check in checks() for case in check.cases
+    backprop = assignment_named("backprop")
+    requests = [encode_case(case.request) for check in checks(backprop) for case in check.cases
                 if case.visible == visible]
     print(hashlib.sha256(json.dumps(requests).encode()).hexdigest())
 """
@@ -593,10 +600,8 @@ def test_pytest_grader_says_why_a_hand_in_is_not_graded_once_per_check_without_t
             "assignment,student_id,score\nbackprop,ada,15\nsoftmax,bob,9\n",
             "holds grades of softmax, which grading 'backprop' would replace",
         ),
-        (
-            "\ufeffassignment,student_id,score\nsoftmax,ada,15\n",
-            "holds grades of softmax",
-        ),  # as a spreadsheet saves it
+        # as a spreadsheet saves it
+        ("\ufeffassignment,student_id,score\nsoftmax,ada,15\n", "holds grades of softmax"),
         ("student_id,score\nada,15\n", "holds grades of an unnamed assignment"),
         ("caf\xe9,15\n", "exists but cannot be read"),
     ],
@@ -621,13 +626,11 @@ def test_regrading_replaces_its_own_gradebook_and_keeps_hand_edits(tmp_path, cap
     grade = ["grade", "backprop", f"--submitted={submitted}", f"--out={out}", "--jobs=1"]
     for _ in range(2):
         assert course(grade) == 0
-    assert sorted(p.name for p in out.glob("*.csv")) == [
-        "grades.csv"
-    ]  # unedited: replaced, nothing kept
+    # unedited: replaced, nothing kept
+    assert sorted(p.name for p in out.glob("*.csv")) == ["grades.csv"]
 
-    edited = (
-        (out / "grades.csv").read_text().replace("backprop,ada,0,", "backprop,ada,2,")
-    )  # a TA's correction
+    # a TA's correction
+    edited = (out / "grades.csv").read_text().replace("backprop,ada,0,", "backprop,ada,2,")
     (out / "grades.csv").write_text(edited)
     (submitted / "bob").rename(tmp_path / "bob withdrew")
     capsys.readouterr()
@@ -691,7 +694,7 @@ def test_grading_sessions_load_no_installed_pytest_plugins(tmp_path):
 
     for arguments in (
         [str(GRADER_DIR), f"--submission={handin}"],
-        pytest_arguments(handin, Limits(), "process"),
+        pytest_arguments(handin),
     ):
         assert pytest.main([*arguments, "--collect-only"], plugins=[Spy()]) == pytest.ExitCode.OK
     plain, grading = loaded
@@ -719,16 +722,13 @@ def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, append
     handin = write_handin(
         tmp_path / "ada" / "backprop", {**solution(), "nn.py": solution()["nn.py"] + appended}
     )
-    result = grade_submission("ada", handin)
+    result = grade_handin("ada", handin)
     assert (result.status, result.score) == (status, 0) and says in result.message
 
 
 def test_grading_without_a_release_says_to_make_one(tmp_path, capsys, monkeypatch):
-    from grader.cases import checks
-
-    monkeypatch.setattr(
-        "course.grade.checks", lambda: checks(tmp_path / "release" / "backprop.ipynb")
-    )  # as if never released
+    unreleased = dataclasses.replace(BACKPROP, release_dir=tmp_path / "release")
+    monkeypatch.setattr("course.grade.checks", lambda assignment: checks(unreleased))
     write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
     assert (
         course(
@@ -813,7 +813,7 @@ def test_a_grading_process_that_raises_costs_only_that_hand_in(tmp_path, monkeyp
     class_ = [
         (name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")
     ]
-    ada, bob = grader.run.grade_class(class_, jobs=1, limits=FAST, progress=False)
+    ada, bob = grader.run.grade_class(class_, graded(FAST), jobs=1, progress=False)
     assert ada.status == "grader error" and ada.score == 0
     assert ada.message == "the grader itself failed (OSError: planted); please tell the instructor."
     assert bob.status == "graded" and bob.score == MAX_SCORE
@@ -836,7 +836,7 @@ def test_an_interrupted_class_run_stops_its_grading_processes_and_removes_their_
         (name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")
     ]
     with pytest.raises(KeyboardInterrupt):
-        grader.run.grade_class(class_, jobs=2, limits=FAST, progress=False)
+        grader.run.grade_class(class_, graded(FAST), jobs=2, progress=False)
     assert len(started) == 2 and not any(process.is_alive() for process in started)
     assert list(scratch.iterdir()) == []
 
@@ -849,7 +849,7 @@ def test_a_worker_that_cannot_start_leaves_no_pipe_open(tmp_path):
             raise OSError("planted")
 
     (tmp_path / "toolbox.py").write_text("x = 1\n")
-    session = WorkerSession(tmp_path, CannotStart(), FAST)
+    session = WorkerSession(tmp_path, CannotStart(), FAST, BACKPROP)
     before = len(os.listdir("/proc/self/fd"))
     with pytest.raises(OSError, match="planted"):
         session.run("[]")
@@ -902,7 +902,7 @@ class Answering:
     def __init__(self, answer):
         self.answer = answer
 
-    def start(self, copy_dir, scratch_dir, pipes, limits):
+    def start(self, copy_dir, scratch_dir, pipes, limits, assignment):
         request_fd, response_fd, notice_fd = pipes
         (scratch_dir.parent / "answer").write_bytes(self.answer)
         write = (
@@ -919,18 +919,18 @@ class Answering:
 def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path):
     (tmp_path / "toolbox.py").write_text("x = 1\n")
     flood = b'{"id": 1, "results": [' + b"{}," * (700 << 10) + b"{}]}\n"  # 2 MB of JSON
-    session = WorkerSession(tmp_path, Answering(flood), FAST)
+    session = WorkerSession(tmp_path, Answering(flood), FAST, BACKPROP)
     with pytest.raises(
         Exception, match="did not follow the protocol \\(an answer line longer than 1 MB\\)"
     ):
-        session.run(checks()[0].requests[0])
+        session.run(checks(BACKPROP)[0].requests[0])
 
 
 def test_an_answer_announcing_more_arrays_than_the_request_needs_is_refused_unread(tmp_path):
     (tmp_path / "toolbox.py").write_text("x = 1\n")
-    request = checks()[0].requests[-1]
+    request = checks(BACKPROP)[0].requests[-1]
     announced = f'{{"id": 1, "results": [], "payload": {request.max_payload + 1}}}\n'.encode()
-    session = WorkerSession(tmp_path, Answering(announced), FAST)
+    session = WorkerSession(tmp_path, Answering(announced), FAST, BACKPROP)
     with pytest.raises(Exception, match="did not follow the protocol .* twice the expected ones"):
         session.run(request)
 
@@ -954,7 +954,7 @@ def test_the_answer_format_takes_only_float_arrays_that_lie_inside_the_payload()
 
 
 def test_feedback_quotes_a_malformed_answer_only_in_part():
-    case = checks()[0].cases[0]
+    case = checks(BACKPROP)[0].cases[0]
     answer = {"value": {"dtype": list(range(1 << 16)), "shape": [], "at": 0}, "grads": {}}
     assert len(judge_case(case, answer, b"")) < 300
     answer = {"value": {"dtype": "float64", "shape": [1] * 100000, "at": 0}, "grads": {}}
@@ -979,12 +979,8 @@ def test_a_student_whose_outputs_cannot_be_named_gets_a_row_and_the_class_is_gra
         for row in csv.DictReader(io.StringIO((out / "grades.csv").read_text(encoding="utf-8")))
     }
     assert len(rows) == len(HOSTILE_IDS) + 2  # one row each, the hostile ones included
-    for honest in (
-        "ada",
-        "zoe",
-        "'=1+1",
-        "''=1+1",
-    ):  # two ids a spreadsheet shows apart, in folders apart
+    # two ids a spreadsheet shows apart, in folders apart
+    for honest in ("ada", "zoe", "'=1+1", "''=1+1"):
         assert rows[honest]["status"] == "graded" and float(rows[honest]["score"]) == MAX_SCORE, (
             rows[honest]
         )
@@ -1002,18 +998,18 @@ def test_a_student_whose_outputs_cannot_be_named_gets_a_row_and_the_class_is_gra
 
 
 def test_a_result_that_cannot_be_written_is_that_students_row(tmp_path, monkeypatch):
-    from grader import outputs
+    from grader.outputs import gradebook
 
-    real = outputs.write_atomically
+    real = gradebook.write_atomically
 
     def full_for_bob(path, text):
         if "bob" in Path(path).parts:
             raise OSError(28, "No space left on device")
         return real(path, text)
 
-    monkeypatch.setattr(outputs, "write_atomically", full_for_bob)
+    monkeypatch.setattr(gradebook, "write_atomically", full_for_bob)
     results = [grade(tmp_path, solution(), name) for name in ("ada", "bob")]
-    written, grades, _ = outputs.write_gradebook(tmp_path / "out", "backprop", results)
+    written, grades, _ = gradebook.write_gradebook(tmp_path / "out", "backprop", results)
     assert [r.status for r in written] == ["graded", "results not written"]
     assert "No space left on device" in written[1].message and written[1].score == MAX_SCORE
     assert (
@@ -1033,13 +1029,11 @@ def test_a_stalled_grading_process_costs_only_that_hand_in(tmp_path, monkeypatch
         return real(student_id, *rest)
 
     monkeypatch.setattr("grader.run.grade_submission", stalls_for_ada)
-    monkeypatch.setattr(
-        "grader.run.stall_seconds", lambda limits: 8
-    )  # bob needs well under a second
+    monkeypatch.setattr(Limits, "stall_seconds", lambda limits: 8)  # bob needs well under a second
     class_ = [
         (name, write_handin(tmp_path / name / "backprop", solution())) for name in ("ada", "bob")
     ]
-    ada, bob = grader.run.grade_class(class_, jobs=2, limits=FAST, progress=False)
+    ada, bob = grader.run.grade_class(class_, graded(FAST), jobs=2, progress=False)
     assert ada.status == "grader error" and ada.message.startswith(
         "the process grading this hand-in took more than 8 s"
     )

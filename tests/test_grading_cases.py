@@ -10,13 +10,14 @@ for them, on top of the engine's own property tests (test_engine_properties.py).
 import numpy as np
 import pytest
 from central_differences import agrees, numerical_gradients, relative_error
+from handins import BACKPROP
 
 import toolbox_solution
 from grader.assignments.backprop.cases import REFERENCE, case, one_op
 from grader.assignments.backprop.compute import evaluate
 from grader.cases import checks
 from grader.judge import judge_case
-from grader.worker import Payload
+from grader.sandbox.worker import Payload
 
 SEEDS = range(8)
 
@@ -53,7 +54,12 @@ def disagreements(checked_case):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_expected_gradients_agree_with_central_differences(seed):
-    smooth = [(check.grade_id, c) for check in checks(seed=seed) for c in check.cases if c.smooth]
+    smooth = [
+        (check.grade_id, c)
+        for check in checks(BACKPROP, seed=seed)
+        for c in check.cases
+        if c.smooth
+    ]
     assert len(smooth) > 80  # nearly every case is smooth; the few on a kink are marked
     wrong = {(grade_id, c.title): disagreements(c) for grade_id, c in smooth}
     assert {key: errors for key, errors in wrong.items() if errors} == {}
@@ -75,7 +81,7 @@ def test_the_comparison_catches_a_wrong_expected_gradient():
 
 
 def test_cases_on_a_kink_are_not_marked_smooth():
-    relu = next(check for check in checks(seed=0) if check.grade_id == "relu")
+    relu = next(check for check in checks(BACKPROP, seed=0) if check.grade_id == "relu")
     given = [
         c for c in relu.cases if "inputs" in c.request
     ]  # a large case draws its inputs in the worker, away from 0
@@ -88,7 +94,7 @@ def test_cases_on_a_kink_are_not_marked_smooth():
 
 
 def test_random_cases_change_with_the_seed_and_notebook_cases_do_not():
-    first, second = checks(seed=1), checks(seed=2)
+    first, second = checks(BACKPROP, seed=1), checks(BACKPROP, seed=2)
     for a, b in zip(first, second):
         assert [c.title for c in a.cases] == [c.title for c in b.cases]
         visible_a = [c.request["inputs"] for c in a.cases if c.visible]
@@ -113,7 +119,9 @@ def encoded(outcome):
 
 
 def test_a_case_with_a_huge_entry_catches_a_backward_by_central_differences(monkeypatch):
-    multiplication = next(check for check in checks(seed=0) if check.grade_id == "multiplication")
+    multiplication = next(
+        check for check in checks(BACKPROP, seed=0) if check.grade_id == "multiplication"
+    )
     huge = next(c for c in multiplication.cases if "huge" in c.title)
     ordinary = next(c for c in multiplication.cases if c.title == "random (3, 4) mul (3, 4)")
 
@@ -131,7 +139,7 @@ def test_a_case_with_a_huge_entry_catches_a_backward_by_central_differences(monk
 
 
 def test_every_check_has_cases_no_numerical_backward_passes():
-    for check in checks(seed=0):
+    for check in checks(BACKPROP, seed=0):
         assert any("huge" in c.title for c in check.cases), check.grade_id
         generated = [c.request["generate"] for c in check.cases if "generate" in c.request]
         # a numerical backward makes a forward pass per input entry: tens of thousands, each over as
@@ -143,7 +151,7 @@ def test_every_check_has_cases_no_numerical_backward_passes():
             )
             >= 20_000
         ), check.grade_id
-    network = next(check for check in checks(seed=0) if check.grade_id == "network")
+    network = next(check for check in checks(BACKPROP, seed=0) if check.grade_id == "network")
     classes, batch = next(
         c.request["generate"]["target"] for c in network.cases if "generate" in c.request
     )
@@ -160,7 +168,7 @@ def test_a_large_case_travels_as_a_seed_and_comes_back_whole_so_one_wrong_entry_
         40,
     )
     assert first["inputs"]["x"].min() >= 0.5 and len(np.unique(first["inputs"]["x"])) == 1200
-    for check in checks(seed=3):
+    for check in checks(BACKPROP, seed=3):
         (large,) = [c for c in check.cases if "generate" in c.request]
         assert (
             large.expected["value"] is None and large.request["value"] is False

@@ -13,10 +13,10 @@ import subprocess
 import sys
 
 import pytest
+from handins import FILES
 
 from base.paths import COURSE_ROOT
 from course.sample_class import make_sample_class
-from grader.submission import REQUIRED_FILES
 
 CONFIG = "nbgrader_config.py"
 SETTING = re.compile(r"^c\.Autograde\.exclude_overwriting\b.*$", re.M)
@@ -76,7 +76,7 @@ def test_autograde_grades_the_students_engine_not_the_solution(
 
     nbgrader(root, "autograde", "backprop", "--create", "--force")
 
-    for name in REQUIRED_FILES:
+    for name in FILES:
         graded = (root / "autograded" / student / "backprop" / name).read_text()
         handed_in = (root / "submitted" / student / "backprop" / name).read_text()
         solution = (root / "source" / "backprop" / name).read_text()

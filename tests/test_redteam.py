@@ -25,6 +25,7 @@ from handins import (
     MAX_SCORE,
     POINTS,
     REGION_FILES,
+    grade_handin,
     processes_mentioning,
     solution,
     stubs,
@@ -35,10 +36,8 @@ from handins import (
 
 from base.paths import COURSE_ROOT
 from course.cli import main as course
-from grader import cgroup
-from grader.outputs import spreadsheet_safe
-from grader.run import grade_submission
-from grader.sandbox import Limits, choose_sandbox
+from grader.outputs.gradebook import spreadsheet_safe
+from grader.sandbox import Limits, cgroup, choose_sandbox
 
 LIMITS = [
     "--case-seconds=2",
@@ -706,13 +705,10 @@ def test_student_text_cannot_inject_formulas_or_terminal_escapes(graded):
     out = graded["paths"]["out"]
     with open(out / "grades.csv", newline="", encoding="utf-8") as file:
         cells = [cell for row in csv.reader(file) for cell in row]
-    assert any(
-        cell.startswith("'=") for cell in cells
-    )  # the formula's student id is there, defused
+    assert any(cell.startswith("'=") for cell in cells)  # the formula's student id, defused
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
-    assert (
-        out / spreadsheet_safe(FORMULA) / "backprop" / "results.json"
-    ).is_file()  # the id reports look up
+    folder = out / spreadsheet_safe(FORMULA) / "backprop"  # the folder grades.csv's id names
+    assert (folder / "results.json").is_file() and (folder / "feedback.html").is_file()
     assert "\x1b" not in graded["printed"]
     assert "\\x1b]0;retitled" in graded["printed"]  # shown, escaped, in the gradebook table
     for student in ("escapes the terminal at import", "escapes the terminal in Mul"):
@@ -726,9 +722,8 @@ def test_student_text_cannot_inject_formulas_or_terminal_escapes(graded):
                 graded["rows"][student]["message"],
             ]
         )
-        assert "\x1b" not in shown and "\\x1b]0;retitled" in shown, (
-            shown
-        )  # escaped, as in the gradebook table
+        # escaped, as in the gradebook table
+        assert "\x1b" not in shown and "\\x1b]0;retitled" in shown, shown
 
 
 def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
@@ -850,7 +845,7 @@ def test_backward_by_numerical_differentiation_of_its_node_earns_nothing(tmp_pat
     files["toolbox.py"] = files["toolbox.py"].replace(
         "import numpy as np\n", "import numpy as np\n" + NODE_BY_DIFFERENCES, 1
     )
-    result = grade_submission(
+    result = grade_handin(
         "numeric",
         write_handin(tmp_path / "numeric", files),
         Limits(case_seconds=2, submission_seconds=30),

@@ -1,109 +1,65 @@
-"""Feedback pages and the class report, from hand-written grades.csv and results.json."""
+"""Feedback pages and the class report, from the results grading returns."""
 
-import csv
-import json
 import os
 import re
 import stat
 import subprocess
 import sys
-from html import unescape
 
 import pytest
 
-from grader.reports import class_report_page, histogram, write_reports
+from grader.outputs.gradebook import NOT_WRITABLE
+from grader.outputs.pages import class_report_page, histogram, write_pages
+from grader.plugin import CheckResult
+from grader.run import SubmissionResult
 
 HOSTILE = "eve <img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert('pwned')</script>"
-SECRET = "hidden case input: A = [[3.25, -1.5]]"
-CHECKS = ("multiplication", "division")
-
-
-def check(name, score, max_score, visibility, output=""):
-    status = "passed" if score == max_score else "failed"
-    return {
-        "name": name,
-        "score": score,
-        "max_score": max_score,
-        "status": status,
-        "output": output,
-        "visibility": visibility,
-    }
-
-
-RESULTS = {
-    "ada lovelace": [
-        check("multiplication", 1, 1, "visible", "ok"),
-        check("division", 2, 2, "visible"),
-        check("division (hidden cases)", 1, 1, "hidden"),
-    ],
-    "Émile Borel": [
-        check("multiplication", 0, 1, "visible", "expected [2. 3.]\ngot [3. 2.]"),
-        check("division", 2, 2, "visible"),
-        check("division (hidden cases)", 0, 1, "hidden", SECRET),
-    ],
-    HOSTILE: [
-        check("multiplication", 0, 1, "visible", f"expected 1.0\ngot {SCRIPT}"),
-        check("division", 0, 2, "visible"),
-        check("division (hidden cases)", 0, 1, "hidden"),
-    ],
-}
 GÖDEL = "Kurt Gödel <svg onload=alert(2)>"
-UNGRADED = {
-    "student_id": GÖDEL,
-    "score": 0,
-    "max_score": 4,
-    "multiplication": 0,
-    "division": 0,
-    "status": "syntax-error",
-    "message": f"toolbox.py line 3: invalid syntax {SCRIPT}",
-}
+POINTS = {"multiplication": 1.0, "division": 2.0, "power": 1.0}
+
+
+def handin(student, passed, outputs=(), sandbox="bubblewrap", status="graded", message=""):
+    """A SubmissionResult passing the checks in `passed`; `outputs` maps a check to its output."""
+    checks = tuple(
+        CheckResult(name, points, name in passed, dict(outputs).get(name, ""))
+        for name, points in POINTS.items()
+    )
+    return SubmissionResult(student, status, message, checks, sandbox)
+
+
+RESULTS = [
+    handin(
+        GÖDEL,
+        (),
+        {name: "not graded: syntax error" for name in POINTS},
+        status="syntax-error",
+        message=f"toolbox.py line 3: invalid syntax {SCRIPT}",
+    ),
+    handin("ada lovelace", POINTS, {"multiplication": "ok"}),
+    handin("Émile Borel", ["division"], {"multiplication": "expected [2. 3.]\ngot [3. 2.]"}),
+    handin(
+        HOSTILE,
+        (),
+        {"multiplication": f"expected 1.0\ngot {SCRIPT}"},
+        sandbox="process (bubblewrap not installed)",
+    ),
+]
 
 
 @pytest.fixture
 def out(tmp_path):
-    rows = [UNGRADED]
-    for student, tests in RESULTS.items():
-        score = sum(t["score"] for t in tests)
-        rows.append(
-            {
-                "student_id": student,
-                "score": score,
-                "max_score": 4,
-                "status": "graded",
-                "message": "",
-                **{
-                    name: sum(t["score"] for t in tests if t["name"].startswith(name))
-                    for name in CHECKS
-                },
-            }
-        )
-        folder = tmp_path / student / "backprop"
-        folder.mkdir(parents=True)
-        sandbox = "process (bubblewrap not installed)" if student == HOSTILE else "bubblewrap"
-        (folder / "results.json").write_text(
-            json.dumps(
-                {
-                    "score": score,
-                    "max_score": 4,
-                    "output": f"{score} of 4 points",
-                    "tests": tests,
-                    "extra_data": {"sandbox": sandbox},
-                }
-            )
-        )
-    with open(tmp_path / "grades.csv", "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(
-            file, ["student_id", "score", "max_score", *CHECKS, "status", "message"]
-        )
-        writer.writeheader()
-        writer.writerows(rows)
-    write_reports(tmp_path, "backprop")
+    written, report = write_pages(tmp_path, "backprop", RESULTS)
+    assert written == RESULTS and report == tmp_path / "report.html"
     return tmp_path
 
 
 def feedback(out, student):
     return (out / student / "backprop" / "feedback.html").read_text(encoding="utf-8")
+
+
+def report(out):
+    return (out / "report.html").read_text(encoding="utf-8")
 
 
 def table_rows(html):
@@ -117,38 +73,35 @@ def table_rows(html):
     ]
 
 
-def test_feedback_lists_every_check_with_points_status_and_visible_output(out):
+def section(page, title, next_title):
+    return page[page.index(title) : page.index(next_title)]
+
+
+def bar_widths(html):
+    return re.findall(r'<span class="bar" style="width: ([^"]*)">', html)
+
+
+def test_feedback_lists_every_check_with_points_status_and_output(out):
     page = feedback(out, "Émile Borel")
-    assert "Score: <strong>2 / 4</strong>" in page and "<pre>2 of 4 points</pre>" in page
+    assert "Score: <strong>2 / 4</strong>" in page
+    assert "<pre>2 of 4 points; 1 of 3 checks pass.</pre>" in page
     rows = table_rows(page)
     assert rows[0] == ["Check", "Points", "Status", "Details"]
     assert [row[:3] for row in rows[1:]] == [
         ["multiplication", "0 / 1", "failed"],
         ["division", "2 / 2", "passed"],
-        ["division (hidden cases)", "0 / 1", "failed"],
+        ["power", "0 / 1", "failed"],
     ]
     assert "expected [2. 3.]\ngot [3. 2.]" in rows[1][3]
 
 
-def test_hidden_checks_show_pass_or_fail_only(out):
-    page = feedback(out, "Émile Borel")
-    assert "3.25" not in page and "hidden case input" not in page
-    assert table_rows(page)[3][3] == "hidden check: pass or fail only"
-
-
 def test_student_controlled_text_is_escaped_everywhere(out):
-    pages = [
-        feedback(out, HOSTILE),
-        feedback(out, GÖDEL),
-        (out / "report.html").read_text(encoding="utf-8"),
-    ]
+    pages = [feedback(out, HOSTILE), feedback(out, GÖDEL), report(out)]
     for page in pages:
         assert "<script" not in page and "<img src=x" not in page and "<svg" not in page
-    assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in pages[0]
-    assert (
-        "eve &lt;img src=x onerror=alert(1)&gt;" in pages[0]
-        and "eve &lt;img src=x onerror=alert(1)&gt;" in pages[2]
-    )
+    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in pages[0]
+    assert "eve &lt;img src=x onerror=alert(1)&gt;" in pages[0]
+    assert "eve &lt;img src=x onerror=alert(1)&gt;" in pages[2]
     assert (
         'href="eve%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E/backprop/feedback.html"'
         in pages[2]
@@ -157,45 +110,28 @@ def test_student_controlled_text_is_escaped_everywhere(out):
 
 def test_ungraded_submission_gets_its_message_in_both_pages(out):
     assert "could not be graded (syntax-error)" in feedback(out, GÖDEL)
-    report = (out / "report.html").read_text(encoding="utf-8")
-    section = report[report.index("Submissions that could not be graded") :]
-    assert table_rows(section)[1][:2] == ["Kurt Gödel &lt;svg onload=alert(2)&gt;", "syntax-error"]
-    assert "toolbox.py line 3: invalid syntax" in table_rows(section)[1][2]
+    rows = table_rows(section(report(out), "Submissions that could not be graded", "<h2>Students"))
+    assert rows[1][:2] == ["Kurt Gödel &lt;svg onload=alert(2)&gt;", "syntax-error"]
+    assert "toolbox.py line 3: invalid syntax" in rows[1][2]
 
 
 def test_report_summarises_scores_and_pass_rates_over_graded_submissions(out):
-    report = (out / "report.html").read_text(encoding="utf-8")
-    rows = table_rows(report)
-    summary = dict(rows[1:8])
-    assert (
-        summary["Submissions"] == "4"
-        and summary["Graded"] == "3"
-        and summary["Could not be graded"] == "1"
-    )
+    page = report(out)
+    summary = dict(table_rows(page)[1:8])
+    assert summary["Submissions"] == "4" and summary["Graded"] == "3"
+    assert summary["Could not be graded"] == "1"
     assert summary["Mean score"] == "1.50 / 4" and summary["Median score"] == "1 / 4"
     assert summary["Lowest / highest"] == "0 / 4" and summary["Full marks"] == "1"
-    rates = report[
-        report.index("Pass rate per check") : report.index("Submissions that could not be graded")
-    ]
+    rates = section(page, "Pass rate per check", "Submissions that could not be graded")
     assert table_rows(rates)[1:] == [
         ["multiplication", "1", "1 / 3", "33%"],
         ["division", "2", "2 / 3", "67%"],
-        ["division (hidden cases)", "1", "1 / 3", "33%"],
+        ["power", "1", "1 / 3", "33%"],
     ]
 
 
-def section(report, title, next_title):
-    return report[report.index(title) : report.index(next_title)]
-
-
-def bar_widths(html):
-    return re.findall(r'<span class="bar" style="width: ([^"]*)">', html)
-
-
 def test_histogram_counts_submissions_per_score_from_0_to_max_score(out):
-    scores = section(
-        (out / "report.html").read_text(encoding="utf-8"), "<h2>Scores", "Pass rate per check"
-    )
+    scores = section(report(out), "<h2>Scores", "Pass rate per check")
     # scores 0 (ungraded), 4, 2 and 0: the tallest bar is score 0's
     assert table_rows(scores) == [
         ["Score (out of 4)", "Submissions"],
@@ -209,50 +145,33 @@ def test_histogram_counts_submissions_per_score_from_0_to_max_score(out):
 
 
 def test_histogram_groups_large_totals_into_ranges_of_whole_points():
-    rows = table_rows(histogram([0.0, 3.0, 4.0, 100.0, 100.0], 100.0))
-    assert rows[0] == ["Score (out of 100)", "Submissions"] and len(rows) - 1 <= 30
-    assert rows[1:3] == [["0–3", "2"], ["4–7", "1"]] and rows[-1] == ["100", "2"]
-    assert sum(int(count) for _, count in rows[1:]) == 5
+    rows = histogram([0.0, 3.0, 4.0, 100.0, 100.0], 100.0)
+    assert len(rows) <= 30 and sum(count for _, count in rows) == 5
+    assert rows[:2] == [("0–3", 2), ("4–7", 1)] and rows[-1] == ("100", 2)
 
 
 def test_histogram_labels_say_where_fractional_scores_go():
-    rows = table_rows(unescape(histogram([0.0, 0.5, 2.5], 2.5)))
-    assert rows[1:] == [["0 to <1", "2"], ["1 to <2", "0"], ["2 to 2.5", "1"]]
-    rows = table_rows(unescape(histogram([3.5, 100.0], 100.0)))
-    assert rows[1:3] == [["0 to <4", "1"], ["4 to <8", "0"]] and rows[-1] == ["100 to 100", "1"]
+    assert histogram([0.0, 0.5, 2.5], 2.5) == [("0 to <1", 2), ("1 to <2", 0), ("2 to 2.5", 1)]
+    rows = histogram([3.5, 100.0], 100.0)
+    assert rows[:2] == [("0 to <4", 1), ("4 to <8", 0)] and rows[-1] == ("100 to 100", 1)
 
 
 def test_pass_rate_bars_are_as_wide_as_the_share_that_passed(out):
-    rates = section(
-        (out / "report.html").read_text(encoding="utf-8"),
-        "Pass rate per check",
-        "Submissions that could not be graded",
-    )
+    rates = section(report(out), "Pass rate per check", "Submissions that could not be graded")
     assert bar_widths(rates) == ["33.3%", "66.7%", "33.3%"]
     assert re.findall(r'<span class="bar"[^>]*>([^<]*)</span>', rates) == ["33%", "67%", "33%"]
 
 
 def test_check_names_in_the_pass_rate_chart_are_escaped():
-    row = {"student_id": "ada", "score": 0, "max_score": 1, "status": "graded", "message": ""}
-    results = {"ada": {"tests": [check(SCRIPT, 0, 1, "visible")]}}
-    report = class_report_page([row], results, "backprop")
-    assert (
-        "<script" not in report
-        and "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in report
-    )
+    result = SubmissionResult("ada", "graded", "", (CheckResult(SCRIPT, 1.0, False, ""),), "x")
+    page = class_report_page([result], "backprop")
+    assert "<script" not in page and "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in page
 
 
 def test_reports_do_not_load_a_plotting_library():
-    """course grade imports grader.reports on every run; matplotlib alone would add most of a
-    second."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import grader.reports, sys; assert 'matplotlib' not in sys.modules",
-        ],
-        check=True,
-    )
+    """course grade imports the pages on every run; matplotlib alone would add most of a second."""
+    code = "import grader.outputs.pages, sys; assert 'matplotlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_reports_leave_no_temporary_files(out):
@@ -262,12 +181,12 @@ def test_reports_leave_no_temporary_files(out):
 
 
 def test_outputs_get_the_permissions_of_a_plain_new_file(tmp_path):
-    from grader.outputs import write_atomically
+    from grader.outputs.gradebook import write_atomically
 
     previous = os.umask(0o027)  # as on a shared course account: group may read
     try:
         code = (
-            "import os, sys; from grader.outputs import write_atomically; "
+            "import sys; from grader.outputs.gradebook import write_atomically; "
             "write_atomically(sys.argv[1], 'x')"
         )
         subprocess.run([sys.executable, "-c", code, str(tmp_path / "grades.csv")], check=True)
@@ -279,7 +198,7 @@ def test_outputs_get_the_permissions_of_a_plain_new_file(tmp_path):
 
 
 def test_outputs_reach_the_disk_before_they_replace_the_old_ones(tmp_path, monkeypatch):
-    from grader.outputs import write_atomically
+    from grader.outputs.gradebook import write_atomically
 
     steps, replace = [], os.replace
     monkeypatch.setattr(os, "fsync", lambda fd: steps.append("fsync"))
@@ -291,22 +210,21 @@ def test_outputs_reach_the_disk_before_they_replace_the_old_ones(tmp_path, monke
     assert (tmp_path / "grades.csv").read_text() == "student_id\n"
 
 
-def test_missing_grades_and_escaping_student_ids_are_refused(tmp_path):
-    with pytest.raises(
-        FileNotFoundError, match="grades.csv does not exist; run 'course grade' first"
-    ):
-        write_reports(tmp_path, "backprop")
-    (tmp_path / "grades.csv").write_text(
-        "student_id,score,max_score,status,message\n../outside,0,4,error,x\n"
-    )
-    report, unwritten = write_reports(
-        tmp_path, "backprop"
-    )  # that student's row, not the class's failure
-    assert "names the student '../outside', which is not a folder name" in unwritten["../outside"]
-    assert report.is_file() and not (tmp_path.parent / "outside").exists()
+def test_a_page_that_cannot_be_written_is_that_students_row(tmp_path):
+    (tmp_path / "ada lovelace").write_text("a file where ada's folder would go")
+    bad_id = handin("back\\slash", (), status=NOT_WRITABLE, message="rename the folder")
+    written, report = write_pages(tmp_path, "backprop", [*RESULTS, bad_id])
+    ada = next(result for result in written if result.student_id == "ada lovelace")
+    assert ada.status == "results not written" and ada.score == 4
+    assert "feedback.html could not be written" in ada.message
+    assert written[-1] is bad_id and not (tmp_path / "back\\slash").exists()  # no page, no folder
+    assert (tmp_path / "Émile Borel" / "backprop" / "feedback.html").is_file()
+    students = table_rows(section(report.read_text(encoding="utf-8"), "<h2>Students", "</body>"))
+    assert ["ada lovelace", "4 / 4", "results not written"] in students
+    assert ["back\\slash", "0 / 4", NOT_WRITABLE] in students
 
 
 def test_report_says_where_student_code_ran_and_warns_without_bubblewrap(out):
-    report = (out / "report.html").read_text(encoding="utf-8")
-    assert "Student code ran in: bubblewrap, process (bubblewrap not installed)." in report
-    assert "not every submission ran inside bubblewrap" in report
+    page = report(out)
+    assert "Student code ran in: bubblewrap, process (bubblewrap not installed)." in page
+    assert "not every submission ran inside bubblewrap" in page

@@ -4,11 +4,11 @@ import subprocess
 import sys
 
 import pytest
+from handins import FILES
 
 from base.paths import COURSE_ROOT
 from course.markers import find_regions
 from course.sample_class import MISTAKES, NOTEBOOK, make_sample_class
-from grader.submission import REQUIRED_FILES
 
 SOURCE = COURSE_ROOT / "source" / "backprop"
 
@@ -30,10 +30,10 @@ def test_every_kind_once_in_a_student_folder(sample_class):
     assert sorted(p.name for p in submitted.iterdir()) == sorted(roster)
     for student in roster:
         assert sorted(p.name for p in folder(submitted, student).iterdir()) == sorted(
-            [*REQUIRED_FILES, NOTEBOOK]
+            [*FILES, NOTEBOOK]
         )
     solution = folder(submitted, next(s for s, kind in roster.items() if kind == "solution"))
-    for name in [*REQUIRED_FILES, NOTEBOOK]:
+    for name in [*FILES, NOTEBOOK]:
         assert (solution / name).read_bytes() == (SOURCE / name).read_bytes()
 
 
@@ -56,7 +56,7 @@ def regions_changed(original, handed_in):
 def test_each_mistake_replaces_exactly_one_solution_region(sample_class, mistake):
     submitted, roster = sample_class
     student = next(s for s, kind in roster.items() if kind == mistake.name)
-    for name in REQUIRED_FILES:
+    for name in FILES:
         original, handed_in = (
             (SOURCE / name).read_text(),
             (folder(submitted, student) / name).read_text(),
@@ -82,7 +82,7 @@ def test_mistake_naming_a_class_without_a_region_is_an_error():
 def test_stubs_import_run_forward_and_stop_in_backward(sample_class):
     submitted, roster = sample_class
     student = next(s for s, kind in roster.items() if kind == "stubs")
-    for name in REQUIRED_FILES:
+    for name in FILES:
         assert "### BEGIN SOLUTION" not in (folder(submitted, student) / name).read_text()
     script = (
         "import numpy as np, nn, toolbox as tb\n"

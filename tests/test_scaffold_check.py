@@ -8,11 +8,12 @@ import ast
 import textwrap
 
 import pytest
-from handins import CENTRAL_DIFFERENCES, solution, stubs, write_handin
+from handins import BACKPROP, CENTRAL_DIFFERENCES, grade_handin, solution, stubs, write_handin
 
-from grader.run import grade_submission
 from grader.sandbox import Limits
-from grader.scaffold import RELEASE_DIR, changed_definition
+from grader.scaffold import changed_definition
+
+RELEASE_DIR = BACKPROP.release_dir
 
 RELEASED = (RELEASE_DIR / "toolbox.py").read_text(encoding="utf-8")
 
@@ -160,7 +161,8 @@ def test_a_refused_addition_is_named_with_its_reason():
 )
 def test_an_import_the_worker_cannot_satisfy_is_refused_by_name(addition, module):
     line = RELEASED.count("\n") + 2
-    assert changed_definition(RELEASED, ast.parse(f"{RELEASED}\n{addition}\n")) == (
+    siblings = ("toolbox", "nn")
+    assert changed_definition(RELEASED, ast.parse(f"{RELEASED}\n{addition}\n"), siblings) == (
         f"line {line} (grading has no module {module}: only the standard library, numpy, toolbox "
         "and nn)"
     )
@@ -170,12 +172,12 @@ def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
     handin = write_handin(
         tmp_path / "numeric" / "backprop", {**stubs(), "toolbox.py": NUMERIC_ENGINE}
     )
-    refused = grade_submission("numeric", handin)
+    refused = grade_handin("numeric", handin)
     assert refused.status == "changed given code" and refused.score == 0
     assert "Tensor.backward" in refused.message and "YOUR CODE HERE" in refused.message
     # The rule is what refused it: allowed through, its checks run (and fail the huge and large
     # cases).
-    allowed = grade_submission(
+    allowed = grade_handin(
         "numeric", handin, Limits(case_seconds=1, submission_seconds=3), allow_changed_code=True
     )
     assert allowed.status == "graded" and not any(

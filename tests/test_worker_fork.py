@@ -8,8 +8,9 @@ import threading
 import time
 
 import pytest
+from handins import BACKPROP
 
-from grader.worker import in_a_fork, process_guard
+from grader.sandbox.worker import in_a_fork, process_guard
 
 
 @pytest.fixture
@@ -131,12 +132,12 @@ def test_nothing_a_check_writes_passes_through_the_workers_memory(tmp_path):
         "Mul.backward = shout\n"
     )
     copy = write_handin(tmp_path / "backprop", files)
-    session = WorkerSession(copy, choose_sandbox("process"), Limits())
+    session = WorkerSession(copy, choose_sandbox("process"), Limits(), BACKPROP)
     try:
-        for request in checks()[0].requests:
+        for request in checks(BACKPROP)[0].requests:
             results, _ = session.run(request)
             assert marker in results[0]["error"]
-        session.run(checks()[1].requests[0])  # the worker has started the next check's fork
+        session.run(checks(BACKPROP)[1].requests[0])  # the worker has started the next check's fork
         assert marker.encode() not in memory_of(session.process.pid)
     finally:
         session.close()

@@ -1,9 +1,34 @@
 """The backprop assignment's checks: the cases of each graded cell, and what its hidden cases try.
 
 Each builder takes a random generator and returns the check's cases: the notebook's visible case
-with its numbers, then hidden ones (see `grader.cases` for the kinds every check has). Expected
-answers are `toolbox_solution`'s, computed by `compute.evaluate`, as the worker computes the
-hand-in's.
+with its numbers, then hidden ones: the notebook's
+hidden tests and seeded random cases with broadcasting, reductions along
+each axis, repeated indices, relu at exactly 0 and networks. Each case goes through one
+operation and, at most, the `Add` students were given, so a check does not
+depend on the others (the network check needs matmul, relu and the loss).
+
+Expected answers come from `toolbox_solution`, and a hand-in's values and
+gradients must match them to rtol 1e-6. Central differences of the
+reference's forward pass are the second opinion on those answers: the
+engine's property tests and tests/test_grading_cases.py (the grader's own
+case builders, eight seeds) check that they agree wherever the function is
+smooth. Comparing each hand-in with central differences too would add
+nothing: they agree with the reference to about 1e-9, far inside the
+tolerance, and at a kink (relu at 0) they are not an answer at all. The
+expected answers depend on no submission, so they are computed once per process.
+
+A backward that differentiates its node's forward numerically agrees with
+the chain rule to about 1e-9 on ordinary numbers, and a complex step is
+exact. Two kinds of hidden case stop it when it takes one forward pass per
+input entry: one entry a million to a trillion times the others (see
+`_one_huge`), where rounding swamps real differences, and a `large` case
+whose every node has tens of thousands of input entries, where those passes
+take far longer than a check's time, while the chain rule takes
+milliseconds. (A node whose Jacobian has a structure can be differentiated in
+few passes by whoever knows that structure, which is most of knowing the
+derivative: an elementwise node's is diagonal, so one complex-step pass gives
+it; a matmul's output row i depends on row i of the left factor only, so one
+pass per column does. No case can tell such a backward from the chain rule.)
 """
 
 import numpy as np
@@ -33,20 +58,16 @@ def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth
 
 # Sizes of the large cases, set by how quick each node's forward pass is, so that one pass per input
 # entry takes 5 to 30 times a check's 1.5 s here, even with the other core busy, while the chain
-# rule
-# takes milliseconds (benchmarks/large_case_margin.py measures both).
+# rule takes milliseconds (benchmarks/large_case_margin.py measures both).
 LARGE = [250, 256]  # 64,000 entries per operand of a binary operation
-QUICK = [
-    320,
-    340,
-]  # 108,800 entries, for nodes whose forward pass is quickest (x ** 2, relu, picking rows)
+# 108,800 entries, for nodes whose forward pass is quickest (x ** 2, relu, picking rows)
+QUICK = [320, 340]
 
 
 def large(title, rng, inputs, steps=None, grad=None, target=None, **network):
     """A hidden case too large to differentiate numerically (one forward pass per input entry)
-    within a
-    check's time, yet quick for the chain rule. `inputs` maps names to (kind, shape) (see
-    grader.worker.GENERATORS): the worker draws them from a seed and answers with whole gradients,
+    within a check's time, yet quick for the chain rule. `inputs` maps names to (kind, shape) (see
+    `compute.GENERATORS`): the worker draws them from a seed and answers with whole gradients,
     which the judge compares entry by entry (its value is the given forward's: not asked for)."""
     spec = {"seed": int(rng.integers(2**31)), "inputs": inputs, "grad": grad, "target": target}
     wants = [name for name in inputs if name != "x"] if network else list(inputs)

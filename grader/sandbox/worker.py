@@ -3,7 +3,7 @@
 The judge starts this file as a script, only ever inside `grader.sandbox`:
 
     python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR PROCESS_LIMIT SCRATCH_DIR
-        NOTICE_FD COMPUTE_FILE MODULES
+        NOTICE_FD COMPUTE_FILE MODULES OPEN_FILES
 
 It loads the assignment's COMPUTE_FILE (what its cases compute, e.g.
 `grader/assignments/backprop/compute.py`), imports the student's MODULES
@@ -39,7 +39,7 @@ import traceback
 import types
 
 if __name__ == "__main__":
-    # The process limit, where the judge asks for one (see grader.sandbox.Sandbox.process_limit):
+    # The process limit, where the judge asks for one (see `Sandbox.process_limit` in workers.py):
     # set here, inside bubblewrap's user namespace, not on bubblewrap itself.
     wanted, hard = int(sys.argv[5]), resource.getrlimit(resource.RLIMIT_NPROC)[1]
     if wanted:
@@ -489,9 +489,6 @@ def process_guard():
     return guard
 
 
-CHECK_OPEN_FILES = 32  # files a check may hold open at once: an honest one needs a handful
-
-
 def waiting_bytes(fd):
     """How many bytes wait in the pipe `fd` (either end), read without taking them."""
     import fcntl
@@ -546,7 +543,7 @@ def load_compute(path):
     return module
 
 
-def serve(pipes, submission_dir, scratch_dir, compute, module_names):
+def serve(pipes, submission_dir, scratch_dir, compute, module_names, open_files):
     """Import the student's modules, then run each check in a fresh fork until the judge closes the
     request pipe.
 
@@ -569,7 +566,7 @@ def serve(pipes, submission_dir, scratch_dir, compute, module_names):
     def check():
         """A check's requests, in order, up to the one marked last: its visible cases, then its
         hidden ones, which the judge sends only once it has the visible answers."""
-        resource.setrlimit(resource.RLIMIT_NOFILE, (CHECK_OPEN_FILES, CHECK_OPEN_FILES))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
         guard()
         while (request := _read_request(request_fd)) is not None:
             _send(response_fd, answer(compute, modules, request, submission_dir))
@@ -604,4 +601,5 @@ if __name__ == "__main__":
         sys.argv[6],
         load_compute(sys.argv[8]),
         sys.argv[9].split(","),
+        int(sys.argv[10]),
     )

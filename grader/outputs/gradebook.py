@@ -1,15 +1,14 @@
 """Write the gradebook: OUT/grades.csv and OUT/<student_id>/<assignment>/results.json.
 
-grades.csv has a row for every hand-in, graded or not, and names the
-assignment (modelled on nbgrader's export): `course grade` refuses to replace
-the grades of another assignment. results.json is in Gradescope's format; `extra_data` records the
-status, the sandbox used and the seed of the random cases (GRADER_SEED repeats them). Student ids
-come from folder names, which a
-student may choose: an id a spreadsheet would read as a formula is written
-(in grades.csv and as the folder name alike) with a leading apostrophe, as is one that starts with
-an apostrophe (so no two ids look alike). Both are written atomically (a temporary file,
-then os.replace), so a reader never sees half a file. A grades.csv edited since
-grading wrote it (a TA's corrections) is kept beside the new one, never replaced.
+grades.csv has a row for every hand-in, graded or not, and names the assignment (modelled on
+nbgrader's export): `course grade` refuses to replace the grades of another assignment.
+results.json is in Gradescope's format; `extra_data` records the status, the sandbox used and the
+seed of the random cases (GRADER_SEED repeats them). Student ids come from folder names, which a
+student may choose: an id a spreadsheet would read as a formula is written (in grades.csv and as
+the folder name alike) with a leading apostrophe, as is one that starts with an apostrophe (so no
+two ids look alike). Every file is written atomically (a temporary file, then os.replace), so a
+reader never sees half a file. A grades.csv edited since grading wrote it (a TA's corrections) is
+kept beside the new one, never replaced.
 """
 
 import csv
@@ -48,11 +47,8 @@ def write_atomically(path, text):
             file.write(text)
             os.fchmod(file.fileno(), 0o666 & ~UMASK)
             file.flush()
-            os.fsync(
-                file.fileno()
-                # on disk before the rename: a crash leaves the old file or the new, never an empty
-                # one
-            )
+            # on disk before the rename: a crash leaves the old file or the new, never an empty one
+            os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -64,18 +60,32 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def spreadsheet_safe(text):
     """`text`, with a leading apostrophe if Excel or LibreOffice would run it as a formula (CSV
-    injection),
-    or if it starts with one: so two ids never look alike ('=x' is "'=x", "'=x" is "''=x")."""
+    injection), or if it starts with one: so two ids never look alike ('=x' is "'=x", "'=x" is
+    "''=x")."""
     return "'" + text if text.startswith(FORMULA_STARTS + ("'",)) else text
 
 
-def unspoiled(text):
-    """The text `spreadsheet_safe` made `text` from."""
-    return text[1:] if text.startswith("'") else text
+def shown_id(student_id):
+    """A student id as text any output can hold: bytes that are not UTF-8 shown as \\x escapes."""
+    return student_id.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _number(value):
+def listed_id(student_id):
+    """A student id as grades.csv lists it, so every output names a student the same way."""
+    return spreadsheet_safe(shown_id(student_id))
+
+
+def number(value):
     return f"{value:g}"
+
+
+def summary(result):
+    """One line on a hand-in: why it was not graded, or its points and passing checks."""
+    return (
+        result.message
+        or f"{number(result.score)} of {number(result.max_score)} points; "
+        f"{sum(check.passed for check in result.checks)} of {len(result.checks)} checks pass."
+    )
 
 
 def grades_csv(assignment, results):
@@ -90,10 +100,10 @@ def grades_csv(assignment, results):
         writer.writerow(
             [
                 assignment,
-                spreadsheet_safe(shown_id(result.student_id)),
-                _number(result.score),
-                _number(result.max_score),
-                *(_number(check.score) for check in result.checks),
+                listed_id(result.student_id),
+                number(result.score),
+                number(result.max_score),
+                *(number(check.score) for check in result.checks),
                 result.status,
                 spreadsheet_safe(result.message),
             ]
@@ -103,27 +113,21 @@ def grades_csv(assignment, results):
 
 def gradescope_json(result):
     """One hand-in's results in Gradescope's results.json format."""
-    tests = [
-        {
-            "name": check.grade_id,
-            "score": check.score,
-            "max_score": check.points,
-            "status": "passed" if check.passed else "failed",
-            "output": check.output,
-            "visibility": "visible",
-        }
-        for check in result.checks
-    ]
-    summary = (
-        result.message
-        or f"{_number(result.score)} of {_number(result.max_score)} points; "
-        f"{sum(c.passed for c in result.checks)} of {len(tests)} checks pass."
-    )
     return {
         "score": result.score,
         "max_score": result.max_score,
-        "output": summary,
-        "tests": tests,
+        "output": summary(result),
+        "tests": [
+            {
+                "name": check.grade_id,
+                "score": check.score,
+                "max_score": check.points,
+                "status": "passed" if check.passed else "failed",
+                "output": check.output,
+                "visibility": "visible",
+            }
+            for check in result.checks
+        ],
         "extra_data": {
             "student_id": spreadsheet_safe(result.student_id),
             "status": result.status,
@@ -136,8 +140,7 @@ def gradescope_json(result):
 
 def read_rows(path):
     """The rows of a grades.csv, as dicts. A spreadsheet may have saved it with a byte-order mark
-    and,
-    in locales with a decimal comma, with ';' between the cells."""
+    and, in locales with a decimal comma, with ';' between the cells."""
     with open(path, newline="", encoding="utf-8-sig") as file:
         text = file.read()
     header = text.split("\n", 1)[0]
@@ -145,25 +148,16 @@ def read_rows(path):
     return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
-WRITTEN_DIGEST = (
-    ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited gradebook from it
-)
-RESERVED_NAMES = (
-    "grades.csv",
-    "report.html",
-    WRITTEN_DIGEST,
-)  # files in OUT/ that no student folder may replace
-
-
+WRITTEN_DIGEST = ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited one from it
+# files in OUT/ that no student folder may replace
+RESERVED_NAMES = ("grades.csv", "report.html", WRITTEN_DIGEST)
 NAME_MAX = 255  # bytes in one file name, on Linux's file systems
 
 
 def id_problem(student_id):
     """Why a student's outputs cannot be written under their id, or None."""
     name = spreadsheet_safe(student_id)
-    if "\\" in student_id or any(
-        "\ud800" <= c <= "\udfff" for c in student_id
-    ):  # undecodable bytes
+    if "\\" in student_id or any("\ud800" <= c <= "\udfff" for c in student_id):  # not UTF-8
         return (
             "its name holds a backslash or bytes that are not UTF-8, which grades.csv and the "
             "reports cannot hold"
@@ -178,33 +172,32 @@ def id_problem(student_id):
     return None
 
 
-def shown_id(student_id):
-    """A student id as text any output can hold: bytes that are not UTF-8 shown as \\x escapes."""
-    return student_id.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 def write_gradebook(out_dir, assignment, results):
     """Write every results.json, then grades.csv; returns (the results, with a row of their own for
-    a
-    student whose results.json could not be written; grades.csv's path; where a grades.csv edited
-    since grading wrote it, a TA's corrections, was kept, or None)."""
+    a student whose results.json could not be written; grades.csv's path; where a grades.csv
+    edited since grading wrote it, a TA's corrections, was kept, or None)."""
     out_dir = Path(out_dir)
-    results = [write_results_json(out_dir, assignment, result) for result in results]
+    results = [
+        write_student_file(out_dir, assignment, result, "results.json", results_json)
+        for result in results
+    ]
     return (results, *write_grades_csv(out_dir, assignment, results))
 
 
-def write_results_json(out_dir, assignment, result):
-    """Write one student's results.json; a failure becomes that student's status, never the
-    class's."""
+def results_json(result):
+    return json.dumps(gradescope_json(result), indent=1, ensure_ascii=False)
+
+
+def write_student_file(out_dir, assignment, result, name, render):
+    """Write OUT/<student_id>/<assignment>/<name> from render(result); returns `result`, or, when
+    the file could not be written, `result` saying so: one student's problem, never the class's."""
     if result.status == NOT_WRITABLE:
         return result
     try:
-        write_atomically(
-            out_dir / spreadsheet_safe(result.student_id) / assignment / "results.json",
-            json.dumps(gradescope_json(result), indent=1, ensure_ascii=False),
-        )
+        folder = out_dir / spreadsheet_safe(result.student_id) / assignment
+        write_atomically(folder / name, render(result))
     except (OSError, UnicodeError) as error:
-        return not_written(result, f"results.json could not be written ({error})")
+        return not_written(result, f"{name} could not be written ({error})")
     return result
 
 
@@ -224,7 +217,7 @@ def not_written(result, why):
 
 def write_grades_csv(out_dir, assignment, results):
     """Write grades.csv (and the digest that tells it from a hand-edited one); returns (its path,
-    kept)."""
+    where an edited one was kept, or None)."""
     kept = keep_edited_gradebook(out_dir)
     text = grades_csv(assignment, results)
     write_atomically(out_dir / "grades.csv", text)
@@ -236,9 +229,8 @@ def write_grades_csv(out_dir, assignment, results):
 
 def gradebook_differences(kept, grades):
     """(student, column, kept value, new value or None if the student is gone) for every cell where
-    two
-    grades.csv files differ, so a TA's corrections kept aside are easy to find; None if they cannot
-    be compared."""
+    two grades.csv files differ, so a TA's corrections kept aside are easy to find; None if they
+    cannot be compared."""
     tables = []
     for path in (kept, grades):
         try:
@@ -294,8 +286,8 @@ def keep_edited_gradebook(out_dir):
 
 
 def gradebook_conflict(out_dir, assignment):
-    """Why writing `assignment`'s grades.csv into `out_dir` would lose other grades, or None when it
-    would not."""
+    """Why writing `assignment`'s grades.csv into `out_dir` would lose other grades, or None when
+    it would not."""
     path = Path(out_dir) / "grades.csv"
     try:
         rows = read_rows(path)
@@ -312,7 +304,6 @@ def gradebook_conflict(out_dir, assignment):
     if others:
         return (
             f"{path} holds grades of {', '.join(others)}, which grading {assignment!r} would "
-            "replace; "
-            f"move it away or pass another folder, e.g. --out {Path(out_dir) / assignment}"
+            f"replace; move it away or pass another folder, e.g. --out {Path(out_dir) / assignment}"
         )
     return None

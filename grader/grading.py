@@ -1,0 +1,50 @@
+"""How hand-ins are graded, as one object from the command line to each hand-in's checks."""
+
+from dataclasses import dataclass
+
+from grader.assignments import Assignment, assignment_named, known_gradings
+from grader.sandbox.limits import Limits, add_limit_options, limits_from
+
+
+@dataclass(frozen=True)
+class Grading:
+    assignment: Assignment
+    limits: Limits = Limits()
+    sandbox: str = "auto"  # "auto", "bubblewrap" or "process" (see grader.sandbox.choose_sandbox)
+    allow_changed_code: bool = False
+
+
+def add_grading_options(add_option, assignment_option=False):
+    """Declare how a hand-in is graded, for `course grade` (argparse) and `pytest grader` alike;
+    `course grade` names the assignment as an argument, pytest with `--assignment`."""
+    if assignment_option:
+        only = known_gradings()
+        add_option(
+            "--assignment",
+            default=only[0] if len(only) == 1 else None,
+            help=f"the assignment to grade, one of {', '.join(only)}",
+        )
+    add_option(
+        "--sandbox",
+        choices=("auto", "bubblewrap", "process"),
+        default="auto",
+        help="isolate student code with bubblewrap, or plain limited processes (default: "
+        "bubblewrap when it works)",
+    )
+    add_option(
+        "--allow-changed-code",
+        action="store_true",
+        help="grade hand-ins that changed the given code outside the stubbed functions (by "
+        "default they are refused with a message: rewritten given code could fake every answer)",
+    )
+    add_limit_options(add_option)
+
+
+def grading_from(options, assignment_name, root):
+    """The Grading that parsed options (argparse's or pytest's) ask for."""
+    return Grading(
+        assignment_named(assignment_name, root),
+        limits_from(options),
+        options.sandbox,
+        options.allow_changed_code,
+    )

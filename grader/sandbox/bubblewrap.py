@@ -1,0 +1,94 @@
+"""The bubblewrap command line: what a sandboxed worker sees of the machine.
+
+The system read-only, the Python installation and numpy read-only, the worker script, the
+assignment's compute file, its private copy of the submission and an empty /tmp in memory: not the
+repository, the solution, the grader's checks, other submissions, the outputs or the network.
+Its processes live in their own pid namespace, so they all die with it.
+"""
+
+import functools
+import glob
+import os
+import site
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy
+
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+PYTHON = os.path.realpath(sys.executable)
+NUMPY_DIR = Path(numpy.__file__).parent
+SANDBOX_ROOT = "/sandbox"
+# where the worker finds its files inside bubblewrap
+INSIDE = {
+    "script": f"{SANDBOX_ROOT}/worker.py",
+    "lib": f"{SANDBOX_ROOT}/lib",
+    "submission": f"{SANDBOX_ROOT}/submission",
+    "scratch": "/tmp",
+    "compute": f"{SANDBOX_ROOT}/compute.py",
+}
+
+
+@functools.cache
+def _package_folders():
+    """Folders of installed packages that exist: the interpreter's, and the system's (Debian's
+    dist-packages under /usr).
+
+    numpy is bound on its own, so hiding them leaves the worker the standard library and numpy.
+    """
+    # the interpreter's, not this virtual environment's
+    listed = site.getsitepackages([sys.base_prefix])
+    listed += sorted(
+        glob.glob("/usr/lib/python3*/dist-packages")
+        + glob.glob("/usr/local/lib/python3*/dist-packages")
+    )
+    return tuple(dict.fromkeys(folder for folder in listed if os.path.isdir(folder)))
+
+
+def bwrap_prefix(copy_dir, compute_file, scratch_mb):
+    """The bubblewrap command line that exposes only what the worker needs.
+
+    The submission's copy is read-only; the only writable place is a small /tmp in memory.
+    The root and /dev that bubblewrap makes are in-memory file systems without a size limit,
+    so both are remounted read-only: files there could otherwise fill the machine's memory.
+    """
+    python_home = Path(sys.base_prefix).resolve()
+    command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]
+    command += ["--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+    command += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
+    command += ["--size", str(scratch_mb << 20), "--tmpfs", "/tmp"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            command += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            command += ["--ro-bind", top, top]
+    command += ["--ro-bind", str(python_home), str(python_home)]
+    # the standard library, not what else is installed (torch or sympy would do the work)
+    for folder in _package_folders():
+        command += ["--tmpfs", folder, "--remount-ro", folder]
+    for lib in (NUMPY_DIR, NUMPY_DIR.with_name("numpy.libs")):
+        if lib.is_dir():
+            command += ["--ro-bind", str(lib), f"{INSIDE['lib']}/{lib.name}"]
+    command += ["--ro-bind", str(WORKER_SCRIPT), INSIDE["script"]]
+    if compute_file is not None:
+        command += ["--ro-bind", str(compute_file), INSIDE["compute"]]
+    command += ["--ro-bind", str(copy_dir), INSIDE["submission"]]
+    command += ["--chdir", INSIDE["submission"]]
+    command += ["--remount-ro", "/dev", "--remount-ro", "/"]
+    return command
+
+
+def trial_problem():
+    """Why bubblewrap cannot start Python with numpy here (its last words), or None if it can."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-trial-") as empty:
+            trial = bwrap_prefix(Path(empty), None, 1) + [PYTHON, "-I", "-S", "-c"]
+            trial.append(f"import sys; sys.path[:0] = ['{INSIDE['lib']}']; import numpy")
+            done = subprocess.run(trial, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return str(error)
+    if done.returncode == 0:
+        return None
+    return " ".join(done.stderr.strip().splitlines()[-1:]) or "trial run failed"

@@ -1,0 +1,195 @@
+"""Start `worker.py` where a submission can do no harm: bubblewrap, or a limited process.
+
+Where bubblewrap is missing or does not work, the worker is a plain process with the same
+resource limits, and the report says so.
+"""
+
+import functools
+import glob
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from grader.sandbox import cgroup
+from grader.sandbox.bubblewrap import (
+    INSIDE,
+    NUMPY_DIR,
+    PYTHON,
+    WORKER_SCRIPT,
+    bwrap_prefix,
+    trial_problem,
+)
+from grader.sandbox.cgroup import WorkerCgroup
+from grader.sandbox.worker import in_a_fork, process_guard
+
+# numpy's linear algebra in one thread, whichever library it was built with: a check may start no
+# thread (see grader.sandbox.worker.process_guard), and a library that tried would hang or abort.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _apply_limits(limits, group=None):
+    """Runs in the child between fork and exec, so the limits bind the worker and all it starts.
+
+    The process limit is not among them: the kernel counts it over every thread of the user
+    (the grader's and the instructor's own too) and not at all for root. Where it is needed at all,
+    the worker sets it on itself (see `Sandbox.process_limit`).
+    """
+
+    def set_limits():
+        if group is not None:
+            group.join()
+        for name, value in (
+            ("RLIMIT_CPU", limits.cpu_seconds),
+            ("RLIMIT_AS", limits.memory_mb << 20),
+            ("RLIMIT_FSIZE", limits.output_mb << 20),
+            ("RLIMIT_CORE", 0),
+        ):
+            resource.setrlimit(getattr(resource, name), (value, value))
+
+    return set_limits
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How workers are started: `name` is what results and reports record."""
+
+    name: str
+    use_bwrap: bool
+
+    def process_limit(self, limits):
+        """The RLIMIT_NPROC the worker sets on itself, or 0 for none.
+
+        Where the seccomp guard works (see `checks_cannot_start_processes`), a check's code can
+        start no process at all, and the kernel's limit would only get in the way: it counts every
+        process and thread of the user (inside bubblewrap's user namespace too, before Linux 5.14)
+        and none of root's. Elsewhere it is the only limit: bubblewrap's namespace, or this user's
+        threads now plus the limit outside it.
+        """
+        if checks_cannot_start_processes():
+            return 0
+        return limits.processes if self.use_bwrap else _threads_of_this_user() + limits.processes
+
+    def command(self, copy_dir, scratch_dir, pipes, limits, assignment):
+        """The worker's command line; `pipes` are its (request, response, notice) descriptors."""
+        request_fd, response_fd, notice_fd = pipes
+        if self.use_bwrap:
+            where = INSIDE
+            prefix = bwrap_prefix(copy_dir, assignment.compute_file, limits.scratch_mb)
+            prefix += ["--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"]
+            for name, value in ONE_THREAD.items():
+                prefix += ["--setenv", name, value]
+        else:
+            where = {
+                "script": str(WORKER_SCRIPT),
+                "lib": str(NUMPY_DIR.parent),
+                "submission": str(copy_dir),
+                "scratch": str(scratch_dir),
+                "compute": str(assignment.compute_file),
+            }
+            prefix = []
+        return prefix + [
+            PYTHON,
+            "-I",
+            "-S",
+            where["script"],
+            str(request_fd),
+            str(response_fd),
+            where["lib"],
+            where["submission"],
+            str(self.process_limit(limits)),
+            where["scratch"],
+            str(notice_fd),
+            where["compute"],
+            ",".join(assignment.modules),
+            str(limits.open_files),
+        ]
+
+    def start(self, copy_dir, scratch_dir, pipes, limits, assignment):
+        """Start a worker for `copy_dir` in its own process group, in a cgroup of its own where one
+        can be made (`process.cgroup`); the caller owns killing it and removing the cgroup.
+        `scratch_dir` is where its checks may write outside bubblewrap (inside, its own /tmp);
+        `pipes` are the worker's ends of its (request, response, notice) pipes."""
+        places = cgroup.usable(limits)
+        group = WorkerCgroup(limits, places) if places else None
+        try:
+            process = subprocess.Popen(
+                self.command(copy_dir, scratch_dir, pipes, limits, assignment),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=pipes,
+                cwd=copy_dir,
+                start_new_session=True,
+                env={
+                    **ONE_THREAD,
+                    "HOME": str(scratch_dir),
+                    "TMPDIR": str(scratch_dir),
+                    "PATH": "/usr/bin:/bin",
+                },
+                preexec_fn=_apply_limits(limits, group),
+            )
+        except BaseException:
+            if group:
+                group.remove()
+            raise
+        process.cgroup = group
+        return process
+
+
+def _threads_of_this_user():
+    """What RLIMIT_NPROC counts for this user now: every thread of every process."""
+    uid, count = str(os.getuid()), 0
+    for status in glob.glob("/proc/[0-9]*/status"):
+        try:
+            with open(status) as file:
+                fields = dict(line.split(":", 1) for line in file if ":" in line)
+        except OSError:  # the process ended meanwhile
+            continue
+        if fields.get("Uid", "").split()[:1] == [uid]:
+            count += int(fields.get("Threads", "1"))
+    return count
+
+
+@functools.cache
+def checks_cannot_start_processes():
+    """Whether the worker's seccomp guard works here: tried once, in a fork of the grader."""
+    guard = process_guard()
+
+    def try_to_fork():
+        guard()
+        try:
+            if os.fork() == 0:
+                os._exit(0)
+        except OSError:
+            return "refused"
+        return "forked"
+
+    return in_a_fork(try_to_fork, ())[0] == b'"refused"\n'
+
+
+@functools.cache
+def choose_sandbox(wanted="auto"):
+    """Bubblewrap if it is installed and a trial run works here, else a plain process (saying
+    why)."""
+    if wanted == "process":
+        return Sandbox("process (bubblewrap not requested)", False)
+    if shutil.which("bwrap") is None:
+        if wanted == "bubblewrap":
+            raise RuntimeError(
+                "--sandbox bubblewrap was asked for, but bwrap is not on PATH; install bubblewrap."
+            )
+        return Sandbox("process (bubblewrap not installed)", False)
+    problem = trial_problem()
+    if problem is None:
+        return Sandbox("bubblewrap", True)
+    if wanted == "bubblewrap":
+        raise RuntimeError(f"bubblewrap does not work here: {problem}")
+    print(
+        f"note: bubblewrap is installed but does not work here ({problem}); "
+        "grading in plain processes with resource limits.",
+        file=sys.stderr,
+    )
+    return Sandbox("process (bubblewrap does not work here)", False)
