@@ -1,6 +1,7 @@
 """Grade every hand-in of an assignment in a sandbox: grades.csv, results.json and reports."""
 
 import os
+import secrets
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -141,7 +142,8 @@ def refusal(args, submissions):
         with ThreadPoolExecutor(max_workers=1) as pool:
             trial = pool.submit(choose_sandbox, args.sandbox)
             grading = grading_from(args, args.assignment, COURSE_ROOT)
-            checks(grading.assignment)  # built once here, shared by every grading process
+            # built once here, shared by every grading process
+            checks(grading.assignment, grading.seed)
             trial.result()
         checks_cannot_start_processes()  # likewise tried once here
         cgroup.usable(grading.limits)
@@ -151,6 +153,8 @@ def refusal(args, submissions):
 
 
 def run(args):
+    if args.seed is None:  # one seed for the whole run, recorded in every results.json
+        args.seed = secrets.randbits(63)
     submissions = (
         find_submissions(args.submitted, args.assignment) if args.submitted.is_dir() else []
     )
@@ -169,7 +173,7 @@ def run(args):
                 "not graded: "
                 f"{problem}. Rename the folder (keep the student's number) and grade again."
             )
-    grading = grading_from(args, args.assignment, COURSE_ROOT)  # refusal() made it once already
+    grading = grading_from(args, args.assignment, COURSE_ROOT)  # as refusal() made it
     graded = grade_class([s for s in submissions if s[0] not in bad_ids], grading, jobs=args.jobs)
     by_student = {result.student_id: result for result in graded}
     results = [

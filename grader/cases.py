@@ -9,14 +9,12 @@ for a run and bundles them into requests, visible cases first.
 The random cases are drawn afresh for every grading run (all processes of a run share them: they
 fork after the cases are built). A hand-in sees every input it is asked about and can leak it
 through its feedback (an exception message, a returned array); fixed seeds would let a
-resubmission look the answers up instead of computing them. Set GRADER_SEED to repeat a run's
-cases.
+resubmission look the answers up instead of computing them. `--seed` repeats a run's cases
+(results.json records the seed as cases_seed).
 """
 
 import functools
 import json
-import os
-import secrets
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +24,6 @@ import numpy as np
 from base.notebook import graded_cells, read_ipynb
 from base.paths import COURSE_ROOT
 from grader.sandbox.worker import encode_case
-
-RUN_SEED = int(os.environ.get("GRADER_SEED") or secrets.randbits(63))
 
 
 @dataclass(frozen=True)
@@ -100,7 +96,7 @@ def rng_for(seed, grade_id):
 
 
 @functools.cache
-def checks(assignment, seed=RUN_SEED):
+def checks(assignment, seed):
     """The checks of `assignment`'s graded cells, in notebook order, with random cases drawn from
     `seed`."""
     notebook = assignment.notebook

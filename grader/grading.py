@@ -1,6 +1,7 @@
 """How hand-ins are graded, as one object from the command line to each hand-in's checks."""
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field, replace
 
 from grader.assignments import Assignment, assignment_named, known_gradings
 from grader.sandbox.limits import Limits, add_limit_options, limits_from
@@ -12,6 +13,8 @@ class Grading:
     limits: Limits = Limits()
     sandbox: str = "auto"  # "auto", "bubblewrap" or "process" (see grader.sandbox.choose_sandbox)
     allow_changed_code: bool = False
+    # the hidden cases' random inputs: fresh for every run unless given, and recorded in results
+    seed: int = field(default_factory=lambda: secrets.randbits(63))
 
 
 def add_grading_options(add_option, assignment_option=False):
@@ -37,14 +40,24 @@ def add_grading_options(add_option, assignment_option=False):
         help="grade hand-ins that changed the given code outside the stubbed functions (by "
         "default they are refused with a message: rewritten given code could fake every answer)",
     )
+    add_option(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="draw the hidden cases' random inputs from seed N, e.g. the cases_seed of an earlier "
+        "run's results.json to repeat it (default: a fresh seed each run, so inputs a hand-in "
+        "leaked through its feedback are useless in the next one)",
+    )
     add_limit_options(add_option)
 
 
 def grading_from(options, assignment_name, root):
     """The Grading that parsed options (argparse's or pytest's) ask for."""
-    return Grading(
+    grading = Grading(
         assignment_named(assignment_name, root),
         limits_from(options),
         options.sandbox,
         options.allow_changed_code,
     )
+    return grading if options.seed is None else replace(grading, seed=options.seed)

@@ -35,6 +35,7 @@ class SubmissionResult:
     checks: tuple  # CheckResult per grade_id, in notebook order
     sandbox: str
     limits: str = ""  # which kernel limits bound its worker (grader.sandbox.cgroup.describe)
+    seed: int | None = None  # of the hidden cases' random inputs (see grader.grading.Grading)
 
     @property
     def score(self):
@@ -83,7 +84,7 @@ def grade_submission(student_id, folder, grading):
     results = tuple(
         collector.results.get(check.grade_id)
         or CheckResult(check.grade_id, check.points, False, "not run")
-        for check in checks(grading.assignment)
+        for check in checks(grading.assignment, grading.seed)
     )
     if collector.unusable is not None:
         status, message = collector.unusable.status, str(collector.unusable)
@@ -110,7 +111,7 @@ def grade_submission(student_id, folder, grading):
         status, message = "graded", ""
     sandbox = choose_sandbox(grading.sandbox).name
     limits = cgroup.describe(grading.limits)
-    return SubmissionResult(student_id, status, message, results, sandbox, limits)
+    return SubmissionResult(student_id, status, message, results, sandbox, limits, grading.seed)
 
 
 def find_submissions(submitted_dir, assignment):
@@ -154,10 +155,10 @@ def not_graded(student_id, grading, message, status="grader error"):
     """A row for a hand-in that was not graded: every check failed with `message`."""
     results = tuple(
         CheckResult(check.grade_id, check.points, False, f"not graded: {message}")
-        for check in checks(grading.assignment)
+        for check in checks(grading.assignment, grading.seed)
     )
     sandbox = choose_sandbox(grading.sandbox).name
-    return SubmissionResult(student_id, status, message, results, sandbox)
+    return SubmissionResult(student_id, status, message, results, sandbox, seed=grading.seed)
 
 
 def _receive(connection):
@@ -191,7 +192,7 @@ def grade_class(submissions, grading, jobs=1, progress=True):
     """
     # decided once, before forking, so every job agrees
     isolated = choose_sandbox(grading.sandbox).use_bwrap
-    checks(grading.assignment)
+    checks(grading.assignment, grading.seed)
     if not isolated:
         adopt_orphans()  # a worker that kills its grading process leaves orphans: they come here
     context = multiprocessing.get_context("fork")

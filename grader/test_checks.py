@@ -11,12 +11,12 @@ from grader.session import WorkerFailed
 
 def pytest_generate_tests(metafunc):
     if "check" in metafunc.fixturenames:
-        assignment = grading_of(metafunc.config).assignment
+        grading = grading_of(metafunc.config)
         metafunc.parametrize(
             "check",
             [
                 pytest.param(c, marks=pytest.mark.grade(c.grade_id, c.points), id=c.grade_id)
-                for c in checks(assignment)
+                for c in checks(grading.assignment, grading.seed)
             ],
         )
 

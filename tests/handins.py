@@ -22,6 +22,7 @@ SOURCE = COURSE_ROOT / "source" / "backprop"
 RELEASE = COURSE_ROOT / "release" / "backprop"
 BACKPROP = assignment_named("backprop")
 FILES = BACKPROP.files  # the files students complete
+SEED = 0  # of the random cases, where a test looks at them
 
 # The classes with a solution region, and the file each lives in.
 REGION_FILES = {
@@ -44,7 +45,7 @@ CHECKS_USING = {
     "GetItem": ("indexing",),
     "SoftmaxCrossEntropy": ("network",),
 }
-POINTS = {check.grade_id: check.points for check in checks(BACKPROP)}
+POINTS = {check.grade_id: check.points for check in checks(BACKPROP, SEED)}
 MAX_SCORE = sum(POINTS.values())
 
 

@@ -44,7 +44,7 @@ def test_reading_notebooks_does_not_compile_unused_schema_grammars():
 def test_grading_imports_neither_jupytext_nor_matplotlib():
     modules = imported_modules_after(
         "import course.grade, grader.cases, grader.assignments\n"
-        "grader.cases.checks(grader.assignments.assignment_named('backprop'))"
+        "grader.cases.checks(grader.assignments.assignment_named('backprop'), 0)"
     )
     assert not {"jupytext", "nbformat", "matplotlib"} & modules
 

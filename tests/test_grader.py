@@ -4,6 +4,7 @@ everyone."""
 import argparse
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import multiprocessing
@@ -24,6 +25,7 @@ from handins import (
     FILES,
     MAX_SCORE,
     POINTS,
+    SEED,
     SOURCE,
     grade_handin,
     graded,
@@ -37,16 +39,25 @@ from handins import (
 
 import grader.run
 import grader.sandbox
+from base.paths import COURSE_ROOT
 from course import grade as grade_command
 from course.cli import main as course
 from course.grade import add_arguments as add_grade_arguments
-from grader.cases import RUN_SEED, checks
+from grader.cases import checks
+from grader.grading import grading_from
 from grader.judge import hidden_hint, judge_case
 from grader.outputs import gradebook_differences
 from grader.run import GRADER_DIR, find_submissions, pytest_arguments
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
 from grader.sandbox.cgroup import describe
-from grader.sandbox.worker import Payload, ProtocolError, decode_array, encode_array, payload_array
+from grader.sandbox.worker import (
+    Payload,
+    ProtocolError,
+    decode_array,
+    encode_array,
+    encode_case,
+    payload_array,
+)
 from grader.session import WorkerSession
 from grader.submission import Unusable, check_readable, private_copy
 
@@ -107,26 +118,26 @@ def test_a_wrong_gradient_costs_the_check_of_its_operation(tmp_path, cls):
 
 
 def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
-    result = grade(tmp_path, with_regions({"Mul": WRONG["Mul"], "ReLU": WRONG["ReLU"]}))
+    # a mean that forgets its dim is right on the notebook's A.mean(), wrong along an axis
+    forgets_dim = "return (np.broadcast_to(grad / self.count, self.shape),)\n"
+    result = grade(tmp_path, with_regions({"Mul": WRONG["Mul"], "Mean": forgets_dim}))
     outputs = {check.grade_id: check.output for check in result.checks}
     assert "c = a * b; c.backward(2.0): expected a.grad =\n6." in outputs["multiplication"]
     assert "your code returned\n4." in outputs["multiplication"]
-    # relu >= 0 only differs at exactly 0, which only hidden cases contain: pass/fail and a count,
-    # nothing else.
-    (relu,) = (check for check in checks(BACKPROP) if check.grade_id == "relu")
+    # only hidden cases catch it: pass/fail and a count, nothing else
+    (mean,) = (check for check in checks(BACKPROP, SEED) if check.grade_id == "mean")
     assert re.fullmatch(
-        r"fails \d+ of \d+ hidden case\(s\); " + re.escape(hidden_hint(relu)), outputs["relu"]
+        r"fails \d+ of \d+ hidden case\(s\); " + re.escape(hidden_hint(mean)), outputs["mean"]
     )
-    assert "inputs at exactly 0" in hidden_hint(
-        relu
-    )  # each check's hint names what its hidden cases try
+    # each check's hint names what its hidden cases try
+    assert "each axis" in hidden_hint(mean)
     assert (
         "hidden cases try" not in outputs["multiplication"]
     )  # the notebook's own case failing is the thing to fix first
 
 
 def test_every_check_names_the_kinds_of_its_hidden_cases():
-    hints = {check.grade_id: hidden_hint(check) for check in checks(BACKPROP)}
+    hints = {check.grade_id: hidden_hint(check) for check in checks(BACKPROP, SEED)}
     assert "repeated indices (their gradients add up)" in hints["indexing"]
     assert "each axis" in hints["sum"] and "broadcasting" in hints["division"]
 
@@ -262,7 +273,11 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
         "visibility",
     }
     assert results["extra_data"]["sandbox"] == choose_sandbox().name
-    assert results["extra_data"]["cases_seed"] == RUN_SEED
+    seeds = {
+        json.loads(path.read_text(encoding="utf-8"))["extra_data"]["cases_seed"]
+        for path in out.glob("*/backprop/results.json")
+    }
+    assert len(seeds) == 1 and isinstance(results["extra_data"]["cases_seed"], int)
     assert (
         results["extra_data"]["limits"] == describe(Limits())
         and "memory 1024 MB" in results["extra_data"]["limits"]
@@ -493,43 +508,38 @@ def test_the_wire_format_accepts_only_exact_float_arrays():
             decode_array(bad, dtypes=("float64",))
 
 
-CASE_DIGESTS = """
-import hashlib, json
-from grader.assignments import assignment_named
-from grader.cases import checks
-from grader.sandbox.worker import encode_case
-for visible in (True, False):
-    backprop = assignment_named("backprop")
-    requests = [encode_case(case.request) for check in checks(backprop) for case in check.cases
-                if case.visible == visible]
-    print(hashlib.sha256(json.dumps(requests).encode()).hexdigest())
-"""
+def case_digests(seed):
+    """Digests of the visible and of the hidden cases' requests drawn from `seed`."""
+    return [
+        hashlib.sha256(
+            json.dumps(
+                [
+                    encode_case(case.request)
+                    for check in checks(BACKPROP, seed)
+                    for case in check.cases
+                    if case.visible == visible
+                ]
+            ).encode()
+        ).hexdigest()
+        for visible in (True, False)
+    ]
 
 
 def test_hidden_random_inputs_change_every_run_unless_a_seed_is_given():
     """A hand-in can leak the hidden inputs it saw through its feedback; they must be useless in the
-    next run."""
-    environment = {key: value for key, value in os.environ.items() if key != "GRADER_SEED"}
+    next run, unless the instructor asks to repeat one with --seed."""
+    parser = argparse.ArgumentParser()
+    add_grade_arguments(parser)
     runs = [
-        subprocess.Popen(
-            [sys.executable, "-c", CASE_DIGESTS],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**environment, **seed},
-        )
-        for seed in ({}, {}, {"GRADER_SEED": "7"}, {"GRADER_SEED": "7"})
+        grading_from(parser.parse_args(["backprop", *seed]), "backprop", COURSE_ROOT)
+        for seed in ([], [], ["--seed", "7"])
     ]
-    (
-        (visible, hidden),
-        (visible_again, hidden_again),
-        (seeded, hidden_seeded),
-        (seeded_again, hidden_seeded_again),
-    ) = (run.communicate()[0].split() for run in runs)
-    assert (
-        visible == visible_again == seeded == seeded_again
-    )  # the notebook's cases are the notebook's
+    assert runs[0].seed != runs[1].seed and runs[2].seed == 7
+    (visible, hidden), (visible_again, hidden_again) = (case_digests(r.seed) for r in runs[:2])
+    assert visible == visible_again  # the notebook's cases are the notebook's
     assert hidden != hidden_again
-    assert hidden_seeded == hidden_seeded_again  # an instructor can reproduce a run
+    checks.cache_clear()
+    assert case_digests(7) == case_digests(7)  # drawn afresh from the same seed: the same
 
 
 def test_an_unknown_assignment_leaves_the_gradebook_alone(tmp_path, capsys):
@@ -728,7 +738,7 @@ def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, append
 
 def test_grading_without_a_release_says_to_make_one(tmp_path, capsys, monkeypatch):
     unreleased = dataclasses.replace(BACKPROP, release_dir=tmp_path / "release")
-    monkeypatch.setattr("course.grade.checks", lambda assignment: checks(unreleased))
+    monkeypatch.setattr("course.grade.checks", lambda assignment, seed: checks(unreleased, seed))
     write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
     assert (
         course(
@@ -923,12 +933,12 @@ def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path
     with pytest.raises(
         Exception, match="did not follow the protocol \\(an answer line longer than 1 MB\\)"
     ):
-        session.run(checks(BACKPROP)[0].requests[0])
+        session.run(checks(BACKPROP, SEED)[0].requests[0])
 
 
 def test_an_answer_announcing_more_arrays_than_the_request_needs_is_refused_unread(tmp_path):
     (tmp_path / "toolbox.py").write_text("x = 1\n")
-    request = checks(BACKPROP)[0].requests[-1]
+    request = checks(BACKPROP, SEED)[0].requests[-1]
     announced = f'{{"id": 1, "results": [], "payload": {request.max_payload + 1}}}\n'.encode()
     session = WorkerSession(tmp_path, Answering(announced), FAST, BACKPROP)
     with pytest.raises(Exception, match="did not follow the protocol .* twice the expected ones"):
@@ -954,7 +964,7 @@ def test_the_answer_format_takes_only_float_arrays_that_lie_inside_the_payload()
 
 
 def test_feedback_quotes_a_malformed_answer_only_in_part():
-    case = checks(BACKPROP)[0].cases[0]
+    case = checks(BACKPROP, SEED)[0].cases[0]
     answer = {"value": {"dtype": list(range(1 << 16)), "shape": [], "at": 0}, "grads": {}}
     assert len(judge_case(case, answer, b"")) < 300
     answer = {"value": {"dtype": "float64", "shape": [1] * 100000, "at": 0}, "grads": {}}
@@ -1058,3 +1068,20 @@ EQUIVALENT_BODIES = {  # the same derivatives, rounded differently: every check 
 
 def test_equivalent_formulas_earn_full_marks_on_every_case(tmp_path):
     assert passed(grade(tmp_path, with_regions(EQUIVALENT_BODIES))) == set(POINTS)
+
+
+def test_the_same_class_graded_twice_with_the_same_seed_gives_the_same_files(tmp_path):
+    submitted = tmp_path / "submitted"
+    write_handin(submitted / "ada" / "backprop", solution())
+    write_handin(submitted / "bob" / "backprop", with_regions({"ReLU": WRONG["ReLU"]}))
+    (submitted / "cy" / "backprop").mkdir(parents=True)
+    outputs = []
+    for run in ("first", "again"):
+        out = tmp_path / run
+        arguments = ["grade", "backprop", f"--submitted={submitted}", f"--out={out}"]
+        assert course([*arguments, "--seed=11", "--case-seconds=5"]) == 0
+        outputs.append(tree_digest(out))
+    assert outputs[0] == outputs[1]
+    results = json.loads((tmp_path / "first" / "bob" / "backprop" / "results.json").read_text())
+    assert results["extra_data"]["cases_seed"] == 11
+    assert "seed 11" in (tmp_path / "first" / "report.html").read_text()

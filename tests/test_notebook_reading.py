@@ -4,7 +4,7 @@ import dataclasses
 import json
 
 import pytest
-from handins import BACKPROP
+from handins import BACKPROP, SEED
 
 from base.notebook import graded_cells, read_ipynb, read_notebook
 from base.paths import COURSE_ROOT
@@ -21,7 +21,7 @@ def test_the_release_carries_the_sources_ids_and_points():
     from_source = ids_and_points(graded_cells(read_notebook(SOURCE)))
     assert len(from_source) == 11
     assert ids_and_points(graded_cells(read_ipynb(BACKPROP.notebook))) == from_source
-    assert [(check.grade_id, check.points) for check in checks(BACKPROP)] == from_source
+    assert [(check.grade_id, check.points) for check in checks(BACKPROP, SEED)] == from_source
 
 
 def test_checks_take_their_points_from_the_notebook(tmp_path):

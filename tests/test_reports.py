@@ -117,10 +117,12 @@ def test_ungraded_submission_gets_its_message_in_both_pages(out):
 
 def test_report_summarises_scores_and_pass_rates_over_graded_submissions(out):
     page = report(out)
-    summary = dict(table_rows(page)[1:8])
+    summary = dict(row for row in table_rows(page)[1:9] if len(row) == 2)
     assert summary["Submissions"] == "4" and summary["Graded"] == "3"
     assert summary["Could not be graded"] == "1"
-    assert summary["Mean score"] == "1.50 / 4" and summary["Median score"] == "1 / 4"
+    # scores of the graded three (4, 2, 0), as the pass rates: the ungraded one is not a 0
+    assert "Scores of the 3 graded hand-in(s)" in page
+    assert summary["Mean score"] == "2.00 / 4" and summary["Median score"] == "2 / 4"
     assert summary["Lowest / highest"] == "0 / 4" and summary["Full marks"] == "1"
     rates = section(page, "Pass rate per check", "Submissions that could not be graded")
     assert table_rows(rates)[1:] == [
@@ -132,16 +134,14 @@ def test_report_summarises_scores_and_pass_rates_over_graded_submissions(out):
 
 def test_histogram_counts_submissions_per_score_from_0_to_max_score(out):
     scores = section(report(out), "<h2>Scores", "Pass rate per check")
-    # scores 0 (ungraded), 4, 2 and 0: the tallest bar is score 0's
+    # graded scores 4, 2 and 0; the ungraded hand-in is not counted, empty scores not listed
     assert table_rows(scores) == [
-        ["Score (out of 4)", "Submissions"],
-        ["0", "2"],
-        ["1", "0"],
+        ["Score (out of 4)", "Graded hand-ins"],
+        ["0", "1"],
         ["2", "1"],
-        ["3", "0"],
         ["4", "1"],
     ]
-    assert bar_widths(scores) == ["100.0%", "0.0%", "50.0%", "0.0%", "50.0%"]
+    assert bar_widths(scores) == ["100.0%", "100.0%", "100.0%"]
 
 
 def test_histogram_groups_large_totals_into_ranges_of_whole_points():

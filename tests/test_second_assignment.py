@@ -102,7 +102,7 @@ def test_a_second_assignment_is_graded_by_the_same_grader(tmp_path, tiny, sandbo
     if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
     grading = Grading(tiny, Limits(case_seconds=5, submission_seconds=30), sandbox)
-    assert [(c.grade_id, c.points) for c in checks(tiny)] == [("scaling", 2.0)]
+    assert [(c.grade_id, c.points) for c in checks(tiny, 0)] == [("scaling", 2.0)]
     right = hand_in(tmp_path / "ada" / "scale", "return 3.0 * np.asarray(grad)\n")
     wrong = hand_in(tmp_path / "bob" / "scale", "return np.asarray(grad)\n")
     stub = hand_in(tmp_path / "cy" / "scale", "# YOUR CODE HERE\nraise NotImplementedError()\n")

@@ -3,11 +3,14 @@
 import shutil
 from pathlib import Path
 
+import pytest
+
 from base.nbgrader_settings import load_config
 from base.notebook import graded_cells, public_notebook, read_notebook
 from base.paths import COURSE_ROOT
 from course.cli import main
-from course.validate import public_checks
+from course.sample_class import MISTAKES, with_mistake
+from course.validate import public_checks, validate
 
 SOURCE = COURSE_ROOT / "source" / "backprop"
 RELEASED = COURSE_ROOT / "release" / "backprop"
@@ -24,13 +27,8 @@ def files_of(folder):
 def test_work_in_progress_gets_a_row_per_check_and_the_folder_is_untouched(tmp_path, capsys):
     work = tmp_path / "work"
     shutil.copytree(RELEASED, work)
-    # toolbox.py done, except that ReLU lets the gradient through at exactly 0,
-    # which only a hidden test checks; nn.py still the stub.
-    solution = (SOURCE / "toolbox.py").read_text()
-    assert "return (grad * (self.a > 0),)" in solution
-    (work / "toolbox.py").write_text(
-        solution.replace("return (grad * (self.a > 0),)", "return (grad * (self.a >= 0),)")
-    )
+    # toolbox.py done; nn.py still the stub.
+    shutil.copy(SOURCE / "toolbox.py", work / "toolbox.py")
     before = files_of(work)
 
     assert main(["validate", str(work)]) == 1
@@ -230,3 +228,33 @@ def test_a_multi_line_error_stays_on_its_row():
     rows = format_table(runs).splitlines()
     assert rows[0] == "  FAILED  mean     1  AssertionError: got [[-1.44e+00] [ 3.2e+03]]"
     assert rows[1].startswith("  passed  sum") and len(rows) == 3
+
+
+# The mistakes students make most, each caught by a public check whose message names the
+# operation and the fix: (mistake, check, words the message must hold).
+COMMON_MISTAKES = [
+    ("ReLU passes the gradient at 0", "relu", ("ReLU", "x > 0, not x >= 0")),
+    ("Sum forgets its dim", "sum", ("Sum", "np.expand_dims")),
+    ("GetItem assigns instead of accumulating", "indexing", ("GetItem", "np.add.at")),
+    (
+        "softmax cross-entropy not divided by the batch",
+        "network",
+        ("CrossEntropyLoss", "divides by the batch size"),
+    ),
+]
+
+
+@pytest.mark.parametrize("name, check, words", COMMON_MISTAKES, ids=[m[1] for m in COMMON_MISTAKES])
+def test_a_common_mistake_fails_a_public_check_that_names_the_op_and_the_fix(
+    tmp_path, name, check, words
+):
+    (mistake,) = (m for m in MISTAKES if m.name == name)
+    work = tmp_path / "work"
+    shutil.copytree(RELEASED, work)
+    for file in ("toolbox.py", "nn.py"):
+        shutil.copy(SOURCE / file, work / file)
+    solution = (SOURCE / mistake.file).read_text()
+    (work / mistake.file).write_text(with_mistake(solution, mistake))
+    failed = {run.grade_id: run.error for run in validate(work) if run.grade_id and run.error}
+    assert list(failed) == [check]
+    assert all(word in failed[check] for word in words), failed[check]

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from handins import BACKPROP
+from handins import BACKPROP, SEED
 
 from grader.sandbox.worker import in_a_fork, process_guard
 
@@ -134,10 +134,11 @@ def test_nothing_a_check_writes_passes_through_the_workers_memory(tmp_path):
     copy = write_handin(tmp_path / "backprop", files)
     session = WorkerSession(copy, choose_sandbox("process"), Limits(), BACKPROP)
     try:
-        for request in checks(BACKPROP)[0].requests:
+        for request in checks(BACKPROP, SEED)[0].requests:
             results, _ = session.run(request)
             assert marker in results[0]["error"]
-        session.run(checks(BACKPROP)[1].requests[0])  # the worker has started the next check's fork
+        # the worker has started the next check's fork
+        session.run(checks(BACKPROP, SEED)[1].requests[0])
         assert marker.encode() not in memory_of(session.process.pid)
     finally:
         session.close()

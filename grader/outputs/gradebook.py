@@ -3,7 +3,7 @@
 grades.csv has a row for every hand-in, graded or not, and names the assignment (modelled on
 nbgrader's export): `course grade` refuses to replace the grades of another assignment.
 results.json is in Gradescope's format; `extra_data` records the status, the sandbox used and the
-seed of the random cases (GRADER_SEED repeats them). Student ids come from folder names, which a
+seed of the random cases (`--seed` repeats them). Student ids come from folder names, which a
 student may choose: an id a spreadsheet would read as a formula is written (in grades.csv and as
 the folder name alike) with a leading apostrophe, as is one that starts with an apostrophe (so no
 two ids look alike). Every file is written atomically (a temporary file, then os.replace), so a
@@ -22,7 +22,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from base.text import first_free, roster_order
-from grader.cases import RUN_SEED
 
 
 def _umask():
@@ -133,7 +132,7 @@ def gradescope_json(result):
             "status": result.status,
             "sandbox": result.sandbox,
             "limits": result.limits,
-            "cases_seed": RUN_SEED,
+            "cases_seed": result.seed,
         },
     }
 

@@ -62,7 +62,7 @@ def class_report_page(results, assignment):
     """The instructor's page: summary, score histogram, pass rate per check, who could not be
     graded, and a link to every student's page."""
     graded = [result for result in results if result.status == "graded"]
-    scores = [result.score for result in results]
+    scores = [result.score for result in graded]  # as the pass rates: of the graded hand-ins
     max_score = max((result.max_score for result in results), default=0.0)
     sandboxes = sorted({result.sandbox for result in results if result.status != NOT_WRITABLE})
     return TEMPLATES.get_template("report.html").render(
@@ -76,6 +76,7 @@ def class_report_page(results, assignment):
         sandboxes=sandboxes,
         unconfined=any(name != "bubblewrap" for name in sandboxes),
         rates=pass_rates(graded),
+        seeds=sorted({result.seed for result in results if result.seed is not None}),
     )
 
 

@@ -376,6 +376,14 @@ def relu(rng):
             visible=True,
         ),
         case(
+            "relu(x) at exactly 0, where the gradient is taken as 0 (pass grad where x > 0)",
+            {"x": [-1.0, 0.0, 2.0]},
+            one_op("relu", "x"),
+            grad=np.array([5.0, 5.0, 5.0]),
+            visible=True,
+            smooth=False,
+        ),
+        case(
             "relu at exactly 0",
             {"x": [-1.0, 0.0, 2.0]},
             one_op("relu", "x"),
@@ -519,6 +527,13 @@ def summation(rng):
             visible=True,
         ),
         case(
+            "R.sum(dim=1).backward([10, 20]): the summed axis is restored before broadcasting",
+            {"R": [[1.0, 2.0], [3.0, 4.0]]},
+            one_op("sum", "R", dim=1),
+            grad=np.array([10.0, 20.0]),
+            visible=True,
+        ),
+        case(
             "x.sum(dim=0)",
             {"x": np.arange(6.0).reshape(2, 3)},
             one_op("sum", "x", dim=0),
@@ -553,6 +568,13 @@ def indexing(rng):
             {"A": [[1.0, 2.0], [3.0, 4.0]]},
             one_op("getitem", "A", index=[0, 1]),
             grad=5.0,
+            visible=True,
+        ),
+        case(
+            "v[[0, 2, 0]]: a repeated index gets the gradient of every pick (np.add.at)",
+            {"v": [1.0, 2.0, 3.0]},
+            one_op("getitem", "v", index=[np.array([0, 2, 0])]),
+            grad=np.array([1.0, 10.0, 100.0]),
             visible=True,
         ),
         case(
@@ -689,6 +711,15 @@ def network(rng):
             rng,
             visible=True,
             params=seed_params,
+        ),
+        _network(
+            "a batch of two examples: the loss is their mean",
+            (2, 3),
+            [[1.0, -1.0], [2.0, 0.5]],
+            [0, 2],
+            rng,
+            visible=True,
+            params=[([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [[0.0], [0.0], [-3.0]])],
         ),
         _network(
             "a batch of 4",
