@@ -24,9 +24,11 @@ from base.nbgrader_settings import load_config, student_files
 from base.notebook import graded_cells, read_notebook
 from base.paths import COURSE_ROOT
 from course.checks import run_cells, up_to_last_check
-from course.generate import build_release
+from course.generate import ReleasedFile, build_release
+from course.handin_script import SCRIPT_NAME, check_script
 from course.leaks import find_leaks, source_fingerprints
 from course.pairing import sync_pair
+from course.strip import strip_solutions
 
 CELL_TIMEOUT = 300
 
@@ -81,9 +83,14 @@ def release(name, root=COURSE_ROOT):
         ThreadPoolExecutor(max_workers=1) as pool,
         tempfile.TemporaryDirectory(prefix="course-release-") as scratch,
     ):
+        # The students' check script is made from the source; the notebook's last cell runs it.
+        handin = _write_check_script(notebook, source, name, config, Path(scratch), show)
         # The solution run needs no release, so it goes on while the release is built.
-        solution_runs = pool.submit(run_cells, notebook, source, CELL_TIMEOUT)
+        solution_runs = pool.submit(run_cells, notebook, source, CELL_TIMEOUT, handin.parent)
         built, written = build_release(notebook, source, name, config, scratch, show)
+        shutil.copyfile(handin, built / handin.name)
+        written.append(ReleasedFile(handin.name, "what grading refuses, and the public checks"))
+        written.sort(key=lambda file: file.name)
         problems = [f"leak: {leak}" for leak in find_leaks(built, prints, f"release/{name}")]
         released = nbformat.read(built / f"{name}.ipynb", as_version=4)
         problems += _stub_problems(
@@ -102,6 +109,20 @@ def release(name, root=COURSE_ROOT):
         )
         _swap_into_place(built, root / "release" / name)
     return "\n".join([f"Notebook pair: {synced}.", _summary(name, written, checks), *notes])
+
+
+def _write_check_script(notebook, source, name, config, scratch, show):
+    """Write check_handin.py for the release of `name` into a folder of `scratch`; its path."""
+    files = student_files(config, name)
+    given = {
+        file: strip_solutions((source / file).read_text(encoding="utf-8"), config, show(file))[0]
+        for file in files
+    }
+    stub = config.ClearSolutions.code_stub["python"]
+    path = scratch / "handin" / SCRIPT_NAME
+    path.parent.mkdir()
+    path.write_text(check_script(notebook, files, given, stub, config), encoding="utf-8")
+    return path
 
 
 def _unreleased_files(released, built, show):
@@ -136,7 +157,8 @@ def _given_code_changes(released, built, file_names, show):
     """Notes on files students complete whose given code differs from the current release's:
     hand-ins
     made from the current one would be refused as 'changed given code'."""
-    from grader.scaffold import changed_definition  # the grader's own rule, loaded only here
+    from base.handin import changed_definition  # the grader's own rule, loaded only here
+    from grader.submission import code_stub
 
     notes = []
     for file_name in file_names:
@@ -146,6 +168,7 @@ def _given_code_changes(released, built, file_names, show):
             changed = changed_definition(
                 (built / file_name).read_text(encoding="utf-8"),  # graded against the new one
                 ast.parse((released / file_name).read_text(encoding="utf-8")),
+                code_stub(),
                 [Path(name).stem for name in file_names],
             )
         except (

@@ -71,16 +71,16 @@ def grading_refusal(path, assignment="backprop", root=COURSE_ROOT):
     """How grading would refuse the files in `path` before running them (an `Unusable`: missing or
     too large, bad encoding, syntax error, changed given code), or None: the grader's own steps,
     loaded only here."""
-    from grader.scaffold import check_given_code_unchanged
-    from grader.submission import Unusable, check_readable, private_copy
+    from base.handin import MAX_SOURCE_KB, Unusable, check_readable
+    from grader.submission import check_given_code, private_copy
 
     files = student_files(load_config(root), assignment)
     with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
         copy = Path(scratch) / "hand-in"  # not the folder's own name: `.` has none
         try:
-            private_copy(path, copy, files)
+            private_copy(path, copy, files, MAX_SOURCE_KB)
             trees = check_readable(copy, files)
-            check_given_code_unchanged(trees, Path(root) / "release" / assignment)
+            check_given_code(trees, Path(root) / "release" / assignment)
         except Unusable as refusal:
             return refusal
     return None

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from base.handin import Unusable, check_readable
 from base.paths import COURSE_ROOT
 from grader.grading import add_grading_options, grading_from
 from grader.plugin import GradingPlugin, grading_of
 from grader.sandbox import choose_sandbox
-from grader.scaffold import check_given_code_unchanged
 from grader.session import WorkerSession
-from grader.submission import Unusable, check_readable, private_copy
+from grader.submission import check_given_code, private_copy
 
 
 def pytest_addoption(parser):
@@ -68,7 +68,7 @@ def worker(request):
         private_copy(submission, copy, assignment.files, grading.limits.source_kb)
         trees = check_readable(copy, assignment.files)
         if not grading.allow_changed_code:
-            check_given_code_unchanged(trees, assignment.release_dir)
+            check_given_code(trees, assignment.release_dir)
         session = WorkerSession(copy, choose_sandbox(grading.sandbox), grading.limits, assignment)
         try:
             yield session

@@ -39,6 +39,7 @@ from handins import (
 
 import grader.run
 import grader.sandbox
+from base.handin import Unusable, check_readable
 from base.paths import COURSE_ROOT
 from course import grade as grade_command
 from course.cli import main as course
@@ -59,7 +60,7 @@ from grader.sandbox.worker import (
     payload_array,
 )
 from grader.session import WorkerSession
-from grader.submission import Unusable, check_readable, private_copy
+from grader.submission import private_copy
 
 FAST = Limits(case_seconds=5, submission_seconds=30)
 
@@ -404,21 +405,21 @@ def test_the_private_copy_holds_only_the_graded_files(tmp_path):
         "import os; os._exit(0)\n"
     )  # would shadow a module numpy imports
     (handin / "data").mkdir()
-    private_copy(handin, tmp_path / "copy", FILES)
+    private_copy(handin, tmp_path / "copy", FILES, Limits().source_kb)
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == sorted(FILES)
 
 
 def test_the_private_copy_follows_only_links_inside_the_hand_in(tmp_path):
     handin = write_handin(tmp_path / "handin", {"toolbox.py": "x = 1\n", "mine.py": "y = 2\n"})
     (handin / "nn.py").symlink_to(handin / "mine.py")
-    private_copy(handin, tmp_path / "copy", FILES)
+    private_copy(handin, tmp_path / "copy", FILES, Limits().source_kb)
     assert (tmp_path / "copy" / "nn.py").read_text() == "y = 2\n" and not (
         tmp_path / "copy" / "nn.py"
     ).is_symlink()
     (handin / "toolbox.py").unlink()
     (handin / "toolbox.py").symlink_to(SOURCE / "toolbox.py")
     with pytest.raises(Unusable, match="link to a file outside your hand-in") as raised:
-        private_copy(handin, tmp_path / "copy2", FILES)
+        private_copy(handin, tmp_path / "copy2", FILES, Limits().source_kb)
     assert (
         raised.value.status == "missing file" and not (tmp_path / "copy2" / "toolbox.py").exists()
     )
@@ -431,7 +432,7 @@ def test_a_missing_file_message_lists_what_the_hand_in_holds(tmp_path):
         Unusable,
         match=r"hand in your completed nn\.py\. The hand-in holds NN\.py, backprop/, toolbox\.py\.",
     ):
-        private_copy(handin, tmp_path / "copy", FILES)
+        private_copy(handin, tmp_path / "copy", FILES, Limits().source_kb)
 
 
 def test_files_are_read_as_the_import_reads_them(tmp_path):
@@ -459,7 +460,7 @@ def test_a_missing_file_message_names_every_missing_file(tmp_path):
         Unusable,
         match=r"toolbox\.py and nn\.py are missing from the hand-in: .* holds backprop\.ipynb\.",
     ):
-        private_copy(handin, tmp_path / "copy", FILES)
+        private_copy(handin, tmp_path / "copy", FILES, Limits().source_kb)
 
 
 def test_a_file_too_large_to_be_code_is_not_copied(tmp_path):
@@ -467,7 +468,7 @@ def test_a_file_too_large_to_be_code_is_not_copied(tmp_path):
     with open(handin / "nn.py", "ab") as file:
         file.truncate((Limits().source_kb << 10) + 1)
     with pytest.raises(Unusable, match=f"nn.py is larger than {Limits().source_kb} kB") as raised:
-        private_copy(handin, tmp_path / "copy", FILES)
+        private_copy(handin, tmp_path / "copy", FILES, Limits().source_kb)
     assert raised.value.status == "too large" and not (tmp_path / "copy" / "nn.py").exists()
 
 
@@ -475,7 +476,9 @@ def test_a_linked_hand_in_folder_is_not_followed(tmp_path):
     (tmp_path / "student").mkdir()
     (tmp_path / "student" / "backprop").symlink_to(SOURCE, target_is_directory=True)
     with pytest.raises(Unusable, match="is a link, not a folder"):
-        private_copy(tmp_path / "student" / "backprop", tmp_path / "copy", FILES)
+        private_copy(
+            tmp_path / "student" / "backprop", tmp_path / "copy", FILES, Limits().source_kb
+        )
     assert list((tmp_path / "copy").iterdir()) == []
 
 

@@ -2,6 +2,7 @@
 
 import io
 import re
+import shutil
 import subprocess
 import textwrap
 import tokenize
@@ -16,9 +17,13 @@ SOURCE = COURSE_ROOT / "source" / "backprop"
 
 
 @pytest.fixture(scope="module")
-def executed():
-    """The source notebook run top to bottom in its folder, where toolbox.py is the solution."""
-    return execute(read_notebook(SOURCE / "backprop.py"), SOURCE, timeout=300)
+def executed(tmp_path_factory):
+    """The source notebook run top to bottom in a copy of its folder, where toolbox.py is the
+    solution, beside the release's check_handin.py (its last cell runs it)."""
+    work = tmp_path_factory.mktemp("notebook") / "backprop"
+    shutil.copytree(SOURCE, work, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(COURSE_ROOT / "release" / "backprop" / "check_handin.py", work)
+    return execute(read_notebook(SOURCE / "backprop.py"), work, timeout=300)
 
 
 def printed(cell):
@@ -42,6 +47,9 @@ def test_notebook_runs_top_to_bottom_and_prints_the_seed_numbers(executed):
     assert [e.ename for e in errors] == ["RuntimeError"], "only the backward-twice cell may raise"
     assert "freed" in errors[0].evalue
     assert any(p.startswith("test accuracy: ") for p in prints)
+    # the last cell checks the hand-in as grading would: the solution is ready
+    assert "11 of 11 public checks pass" in prints[-1]
+    assert prints[-1].rstrip().endswith("Ready to hand in: toolbox.py, nn.py")
 
 
 def comparable(notebook):

@@ -10,10 +10,16 @@ import textwrap
 import pytest
 from handins import BACKPROP, CENTRAL_DIFFERENCES, grade_handin, solution, stubs, write_handin
 
+from base.handin import changed_definition as changed_given
 from grader.sandbox import Limits
-from grader.scaffold import changed_definition
+from grader.submission import code_stub
 
 RELEASE_DIR = BACKPROP.release_dir
+
+
+def changed(given_text, handed_in, siblings=()):
+    return changed_given(given_text, handed_in, code_stub(), siblings)
+
 
 RELEASED = (RELEASE_DIR / "toolbox.py").read_text(encoding="utf-8")
 
@@ -30,10 +36,7 @@ NUMERIC_ENGINE = RELEASED.replace(
 @pytest.mark.parametrize("files", [solution, stubs], ids=["solution", "stubs"])
 def test_the_files_students_may_hand_in_pass(files):
     for name, text in files().items():
-        assert (
-            changed_definition((RELEASE_DIR / name).read_text(encoding="utf-8"), ast.parse(text))
-            is None
-        )
+        assert changed((RELEASE_DIR / name).read_text(encoding="utf-8"), ast.parse(text)) is None
 
 
 def test_formatting_comments_and_docstrings_are_free():
@@ -41,7 +44,7 @@ def test_formatting_comments_and_docstrings_are_free():
         "        return grad, grad\n",
         "        return (grad,\n                grad)  # both inputs\n",
     )
-    assert edited != RELEASED and changed_definition(RELEASED, ast.parse(edited)) is None
+    assert edited != RELEASED and changed(RELEASED, ast.parse(edited)) is None
 
 
 @pytest.mark.parametrize(
@@ -70,7 +73,7 @@ def test_formatting_comments_and_docstrings_are_free():
     ],
 )
 def test_changes_to_given_code_are_named(edit, where):
-    assert changed_definition(RELEASED, ast.parse(edit(RELEASED))) == where
+    assert changed(RELEASED, ast.parse(edit(RELEASED))) == where
 
 
 HELPERS = """
@@ -86,8 +89,8 @@ def unbroadcast_sum(grad, axis=None, *, keepdims: bool = False, scale=-1.0) -> n
 
 def test_added_imports_and_helper_functions_are_free():
     at_the_top = RELEASED.replace("import numbers\n", "import numbers\n" + HELPERS, 1)
-    assert at_the_top != RELEASED and changed_definition(RELEASED, ast.parse(at_the_top)) is None
-    assert changed_definition(RELEASED, ast.parse(RELEASED + HELPERS)) is None
+    assert at_the_top != RELEASED and changed(RELEASED, ast.parse(at_the_top)) is None
+    assert changed(RELEASED, ast.parse(RELEASED + HELPERS)) is None
 
 
 @pytest.mark.parametrize(
@@ -106,19 +109,16 @@ def test_added_imports_and_helper_functions_are_free():
     ],
 )
 def test_additions_that_could_change_the_given_code_are_refused(addition):
-    assert changed_definition(RELEASED, ast.parse(RELEASED + "\n" + addition + "\n")) is not None
+    assert changed(RELEASED, ast.parse(RELEASED + "\n" + addition + "\n")) is not None
 
 
 def test_a_copy_of_a_given_import_is_free_anywhere():
     assert (
-        changed_definition(
-            RELEASED, ast.parse("import numpy as np\n" + RELEASED + "\nimport numpy as np\n")
-        )
+        changed(RELEASED, ast.parse("import numpy as np\n" + RELEASED + "\nimport numpy as np\n"))
         is None
     )
     assert (
-        changed_definition(RELEASED, ast.parse(RELEASED.replace("import numbers\n", "", 1)))
-        == "module level"
+        changed(RELEASED, ast.parse(RELEASED.replace("import numbers\n", "", 1))) == "module level"
     )
 
 
@@ -129,23 +129,23 @@ def test_a_copied_given_definition_is_named_by_its_line():
         )
     ]
     line = RELEASED.count("\n") + 3
-    assert changed_definition(RELEASED, ast.parse(RELEASED + "\n\n" + copy + "\n")) == (
+    assert changed(RELEASED, ast.parse(RELEASED + "\n\n" + copy + "\n")) == (
         f"line {line} (it rebinds as_tensor, which the file or Python already defines)"
     )
     decorated = RELEASED + "\n\n@print\ndef helper():\n    pass\n"
     assert (
-        changed_definition(RELEASED, ast.parse(decorated))
+        changed(RELEASED, ast.parse(decorated))
         == f"line {line} (a decorator runs code when the file is imported)"
     )
 
 
 def test_a_refused_addition_is_named_with_its_reason():
     line = RELEASED.count("\n") + 2
-    assert changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom math import log, exp\n")) == (
+    assert changed(RELEASED, ast.parse(RELEASED + "\nfrom math import log, exp\n")) == (
         f"line {line} (it rebinds exp, log, which the file or Python already defines)"
     )
     assert (
-        changed_definition(RELEASED, ast.parse(RELEASED + "\nfrom numpy import *\n"))
+        changed(RELEASED, ast.parse(RELEASED + "\nfrom numpy import *\n"))
         == f"line {line} (a star import could rebind any name)"
     )
 
@@ -162,7 +162,7 @@ def test_a_refused_addition_is_named_with_its_reason():
 def test_an_import_the_worker_cannot_satisfy_is_refused_by_name(addition, module):
     line = RELEASED.count("\n") + 2
     siblings = ("toolbox", "nn")
-    assert changed_definition(RELEASED, ast.parse(f"{RELEASED}\n{addition}\n"), siblings) == (
+    assert changed(RELEASED, ast.parse(f"{RELEASED}\n{addition}\n"), siblings) == (
         f"line {line} (grading has no module {module}: only the standard library, numpy, toolbox "
         "and nn)"
     )
@@ -204,3 +204,26 @@ def test_course_grade_tells_the_instructor_about_changed_given_code(tmp_path, ca
         == 0
     )
     assert "grade again with --allow-changed-code" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "line, harmless",
+    [
+        ('print("backward", self.data.shape, grad)', True),
+        ("print(f'grad {grad!r} at {self.data[0]}')", True),
+        ("assert self.requires_grad, self.grad", True),
+        ("assert self.data.shape == (2, 3) or self.grad is None", True),
+        ("print(helper(grad))", False),  # a call: any code of the student's could run
+        ("print(self.data, file=log)", False),  # where it writes is chosen by the hand-in
+        ("assert numpy_check(self.data)", False),
+        ("grad = grad * 0", False),
+    ],
+)
+def test_a_debugging_print_or_assert_in_given_code_is_ignored_unless_it_calls(line, harmless):
+    start = '        """Backpropagate from this tensor'
+    assert RELEASED.count(start) == 1
+    edited = RELEASED.replace(start, f"        {line}\n{start}", 1)  # its docstring moves down
+    changed_at = changed(RELEASED, ast.parse(edited))
+    assert (changed_at is None) == harmless, changed_at
+    if not harmless:
+        assert changed_at == "Tensor.backward"

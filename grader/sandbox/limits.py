@@ -4,6 +4,8 @@ worker: its help text, default and validation live on its field."""
 import argparse
 from dataclasses import dataclass, field, fields
 
+from base.handin import MAX_SOURCE_KB
+
 
 def limit(default, text):
     """A limit's field: its default, and the help text its command-line option shows."""
@@ -34,11 +36,7 @@ class Limits:
     output_mb: int = limit(1, "largest file in MB student code may write (prints are discarded)")
     scratch_mb: int = limit(64, "size in MB of the in-memory /tmp a sandboxed worker may write")
     open_files: int = limit(32, "files a check may hold open at once")
-    source_kb: int = limit(
-        1024,
-        "largest file in kB a hand-in may have (a completed engine "
-        "is about 15 kB; parsing it happens in the trusted process)",
-    )
+    source_kb: int = limit(MAX_SOURCE_KB, "largest file in kB a hand-in may have")
 
     def stall_seconds(self):
         """How long a grading process may take before it counts as stuck: the hand-in's time

@@ -445,3 +445,17 @@ ax.plot(losses, linewidth=0.8)
 ax.set(xlabel="SGD step", ylabel="training loss", title=f"test accuracy {test_accuracy:.1%}")
 plt.show()
 assert test_accuracy >= 0.95, "training should reach at least 95% test accuracy"
+
+# %% [markdown]
+# ## Before you hand in
+#
+# Hand in `toolbox.py` and `nn.py`, under those names. The cell below checks them as grading
+# will, before anything runs: both files present, saved as UTF-8, valid Python, and the given
+# code left as it was released (grading gives 0 points otherwise; a `print` or `assert` you left
+# in given code is ignored). Then it runs every public check above on them. The same check runs
+# from a terminal in this folder: `python check_handin.py`.
+
+# %%
+import check_handin
+
+check_handin.main();

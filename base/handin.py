@@ -1,0 +1,483 @@
+"""What grading refuses before anything runs, as rules a student's own check runs too.
+
+A hand-in is refused when a file students complete is missing, too large, not UTF-8, not Python,
+or changes the code students were given. `course grade` applies these rules in the trusted
+process; `course release` copies this module, with base/text.py, into the release's
+check_handin.py, so students find out before the deadline exactly what grading would say. So it
+imports only the standard library and base.text.
+
+Only the bodies of the functions the release stubs out are the student's. The rest (every
+forward, Tensor.backward, the layers) is what makes a check meaningful: a hand-in that rewrote
+Tensor.backward to differentiate numerically would pass every gradient check without a single
+backward written. Comparing syntax trees (read, never run) with the release's finds such changes
+while ignoring formatting, comments and docstrings. Students may add imports and helper functions
+at the top of a file, as long as they only add names: an addition that rebinds a given name, a
+builtin or a dunder, star-imports, or runs code when the file is imported (a decorator, a call in
+a default value) could change the given code without touching it.
+
+Grading is strict on what could fake an answer and lenient on what cannot: a `print` of names and
+attributes, or an `assert` comparing them, left inside given code calls nothing of the student's
+and changes no value, so it is ignored rather than costing the whole hand-in.
+"""
+
+import ast
+import builtins
+import codecs
+import collections
+import functools
+import io
+import sys
+import tokenize
+from pathlib import Path
+
+from base.text import some_of
+
+MAX_SOURCE_KB = 1024  # a completed engine file is about 15 kB; parsing happens in the grader
+
+
+class Unusable(Exception):
+    """A hand-in that cannot be graded; `status` goes into grades.csv, the message to the
+    student."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def found_files(folder, files, max_kb=MAX_SOURCE_KB):
+    """{name: the file to read} for each of `files` in the hand-in `folder`; raise `Unusable` when
+    one is missing, larger than `max_kb` or a link to a file outside the hand-in."""
+    folder = Path(folder)
+    # a linked hand-in could be anything, the solution included
+    linked = folder.is_symlink() or folder.parent.is_symlink()
+    if linked or not folder.is_dir() or not any(folder.iterdir()):
+        why = "is a link, not a folder" if linked else "is empty or missing"
+        raise Unusable(
+            "empty folder",
+            f"the hand-in folder {folder.name}/ {why}: hand in the whole folder with "
+            f"{' and '.join(files)}.",
+        )
+    inside = folder.resolve()
+    found = {
+        name: _link_target(folder / name, inside) if (folder / name).is_symlink() else folder / name
+        for name in files
+    }
+    missing = [name for name, real in found.items() if real is None or not real.is_file()]
+    if missing:
+        linked = [name for name in missing if (folder / name).is_symlink()]
+        why = (
+            f" ({' and '.join(linked)}: a link to a file outside your hand-in; hand in the file "
+            "itself)"
+            if linked
+            else ""
+        )
+        raise Unusable(
+            "missing file",
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from the "
+            f"hand-in{why}: hand in your completed {' and '.join(missing)}. "
+            f"The hand-in holds {_listing(folder)}.{_renamed(folder, missing)}",
+        )
+    for name, real in found.items():
+        if real.stat().st_size > max_kb << 10:
+            raise Unusable(
+                "too large",
+                f"{name} is larger than {max_kb} kB, far more than the assignment needs: "
+                "hand in the file you completed, without generated or pasted data.",
+            )
+    return found
+
+
+def _renamed(folder, missing):
+    """' Rename X to toolbox.py.' for a file that looks like a missing one renamed by a browser or
+    a copy ('toolbox (1).py', 'Toolbox.py', 'toolbox.py.txt')."""
+    hints = []
+    for name in missing:
+        stem = Path(name).stem.casefold()
+        like = sorted(
+            path.name
+            for path in folder.iterdir()
+            if path.is_file() and path.name != name and path.name.casefold().startswith(stem)
+        )
+        if like:
+            hints.append(f" Rename {like[0]} to {name}.")
+    return "".join(hints)
+
+
+def named_definitions(tree, prefix=""):
+    """(qualified name, node) of every class and function, outermost first."""
+    for node in getattr(tree, "body", []):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            name = prefix + node.name
+            yield name, node
+            yield from named_definitions(node, name + ".")
+
+
+def _without_strings(body):
+    """`body` without its bare string statements (docstrings wherever a student moved them): they do
+    nothing."""
+    return [
+        statement
+        for statement in body
+        if not (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        )
+    ]
+
+
+def _bound_names(statement):
+    """The module-level names a statement binds."""
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return {alias.asname or alias.name.split(".")[0] for alias in statement.names}
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {statement.name}
+    return {
+        node.id
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+
+
+# What a helper's signature may hold: names, attributes, constants, and subscripts and `|` of them
+# (which call
+# only __getitem__/__or__ of classes and modules the release and the imports define), no calls of
+# any kind.
+_INERT = (
+    ast.Constant,
+    ast.Name,
+    ast.Attribute,
+    ast.Load,
+    ast.Tuple,
+    ast.UnaryOp,
+    ast.USub,
+    ast.UAdd,
+    ast.Subscript,
+    ast.BinOp,
+    ast.BitOr,
+)
+
+
+# what the worker can import, besides the hand-in's own modules
+IMPORTABLE = frozenset(sys.stdlib_module_names) | {"numpy"}
+
+
+def _unavailable(statement, siblings):
+    """The module an import statement names that the worker would not find, or None."""
+    modules = (
+        [alias.name for alias in statement.names]
+        if isinstance(statement, ast.Import)
+        else [("." * statement.level) + (statement.module or "")]
+    )
+    importable = IMPORTABLE.union(siblings)
+    return next((module for module in modules if module.split(".")[0] not in importable), None)
+
+
+def _why_not_added(statement, taken, siblings):
+    """None when a module-level statement is an import or a helper function that only adds new
+    names,
+    else why it may not be added (the empty string: it is neither an import nor a function)."""
+    if isinstance(statement, ast.FunctionDef):
+        if statement.decorator_list:
+            return "a decorator runs code when the file is imported"
+        arguments = statement.args
+        evaluated = [
+            *arguments.defaults,
+            *filter(None, arguments.kw_defaults),
+            statement.returns,
+            *(
+                arg.annotation
+                for arg in [
+                    *arguments.posonlyargs,
+                    *arguments.args,
+                    *arguments.kwonlyargs,
+                    arguments.vararg,
+                    arguments.kwarg,
+                ]
+                if arg is not None
+            ),
+        ]
+        if not all(
+            isinstance(node, _INERT)
+            for expression in filter(None, evaluated)
+            for node in ast.walk(expression)
+        ):
+            return "its defaults or annotations call code when the file is imported"
+    elif not isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return ""
+    elif any(alias.name == "*" for alias in statement.names):
+        return "a star import could rebind any name"
+    elif _unavailable(statement, siblings):
+        own = f", {' and '.join(siblings)}" if siblings else ""
+        return (
+            f"grading has no module {_unavailable(statement, siblings)}: only the standard "
+            f"library, numpy{own}"
+        )
+    names = _bound_names(statement)
+    clashing = sorted(names & taken) or sorted(
+        name for name in names if name.startswith("__")
+    )  # no module __getattr__
+    return (
+        f"it rebinds {', '.join(clashing)}, which the file or Python already defines"
+        if clashing
+        else None
+    )
+
+
+def _import_dump(statement):
+    """An import statement's dump, to compare it with the release's; None for any other statement
+    (dumping whole classes only to find they are no import would double the check's time)."""
+    return ast.dump(statement) if isinstance(statement, (ast.Import, ast.ImportFrom)) else None
+
+
+def _normalised(tree, free, imports, taken=None, siblings=()):
+    """`tree` without docstrings or other bare strings, without the release's `imports` (wherever
+    and
+    however often they stand: a copy binds the same module again), with the bodies of the functions
+    in
+    `free` emptied and, given the names `taken` by the release and builtins, without the student's
+    helpers."""
+    tree.body = [
+        statement
+        for statement in _without_strings(tree.body)
+        if _import_dump(statement) not in imports
+    ]
+    if taken is not None:
+        tree.body = [
+            statement
+            for statement in tree.body
+            if _why_not_added(statement, taken, siblings) is not None
+        ]
+    for name, node in named_definitions(tree):
+        if name in free:
+            node.body = [ast.Pass()]
+        else:
+            _drop_harmless(node)
+            node.body = _without_strings(node.body) or [ast.Pass()]
+    return tree
+
+
+# What a print or an assert left in given code may hold and still change nothing: names,
+# attributes, constants, f-strings, comparisons of them, and no call of any kind.
+_SHOWN = _INERT + (
+    ast.JoinedStr,
+    ast.FormattedValue,
+    ast.Compare,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.Is,
+    ast.IsNot,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.Not,
+    ast.Slice,
+)
+
+
+def _harmless(statement):
+    """A debugging print or assert: it shows or tests values and calls nothing of the student's."""
+    if isinstance(statement, ast.Assert):
+        shown = [statement.test, statement.msg]
+    elif (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Call)
+        and isinstance(statement.value.func, ast.Name)
+        and statement.value.func.id == "print"
+        and not statement.value.keywords
+    ):
+        shown = statement.value.args
+    else:
+        return False
+    return all(
+        isinstance(node, _SHOWN) for value in filter(None, shown) for node in ast.walk(value)
+    )
+
+
+def _drop_harmless(definition):
+    """Take the harmless prints and asserts out of every block of a given function's body (the
+    definitions inside it are visited on their own)."""
+    for node in ast.walk(definition):
+        if node is not definition and isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                kept = [statement for statement in block if not _harmless(statement)]
+                setattr(node, field, kept or [ast.Pass()])
+
+
+@functools.cache
+def _given(given_text, stub_text):
+    """The released file's stubbed functions and its normalised tree, dumped: the same for every
+    hand-in."""
+    stub = ast.dump(ast.Module(body=ast.parse(stub_text).body, type_ignores=[]))
+    given = ast.parse(given_text)
+    free = frozenset(
+        name
+        for name, node in named_definitions(given)
+        if isinstance(node, ast.FunctionDef)
+        and ast.dump(ast.Module(body=_without_strings(node.body), type_ignores=[])) == stub
+    )
+    taken = frozenset(set(dir(builtins)).union(*map(_bound_names, given.body)))
+    imports = frozenset(filter(None, map(_import_dump, given.body)))
+    given = _normalised(given, free, imports)
+    statements = collections.Counter(map(ast.dump, given.body))
+    return (
+        free,
+        taken,
+        imports,
+        statements,
+        ast.dump(given),
+        {name: ast.dump(node) for name, node in named_definitions(given)},
+    )
+
+
+def students_functions(given_text, stub):
+    """The qualified names of the functions whose released body is `stub`: the students' to
+    write."""
+    return _given(given_text, stub)[0]
+
+
+def changed_definition(given_text, handed_in, stub, siblings=()):
+    """Where the hand-in (a syntax tree, changed here) differs from the release outside the
+    students' parts,
+    or None: the innermost given definition it changed, else "line N" of a statement the release
+    does not
+    have (and students may not add), else "module level" (a given statement is missing or moved).
+    `stub` is nbgrader's code stub (ClearSolutions.code_stub), which marks the students' bodies;
+    `siblings` are the hand-in's other modules, which it may import."""
+    free, taken, imports, statements, given, definitions = _given(given_text, stub)
+    if not imports <= {_import_dump(statement) for statement in handed_in.body}:
+        return "module level"  # a given import is gone
+    handed_in = _normalised(handed_in, free, imports, taken, tuple(siblings))
+    if ast.dump(handed_in) == given:
+        return None
+    theirs = {name: ast.dump(node) for name, node in named_definitions(handed_in)}
+    changed = [name for name, dump in definitions.items() if theirs.get(name) != dump]
+    if changed:
+        return max(changed, key=lambda name: name.count("."))  # the method, not its class
+    unmatched = statements.copy()
+    for (
+        statement
+    ) in handed_in.body:  # the first statement beyond the release's: new, or a copy of a given one
+        unmatched[ast.dump(statement)] -= 1
+        if unmatched[ast.dump(statement)] < 0:
+            why = _why_not_added(statement, taken, tuple(siblings))
+            line = min(
+                [
+                    statement.lineno,
+                    *(decorator.lineno for decorator in getattr(statement, "decorator_list", [])),
+                ]
+            )
+            return f"line {line}" + (f" ({why})" if why else "")
+    return "module level"
+
+
+def check_given_code_unchanged(trees, given_texts, stub):
+    """Raise `Unusable` when a hand-in's file ({name: syntax tree}) differs from its released text
+    in `given_texts` outside the stubbed bodies."""
+    siblings = [Path(name).stem for name in trees]
+    for name, tree in trees.items():
+        try:
+            changed = changed_definition(given_texts[name], tree, stub, siblings)
+        except RecursionError:
+            changed = "module level"
+        if changed is not None:
+            raise Unusable("changed given code", changed_code_message(name, changed))
+
+
+def changed_code_message(name, changed):
+    """What a student whose `name` differs from the release at `changed` reads, and what to do."""
+    if changed.startswith("line "):
+        what = (
+            f"{name} {changed} is not in the released {name}, and the only additions allowed are "
+            "imports (of the standard "
+            "library or numpy) and helper functions with new names (not rebinding a given name or "
+            "a builtin)."
+        )
+    else:
+        where = {"module level": "the code outside the given classes and functions"}.get(
+            changed, changed
+        )
+        what = f"{name}: {where} differs from the released {name}."
+    return (
+        f"{what} Only the bodies of the functions marked '# YOUR CODE HERE' are yours to change; "
+        f"copy the rest back from the released {name} and hand it in again."
+    )
+
+
+def _listing(folder):
+    """What a hand-in folder holds, for a student looking for a misnamed or misplaced file."""
+    return some_of(
+        sorted(path.name + ("/" if path.is_dir() else "") for path in folder.iterdir()), most=8
+    )
+
+
+def _link_target(link, inside):
+    """The file a link points to if it lies inside the hand-in, else None."""
+    try:
+        real = link.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        return None
+    return real if real.is_relative_to(inside) and real.is_file() else None
+
+
+def check_readable(folder, files):
+    """Each of `files`' syntax tree; raises `Unusable` if the private copy in `folder` cannot be
+    read as Python."""
+    trees = {}
+    for name in files:
+        path = Path(folder) / name
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].count(b"\n") + 1
+            raise Unusable(
+                "bad encoding",
+                f"{name} line {line} is not valid UTF-8 (byte {raw[error.start]:#04x}): save the "
+                "file as UTF-8 and hand it in again.",
+            ) from None
+        declared = _declared_encoding(raw)
+        if declared not in ("utf-8", "utf-8-sig"):
+            raise Unusable(
+                "bad encoding",
+                f"{name} declares the encoding {declared!r} in a '# coding:' line: delete that "
+                "line, "
+                "save the file as UTF-8 and hand it in again.",
+            )
+        try:
+            trees[name] = ast.parse(
+                raw, filename=name
+            )  # the bytes, as the worker's import reads them
+        except (
+            RecursionError,
+            MemoryError,
+        ):  # what Python's parser raises for expressions nested thousands deep
+            raise Unusable(
+                "syntax error",
+                f"{name} nests an expression too deeply for Python to read: simplify it and "
+                "hand it in again.",
+            ) from None
+        except (SyntaxError, ValueError) as error:  # ValueError: a null byte in the source
+            raise Unusable(
+                "syntax error",
+                f"{name} line {getattr(error, 'lineno', '?')}: {getattr(error, 'msg', error)}. "
+                "Fix it (the notebook's import cell shows the same error) and hand it in again.",
+            ) from None
+    return trees
+
+
+def _declared_encoding(raw):
+    """The encoding Python's import reads `raw` with: a '# coding:' line can name another than
+    UTF-8,
+    even one that turns '\\n' inside a comment into a line of code that only the import sees."""
+    try:
+        return codecs.lookup(tokenize.detect_encoding(io.BytesIO(raw).readline)[0]).name
+    except (SyntaxError, LookupError):  # a codec Python does not know
+        return "unknown"
