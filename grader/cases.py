@@ -16,7 +16,7 @@ resubmission look the answers up instead of computing them. `--seed` repeats a r
 import functools
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,18 +69,24 @@ class Check:
     points: float
     cases: tuple
     hidden_kinds: str  # what its hidden cases try, for the hint a student gets when only those fail
+    # {title of a hidden case: a case of the same kind with numbers drawn for feedback}: what a
+    # student is shown when that hidden case fails, never the hidden inputs themselves
+    twins: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def hidden(self):
+        return [c for c in self.cases if not c.visible]
 
     @functools.cached_property
     def requests(self):
-        """The visible cases, then the hidden ones, each a request of its own, encoded once per
-        process:
-        the visible answers, which make the feedback a student reads, are in before the check's fork
-        is handed a hidden input."""
+        """The visible cases and the hidden ones' twins, then the hidden ones, each a request of
+        its own, encoded once per process: the answers that make the feedback a student reads are
+        in before the check's fork is handed a hidden input."""
         parts = [
             cases
             for cases in (
-                [c for c in self.cases if c.visible],
-                [c for c in self.cases if not c.visible],
+                [c for c in self.cases if c.visible] + list(self.twins.values()),
+                self.hidden,
             )
             if cases
         ]
@@ -90,9 +96,25 @@ class Check:
         )
 
 
-def rng_for(seed, grade_id):
-    """The random generator of one check's cases in a run: the run's seed and the check's name."""
-    return np.random.default_rng([seed, zlib.crc32(grade_id.encode())])
+def rng_for(seed, grade_id, stream=0):
+    """The random generator of one check's cases in a run: the run's seed, the check's name, and
+    0 for the graded cases or 1 for their twins, drawn for feedback."""
+    return np.random.default_rng([seed, zlib.crc32(grade_id.encode()), stream])
+
+
+TWIN_MOST_ENTRIES = 200  # a twin is shown whole: larger cases get none
+
+
+def twins_of(cases, again):
+    """{title: twin} for each hidden case in `cases` whose case at its place in `again` (the same
+    builder with other random numbers) has other inputs and is small enough to show."""
+    twins = {}
+    for case, twin in zip(cases, again):
+        drawn_alike = json.dumps(encode_case(case.request)) == json.dumps(encode_case(twin.request))
+        size = sum(np.size(a) for a in twin.expected["grads"].values())
+        if not case.visible and not drawn_alike and size <= TWIN_MOST_ENTRIES:
+            twins[case.title] = replace(twin, visible=True)
+    return twins
 
 
 @functools.cache
@@ -113,9 +135,11 @@ def checks(assignment, seed):
                 f"has no cases for; add a builder named {cell.grade_id} to BUILDERS and say what "
                 "its hidden cases try in HIDDEN_KINDS."
             )
-        made = cases.BUILDERS[cell.grade_id](rng_for(seed, cell.grade_id))
+        build = cases.BUILDERS[cell.grade_id]
+        made = build(rng_for(seed, cell.grade_id))
+        twins = twins_of(made, build(rng_for(seed, cell.grade_id, stream=1)))
         hidden_kinds = cases.HIDDEN_KINDS[cell.grade_id]
-        result.append(Check(cell.grade_id, cell.points, tuple(made), hidden_kinds))
+        result.append(Check(cell.grade_id, cell.points, tuple(made), hidden_kinds, twins))
     return tuple(result)
 
 

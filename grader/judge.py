@@ -48,7 +48,13 @@ def _compare(what, expected, returned, payload):
 def judge_case(case, answer, payload=b""):
     """Why the worker's answer to `case` is wrong, or None when it is right."""
     if "error" in answer:
-        return f"raised {student_text(answer['error'])}"
+        wanted = ", ".join(
+            f"{name}.grad {np.shape(grad)}" for name, grad in case.expected["grads"].items()
+        )
+        return (
+            f"raised {student_text(answer['error'])}\n(backward must return one gradient per "
+            f"input, of that input's shape: here {wanted})"
+        )
     if case.expected["value"] is not None:
         problem = _compare("the result", case.expected["value"], answer.get("value"), payload)
         if problem:
@@ -72,6 +78,20 @@ def hidden_hint(check):
     )
 
 
+def _twin_feedback(check, failed, twin_problems):
+    """For the first failed hidden case that has a twin (a case of its kind with numbers drawn
+    for feedback), what the twin shows: expected against returned, or that it passes."""
+    title = next((title for title in failed if title in check.twins), None)
+    if title is None:
+        return []
+    twin, problem = check.twins[title], twin_problems.get(title)
+    shapes = ", ".join(f"{name} {np.shape(grad)}" for name, grad in twin.expected["grads"].items())
+    drawn = f"a case like '{title}' with numbers drawn for this feedback (inputs {shapes})"
+    if problem is None:
+        return [f"{drawn} passes: the hidden one differs in its numbers (kinks, huge entries)"]
+    return [f"{drawn}: {problem}"]
+
+
 def verdict(check, answers):
     """(passed, feedback) for a check: it passes only if every case does.
 
@@ -81,6 +101,7 @@ def verdict(check, answers):
     spell a hidden input.
     """
     problems, failures = [], []
+    twins = {id(twin): title for title, twin in check.twins.items()}
     for request, answer in zip(check.requests, answers):
         visible = request.cases[0].visible
         if isinstance(answer, Exception):
@@ -95,20 +116,27 @@ def verdict(check, answers):
             (case, judge_case(case, result, payload))
             for case, result in zip(request.cases, results)
         ]
+    twin_problems = {twins[id(case)]: problem for case, problem in problems if id(case) in twins}
+    problems = [(case, problem) for case, problem in problems if id(case) not in twins]
     lines = [f"{case.title}: {problem}" for case, problem in problems if problem and case.visible]
     lines += [why for request, why in failures if request.cases[0].visible]
-    hidden_total = sum(not case.visible for case in check.cases)
-    hidden_failed = sum(1 for case, problem in problems if problem and not case.visible)
-    hidden_failed += sum(
-        len(request.cases) for request, _ in failures if not request.cases[0].visible
-    )
+    hidden_total = len(check.hidden)
+    failed = [case.title for case, problem in problems if problem and not case.visible]
+    failed += [
+        case.title
+        for request, _ in failures
+        if not request.cases[0].visible
+        for case in request.cases
+    ]
     # when the notebook's own case fails, that is the thing to fix first
     hint = "" if lines else f"; {hidden_hint(check)}"
     hidden_why = next(
         (f" ({why})" for request, why in failures if not request.cases[0].visible), ""
     )
-    if hidden_failed:
-        lines.append(f"fails {hidden_failed} of {hidden_total} hidden case(s){hidden_why}{hint}")
+    if failed:
+        lines.append(f"fails {len(failed)} of {hidden_total} hidden case(s){hidden_why}{hint}")
+        lines.append(f"hidden cases that failed: {'; '.join(failed)}")
+        lines += _twin_feedback(check, failed, twin_problems)
     if lines:
         return False, "\n".join(lines)
     return (

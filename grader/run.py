@@ -88,9 +88,7 @@ def grade_submission(student_id, folder, grading):
     )
     if collector.unusable is not None:
         status, message = collector.unusable.status, str(collector.unusable)
-        results = tuple(
-            CheckResult(r.grade_id, r.points, False, f"not graded: {message}") for r in results
-        )
+        results = unrun(results, status)
     elif collector.grader_failed:
         others = "" if len(collector.grader_failed) == len(results) else "; the other checks stand"
         status, message = (
@@ -151,12 +149,16 @@ def _serve(connection):
     )  # this process ends by os._exit: no exit handler
 
 
+def unrun(checks, status):
+    """A failed CheckResult per check of a hand-in that was not graded: the row's message says why,
+    once, not once per check."""
+    said = f"not graded ({status}): see the message above"
+    return tuple(CheckResult(c.grade_id, c.points, False, said) for c in checks)
+
+
 def not_graded(student_id, grading, message, status="grader error"):
     """A row for a hand-in that was not graded: every check failed with `message`."""
-    results = tuple(
-        CheckResult(check.grade_id, check.points, False, f"not graded: {message}")
-        for check in checks(grading.assignment, grading.seed)
-    )
+    results = unrun(checks(grading.assignment, grading.seed), status)
     sandbox = choose_sandbox(grading.sandbox).name
     return SubmissionResult(student_id, status, message, results, sandbox, seed=grading.seed)
 

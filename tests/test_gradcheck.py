@@ -54,7 +54,7 @@ def test_catches_planted_wrong_backward_and_says_where():
     with pytest.raises(GradcheckError) as caught:
         gradcheck(lambda a, b: SwappedMul.apply(a, b), a, b)
     message = str(caught.value)
-    assert "input 0 (shape (2, 3))" in message and "input 1 (shape (2, 3))" in message
+    assert "argument a (shape (2, 3))" in message and "argument b (shape (2, 3))" in message
     position, index, analytic, numeric, error = caught.value.mismatches[0]
     assert (position, index) == (0, (0, 0))
     # Both carry the same output weight: backward gave weight * a where weight * b is right.
@@ -116,3 +116,31 @@ def test_student_helpers_import_nothing_but_numpy_and_the_standard_library(helpe
     assert imported - {"numpy"} <= set(sys.stdlib_module_names), (
         f"{helper} imports {sorted(imported)}"
     )
+
+
+def test_at_a_kink_any_value_between_the_one_sided_slopes_passes_with_a_warning():
+    x = Tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+    with pytest.warns(UserWarning, match=r"argument x element \(1,\) is at a kink"):
+        assert gradcheck(lambda x: tb.relu(x), x)
+
+
+def test_at_a_kink_a_value_outside_the_slopes_still_fails(monkeypatch):
+    def too_steep(self, grad):
+        return (grad * (self.a > 0) + 3.0 * grad * (self.a == 0),)
+
+    monkeypatch.setattr(tb.ReLU, "backward", too_steep)
+    x = Tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+    with pytest.raises(GradcheckError, match=r"element \(1,\)"):
+        gradcheck(lambda x: tb.relu(x), x)
+
+
+def test_the_report_names_the_argument_and_the_last_operation(monkeypatch):
+    monkeypatch.setattr(tb.Mul, "backward", lambda self, grad: (grad * self.b, grad))
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = Tensor(np.array([3.0, -1.0]), requires_grad=True)
+    with pytest.raises(GradcheckError) as raised:
+        gradcheck(lambda x, w: x * w, x, w)
+    report = str(raised.value)
+    assert "backward through the function (its last operation is Mul)" in report
+    assert "argument w (shape (2,))" in report and "argument x" not in report
+    assert "<lambda>" not in report and "input 1" not in report

@@ -125,11 +125,23 @@ def test_feedback_explains_visible_cases_and_only_counts_hidden_ones(tmp_path):
     outputs = {check.grade_id: check.output for check in result.checks}
     assert "c = a * b; c.backward(2.0): expected a.grad =\n6." in outputs["multiplication"]
     assert "your code returned\n4." in outputs["multiplication"]
-    # only hidden cases catch it: pass/fail and a count, nothing else
+    # only hidden cases catch it: their count and titles, and a case of the same kind drawn for
+    # the feedback, expected against returned; never the hidden inputs
     (mean,) = (check for check in checks(BACKPROP, SEED) if check.grade_id == "mean")
+    count, titles, twin, *_ = outputs["mean"].split("\n")
     assert re.fullmatch(
-        r"fails \d+ of \d+ hidden case\(s\); " + re.escape(hidden_hint(mean)), outputs["mean"]
+        r"fails \d+ of \d+ hidden case\(s\); " + re.escape(hidden_hint(mean)), count
     )
+    failed = titles.removeprefix("hidden cases that failed: ").split("; ")
+    assert "x.mean(dim=1)" in failed and not any("dim=None" in title for title in failed)
+    assert re.match(r"a case like '(.+?)' with numbers drawn for this feedback", twin)
+    shown = re.match(r"a case like '(.+?)'", twin).group(1)
+    assert shown in failed and shown in mean.twins
+    hidden = next(case for case in mean.hidden if case.title == shown)
+    assert not np.array_equal(
+        hidden.request["inputs"]["x"], mean.twins[shown].request["inputs"]["x"]
+    )
+    assert "in Mean.backward" in outputs["mean"]
     # each check's hint names what its hidden cases try
     assert "each axis" in hidden_hint(mean)
     assert (

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import pytest
 from handins import (
+    BACKPROP,
     CENTRAL_DIFFERENCES,
     MAX_SCORE,
     POINTS,
     REGION_FILES,
+    SEED,
     grade_handin,
     processes_mentioning,
     solution,
@@ -36,6 +38,7 @@ from handins import (
 
 from base.paths import COURSE_ROOT
 from course.cli import main as course
+from grader.cases import checks
 from grader.outputs.gradebook import spreadsheet_safe
 from grader.sandbox import Limits, cgroup, choose_sandbox
 
@@ -164,7 +167,7 @@ SMUGGLES = """
 import json, os, sys
 honest_mul = Mul.backward
 def smuggle(self, grad):
-    if np.size(self.a) > 1:
+    if np.size(self.a) > 1000:  # a large case: hidden, in the check's last fork
         smuggled = {"smuggled": "SMUGGLED" + str(self.a.ravel()[:3])}
         forged = {"id": 3, "last": True, "cases": [smuggled]}
         with open(f"/proc/self/fd/{sys.argv[1]}", "w") as pipe:
@@ -587,7 +590,7 @@ def hostile_handins(paths, sandbox="bubblewrap"):
             import os
             honest_backward = Mul.backward
             def spell(self, grad):  # an exit status the feedback showed could spell a hidden input
-                if np.size(self.a) > 1:
+                if np.size(self.a) > 1000:  # a large case: hidden, never one drawn for feedback
                     os._exit(77)
                 return honest_backward(self, grad)
             Mul.backward = spell
@@ -766,9 +769,9 @@ def test_a_visible_case_never_sees_a_hidden_input(graded):
         ).read_text()
     )
     shown = next(test["output"] for test in results["tests"] if test["name"] == "multiplication")
-    assert "saw 1 case(s) in memory" in shown, (
-        shown
-    )  # the notebook's own case, none of the hidden ones
+    # the notebook's own case and the cases drawn for feedback, none of the hidden ones
+    (mul,) = (check for check in checks(BACKPROP, SEED) if check.grade_id == "multiplication")
+    assert f"saw {1 + len(mul.twins)} case(s) in memory" in shown, shown
 
 
 def test_a_link_to_the_solution_is_not_followed(graded):

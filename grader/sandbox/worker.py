@@ -35,7 +35,6 @@ import reprlib
 import resource
 import select
 import sys
-import traceback
 import types
 
 if __name__ == "__main__":
@@ -172,11 +171,13 @@ def describe(error, submission_dir):
         text += f": {error}" if str(error) else ""
     except Exception:  # a student's exception whose __str__ fails
         pass
-    where = [
-        f"{os.path.basename(frame.filename)}:{frame.lineno}"
-        for frame in traceback.extract_tb(error.__traceback__)
-        if frame.filename.startswith(submission_dir)
-    ]
+    where, step = [], error.__traceback__
+    while step is not None:  # the function's qualified name says which operation's backward
+        code = step.tb_frame.f_code
+        if code.co_filename.startswith(submission_dir):
+            name = getattr(code, "co_qualname", code.co_name)
+            where.append(f"{os.path.basename(code.co_filename)}:{step.tb_lineno}, in {name}")
+        step = step.tb_next
     return (text[:400] + (f" (at {where[-1]})" if where else "")).strip()
 
 

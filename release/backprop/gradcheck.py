@@ -10,6 +10,9 @@ says with what the forward pass alone measures:
 It uses only `.data`, `.grad` and `.backward(grad)` of the tensors it is
 given, so it works with any engine that has them, including your own.
 """
+import inspect
+import warnings
+
 import numpy as np
 
 __all__ = ["gradcheck", "GradcheckError"]
@@ -43,28 +46,44 @@ def gradcheck(fn, *tensors, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     relative error |a - b| / max(1e-8, |a| + |b|): about 1e-9 for a right
     gradient in float64, above 1e-2 for a wrong one.
 
-    Use float64 inputs away from kinks and domain edges (relu at 0, log near
-    0), where the derivative is not defined or eps is too coarse. The inputs'
-    `.grad` are restored afterwards.
+    At a kink (relu at exactly 0) the two one-sided differences disagree and
+    the derivative is not defined: any backward value between them is accepted
+    there, and a warning names the element. Use float64 inputs away from domain
+    edges (log near 0), where eps is too coarse. The inputs' `.grad` are
+    restored afterwards.
     """
     checked = [position for position, tensor in enumerate(tensors) if getattr(tensor, "requires_grad", False)]
     if not checked:
         raise ValueError("gradcheck: none of the tensors requires grad; create them with requires_grad=True.")
     saved_grads = [tensors[position].grad for position in checked]
     try:
-        weights, analytic = _backward_gradients(fn, tensors, checked, seed)
-        mismatches = []
+        weights, analytic, last_operation = _backward_gradients(fn, tensors, checked, seed)
+        mismatches, kinks = [], []
         for position, backward_grad in zip(checked, analytic):
             numeric = _numeric_gradient(fn, tensors, tensors[position], weights, eps)
             if backward_grad is None:
                 backward_grad = np.zeros_like(numeric)
-            mismatches += _disagreements(position, backward_grad, numeric, atol, rtol)
+            for mismatch in _disagreements(position, backward_grad, numeric, atol, rtol):
+                sides = _one_sided(fn, tensors, tensors[position], weights, eps, mismatch[1])
+                if _between(mismatch[2], sides, atol, rtol):
+                    kinks.append((mismatch, sides))
+                else:
+                    mismatches.append(mismatch)
     finally:
         for position, grad in zip(checked, saved_grads):
             tensors[position].grad = grad
+    names = _argument_names(fn, len(tensors))
+    for (position, index, analytic_value, _, _), (left, right) in kinks:
+        warnings.warn(
+            f"gradcheck: {names[position]} element {tuple(int(i) for i in index)} is at a kink "
+            f"(slope {left:.6g} from the left, {right:.6g} from the right): the derivative is "
+            f"not defined there, so backward's {analytic_value:.6g} is accepted.",
+            stacklevel=2,
+        )
     if mismatches:
         ungraded = {position for position, grad in zip(checked, analytic) if grad is None}
-        raise GradcheckError(_report(fn, tensors, mismatches, ungraded), mismatches)
+        report = _report(fn, tensors, names, last_operation, mismatches, ungraded)
+        raise GradcheckError(report, mismatches)
     return True
 
 
@@ -73,6 +92,7 @@ def _backward_gradients(fn, tensors, checked, seed):
     for position in checked:
         tensors[position].grad = None
     output = fn(*tensors)
+    last_operation = type(output.grad_fn).__name__ if output.grad_fn is not None else None
     shape = np.shape(output.data)
     if shape:
         # Magnitudes between 0.5 and 1.5 with random signs: no output element is ignored.
@@ -89,13 +109,14 @@ def _backward_gradients(fn, tensors, checked, seed):
             continue
         grad = np.array(tensor.grad, dtype=np.float64)
         if grad.shape != tensor.data.shape:
+            name = _argument_names(fn, len(tensors))[position]
             raise GradcheckError(
-                f"gradcheck: input {position} has shape {tensor.data.shape} but backward gave it a "
+                f"gradcheck: {name} has shape {tensor.data.shape} but backward gave it a "
                 f"gradient of shape {grad.shape}; a gradient must have its input's shape.",
                 [],
             )
         gradients.append(grad)
-    return weights, gradients
+    return weights, gradients, last_operation
 
 
 def _numeric_gradient(fn, tensors, tensor, weights, eps):
@@ -113,6 +134,41 @@ def _numeric_gradient(fn, tensors, tensor, weights, eps):
     return gradient
 
 
+def _one_sided(fn, tensors, tensor, weights, eps, index):
+    """The slopes of sum(weights * fn(...)) just left and just right of `tensor[index]`."""
+    values = tensor.data
+    original = values[index]
+    level = float(np.sum(weights * fn(*tensors).data))
+    values[index] = original - eps
+    below = float(np.sum(weights * fn(*tensors).data))
+    values[index] = original + eps
+    above = float(np.sum(weights * fn(*tensors).data))
+    values[index] = original
+    return (level - below) / eps, (above - level) / eps
+
+
+def _between(value, sides, atol, rtol):
+    """Whether the one-sided slopes disagree (a kink) and `value` lies between them."""
+    low, high = sorted(sides)
+    if np.isclose(low, high, rtol=rtol, atol=atol):
+        return False
+    slack = atol + rtol * max(abs(low), abs(high))
+    return low - slack <= value <= high + slack
+
+
+def _argument_names(fn, count):
+    """How the report names each argument: by its parameter name where fn has one, else by its
+    place counted from 1."""
+    try:
+        parameters = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        parameters = []
+    return [
+        f"argument {parameters[i]}" if i < len(parameters) else f"argument {i + 1}"
+        for i in range(count)
+    ]
+
+
 def _disagreements(position, analytic, numeric, atol, rtol):
     wrong = ~np.isclose(analytic, numeric, rtol=rtol, atol=atol)
     return [
@@ -125,13 +181,16 @@ def _relative_error(a, b):
     return float(abs(a - b) / max(1e-8, abs(a) + abs(b)))
 
 
-def _report(fn, tensors, mismatches, ungraded):
+def _report(fn, tensors, names, last_operation, mismatches, ungraded):
     name = getattr(fn, "__name__", type(fn).__name__)
-    lines = [f"gradcheck: backward through {name} disagrees with central differences:"]
+    if name == "<lambda>":
+        name = "the function"
+    through = f" (its last operation is {last_operation})" if last_operation else ""
+    lines = [f"gradcheck: backward through {name}{through} disagrees with central differences:"]
     for position in sorted({m[0] for m in mismatches}):
         wrong = [m for m in mismatches if m[0] == position]
         lines.append(
-            f"  input {position} (shape {tensors[position].data.shape}): "
+            f"  {names[position]} (shape {tensors[position].data.shape}): "
             f"{len(wrong)} of {tensors[position].data.size} element(s) wrong"
             + (" (backward gave it no gradient at all: is it used through .data?)" if position in ungraded else "")
         )
