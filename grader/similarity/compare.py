@@ -12,12 +12,14 @@ would change from run to run. The documents are small enough to keep them all, i
 """
 
 import collections
+import copy
 import io
 import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
+from copydetect.utils import get_token_coverage
 
 # Characters of filtered code (a name counts one) that a shared run must span to count at all:
 # about a line, such as `return grad * self.b, grad * self.a`, never counts alone.
@@ -66,7 +68,18 @@ def common_hashes(prints, most):
     """The hashes more than `most` documents hold: code so many students wrote alike (the short
     answer every correct solution gives) says nothing about any two of them, as in MOSS."""
     counts = collections.Counter(itertools.chain.from_iterable(p.hashes for p in prints))
-    return np.array([value for value, count in counts.items() if count > most], dtype=np.int64)
+    return {value for value, count in counts.items() if count > most}
+
+
+def without(print_, hashes):
+    """`print_` without `hashes`, as if they were boilerplate (this saves tokenising it again)."""
+    if print_.hashes.isdisjoint(hashes):
+        return print_
+    kept = copy.copy(print_)
+    kept.hashes = print_.hashes - hashes
+    kept.hash_idx = {value: at for value, at in print_.hash_idx.items() if value not in hashes}
+    kept.token_coverage = get_token_coverage(kept.hash_idx, NOISE, len(print_.filtered_code))
+    return kept
 
 
 def compare_class(documents, given_texts, common):
@@ -75,9 +88,7 @@ def compare_class(documents, given_texts, common):
     given = boilerplate(given_texts)
     prints = {student: fingerprint(text, given) for student, text in documents.items()}
     frequent = common_hashes(prints.values(), common)
-    if len(frequent):
-        ignored = np.union1d(given, frequent)
-        prints = {student: fingerprint(text, ignored) for student, text in documents.items()}
+    prints = {student: without(p, frequent) for student, p in prints.items()}
     pairs = []
     for first, second in itertools.combinations(prints, 2):
         _, shares, slices = compare_files(prints[first], prints[second])

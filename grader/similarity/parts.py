@@ -8,10 +8,12 @@ itself. Docstrings and formatting do not make a body differ.
 """
 
 import ast
+import functools
 import textwrap
 from dataclasses import dataclass
 
-DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+DEFINITIONS = (*FUNCTIONS, ast.ClassDef)
 
 
 @dataclass(frozen=True)
@@ -23,42 +25,61 @@ class Part:
 def written_parts(given_text, handed_text):
     """The parts of `handed_text` its author wrote, in the file's order. Raises SyntaxError,
     ValueError, RecursionError or MemoryError when the hand-in cannot be parsed."""
-    given = ast.parse(given_text)
     handed = ast.parse(handed_text)
-    return list(_walk(given.body, handed.body, handed_text.splitlines(), ""))
+    lines = handed_text.splitlines()
+    return list(_walk(_given(given_text), handed.body, lines, ""))
+
+
+@functools.cache
+def _given(given_text):
+    """The released file, read once for the whole class."""
+    return _Level(ast.parse(given_text).body, given_text.splitlines())
+
+
+class _Level:
+    """One level of the released code (the module or a class): its definitions by name (a class
+    as its own _Level, a function as its source and its body's code) and the code of its other
+    statements."""
+
+    def __init__(self, body, lines):
+        self.definitions, self.statements = {}, set()
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                self.definitions[node.name] = (ast.ClassDef, _Level(node.body, lines))
+            elif isinstance(node, FUNCTIONS):
+                code = (_lines(node, lines), _code(node.body))
+                self.definitions[node.name] = (type(node), code)
+            else:
+                self.statements.update(_code([node]))
 
 
 def _code(statements):
     """The statements without docstrings or other bare strings, dumped: formatting and comments
     vanish."""
-    return [
-        ast.dump(statement)
-        for statement in statements
-        if not (
-            isinstance(statement, ast.Expr)
-            and isinstance(statement.value, ast.Constant)
-            and isinstance(statement.value.value, str)
-        )
-    ]
+    return [ast.dump(statement) for statement in statements if not _bare_string(statement)]
 
 
-def _walk(given_body, handed_body, lines, prefix):
-    given_definitions = {node.name: node for node in given_body if isinstance(node, DEFINITIONS)}
-    given_statements = set(_code(given_body))
+def _bare_string(statement):
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def _walk(given, handed_body, lines, prefix):
     for node in handed_body:
-        code = _code([node])
-        given = given_definitions.get(getattr(node, "name", None))
-        if not code:
-            continue  # a docstring
-        if given is not None and type(given) is type(node):
+        kind, given_code = given.definitions.get(getattr(node, "name", None), (None, None))
+        if type(node) is kind:
             name = prefix + node.name
-            if isinstance(node, ast.ClassDef):
-                yield from _walk(given.body, node.body, lines, name + ".")
-            elif _code(node.body) != _code(given.body):
+            if kind is ast.ClassDef:
+                yield from _walk(given_code, node.body, lines, name + ".")
+            elif _lines(node, lines) != given_code[0] and _code(node.body) != given_code[1]:
                 yield Part(name, _body_text(node, lines))
-        elif code[0] not in given_statements:
-            label = prefix + node.name if isinstance(node, DEFINITIONS) else f"line {node.lineno}"
-            yield Part(label, _lines(node, lines))
+        elif isinstance(node, DEFINITIONS):
+            yield Part(prefix + node.name, _lines(node, lines))
+        elif not _bare_string(node) and ast.dump(node) not in given.statements:
+            yield Part(f"line {node.lineno}", _lines(node, lines))
 
 
 def _lines(node, lines):
