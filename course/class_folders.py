@@ -1,7 +1,22 @@
-"""Refusals shared by the commands that read a class's hand-ins and write beside them (`course
-grade`, `course similarity`): checked before anything is read or written."""
+"""What the commands that read a class's hand-ins and write beside them (`course grade`,
+`course similarity`) share: their folder options, and the refusals checked before anything is read
+or written."""
+
+from pathlib import Path
 
 from base.paths import known_assignments, outside_course
+
+
+def add_class_arguments(parser, out_help="output folder (default autograded/)"):
+    """The assignment, --submitted and --out."""
+    parser.add_argument("assignment", help="assignment name, e.g. backprop")
+    parser.add_argument(
+        "--submitted",
+        type=Path,
+        default=Path("submitted"),
+        help="folder of <student_id>/<assignment>/ hand-ins (default submitted/)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("autograded"), help=out_help)
 
 
 def assignment_refusal(assignment, consequence):

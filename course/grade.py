@@ -4,11 +4,15 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from base.paths import COURSE_ROOT
 from base.text import some_of, student_text
-from course.class_folders import assignment_refusal, handins_refusal, output_refusal
+from course.class_folders import (
+    add_class_arguments,
+    assignment_refusal,
+    handins_refusal,
+    output_refusal,
+)
 from course.demo_marker import MARKER, demo_students
 from grader.cases import checks
 from grader.grading import add_grading_options, grading_from
@@ -29,16 +33,7 @@ TABLE_ROWS = 20
 
 
 def add_arguments(parser):
-    parser.add_argument("assignment", help="assignment name, e.g. backprop")
-    parser.add_argument(
-        "--submitted",
-        type=Path,
-        default=Path("submitted"),
-        help="folder of <student_id>/<assignment>/ hand-ins (default submitted/)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("autograded"), help="output folder (default autograded/)"
-    )
+    add_class_arguments(parser)
     parser.add_argument(
         "--jobs",
         type=positive(int),

@@ -1,13 +1,17 @@
 """Find copied work: compare what each student wrote with every other hand-in (similarity.html)."""
 
 import sys
-from pathlib import Path
 
 from base.errors import CourseError
 from base.nbgrader_settings import load_config, student_files
 from base.paths import COURSE_ROOT
 from base.text import some_of, student_text
-from course.class_folders import assignment_refusal, handins_refusal, output_refusal
+from course.class_folders import (
+    add_class_arguments,
+    assignment_refusal,
+    handins_refusal,
+    output_refusal,
+)
 from grader.outputs import shown_id
 from grader.run import find_submissions
 from grader.sandbox import Limits
@@ -17,25 +21,15 @@ TABLE_ROWS = 20
 
 
 def add_arguments(parser):
-    parser.add_argument("assignment", help="assignment name, e.g. backprop")
-    parser.add_argument(
-        "--submitted",
-        type=Path,
-        default=Path("submitted"),
-        help="folder of <student_id>/<assignment>/ hand-ins (default submitted/)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("autograded"),
-        help="folder for similarity.html, beside the class report (default autograded/)",
+    add_class_arguments(
+        parser, "folder for similarity.html, beside the class report (default autograded/)"
     )
     parser.add_argument(
         "--threshold",
         type=percentage,
         default=THRESHOLD,
         help=f"score in percent above which a pair is shown side by side (default "
-        f"{THRESHOLD:.0%}, set on independently written solutions: see the page)",
+        f"{THRESHOLD * 100:.0f}, set on independently written solutions: see the page)",
     )
     parser.add_argument(
         "--common",
@@ -87,7 +81,7 @@ def run(args):
     given = given_files(args.assignment)
     # loaded once the arguments are checked: copydetect takes a while to import
     from grader.outputs.similarity_page import write_similarity_page
-    from grader.similarity import compare_handins
+    from grader.similarity.class_check import compare_handins
 
     similarity = compare_handins(
         submissions, given, Limits().source_kb, args.threshold, args.common

@@ -10,7 +10,8 @@ from honest_solutions import HELPERS, NAMED, STYLES, honest_files
 from course.cli import main
 from grader.outputs.pages import class_report_page
 from grader.outputs.similarity_page import MATCH, marked, similarity_page
-from grader.similarity import CALIBRATION, THRESHOLD, compare_handins
+from grader.similarity import CALIBRATION, THRESHOLD
+from grader.similarity.class_check import compare_handins
 from grader.similarity.parts import written_parts
 
 GIVEN = {name: (RELEASE / name).read_text(encoding="utf-8") for name in FILES}

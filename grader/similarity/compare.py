@@ -21,9 +21,8 @@ import numpy as np
 from copydetect import CodeFingerprint, compare_files
 from copydetect.utils import get_token_coverage
 
-# Characters of filtered code (a name counts one) that a shared run must span to count at all:
-# about a line, such as `return grad * self.b, grad * self.a`, never counts alone.
-NOISE = 25
+from grader.similarity import NOISE
+
 WINDOW = 1
 
 
