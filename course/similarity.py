@@ -14,7 +14,7 @@ from course.class_folders import (
 )
 from grader.outputs import shown_id
 from grader.run import find_submissions
-from grader.sandbox import Limits
+from grader.sandbox import Limits, positive
 from grader.similarity import COMMON, THRESHOLD
 
 TABLE_ROWS = 20
@@ -33,7 +33,7 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--common",
-        type=int,
+        type=positive(int),
         default=COMMON,
         help=f"code shared by more hand-ins than this is common, not copied (default {COMMON})",
     )
@@ -86,7 +86,15 @@ def run(args):
     similarity = compare_handins(
         submissions, given, Limits().source_kb, args.threshold, args.common
     )
-    page = write_similarity_page(args.out, args.assignment, similarity)
+    try:
+        page = write_similarity_page(args.out, args.assignment, similarity)
+    except OSError as error:
+        print(
+            f"error: {args.out / 'similarity.html'} could not be written ({error}); make room for "
+            "it or pass another --out folder.",
+            file=sys.stderr,
+        )
+        return 1
     print_summary(similarity)
     print(f"Side by side, with the shared code marked: {page}")
     return 0

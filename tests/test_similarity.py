@@ -143,16 +143,20 @@ def test_unreadable_hand_ins_are_listed_and_the_rest_compared(tmp_path):
             data = text if isinstance(text, bytes) else text.encode("utf-8")
             (folder / name).write_bytes(data)
         submissions.append((student, folder))
+    (tmp_path / "folder" / "backprop" / "toolbox.py").mkdir(parents=True)
     (tmp_path / "linked" / "backprop").mkdir(parents=True)
     (tmp_path / "linked" / "backprop" / "toolbox.py").symlink_to(RELEASE / "toolbox.py")
-    submissions += [("linked", tmp_path / "linked" / "backprop"), ("gone", tmp_path / "gone")]
+    submissions += [
+        (student, tmp_path / student / "backprop") for student in ("linked", "folder", "gone")
+    ]
     similarity = compare_handins(submissions, GIVEN, max_kb=1024)
     problems = {s: " ".join(p) for s, p in similarity.problems.items()}
-    assert set(problems) == {"latin-1", "missing", "linked", "gone"}
+    assert set(problems) == {"latin-1", "missing", "linked", "folder", "gone"}
     assert "toolbox.py line 1 is not UTF-8" in problems["latin-1"]
     assert "toolbox.py is missing" in problems["missing"]
     assert "toolbox.py is a link" in problems["linked"]
-    assert "gone/" in problems["gone"]
+    assert "toolbox.py is not a file" in problems["folder"]
+    assert "gone/backprop/ is not a folder" in problems["gone"]
     whole = dict(similarity.readings["not python"].parts)
     assert "# nn.py: the whole file (not valid Python)" in whole
     assert frozenset(("latin-1", "named")) in scores(similarity)  # its nn.py is still compared

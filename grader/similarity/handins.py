@@ -40,7 +40,8 @@ def read_handin(student, folder, given, max_kb):
     folder = Path(folder)
     if folder.is_symlink() or not folder.is_dir():
         why = "is a link" if folder.is_symlink() else "is not a folder"
-        return Reading(student, (), (f"{folder.name}/ {why}: collect the hand-in again.",))
+        where = f"{folder.parent.name}/{folder.name}/"
+        return Reading(student, (), (f"{where} {why}: collect the hand-in again.",))
     parts, problems = [], []
     for name, given_text in given.items():
         try:
@@ -59,11 +60,16 @@ class _Unreadable(Exception):
 def _read(path, max_kb):
     if path.is_symlink():
         raise _Unreadable("is a link, not a file: ask the student to hand in the file itself")
-    if not path.is_file():
+    if not path.exists():
         raise _Unreadable("is missing from the hand-in")
-    if path.stat().st_size > max_kb << 10:
-        raise _Unreadable(f"is larger than {max_kb} kB, more than a hand-in needs")
-    raw = path.read_bytes()
+    if not path.is_file():
+        raise _Unreadable("is not a file: ask the student to hand in the file itself")
+    try:
+        if path.stat().st_size > max_kb << 10:
+            raise _Unreadable(f"is larger than {max_kb} kB, more than a hand-in needs")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise _Unreadable(f"cannot be read ({error.strerror}): check its permissions") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
