@@ -12,7 +12,7 @@ from course.class_folders import (
     handins_refusal,
     output_refusal,
 )
-from grader.outputs import shown_id
+from grader.outputs import SIMILARITY_PAGE, shown_id
 from grader.run import find_submissions
 from grader.sandbox import Limits, positive
 from grader.similarity import COMMON, THRESHOLD
@@ -90,7 +90,7 @@ def run(args):
         page = write_similarity_page(args.out, args.assignment, similarity)
     except OSError as error:
         print(
-            f"error: {args.out / 'similarity.html'} could not be written ({error}); make room for "
+            f"error: {args.out / SIMILARITY_PAGE} could not be written ({error}); make room for "
             "it or pass another --out folder.",
             file=sys.stderr,
         )

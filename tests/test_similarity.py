@@ -8,6 +8,7 @@ from handins import FILES, RELEASE, stubs, with_regions, write_handin
 from honest_solutions import HELPERS, NAMED, STYLES, honest_files
 
 from course.cli import main
+from grader.outputs import SIMILARITY_PAGE, id_problem
 from grader.outputs.pages import class_report_page
 from grader.outputs.similarity_page import MATCH, marked, similarity_page
 from grader.similarity import CALIBRATION, THRESHOLD
@@ -210,3 +211,9 @@ def test_course_similarity_refuses_what_it_cannot_compare(tmp_path, capsys):
     assert main(["similarity", "backprop", f"--submitted={tmp_path / 'none'}"]) == 1
     assert "is not a folder" in capsys.readouterr().err
     assert not (tmp_path / "similarity.html").exists()
+
+
+def test_no_student_folder_can_take_the_pages_name():
+    assert (
+        id_problem(SIMILARITY_PAGE) == "it has the name of a file grading writes beside the results"
+    )

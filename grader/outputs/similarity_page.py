@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.outputs.gradebook import write_atomically
+from grader.outputs.gradebook import SIMILARITY_PAGE, write_atomically
 from grader.outputs.pages import TEMPLATES
 from grader.similarity import CALIBRATION, NOISE
 
-PAGE = "similarity.html"
 SHOWN = 50  # pairs shown side by side; the ranking lists every pair above the threshold
 BINS = 20  # histogram rows of 5 percentage points
 CODE, MATCH, HEADER = 0, 1, 2  # what a stretch of a shown hand-in is
@@ -23,7 +22,7 @@ CODE, MATCH, HEADER = 0, 1, 2  # what a stretch of a shown hand-in is
 
 def write_similarity_page(out_dir, assignment, similarity):
     """Write OUT/similarity.html (atomically) and return its path."""
-    path = Path(out_dir) / PAGE
+    path = Path(out_dir) / SIMILARITY_PAGE
     write_atomically(path, similarity_page(assignment, similarity))
     return path
 
@@ -31,7 +30,7 @@ def write_similarity_page(out_dir, assignment, similarity):
 def similarity_page(assignment, similarity):
     flagged = similarity.flagged
     readings = similarity.readings
-    return TEMPLATES.get_template(PAGE).render(
+    return TEMPLATES.get_template(SIMILARITY_PAGE).render(
         assignment=assignment,
         similarity=similarity,
         flagged=flagged,

@@ -9,6 +9,8 @@ from grader.similarity.handins import read_handin
 
 @dataclass(frozen=True)
 class ClassSimilarity:
+    """Every hand-in as read and every pair's score: what the page and the summary show."""
+
     readings: dict  # {student: Reading}, in the class list's order
     pairs: list  # every Pair of students who wrote something, highest score first
     threshold: float
