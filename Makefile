@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python benchmarks/release_time.py
 	$(BIN)/python benchmarks/grade_class.py
 	$(BIN)/python benchmarks/grade_vs_nbgrader.py
+	$(BIN)/python benchmarks/similarity_class.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

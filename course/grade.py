@@ -5,10 +5,15 @@ import secrets
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from base.paths import COURSE_ROOT, known_assignments, outside_course
+from base.paths import COURSE_ROOT
 from base.text import some_of, student_text
+from course.class_folders import (
+    add_class_arguments,
+    assignment_refusal,
+    handins_refusal,
+    output_refusal,
+)
 from course.demo_marker import MARKER, demo_students
 from grader.cases import checks
 from grader.grading import add_grading_options, grading_from
@@ -29,16 +34,7 @@ TABLE_ROWS = 20
 
 
 def add_arguments(parser):
-    parser.add_argument("assignment", help="assignment name, e.g. backprop")
-    parser.add_argument(
-        "--submitted",
-        type=Path,
-        default=Path("submitted"),
-        help="folder of <student_id>/<assignment>/ hand-ins (default submitted/)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("autograded"), help="output folder (default autograded/)"
-    )
+    add_class_arguments(parser)
     parser.add_argument(
         "--jobs",
         type=positive(int),
@@ -88,46 +84,23 @@ def print_kept_gradebook(grades, kept):
 def refusal(args, submissions):
     """Why this class cannot be graded as asked (a message), or None: checked before anything
     is written."""
-    known = known_assignments()
-    if args.assignment not in known:
-        return (
-            f"there is no assignment {args.assignment!r} in source/ or release/ (there is: "
-            f"{', '.join(known)}); "
-            "nothing was graded and the gradebook is unchanged."
-        )
-    if args.out.exists() and not args.out.is_dir():
-        return f"--out {args.out} is a file; pass a folder for the results."
-    out, submitted = args.out.resolve(), args.submitted.resolve()
-    if out == submitted or submitted in out.parents or out in submitted.parents:
-        return (
-            f"--out {args.out} and --submitted {args.submitted} overlap: results would be written "
-            "among the "
-            "hand-ins (or hand-ins read from the results); pass a separate folder for each."
-        )
+    refused = assignment_refusal(
+        args.assignment, "nothing was graded and the gradebook is unchanged."
+    ) or output_refusal(args.out, args.submitted)
+    if refused:
+        return refused
     conflict = gradebook_conflict(args.out, args.assignment)
     if conflict:
         return f"{conflict}. Nothing was graded."
-    if not args.submitted.is_dir():
-        return (
-            f"{args.submitted}/ is not a folder{outside_course(args.submitted)}; put hand-ins in "
-            f"{args.submitted}/<student_id>/{args.assignment}/ (course collect does this) or pass "
-            "--submitted DIR."
-        )
-    if not submissions:
-        return (
-            f"no hand-ins in {args.submitted}/: expected "
-            f"{args.submitted}/<student_id>/{args.assignment}/."
-        )
-    if (args.submitted / args.assignment).is_dir() and not any(
-        folder.is_dir() for _, folder in submissions
-    ):
-        return (
-            f"{args.submitted}/ looks like one student's folder (it holds {args.assignment}/, no "
-            "student folder does); "
-            f"pass the folder holding every student's, e.g. --submitted {args.submitted.parent}, "
-            "or grade one hand-in "
-            f"with: pytest grader --submission {args.submitted / args.assignment}"
-        )
+    refused = handins_refusal(
+        args.assignment,
+        args.submitted,
+        submissions,
+        ", or grade one hand-in with: pytest grader --submission "
+        f"{args.submitted / args.assignment}",
+    )
+    if refused:
+        return refused
     synthetic = demo_students(args.submitted)
     if synthetic and any(student not in synthetic for student, _ in submissions):
         return (

@@ -4,6 +4,8 @@ slow)."""
 import subprocess
 import sys
 
+import pytest
+
 import course.grade  # noqa: F401  (so the test can replace its run)
 from base.errors import CourseError
 from course.cli import COMMANDS, build_parser, main
@@ -33,6 +35,13 @@ def test_help_lists_every_command_with_its_summary():
     assert "course release backprop; course collect" in " ".join(
         text.split()
     )  # the order of a term
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_its_options(command, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main([command, "--help"])
+    assert stopped.value.code == 0 and "--help" in capsys.readouterr().out
 
 
 def test_reading_notebooks_does_not_compile_unused_schema_grammars():

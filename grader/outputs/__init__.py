@@ -8,6 +8,7 @@ report from the templates in templates/. The gradebook names the course commands
 from grader.outputs.gradebook import (
     NOT_WRITABLE,
     RESERVED_NAMES,
+    SIMILARITY_PAGE,
     gradebook_conflict,
     gradebook_differences,
     id_problem,
@@ -21,6 +22,7 @@ from grader.outputs.gradebook import (
 __all__ = [
     "NOT_WRITABLE",
     "RESERVED_NAMES",
+    "SIMILARITY_PAGE",
     "gradebook_conflict",
     "gradebook_differences",
     "id_problem",

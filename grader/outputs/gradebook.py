@@ -149,7 +149,8 @@ def read_rows(path):
 
 WRITTEN_DIGEST = ".grades.csv.sha256"  # what the last run wrote, to tell a hand-edited one from it
 # files in OUT/ that no student folder may replace
-RESERVED_NAMES = ("grades.csv", "report.html", WRITTEN_DIGEST)
+SIMILARITY_PAGE = "similarity.html"  # written by `course similarity`, linked from report.html
+RESERVED_NAMES = ("grades.csv", "report.html", SIMILARITY_PAGE, WRITTEN_DIGEST)
 NAME_MAX = 255  # bytes in one file name, on Linux's file systems
 
 

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from grader.outputs.gradebook import (
     NOT_WRITABLE,
+    SIMILARITY_PAGE,
     listed_id,
     number,
     summary,
@@ -47,7 +48,8 @@ def write_pages(out_dir, assignment, results):
         for result in results
     ]
     report = out_dir / "report.html"
-    write_atomically(report, class_report_page(results, assignment))
+    similarity = (out_dir / SIMILARITY_PAGE).is_file()
+    write_atomically(report, class_report_page(results, assignment, similarity))
     return results, report
 
 
@@ -58,9 +60,10 @@ def feedback_page(result, assignment):
     )
 
 
-def class_report_page(results, assignment):
+def class_report_page(results, assignment, similarity=False):
     """The instructor's page: summary, score histogram, pass rate per check, who could not be
-    graded, and a link to every student's page."""
+    graded, a link to every student's page and to similarity.html (`similarity`: whether it was
+    there when the report was written)."""
     graded = [result for result in results if result.status == "graded"]
     scores = [result.score for result in graded]  # as the pass rates: of the graded hand-ins
     max_score = max((result.max_score for result in results), default=0.0)
@@ -77,6 +80,8 @@ def class_report_page(results, assignment):
         unconfined=any(name != "bubblewrap" for name in sandboxes),
         rates=pass_rates(graded),
         seeds=sorted({result.seed for result in results if result.seed is not None}),
+        similarity=similarity,
+        similarity_page=SIMILARITY_PAGE,
     )
 
 
