@@ -1,14 +1,17 @@
 """Grade every hand-in of an assignment in a sandbox: grades.csv, results.json and reports."""
 
+import argparse
 import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from base.nbgrader_settings import gradebook_file, load_config
 from base.paths import COURSE_ROOT, known_assignments, outside_course
 from base.text import some_of, student_text
 from course.demo_marker import MARKER, demo_students
+from course.late import deadline, penalty_plugin, with_lateness
 from grader.cases import checks
 from grader.grading import add_grading_options, grading_from
 from grader.outputs import (
@@ -43,6 +46,21 @@ def add_arguments(parser):
         type=positive(int),
         default=os.cpu_count() or 1,
         help="hand-ins graded at once (default: one per core)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=COURSE_ROOT,
+        metavar="DIR",
+        help="the course root, holding release/, nbgrader_config.py and nbgrader's gradebook.db "
+        "(default: this checkout)",
+    )
+    parser.add_argument(
+        "--nbgrader-gradebook",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="record the scores in the course's nbgrader gradebook.db, for formgrader and "
+        "`nbgrader export` (default: when the course has one)",
     )
     add_grading_options(parser.add_argument)
 
@@ -87,7 +105,7 @@ def print_kept_gradebook(grades, kept):
 def refusal(args, submissions):
     """Why this class cannot be graded as asked (a message), or None: checked before anything
     is written."""
-    known = known_assignments()
+    known = known_assignments(args.root)
     if args.assignment not in known:
         return (
             f"there is no assignment {args.assignment!r} in source/ or release/ (there is: "
@@ -140,7 +158,7 @@ def refusal(args, submissions):
         # bubblewrap's trial run waits on a process: build meanwhile
         with ThreadPoolExecutor(max_workers=1) as pool:
             trial = pool.submit(choose_sandbox, args.sandbox)
-            grading = grading_from(args, args.assignment, COURSE_ROOT)
+            grading = grading_from(args, args.assignment, args.root)
             checks(grading.assignment)  # built once here, shared by every grading process
             trial.result()
         checks_cannot_start_processes()  # likewise tried once here
@@ -169,7 +187,7 @@ def run(args):
                 "not graded: "
                 f"{problem}. Rename the folder (keep the student's number) and grade again."
             )
-    grading = grading_from(args, args.assignment, COURSE_ROOT)  # refusal() made it once already
+    grading = grading_from(args, args.assignment, args.root)  # refusal() made it once already
     graded = grade_class([s for s in submissions if s[0] not in bad_ids], grading, jobs=args.jobs)
     by_student = {result.student_id: result for result in graded}
     results = [
@@ -177,13 +195,24 @@ def run(args):
         for student, _ in submissions
     ]
     seconds = time.perf_counter() - start
+    config = load_config(args.root)
+    results, late_problems = with_lateness(
+        results,
+        dict(submissions),
+        deadline(config, args.assignment),
+        lambda: penalty_plugin(config, args.root),
+    )
     results, grades, kept = write_gradebook(args.out, args.assignment, results)
-    from grader.outputs.pages import write_pages  # loaded after grading: nothing before needs it
+    # loaded after grading: nothing before needs them
+    from grader.outputs.exchange_feedback import write_exchange_feedback
+    from grader.outputs.pages import write_pages
 
     paged, report = write_pages(args.out, args.assignment, results)
+    paged, exchanged = write_exchange_feedback(config, args.assignment, paged, dict(submissions))
     if paged != results:  # a feedback page that could not be written is that student's row
         results = paged
         grades, _ = write_grades_csv(args.out, args.assignment, results)
+    recorded = record_in_gradebook(args, config, grading.assignment, results)
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
     print(f"Limits that held: {cgroup.describe(grading.limits)}.")
@@ -228,8 +257,54 @@ def run(args):
             f"grades.csv explain: {some_of(student_text(shown_id(s)) for s in bad_ids)}. Rename "
             "them and grade again."
         )
+    for student, problem in late_problems:
+        print(f"note: {student_text(student)}: {problem}.")
     print(
         f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json"
     )
     print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")
-    return 1 if bad_ids else 0
+    if exchanged:
+        print(
+            f"Feedback of {len(exchanged)} hand-in(s) from nbgrader's exchange is ready: "
+            f"`nbgrader release_feedback {args.assignment}` hands it to the students."
+        )
+    return 1 if bad_ids or recorded is False else 0
+
+
+def record_in_gradebook(args, config, assignment, results):
+    """Record the class in nbgrader's gradebook.db when asked, or by default when the course has
+    one; returns whether it went through for every hand-in, or None when not asked."""
+    path = gradebook_file(config)
+    wanted = args.nbgrader_gradebook
+    if wanted is None:
+        wanted = path is None or path.is_file()
+    if not wanted:
+        return None
+    from grader.outputs.nbgrader_gradebook import GradebookMismatch, manual_grades, record
+
+    where = path or "nbgrader's gradebook"
+    try:
+        source = args.root / "source" / assignment.name / assignment.notebook.name
+        notebook = source if source.is_file() else assignment.notebook
+        problems = record(config, assignment.name, notebook, results)
+    except GradebookMismatch as error:
+        print(f"error: nothing was recorded in the gradebook: {error}.", file=sys.stderr)
+        return False
+    for student, problem in problems:
+        print(
+            f"error: {student_text(student)} was not recorded in {where} ({problem}); their row "
+            "in grades.csv stands: fix the cause and grade again.",
+            file=sys.stderr,
+        )
+    print(
+        f"Recorded {len(results) - len(problems)} hand-in(s) in {where}: formgrader and "
+        f"`nbgrader export` show them."
+    )
+    edited = manual_grades(config, assignment.name)
+    if edited:
+        print(
+            f"note: {len(edited)} student(s) have grades entered in formgrader, which nbgrader "
+            f"counts before the automatic ones (grades.csv holds the automatic ones): "
+            f"{some_of(map(student_text, edited))}."
+        )
+    return not problems

@@ -6,37 +6,18 @@ the setting from a copy of the config and shows the overwrite happening, so
 the first case cannot pass by accident.
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 from handins import FILES
+from nbgrader_commands import nbgrader
 
 from base.paths import COURSE_ROOT
 from course.sample_class import make_sample_class
 
 CONFIG = "nbgrader_config.py"
 SETTING = re.compile(r"^c\.Autograde\.exclude_overwriting\b.*$", re.M)
-
-
-def nbgrader(root, *args):
-    # nbgrader runs the `alembic` program to set up its database: it must be on PATH, as in an
-    # activated environment.
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PATH": path},
-    )
-    assert result.returncode == 0, (
-        f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    )
 
 
 @pytest.fixture(scope="module")

@@ -76,6 +76,7 @@ def class_report_page(results, assignment):
         sandboxes=sandboxes,
         unconfined=any(name != "bubblewrap" for name in sandboxes),
         rates=pass_rates(graded),
+        late=[result for result in results if result.seconds_late],
     )
 
 
