@@ -2,6 +2,7 @@
 rules."""
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -54,3 +55,16 @@ def course_importable(root):
         yield
     finally:
         sys.path.remove(str(root))
+
+
+def open_gradebook(config):
+    """nbgrader's Gradebook of the course. To make a new gradebook.db nbgrader runs the `alembic`
+    program, installed beside this Python: it is put on PATH for a command run from an
+    environment that was not activated."""
+    from nbgrader.api import Gradebook
+
+    here, path = os.path.dirname(sys.executable), os.environ.get("PATH", "")
+    if here not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join(filter(None, [path, here]))
+    directory = course_directory(config)
+    return Gradebook(directory.db_url, directory.course_id)

@@ -12,7 +12,7 @@ The raw score is kept; the penalty is shown beside it.
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from base.nbgrader_settings import course_directory, course_importable, gradebook_file
+from base.nbgrader_settings import course_importable, gradebook_file, open_gradebook
 
 TIMESTAMP = "timestamp.txt"
 
@@ -50,13 +50,12 @@ def submission_time(folder):
 
 def deadline(config, assignment):
     """The due date and extensions recorded in the course's gradebook, if it has one."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     path = gradebook_file(config)
     if path is not None and not path.is_file():
         return Deadline()  # opening it would create an empty gradebook
-    directory = course_directory(config)
-    with Gradebook(directory.db_url, directory.course_id) as gradebook:
+    with open_gradebook(config) as gradebook:
         try:
             recorded = gradebook.find_assignment(assignment)
         except MissingEntry:

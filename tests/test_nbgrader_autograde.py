@@ -1,4 +1,5 @@
-"""nbgrader's autograde keeps the student's toolbox.py and nn.py, thanks to the course's config.
+"""nbgrader's autograde keeps the student's toolbox.py and nn.py, thanks to the course's config,
+and writes beside `course grade`'s results, not over them.
 
 By default autograde copies every source file over the student's, which would
 grade the solution instead of the student's engine. The second case removes
@@ -55,10 +56,16 @@ def test_autograde_grades_the_students_engine_not_the_solution(
     if not keep_setting:
         (root / CONFIG).write_text(SETTING.sub("", config))
 
+    # what course grade left for this student: nbgrader's autograde --force must not delete it
+    ours = root / "autograded" / student / "backprop" / "results.json"
+    ours.parent.mkdir(parents=True)
+    ours.write_text('{"score": 0}')
+
     nbgrader(root, "autograde", "backprop", "--create", "--force")
 
+    assert ours.read_text() == '{"score": 0}'
     for name in FILES:
-        graded = (root / "autograded" / student / "backprop" / name).read_text()
+        graded = (root / "nbgrader-autograded" / student / "backprop" / name).read_text()
         handed_in = (root / "submitted" / student / "backprop" / name).read_text()
         solution = (root / "source" / "backprop" / name).read_text()
         assert handed_in != solution

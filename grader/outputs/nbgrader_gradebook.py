@@ -10,7 +10,7 @@ entered in formgrader stay, and nbgrader counts a manual grade before the automa
 
 import warnings
 
-from base.nbgrader_settings import course_directory, course_importable
+from base.nbgrader_settings import course_directory, course_importable, open_gradebook
 from base.notebook import read_notebook
 from base.text import roster_order
 from grader.outputs.gradebook import NOT_WRITABLE
@@ -26,14 +26,12 @@ def record(config, assignment, notebook_path, results):
     """Record every hand-in of `results` in the gradebook, the cells read from `notebook_path` (the
     source notebook, as generate_assignment reads it); returns [(student, why not)] for those that
     could not be (their grades.csv rows stand), or raises GradebookMismatch for the class."""
-    from nbgrader.api import Gradebook
-
     directory = course_directory(config)
     notebook = notebook_path.stem
     grade_ids = [check.grade_id for check in results[0].checks]
     save_cells(config, directory, assignment, notebook_path, grade_ids)
     problems = []
-    with Gradebook(directory.db_url, directory.course_id) as gradebook:
+    with open_gradebook(config) as gradebook:
         for result in results:
             if result.status == NOT_WRITABLE:
                 continue  # its id is not one a gradebook could hold either
@@ -56,10 +54,10 @@ def save_cells(config, directory, assignment, notebook_path, grade_ids):
     """Record the assignment, its notebook and graded cells as generate_assignment does, unless
     the gradebook already holds exactly these graded cells."""
     from nbgrader import preprocessors
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     notebook = notebook_path.stem
-    with Gradebook(directory.db_url, directory.course_id) as gradebook:
+    with open_gradebook(config) as gradebook:
         gradebook.update_or_create_assignment(assignment)
         try:
             recorded = gradebook.find_notebook(notebook, assignment)
@@ -118,10 +116,7 @@ def assign_late_penalty(config, db_url, assignment, notebook, result):
 def manual_grades(config, assignment):
     """Students whose recorded score holds a grade a person entered, which nbgrader counts before
     the automatic one (so `nbgrader export` differs from grades.csv for them)."""
-    from nbgrader.api import Gradebook
-
-    directory = course_directory(config)
-    with Gradebook(directory.db_url, directory.course_id) as gradebook:
+    with open_gradebook(config) as gradebook:
         submissions = gradebook.assignment_submissions(assignment)
         return sorted(
             {
