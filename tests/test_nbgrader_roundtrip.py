@@ -96,7 +96,8 @@ def test_a_term_on_nbgraders_exchange(tmp_path):
     assert 0 < float(rows["bob"]["hours_late"]) < 0.01
     final = {"ada": raw["ada"], "bob": raw["bob"] - 1}
     assert {student: float(row["final_score"]) for student, row in rows.items()} == final
-    assert "Handed in late" in (out / "report.html").read_text(encoding="utf-8")
+    late_table = (out / "report.html").read_text(encoding="utf-8").split("Handed in late")[1]
+    assert "bob" in late_table.split("</table>")[0] and "ada" not in late_table.split("</table>")[0]
 
     # nbgrader's own export reads the gradebook course grade wrote
     nbgrader(root, "export", f"--to={tmp_path / 'export.csv'}")

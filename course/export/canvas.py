@@ -35,7 +35,7 @@ class Canvas:
             self.column, self.label = len(header), wanted
             for n, row in enumerate(self.rows):
                 filler = number(max_score) if n and "Points Possible" in row[0] else ""
-                row.extend([""] * (len(header) - len(row)) + [wanted if n == 0 else filler])
+                row.extend([""] * (self.column - len(row)) + [wanted if n == 0 else filler])
 
     def students(self):
         """(position, row) of every student row."""

@@ -1,8 +1,9 @@
 """Moodle: a grade-import CSV ("Import grades" -> "CSV file") keyed by ID number or email address.
 
 It is made from the grades export Moodle gives (Grades -> Export -> plain text), which lists the
-participants: a student is matched by ID number, email address, or the full name Moodle puts in a
-submission download ("Ada Lovelace_123456" as `course collect` keeps it). The file holds the key,
+participants: a student is matched by ID number, email address or its user name (a hub's login is
+often that), or by the full name Moodle puts in a submission download ("Ada Lovelace_123456", as
+`course collect` keeps it). The file holds the key,
 the names and one grade column, named after the assignment's grade item when the export has it,
 for Moodle's import to map.
 """
@@ -41,7 +42,8 @@ class Moodle:
     def keys(self, row):
         cells = self.cells(row)
         full_name = f"{cells['First name']} {cells['Last name']}"
-        return [cells.get("ID number", ""), cells.get("Email address", ""), full_name]
+        email = cells.get("Email address", "")
+        return [cells.get("ID number", ""), email, email.split("@")[0], full_name]
 
     def ids(self, student_id):
         return [student_id, download_id(student_id)]
