@@ -41,8 +41,10 @@ def course_directory(config):
 
 def gradebook_file(config):
     """The course's gradebook.db as a path, or None when the gradebook is not a local SQLite
-    file (then it is taken to exist: a server database is set up on purpose)."""
-    url = course_directory(config).db_url
+    file (then it is taken to exist: a server database is set up on purpose). Read from the
+    configuration without loading nbgrader, which takes seconds (its default: root/gradebook.db)."""
+    root = config.CourseDirectory.root
+    url = config.CourseDirectory.get("db_url") or f"sqlite:///{Path(root, 'gradebook.db')}"
     return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
 
 

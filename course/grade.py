@@ -283,12 +283,20 @@ def record_in_gradebook(args, config, assignment, results):
     from grader.outputs.nbgrader_gradebook import GradebookMismatch, manual_grades, record
 
     where = path or "nbgrader's gradebook"
+    source = args.root / "source" / assignment.name / assignment.notebook.name
+    notebook = source if source.is_file() else assignment.notebook
     try:
-        source = args.root / "source" / assignment.name / assignment.notebook.name
-        notebook = source if source.is_file() else assignment.notebook
         problems = record(config, assignment.name, notebook, results)
     except GradebookMismatch as error:
         print(f"error: nothing was recorded in the gradebook: {error}.", file=sys.stderr)
+        return False
+    except Exception as error:  # the database's own: grades.csv and the pages are written
+        print(
+            f"error: recording in {where} failed ({type(error).__name__}: {error}); grades.csv "
+            "and the feedback pages stand. Fix the cause (or pass --no-nbgrader-gradebook) and "
+            "grade again.",
+            file=sys.stderr,
+        )
         return False
     for student, problem in problems:
         print(

@@ -18,20 +18,25 @@ EXCHANGE_FILES = ("submission_secret.txt", "timestamp.txt")
 
 
 def from_exchange(folder):
-    """Whether a hand-in folder came through nbgrader's exchange, so feedback can go back there."""
-    return folder is not None and all((folder / name).is_file() for name in EXCHANGE_FILES)
+    """Whether a hand-in folder came through nbgrader's exchange, so feedback can go back there:
+    the files release_feedback reads, and a notebook for fetch_feedback to key the page by."""
+    return (
+        folder is not None
+        and all((folder / name).is_file() for name in EXCHANGE_FILES)
+        and any(folder.glob("*.ipynb"))
+    )
 
 
 def write_exchange_feedback(config, assignment, results, folders):
     """Place the feedback of every hand-in from the exchange; returns (the results, with a row of
     their own for a page that could not be placed; the students whose page was placed)."""
-    directory = course_directory(config)
     written, placed = [], []
     for result in results:
         folder = folders.get(result.student_id)
         if result.status == NOT_WRITABLE or not from_exchange(folder):
             written.append(result)
             continue
+        directory = course_directory(config)  # here: loading nbgrader takes seconds
         target = Path(
             directory.format_path(directory.feedback_directory, result.student_id, assignment)
         )
