@@ -7,11 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from base.nbgrader_settings import gradebook_file, load_config
+from base.nbgrader_settings import load_config
 from base.paths import COURSE_ROOT, known_assignments, outside_course
 from base.text import some_of, student_text
 from course.demo_marker import MARKER, demo_students
 from course.late import deadline, penalty_plugin, with_lateness
+from course.record_gradebook import record_in_gradebook
 from grader.cases import checks
 from grader.grading import add_grading_options, grading_from
 from grader.outputs import (
@@ -212,7 +213,7 @@ def run(args):
     if paged != results:  # a feedback page that could not be written is that student's row
         results = paged
         grades, _ = write_grades_csv(args.out, args.assignment, results)
-    recorded = record_in_gradebook(args, config, grading.assignment, results)
+    recorded = record_in_gradebook(config, args, grading.assignment, results, dict(submissions))
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
     print(f"Limits that held: {cgroup.describe(grading.limits)}.")
@@ -269,50 +270,3 @@ def run(args):
             f"`nbgrader release_feedback {args.assignment}` hands it to the students."
         )
     return 1 if bad_ids or recorded is False else 0
-
-
-def record_in_gradebook(args, config, assignment, results):
-    """Record the class in nbgrader's gradebook.db when asked, or by default when the course has
-    one; returns whether it went through for every hand-in, or None when not asked."""
-    path = gradebook_file(config)
-    wanted = args.nbgrader_gradebook
-    if wanted is None:
-        wanted = path is None or path.is_file()
-    if not wanted:
-        return None
-    from grader.outputs.nbgrader_gradebook import GradebookMismatch, manual_grades, record
-
-    where = path or "nbgrader's gradebook"
-    source = args.root / "source" / assignment.name / assignment.notebook.name
-    notebook = source if source.is_file() else assignment.notebook
-    try:
-        problems = record(config, assignment.name, notebook, results)
-    except GradebookMismatch as error:
-        print(f"error: nothing was recorded in the gradebook: {error}.", file=sys.stderr)
-        return False
-    except Exception as error:  # the database's own: grades.csv and the pages are written
-        print(
-            f"error: recording in {where} failed ({type(error).__name__}: {error}); grades.csv "
-            "and the feedback pages stand. Fix the cause (or pass --no-nbgrader-gradebook) and "
-            "grade again.",
-            file=sys.stderr,
-        )
-        return False
-    for student, problem in problems:
-        print(
-            f"error: {student_text(student)} was not recorded in {where} ({problem}); their row "
-            "in grades.csv stands: fix the cause and grade again.",
-            file=sys.stderr,
-        )
-    print(
-        f"Recorded {len(results) - len(problems)} hand-in(s) in {where}: formgrader and "
-        f"`nbgrader export` show them."
-    )
-    edited = manual_grades(config, assignment.name)
-    if edited:
-        print(
-            f"note: {len(edited)} student(s) have grades entered in formgrader, which nbgrader "
-            f"counts before the automatic ones (grades.csv holds the automatic ones): "
-            f"{some_of(map(student_text, edited))}."
-        )
-    return not problems

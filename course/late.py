@@ -96,6 +96,6 @@ def with_lateness(results, folders, due, plugin):
         if late > 0:
             given = plugin().late_submission_penalty(result.student_id, result.score, late)
             penalty = min(max(float(given or 0.0), 0.0), result.score)
-        stamp = f"{when:%Y-%m-%d %H:%M:%S} UTC"
+        stamp = f"{when.isoformat(sep=' ')} UTC"  # whole: formgrader compares it with the file's
         dated.append(replace(result, timestamp=stamp, seconds_late=late, late_penalty=penalty))
     return dated, problems

@@ -119,3 +119,12 @@ def test_moodle_lists_a_student_two_rows_answer_to(tmp_path, capsys):
     table = read(tmp_path / "lms-import.csv")
     assert [row[0] for row in table[1:]] == ["S-2"]
     assert "ada: several rows match this id" in printed
+
+
+def test_a_grades_file_of_another_assignment_writes_nothing(tmp_path, capsys):
+    (tmp_path / "grades.csv").write_text(GRADES.replace("backprop,", "other,"), encoding="utf-8")
+    (tmp_path / "lms.csv").write_text(CANVAS, encoding="utf-8")
+    arguments = ["export", "canvas", "backprop", f"--gradebook={tmp_path / 'lms.csv'}"]
+    assert course([*arguments, f"--grades={tmp_path / 'grades.csv'}"]) == 2
+    assert "holds grades of other, not backprop" in capsys.readouterr().err
+    assert not (tmp_path / "lms-import.csv").exists()

@@ -102,9 +102,9 @@ def test_other_graded_cells_with_hand_ins_recorded_are_refused(course, grade_ids
 
 
 def test_the_late_penalty_is_the_configured_plugins_in_grades_and_gradebook(course, grade_ids):
-    (course / "late.py").write_text(PER_HOUR)
+    (course / "per_hour.py").write_text(PER_HOUR)
     with open(course / "nbgrader_config.py", "a") as file:
-        file.write('\nc.AssignLatePenalties.plugin_class = "late.PerHour"\n')
+        file.write('\nc.AssignLatePenalties.plugin_class = "per_hour.PerHour"\n')
     config = load_config(course)
     due = datetime(2026, 1, 31, 17, 0)
     folders = {}

@@ -11,8 +11,10 @@ import time
 from datetime import datetime, timezone
 
 from handins import MAX_SCORE, POINTS, only_done, solution, write_handin
+from nbgrader.apps.api import NbGraderAPI
 from nbgrader_commands import nbgrader
 
+from base.nbgrader_settings import course_directory, load_config
 from base.paths import COURSE_ROOT
 from course.cli import main as course
 
@@ -112,6 +114,16 @@ def test_a_term_on_nbgraders_exchange(tmp_path):
     assert {s: float(row["max_score"]) for s, row in exported.items()} == dict.fromkeys(
         handins, MAX_SCORE
     )
+
+    # formgrader's own view of the course: both listed as autograded, each notebook openable
+    config = load_config(root)
+    formgrader = NbGraderAPI(coursedir=course_directory(config), config=config)
+    listed = {s["student"]: s for s in formgrader.get_submissions(ASSIGNMENT)}
+    assert {s: (row["autograded"], row["score"]) for s, row in listed.items()} == {
+        s: (True, raw[s]) for s in handins
+    }
+    notebooks = formgrader.get_notebook_submissions(ASSIGNMENT, ASSIGNMENT)
+    assert sorted(n["student"] for n in notebooks) == sorted(handins)
 
     # each student fetches their own page
     nbgrader(root, "release_feedback", ASSIGNMENT)

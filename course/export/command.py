@@ -76,8 +76,12 @@ def max_score(grades):
 
 
 def run(args):
-    grades, left_out = read_grades(args.grades, args.assignment)
-    lms = build(args, grades)
+    try:
+        grades, left_out = read_grades(args.grades, args.assignment)
+        lms = build(args, grades)
+    except CourseError as error:
+        print(f"course export: error: {error}; nothing was written.", file=sys.stderr)
+        return 2
     matched, unmatched, ambiguous = match(grades, lms)
     clashes = overwritten(matched, lms.current)
     if clashes and not args.force:

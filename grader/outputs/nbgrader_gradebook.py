@@ -5,15 +5,17 @@ by the preprocessors `generate_assignment` runs (ClearSolutions, ComputeChecksum
 hand-in with `Gradebook.update_or_create_submission` (which makes its grade rows), and the late
 penalty by nbgrader's AssignLatePenalties with the plugin nbgrader_config.py names. Only the
 automatic score of each graded cell is written: manual grades, extra credit and comments a TA
-entered in formgrader stay, and nbgrader counts a manual grade before the automatic one.
+entered in formgrader stay, and nbgrader counts a manual grade before the automatic one. Formgrader
+opens a submission from nbgrader's autograded folder, so each hand-in's notebook is copied there.
 """
 
 import warnings
+from pathlib import Path
 
 from base.nbgrader_settings import course_directory, course_importable, open_gradebook
 from base.notebook import read_notebook
 from base.text import roster_order
-from grader.outputs.gradebook import NOT_WRITABLE
+from grader.outputs.gradebook import NOT_WRITABLE, write_atomically
 
 CELL_PREPROCESSORS = ("ClearSolutions", "ClearOutput", "ComputeChecksums", "SaveCells")
 
@@ -42,7 +44,8 @@ def record(config, assignment, notebook_path, results):
                     record_one(gradebook, assignment, notebook, result)
             except Exception as error:  # that student's row says why; the others are recorded
                 gradebook.db.rollback()
-                problems.append((result.student_id, f"{type(error).__name__}: {error}"))
+                why = f"not recorded in the gradebook ({type(error).__name__}: {error})"
+                problems.append((result.student_id, why))
     with course_importable(directory.root):
         for result in results:
             if result.status != NOT_WRITABLE and result.student_id not in dict(problems):
@@ -128,3 +131,29 @@ def manual_grades(config, assignment):
             },
             key=roster_order,
         )
+
+
+def show_in_formgrader(config, assignment, folders, students):
+    """Copy each recorded hand-in's notebooks, outputs cleared by nbgrader's ClearOutput, to where
+    formgrader looks for an autograded one (nbgrader's autograded_directory): it lists and opens a
+    submission only when that folder holds its notebook. Returns [(student, why not)]."""
+    import nbformat
+    from nbgrader.preprocessors import ClearOutput
+
+    directory = course_directory(config)
+    problems = []
+    for student in students:
+        target = Path(directory.format_path(directory.autograded_directory, student, assignment))
+        try:
+            for path in sorted(folders[student].glob("*.ipynb")):
+                node, _ = ClearOutput().preprocess(nbformat.read(path, as_version=4), {})
+                write_atomically(target / path.name, nbformat.writes(node))
+        except (OSError, UnicodeError, ValueError, nbformat.ValidationError) as error:
+            problems.append(
+                (
+                    student,
+                    f"its notebook could not be put where formgrader shows it "
+                    f"({type(error).__name__}: {error})",
+                )
+            )
+    return problems
