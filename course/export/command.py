@@ -22,6 +22,7 @@ EXPORTERS = {"canvas": Canvas, "moodle": Moodle}
 
 
 def add_arguments(parser):
+    parser.epilog = __doc__.split("\n", 1)[1]  # the matching and overwriting rules belong in --help
     parser.add_argument("lms", choices=sorted(EXPORTERS), help="the LMS the file is for")
     parser.add_argument("assignment", help="assignment name, e.g. backprop")
     parser.add_argument(
