@@ -18,3 +18,8 @@ c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
 # autograde copies the source version of every file over the student's unless told not to;
 # for toolbox.py and nn.py that would hand every student the solution.
 c.Autograde.exclude_overwriting = {"backprop": ["toolbox.py", "nn.py"]}
+
+# `course grade` writes results.json and feedback.html to autograded/<student_id>/<assignment>/;
+# nbgrader's own autograde --force deletes that folder before grading, so nbgrader's results go
+# to a folder of their own and the two coexist.
+c.CourseDirectory.autograded_directory = "nbgrader-autograded"

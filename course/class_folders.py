@@ -4,7 +4,7 @@ or written."""
 
 from pathlib import Path
 
-from base.paths import known_assignments, outside_course
+from base.paths import COURSE_ROOT, known_assignments, outside_course
 
 
 def add_class_arguments(parser, out_help="output folder (default autograded/)"):
@@ -19,10 +19,10 @@ def add_class_arguments(parser, out_help="output folder (default autograded/)"):
     parser.add_argument("--out", type=Path, default=Path("autograded"), help=out_help)
 
 
-def assignment_refusal(assignment, consequence):
-    """Why `assignment` is not one of the course's, or None; `consequence` says what was left
-    undone."""
-    known = known_assignments()
+def assignment_refusal(assignment, consequence, root=COURSE_ROOT):
+    """Why `assignment` is not one of the course's in `root`, or None; `consequence` says what was
+    left undone."""
+    known = known_assignments(root)
     if assignment in known:
         return None
     return (

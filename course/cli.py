@@ -32,6 +32,7 @@ COMMANDS = {
     "collect": "course.collect.command",
     "grade": "course.grade",
     "similarity": "course.similarity",
+    "export": "course.export.command",
 }
 
 

@@ -1,11 +1,14 @@
 """Grade every hand-in of an assignment in a sandbox: grades.csv, results.json and reports."""
 
+import argparse
 import os
 import secrets
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+from base.nbgrader_settings import load_config
 from base.paths import COURSE_ROOT
 from base.text import some_of, student_text
 from course.class_folders import (
@@ -15,6 +18,8 @@ from course.class_folders import (
     output_refusal,
 )
 from course.demo_marker import MARKER, demo_students
+from course.late import deadline, penalty_plugin, with_lateness
+from course.record_gradebook import record_in_gradebook
 from grader.cases import checks
 from grader.grading import add_grading_options, grading_from
 from grader.outputs import (
@@ -40,6 +45,21 @@ def add_arguments(parser):
         type=positive(int),
         default=os.cpu_count() or 1,
         help="hand-ins graded at once (default: one per core)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=COURSE_ROOT,
+        metavar="DIR",
+        help="the course root, holding release/, nbgrader_config.py and nbgrader's gradebook.db "
+        "(default: this checkout)",
+    )
+    parser.add_argument(
+        "--nbgrader-gradebook",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="record the scores in the course's nbgrader gradebook.db, for formgrader and "
+        "`nbgrader export` (default: when the course has one)",
     )
     add_grading_options(parser.add_argument)
 
@@ -85,7 +105,7 @@ def refusal(args, submissions):
     """Why this class cannot be graded as asked (a message), or None: checked before anything
     is written."""
     refused = assignment_refusal(
-        args.assignment, "nothing was graded and the gradebook is unchanged."
+        args.assignment, "nothing was graded and the gradebook is unchanged.", args.root
     ) or output_refusal(args.out, args.submitted)
     if refused:
         return refused
@@ -114,7 +134,7 @@ def refusal(args, submissions):
         # bubblewrap's trial run waits on a process: build meanwhile
         with ThreadPoolExecutor(max_workers=1) as pool:
             trial = pool.submit(choose_sandbox, args.sandbox)
-            grading = grading_from(args, args.assignment, COURSE_ROOT)
+            grading = grading_from(args, args.assignment, args.root)
             # built once here, shared by every grading process
             checks(grading.assignment, grading.seed)
             trial.result()
@@ -146,7 +166,7 @@ def run(args):
                 "not graded: "
                 f"{problem}. Rename the folder (keep the student's number) and grade again."
             )
-    grading = grading_from(args, args.assignment, COURSE_ROOT)  # as refusal() made it
+    grading = grading_from(args, args.assignment, args.root)  # as refusal() made it
     graded = grade_class([s for s in submissions if s[0] not in bad_ids], grading, jobs=args.jobs)
     by_student = {result.student_id: result for result in graded}
     results = [
@@ -154,13 +174,24 @@ def run(args):
         for student, _ in submissions
     ]
     seconds = time.perf_counter() - start
+    config = load_config(args.root)
+    results, late_problems = with_lateness(
+        results,
+        dict(submissions),
+        deadline(config, args.assignment),
+        lambda: penalty_plugin(config, args.root),
+    )
     results, grades, kept = write_gradebook(args.out, args.assignment, results)
-    from grader.outputs.pages import write_pages  # loaded after grading: nothing before needs it
+    # loaded after grading: nothing before needs them
+    from grader.outputs.exchange_feedback import write_exchange_feedback
+    from grader.outputs.pages import write_pages
 
     paged, report = write_pages(args.out, args.assignment, results)
+    paged, exchanged = write_exchange_feedback(config, args.assignment, paged, dict(submissions))
     if paged != results:  # a feedback page that could not be written is that student's row
         results = paged
         grades, _ = write_grades_csv(args.out, args.assignment, results)
+    recorded = record_in_gradebook(config, args, grading.assignment, results, dict(submissions))
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
     print(f"Limits that held: {cgroup.describe(grading.limits)}.")
@@ -205,8 +236,15 @@ def run(args):
             f"grades.csv explain: {some_of(student_text(shown_id(s)) for s in bad_ids)}. Rename "
             "them and grade again."
         )
+    for student, problem in late_problems:
+        print(f"note: {student_text(student)}: {problem}.")
     print(
         f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json"
     )
     print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")
-    return 1 if bad_ids else 0
+    if exchanged:
+        print(
+            f"Feedback of {len(exchanged)} hand-in(s) from nbgrader's exchange is ready: "
+            f"`nbgrader release_feedback {args.assignment}` hands it to the students."
+        )
+    return 1 if bad_ids or recorded is False else 0

@@ -36,10 +36,19 @@ class SubmissionResult:
     sandbox: str
     limits: str = ""  # which kernel limits bound its worker (grader.sandbox.cgroup.describe)
     seed: int | None = None  # of the hidden cases' random inputs (see grader.grading.Grading)
+    # when it was handed in (ISO 8601, UTC; "" when nothing says) and what lateness cost: the
+    # score stays the raw score, so a penalty is always shown beside it, never folded in
+    timestamp: str = ""
+    seconds_late: float = 0.0
+    late_penalty: float = 0.0
 
     @property
     def score(self):
         return sum(check.score for check in self.checks)
+
+    @property
+    def final_score(self):
+        return max(0.0, self.score - self.late_penalty)
 
     @property
     def max_score(self):

@@ -245,6 +245,10 @@ def test_course_grade_writes_a_row_and_results_for_every_hand_in(tmp_path, capsy
         "score",
         "max_score",
         *POINTS,
+        "timestamp",
+        "hours_late",
+        "late_penalty",
+        "final_score",
         "status",
         "message",
     ]

@@ -1,4 +1,5 @@
-"""nbgrader's autograde keeps the student's toolbox.py and nn.py, thanks to the course's config.
+"""nbgrader's autograde keeps the student's toolbox.py and nn.py, thanks to the course's config,
+and writes beside `course grade`'s results, not over them.
 
 By default autograde copies every source file over the student's, which would
 grade the solution instead of the student's engine. The second case removes
@@ -6,37 +7,18 @@ the setting from a copy of the config and shows the overwrite happening, so
 the first case cannot pass by accident.
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 from handins import FILES
+from nbgrader_commands import nbgrader
 
 from base.paths import COURSE_ROOT
 from course.sample_class import make_sample_class
 
 CONFIG = "nbgrader_config.py"
 SETTING = re.compile(r"^c\.Autograde\.exclude_overwriting\b.*$", re.M)
-
-
-def nbgrader(root, *args):
-    # nbgrader runs the `alembic` program to set up its database: it must be on PATH, as in an
-    # activated environment.
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PATH": path},
-    )
-    assert result.returncode == 0, (
-        f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +56,16 @@ def test_autograde_grades_the_students_engine_not_the_solution(
     if not keep_setting:
         (root / CONFIG).write_text(SETTING.sub("", config))
 
+    # what course grade left for this student: nbgrader's autograde --force must not delete it
+    ours = root / "autograded" / student / "backprop" / "results.json"
+    ours.parent.mkdir(parents=True)
+    ours.write_text('{"score": 0}')
+
     nbgrader(root, "autograde", "backprop", "--create", "--force")
 
+    assert ours.read_text() == '{"score": 0}'
     for name in FILES:
-        graded = (root / "autograded" / student / "backprop" / name).read_text()
+        graded = (root / "nbgrader-autograded" / student / "backprop" / name).read_text()
         handed_in = (root / "submitted" / student / "backprop" / name).read_text()
         solution = (root / "source" / "backprop" / name).read_text()
         assert handed_in != solution

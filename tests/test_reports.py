@@ -1,5 +1,6 @@
 """Feedback pages and the class report, from the results grading returns."""
 
+import dataclasses
 import os
 import re
 import stat
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 from grader.outputs.gradebook import NOT_WRITABLE
-from grader.outputs.pages import class_report_page, histogram, write_pages
+from grader.outputs.pages import class_report_page, feedback_page, histogram, write_pages
 from grader.plugin import CheckResult
 from grader.run import SubmissionResult
 
@@ -228,3 +229,18 @@ def test_report_says_where_student_code_ran_and_warns_without_bubblewrap(out):
     page = report(out)
     assert "Student code ran in: bubblewrap, process (bubblewrap not installed)." in page
     assert "not every submission ran inside bubblewrap" in page
+
+
+def test_late_hand_ins_are_listed_with_their_penalty_and_final_score():
+    late = dataclasses.replace(
+        handin("bob", POINTS),
+        timestamp="2026-02-01 10:00:00 UTC",
+        seconds_late=5400.0,
+        late_penalty=1.0,
+    )
+    report = class_report_page([handin("ada lovelace", POINTS), late], "backprop")
+    [row] = table_rows(section(report, "<h2>Handed in late", "<h2>Students"))[1:]
+    assert row == ["bob", "2026-02-01 10:00:00 UTC", "1.5 h", "1", "3 / 4"]
+    page = feedback_page(late, "backprop")
+    assert "1.5 h after the due" in page and "final score is\n<strong>3 / 4</strong>" in page
+    assert "Handed in late" not in class_report_page([handin("ada", POINTS)], "backprop")

@@ -93,7 +93,16 @@ def grades_csv(assignment, results):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["assignment", "student_id", "score", "max_score", *grade_ids, "status", "message"]
+        [
+            "assignment",
+            "student_id",
+            "score",
+            "max_score",
+            *grade_ids,
+            *LATE_COLUMNS,
+            "status",
+            "message",
+        ]
     )
     for result in results:
         writer.writerow(
@@ -103,11 +112,19 @@ def grades_csv(assignment, results):
                 number(result.score),
                 number(result.max_score),
                 *(number(check.score) for check in result.checks),
+                result.timestamp,
+                f"{result.seconds_late / 3600:.3f}",
+                number(result.late_penalty),
+                number(result.final_score),
                 result.status,
                 spreadsheet_safe(result.message),
             ]
         )
     return out.getvalue()
+
+
+# after the checks: `score` stays the raw score, as nbgrader's raw_score; final_score is what counts
+LATE_COLUMNS = ("timestamp", "hours_late", "late_penalty", "final_score")
 
 
 def gradescope_json(result):
@@ -133,6 +150,10 @@ def gradescope_json(result):
             "sandbox": result.sandbox,
             "limits": result.limits,
             "cases_seed": result.seed,
+            "timestamp": result.timestamp,
+            "seconds_late": result.seconds_late,
+            "late_penalty": result.late_penalty,
+            "final_score": result.final_score,
         },
     }
 

@@ -5,6 +5,7 @@ jinja2 escapes every value (ids, messages, what a hand-in printed or returned), 
 cannot put markup or script into a page a TA opens. Bars are CSS, so no plotting library loads.
 """
 
+import math
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -34,6 +35,13 @@ TEMPLATES.filters.update(
     percent=lambda fraction, digits=0: f"{fraction:.{digits}%}",
     mean=statistics.mean,
     median=statistics.median,
+    late_by=lambda seconds: (
+        f"{math.ceil(seconds / 60)} min"
+        if seconds < 3600
+        else f"{seconds / 3600:.1f} h"
+        if seconds < 2 * 86400
+        else f"{seconds / 86400:.1f} days"
+    ),
 )
 
 
@@ -82,6 +90,7 @@ def class_report_page(results, assignment, similarity=False):
         seeds=sorted({result.seed for result in results if result.seed is not None}),
         similarity=similarity,
         similarity_page=SIMILARITY_PAGE,
+        late=[result for result in results if result.seconds_late],
     )
 
 

@@ -1,0 +1,57 @@
+"""Put each student's feedback page where `nbgrader release_feedback` picks it up.
+
+release_feedback copies feedback/<student_id>/<assignment>/<notebook>.html into the exchange under a
+hash of the notebook's name and the hand-in's secret, and `nbgrader fetch_feedback` finds it with
+the secret in the student's own copy of what they submitted: only that student can fetch it. So a
+page is placed only for a hand-in that came through nbgrader's exchange (`collect` keeps its
+submission_secret.txt and timestamp.txt, which release_feedback reads beside the page); a hand-in
+from an LMS has neither, and its feedback goes back through the LMS.
+"""
+
+from pathlib import Path
+
+from base.nbgrader_settings import course_directory
+from grader.outputs.gradebook import NOT_WRITABLE, not_written, write_atomically
+from grader.outputs.pages import feedback_page
+
+EXCHANGE_FILES = ("submission_secret.txt", "timestamp.txt")
+
+
+def from_exchange(folder):
+    """Whether a hand-in folder came through nbgrader's exchange, so feedback can go back there:
+    the files release_feedback reads, and a notebook for fetch_feedback to key the page by."""
+    return (
+        folder is not None
+        and all((folder / name).is_file() for name in EXCHANGE_FILES)
+        and any(folder.glob("*.ipynb"))
+    )
+
+
+def write_exchange_feedback(config, assignment, results, folders):
+    """Place the feedback of every hand-in from the exchange; returns (the results, with a row of
+    their own for a page that could not be placed; the students whose page was placed)."""
+    written, placed = [], []
+    for result in results:
+        folder = folders.get(result.student_id)
+        if result.status == NOT_WRITABLE or not from_exchange(folder):
+            written.append(result)
+            continue
+        directory = course_directory(config)  # here: loading nbgrader takes seconds
+        target = Path(
+            directory.format_path(directory.feedback_directory, result.student_id, assignment)
+        )
+        try:
+            page = feedback_page(result, assignment)
+            # keyed by each notebook the student handed in: fetch_feedback looks for those
+            for notebook in sorted(folder.glob("*.ipynb")):
+                write_atomically(target / f"{notebook.stem}.html", page)
+            for name in EXCHANGE_FILES:
+                write_atomically(target / name, (folder / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeError) as error:
+            written.append(
+                not_written(result, f"the feedback page in {target} could not be written ({error})")
+            )
+            continue
+        written.append(result)
+        placed.append(result.student_id)
+    return written, placed
