@@ -31,6 +31,7 @@ COMMANDS = {
     "validate": "course.validate",
     "collect": "course.collect.command",
     "grade": "course.grade",
+    "gradescope": "course.gradescope.command",
 }
 
 

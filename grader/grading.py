@@ -14,9 +14,10 @@ class Grading:
     allow_changed_code: bool = False
 
 
-def add_grading_options(add_option, assignment_option=False):
+def add_grading_options(add_option, assignment_option=False, limits=Limits()):
     """Declare how a hand-in is graded, for `course grade` (argparse) and `pytest grader` alike;
-    `course grade` names the assignment as an argument, pytest with `--assignment`."""
+    `course grade` names the assignment as an argument, pytest with `--assignment`. `limits` are
+    the defaults."""
     if assignment_option:
         only = known_gradings()
         add_option(
@@ -37,7 +38,7 @@ def add_grading_options(add_option, assignment_option=False):
         help="grade hand-ins that changed the given code outside the stubbed functions (by "
         "default they are refused with a message: rewritten given code could fake every answer)",
     )
-    add_limit_options(add_option)
+    add_limit_options(add_option, limits)
 
 
 def grading_from(options, assignment_name, root):

@@ -150,13 +150,14 @@ def _serve(connection):
     )  # this process ends by os._exit: no exit handler
 
 
-def not_graded(student_id, grading, message, status="grader error"):
-    """A row for a hand-in that was not graded: every check failed with `message`."""
+def not_graded(student_id, grading, message, status="grader error", sandbox=None):
+    """A row for a hand-in that was not graded: every check failed with `message`. `sandbox`
+    names where it would have run, if not the one `grading` asks for."""
     results = tuple(
         CheckResult(check.grade_id, check.points, False, f"not graded: {message}")
         for check in checks(grading.assignment)
     )
-    sandbox = choose_sandbox(grading.sandbox).name
+    sandbox = sandbox or choose_sandbox(grading.sandbox).name
     return SubmissionResult(student_id, status, message, results, sandbox)
 
 
