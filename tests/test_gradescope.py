@@ -3,10 +3,10 @@ hand-in as `course grade` does, in bubblewrap and in the fallback, and always le
 results.json in Gradescope's format; a hand-in can neither read the solution nor touch the
 results."""
 
+import ast
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -24,13 +24,14 @@ from handins import (
     stubs,
     write_handin,
 )
-from system_python import SITE_PACKAGES, SYSTEM_PYTHON
+from system_python import SYSTEM_PYTHON
 
 from base.paths import COURSE_ROOT
-from course.gradescope.bundle import build_bundle
+from course.cli import main
+from course.gradescope.bundle import build_bundle, course_files
+from course.gradescope.pins import pinned_requirements
+from course.gradescope.trial import install, start_grading
 from grader.sandbox import choose_sandbox
-
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh runs as root, as on Gradescope")
 
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 
@@ -107,41 +108,22 @@ HANDINS = {
 def autograder():
     """An AUTOGRADER_ROOT with the bundle unpacked into source/ and setup.sh run, reusing this
     checkout's packages (no apt, no download), the worker user `nobody`."""
+    if os.geteuid() != 0:
+        pytest.skip("setup.sh runs as root, as on Gradescope")
     if not SYSTEM_PYTHON.is_file():
         pytest.skip(f"no system Python {sys.version_info[:2]} that every user can run")
     root = Path(tempfile.mkdtemp(prefix="autograder-"))
     try:
         bundle = build_bundle(COURSE_ROOT, graded(), "after_published", root / "autograder.zip")
-        with zipfile.ZipFile(bundle) as unpacked:
-            unpacked.extractall(root / "source")
-        for script in ("setup.sh", "run_autograder"):
-            (root / "source" / script).chmod(0o755)  # as Gradescope's unpacking keeps them
-        environment = {
-            **os.environ,
-            "AUTOGRADER_ROOT": str(root),
-            "GRADER_SKIP_APT": "1",
-            "GRADER_PYTHON": str(SYSTEM_PYTHON),
-            "GRADER_SITE_PACKAGES": SITE_PACKAGES,
-            "GRADER_WORKER_USER": "nobody",
-        }
-        subprocess.run([root / "source" / "setup.sh"], env=environment, check=True, timeout=120)
-        shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+        install(bundle, root, SYSTEM_PYTHON, "nobody")
         yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def run_autograder(root, upload, sandbox):
-    """Grade the files `upload` (name -> text, a name may hold folders) as Gradescope would;
-    returns results.json."""
-    submission = root / "submission"
-    shutil.rmtree(submission, ignore_errors=True)
-    for name, data in upload.items():
-        (submission / name).parent.mkdir(parents=True, exist_ok=True)
-        (submission / name).write_bytes(data if isinstance(data, bytes) else data.encode())
-    environment = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_SANDBOX": sandbox}
-    environment.pop("GRADER_WORKER_USER", None)  # setup.sh's choice holds
-    subprocess.run([root / "run_autograder"], env=environment, timeout=300, capture_output=True)
+    """Grade the files `upload` as Gradescope would; returns results.json, checked."""
+    start_grading(root, upload, sandbox).communicate(timeout=300)
     document = json.loads((root / "results" / "results.json").read_text())
     assert format_problems(document) == []
     return document
@@ -215,3 +197,49 @@ def test_a_crash_of_the_grader_still_leaves_results(autograder, tmp_path):
     outside = run_autograder(root, solution(), "auto")
     assert outside["score"] == 0 and "could not start" in outside["output"]
     assert [t["score"] for t in outside["tests"]] == [0] * len(outside["tests"]) != []
+
+
+def test_the_command_builds_a_bundle_gradescope_can_run(tmp_path, capsys):
+    out = tmp_path / "autograder.zip"
+    assert main(["gradescope", "backprop", "--out", str(out), "--hidden-detail", "hidden"]) == 0
+    assert "students upload toolbox.py, nn.py and backprop.ipynb" in capsys.readouterr().out
+    with zipfile.ZipFile(out) as bundle:
+        modes = {info.filename: info.external_attr >> 16 for info in bundle.infolist()}
+        settings = json.loads(bundle.read("settings.json"))
+        not_started = json.loads(bundle.read("not-started.json"))
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+    assert "course/source/backprop/toolbox.py" in modes  # the solution, closed to hand-ins
+    assert settings["hidden_detail"] == "hidden" and settings["limits"]["memory_mb"] < 768
+    assert format_problems(not_started) == [] and not_started["score"] == 0
+    assert main(["gradescope", "nothing", "--out", str(tmp_path / "x.zip")]) == 1
+    assert "no checks for the assignment 'nothing'" in capsys.readouterr().err
+
+
+def imported_distributions(paths):
+    """The installed distributions whose modules the files at `paths` import when loaded (imports
+    inside functions are left out: those are of commands grading never runs)."""
+    from importlib.metadata import packages_distributions
+
+    owners, found = packages_distributions(), set()
+    for path in paths:
+        waiting = [ast.parse(path.read_text(encoding="utf-8"))]
+        while waiting:
+            node = waiting.pop()
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            waiting += ast.iter_child_nodes(node)
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            found.update(d for n in names for d in owners.get(n.split(".")[0], ()))
+    return found
+
+
+def test_the_pinned_packages_hold_all_that_grading_imports():
+    paths = [here for _, here in course_files(COURSE_ROOT, "backprop") if here.suffix == ".py"]
+    pinned = {line.split("==")[0].lower() for line in pinned_requirements().splitlines()}
+    ours = {"backprop-course"}  # this checkout, which the bundle carries as source
+    assert {name.lower() for name in imported_distributions(paths)} - ours <= pinned

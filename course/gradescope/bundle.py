@@ -34,7 +34,11 @@ def course_files(root, assignment):
             if path.is_file() and "__pycache__" not in path.parts
         ]
     source = root / "source" / assignment
-    found += [(f"course/source/{assignment}/{p.name}", p) for p in sorted(source.glob("*.py"))]
+    found += [
+        (f"course/source/{assignment}/{p.name}", p)
+        for p in sorted(source.glob("*.py"))
+        if p.stem != assignment  # the notebook's pair: grading reads the release's notebook
+    ]
     release = root / "release" / assignment
     found += [
         (f"course/release/{assignment}/{p.relative_to(release).as_posix()}", p)
