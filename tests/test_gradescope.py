@@ -3,13 +3,14 @@ hand-in as `course grade` does, in bubblewrap and in the fallback, and always le
 results.json in Gradescope's format; a hand-in can neither read the solution nor touch the
 results."""
 
-import ast
+import functools
 import json
 import os
 import shutil
 import sys
 import tempfile
 import zipfile
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,10 @@ from handins import (
     prying,
     solution,
     stubs,
+    with_regions,
     write_handin,
 )
+from imports import imported_tops
 from system_python import SYSTEM_PYTHON
 
 from base.paths import COURSE_ROOT
@@ -137,13 +140,19 @@ def usable(sandbox):
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
 
 
+@functools.cache
+def graded_locally(kind):
+    """The hand-in `kind` graded as `course grade` grades it."""
+    with tempfile.TemporaryDirectory() as folder:
+        return grade_handin(kind, write_handin(Path(folder) / "backprop", HANDINS[kind]()))
+
+
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 @pytest.mark.parametrize("kind", HANDINS)
-def test_each_hand_in_scores_as_course_grade_scores_it(autograder, kind, sandbox, tmp_path):
+def test_each_hand_in_scores_as_course_grade_scores_it(autograder, kind, sandbox):
     usable(sandbox)
-    files = HANDINS[kind]()
-    document = run_autograder(autograder, files, sandbox)
-    local = grade_handin(kind, write_handin(tmp_path / "backprop", files))
+    document = run_autograder(autograder, HANDINS[kind](), sandbox)
+    local = graded_locally(kind)
     assert document["extra_data"]["sandbox"].startswith(sandbox)
     assert document["extra_data"]["status"] == local.status
     assert document["score"] == local.score
@@ -163,6 +172,15 @@ def test_a_hand_in_can_neither_read_the_solution_nor_touch_the_results(autograde
     assert document["score"] == MAX_SCORE, document["tests"][0]["output"]
     assert sorted(p.name for p in results.iterdir()) == ["results.json"]
     assert "forged" not in (results / "results.json").read_text()
+
+
+def test_a_hand_in_that_hangs_loses_only_the_check_that_hung(autograder):
+    document = run_autograder(
+        autograder, with_regions({"Mul": "while True:\n    pass\n"}), "process"
+    )
+    assert document["score"] == MAX_SCORE - 1
+    hung = next(test for test in document["tests"] if test["name"] == "multiplication")
+    assert hung["status"] == "failed" and "no answer within" in hung["output"]
 
 
 def test_an_upload_in_a_folder_or_a_zip_is_found(autograder):
@@ -218,24 +236,9 @@ def test_the_command_builds_a_bundle_gradescope_can_run(tmp_path, capsys):
 def imported_distributions(paths):
     """The installed distributions whose modules the files at `paths` import when loaded (imports
     inside functions are left out: those are of commands grading never runs)."""
-    from importlib.metadata import packages_distributions
-
-    owners, found = packages_distributions(), set()
-    for path in paths:
-        waiting = [ast.parse(path.read_text(encoding="utf-8"))]
-        while waiting:
-            node = waiting.pop()
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            waiting += ast.iter_child_nodes(node)
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            found.update(d for n in names for d in owners.get(n.split(".")[0], ()))
-    return found
+    owners = packages_distributions()
+    tops = {top for path in paths for top in imported_tops(path, inside_functions=False)}
+    return {distribution for top in tops for distribution in owners.get(top, ())}
 
 
 def test_the_pinned_packages_hold_all_that_grading_imports():
@@ -243,3 +246,13 @@ def test_the_pinned_packages_hold_all_that_grading_imports():
     pinned = {line.split("==")[0].lower() for line in pinned_requirements().splitlines()}
     ours = {"backprop-course"}  # this checkout, which the bundle carries as source
     assert {name.lower() for name in imported_distributions(paths)} - ours <= pinned
+
+
+def test_the_format_check_finds_what_gradescope_would_not_take():
+    good = {"score": 1, "output": "", "stdout_visibility": "hidden", "extra_data": {"sandbox": "x"}}
+    test = {"name": "a", "score": 1, "max_score": 1, "status": "passed", "output": ""}
+    assert format_problems({**good, "tests": [{**test, "visibility": "visible"}]}) == []
+    assert format_problems({**good, "tests": [{**test, "visibility": "students"}]}) != []
+    assert format_problems({**good, "tests": [{**test, "visibility": "visible", "score": 0}]})
+    assert format_problems({**good, "tests": [], "stdout_visibility": "visible"}) != []
+    assert format_problems({**good, "tests": [], "points": 1}) != []

@@ -94,7 +94,9 @@ def make_stage(account, copy_dir, files):
     Returns the stage's path; the caller removes it once the worker has ended."""
     stage = Path(tempfile.mkdtemp(prefix="grader-worker-", dir=stage_base()))
     try:
-        stage.chmod(0o711)  # others may pass, not list: the name is known only to the worker
+        # others may pass, not list. Workers running at once share the account, so outside
+        # bubblewrap one could find another's stage (in /proc): grade a class in bubblewrap.
+        stage.chmod(0o711)
         submission = stage / "submission"
         submission.mkdir(mode=0o755)
         for path in Path(copy_dir).iterdir():
