@@ -33,6 +33,7 @@ COMMANDS = {
     "grade": "course.grade",
     "similarity": "course.similarity",
     "export": "course.export.command",
+    "gradescope": "course.gradescope.command",
 }
 
 

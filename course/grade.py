@@ -195,14 +195,18 @@ def run(args):
     print_gradebook(results, grades)
     print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
     print(f"Limits that held: {cgroup.describe(grading.limits)}.")
+    account = choose_sandbox(args.sandbox).account
     if not results[0].sandbox.startswith("bubblewrap"):
-        print(
-            "warning: without bubblewrap, student code ran as this user: it could read the "
-            "solution, write where "
-            "you can and stop the grader. Install bubblewrap (apt install bubblewrap) before "
-            "grading real hand-ins."
+        who, harm = (
+            (account.name, "read what that user can (the solution, if it is readable to all)")
+            if account
+            else ("this user", "read the solution, write where you can and stop the grader")
         )
-    if os.geteuid() == 0 and not checks_cannot_start_processes():
+        print(
+            f"warning: without bubblewrap, student code ran as {who}: it could {harm}. Install "
+            "bubblewrap (apt install bubblewrap) before grading real hand-ins."
+        )
+    if os.geteuid() == 0 and not account and not checks_cannot_start_processes():
         print(
             "warning: graded as root on a machine where checks cannot be kept from starting "
             "processes (no seccomp), "

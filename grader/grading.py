@@ -17,9 +17,10 @@ class Grading:
     seed: int = field(default_factory=lambda: secrets.randbits(63))
 
 
-def add_grading_options(add_option, assignment_option=False):
+def add_grading_options(add_option, assignment_option=False, limits=Limits()):
     """Declare how a hand-in is graded, for `course grade` (argparse) and `pytest grader` alike;
-    `course grade` names the assignment as an argument, pytest with `--assignment`."""
+    `course grade` names the assignment as an argument, pytest with `--assignment`. `limits` are
+    the defaults."""
     if assignment_option:
         only = known_gradings()
         add_option(
@@ -49,7 +50,7 @@ def add_grading_options(add_option, assignment_option=False):
         "run's results.json to repeat it (default: a fresh seed each run, so inputs a hand-in "
         "leaked through its feedback are useless in the next one)",
     )
-    add_limit_options(add_option)
+    add_limit_options(add_option, limits)
 
 
 def grading_from(options, assignment_name, root):

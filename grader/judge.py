@@ -9,11 +9,15 @@ Visible cases explain themselves (expected against returned); hidden cases
 are only counted, so their inputs never reach the student.
 """
 
+import re
+
 import numpy as np
 
 from base.text import student_text
 from grader.sandbox.worker import ProtocolError, payload_array
 
+# The feedback line on hidden cases (see `verdict`), so an output can show it apart from the rest.
+HIDDEN_LINE = re.compile(r"fails \d+ of \d+ hidden case")
 REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclose, a little stricter
 
 

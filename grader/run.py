@@ -165,10 +165,11 @@ def unrun(checks, status):
     return tuple(CheckResult(c.grade_id, c.points, False, said) for c in checks)
 
 
-def not_graded(student_id, grading, message, status="grader error"):
-    """A row for a hand-in that was not graded: every check failed with `message`."""
+def not_graded(student_id, grading, message, status="grader error", sandbox=None):
+    """A row for a hand-in that was not graded: every check failed with `message`. `sandbox`
+    names where it would have run, if not the one `grading` asks for."""
     results = unrun(checks(grading.assignment, grading.seed), status)
-    sandbox = choose_sandbox(grading.sandbox).name
+    sandbox = sandbox or choose_sandbox(grading.sandbox).name
     return SubmissionResult(student_id, status, message, results, sandbox, seed=grading.seed)
 
 

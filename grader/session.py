@@ -312,6 +312,8 @@ class WorkerSession:
             kill_adopted(self.known_children)
         if getattr(self.process, "cgroup", None):
             self.process.cgroup.remove()
+        if getattr(self.process, "stage", None):
+            shutil.rmtree(self.process.stage, ignore_errors=True)
         os.close(self.response_fd)
         os.close(self.notice_fd)
         self.process = None

@@ -140,3 +140,34 @@ def processes_mentioning(text):
         if text in line:
             found.append(line)
     return found
+
+
+def prying(secret, targets, proof_dir=None):
+    """The solution, but its multiplication's backward first tries to read the file `secret` and
+    to write each of `targets`, and leaves a file named after its uid in `proof_dir` (if given and
+    reachable). It fails that check if any of it worked, so a full score proves none did."""
+    body = f"""\
+import os
+escaped = []
+try:
+    with open({str(secret)!r}) as stolen:
+        escaped.append(stolen.read(10))
+except OSError:
+    pass
+for target in {[str(t) for t in targets]!r}:
+    try:
+        with open(target, "a") as forged:
+            forged.write("forged")
+        escaped.append(target)
+    except OSError:
+        pass
+if {str(proof_dir) if proof_dir else ""!r}:
+    try:
+        open(os.path.join({str(proof_dir)!r}, "uid-%d" % os.getuid()), "w").close()
+    except OSError:
+        pass
+if escaped:
+    raise RuntimeError("escaped: %r" % escaped)
+return grad * self.b, grad * self.a
+"""
+    return with_regions({"Mul": body})

@@ -4,6 +4,7 @@ course's command line on both; no import runs back up (imports inside functions 
 import ast
 
 import pytest
+from imports import imported_tops
 
 from base.paths import COURSE_ROOT
 
@@ -19,16 +20,7 @@ ALLOWED = {
 
 def imported_packages(path):
     """The packages of ours that the module at `path` imports, anywhere in it."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        found.update(name.split(".")[0] for name in names if name.split(".")[0] in OURS)
-    return found
+    return imported_tops(path) & set(OURS)
 
 
 @pytest.mark.parametrize("package", OURS)

@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from base.text import first_free, roster_order
+from grader.judge import HIDDEN_LINE
 
 
 def _umask():
@@ -127,23 +128,31 @@ def grades_csv(assignment, results):
 LATE_COLUMNS = ("timestamp", "hours_late", "late_penalty", "final_score")
 
 
-def gradescope_json(result):
-    """One hand-in's results in Gradescope's results.json format."""
+def gradescope_json(result, hidden_detail="visible"):
+    """One hand-in's results in Gradescope's results.json format: a test per check. With
+    `hidden_detail` other than "visible" ("after_published", "hidden"), what a check says of its
+    hidden cases is a test of its own (worth nothing: the check's test holds the points) shown
+    that way."""
+    tests = []
+    for check in result.checks:
+        lines = check.output.split("\n")
+        # what the judge says of hidden cases comes last, from its count on
+        start = next((i for i, line in enumerate(lines) if HIDDEN_LINE.match(line)), len(lines))
+        hidden = lines[start:]
+        shown = lines if hidden_detail == "visible" else lines[:start]
+        if hidden and hidden_detail != "visible":
+            when = " once grades are published" if hidden_detail == "after_published" else ""
+            shown.append(f"hidden cases fail: their count is in '{check.grade_id}: hidden'{when}")
+        tests.append(_test(check.grade_id, check.score, check.points, check.passed, shown))
+        if hidden and hidden_detail != "visible":
+            tests.append(
+                _test(f"{check.grade_id}: hidden", 0, 0, check.passed, hidden, hidden_detail)
+            )
     return {
         "score": result.score,
         "max_score": result.max_score,
         "output": summary(result),
-        "tests": [
-            {
-                "name": check.grade_id,
-                "score": check.score,
-                "max_score": check.points,
-                "status": "passed" if check.passed else "failed",
-                "output": check.output,
-                "visibility": "visible",
-            }
-            for check in result.checks
-        ],
+        "tests": tests,
         "extra_data": {
             "student_id": spreadsheet_safe(result.student_id),
             "status": result.status,
@@ -155,6 +164,17 @@ def gradescope_json(result):
             "late_penalty": result.late_penalty,
             "final_score": result.final_score,
         },
+    }
+
+
+def _test(name, score, max_score, passed, lines, visibility="visible"):
+    return {
+        "name": name,
+        "score": score,
+        "max_score": max_score,
+        "status": "passed" if passed else "failed",
+        "output": "\n".join(lines),
+        "visibility": visibility,
     }
 
 

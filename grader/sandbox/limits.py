@@ -57,15 +57,17 @@ def positive(kind):
     return parse
 
 
-def add_limit_options(add_option):
-    """Declare one command-line option per limit, for argparse and pytest alike."""
+def add_limit_options(add_option, defaults=Limits()):
+    """Declare one command-line option per limit, for argparse and pytest alike, defaulting to
+    `defaults`."""
     for each in fields(Limits):
+        default = getattr(defaults, each.name)
         add_option(
             f"--{each.name.replace('_', '-')}",
             type=positive(each.type),
-            default=each.default,
+            default=default,
             metavar="N",
-            help=f"limit: {each.metadata['help']} (default {each.default})",
+            help=f"limit: {each.metadata['help']} (default {default})",
         )
 
 

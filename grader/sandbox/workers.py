@@ -1,7 +1,8 @@
 """Start `worker.py` where a submission can do no harm: bubblewrap, or a limited process.
 
 Where bubblewrap is missing or does not work, the worker is a plain process with the same
-resource limits, and the report says so.
+resource limits, and the report says so; when the grader is root, that process drops to an
+unprivileged account first (see `grader.sandbox.account`).
 """
 
 import functools
@@ -14,6 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from grader.sandbox import cgroup
+from grader.sandbox.account import Account, make_stage, worker_account
 from grader.sandbox.bubblewrap import (
     INSIDE,
     NUMPY_DIR,
@@ -30,12 +32,13 @@ from grader.sandbox.worker import in_a_fork, process_guard
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _apply_limits(limits, group=None):
+def _apply_limits(limits, group=None, account=None):
     """Runs in the child between fork and exec, so the limits bind the worker and all it starts.
 
     The process limit is not among them: the kernel counts it over every thread of the user
     (the grader's and the instructor's own too) and not at all for root. Where it is needed at all,
-    the worker sets it on itself (see `Sandbox.process_limit`).
+    the worker sets it on itself (see `Sandbox.process_limit`). The account is dropped to last:
+    joining the cgroup takes root.
     """
 
     def set_limits():
@@ -48,6 +51,8 @@ def _apply_limits(limits, group=None):
             ("RLIMIT_CORE", 0),
         ):
             resource.setrlimit(getattr(resource, name), (value, value))
+        if account is not None:
+            account.become()
 
     return set_limits
 
@@ -58,6 +63,7 @@ class Sandbox:
 
     name: str
     use_bwrap: bool
+    account: Account | None = None  # who a process worker runs as, when not the grader's user
 
     def process_limit(self, limits):
         """The RLIMIT_NPROC the worker sets on itself, or 0 for none.
@@ -70,7 +76,10 @@ class Sandbox:
         """
         if checks_cannot_start_processes():
             return 0
-        return limits.processes if self.use_bwrap else _threads_of_this_user() + limits.processes
+        if self.use_bwrap:
+            return limits.processes
+        uid = self.account.uid if self.account else os.getuid()
+        return _threads_of_user(uid) + limits.processes
 
     def command(self, copy_dir, scratch_dir, pipes, limits, assignment):
         """The worker's command line; `pipes` are its (request, response, notice) descriptors."""
@@ -81,6 +90,15 @@ class Sandbox:
             prefix += ["--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"]
             for name, value in ONE_THREAD.items():
                 prefix += ["--setenv", name, value]
+        elif self.account is not None:  # copy_dir is the stage (see `start`)
+            where = {
+                "script": str(copy_dir / WORKER_SCRIPT.name),
+                "lib": str(NUMPY_DIR.parent),
+                "submission": str(copy_dir / "submission"),
+                "scratch": str(copy_dir / "scratch"),
+                "compute": str(copy_dir / assignment.compute_file.name),
+            }
+            prefix = []
         else:
             where = {
                 "script": str(WORKER_SCRIPT),
@@ -111,7 +129,12 @@ class Sandbox:
         """Start a worker for `copy_dir` in its own process group, in a cgroup of its own where one
         can be made (`process.cgroup`); the caller owns killing it and removing the cgroup.
         `scratch_dir` is where its checks may write outside bubblewrap (inside, its own /tmp);
-        `pipes` are the worker's ends of its (request, response, notice) pipes."""
+        `pipes` are the worker's ends of its (request, response, notice) pipes. A worker that runs
+        as another account gets a stage of its own (`process.stage`, removed by the caller)."""
+        stage = None
+        if self.account is not None:
+            stage = make_stage(self.account, copy_dir, (WORKER_SCRIPT, assignment.compute_file))
+            copy_dir, scratch_dir = stage, stage / "scratch"
         places = cgroup.usable(limits)
         group = WorkerCgroup(limits, places) if places else None
         try:
@@ -121,7 +144,7 @@ class Sandbox:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 pass_fds=pipes,
-                cwd=copy_dir,
+                cwd=copy_dir / "submission" if stage else copy_dir,
                 start_new_session=True,
                 env={
                     **ONE_THREAD,
@@ -129,19 +152,21 @@ class Sandbox:
                     "TMPDIR": str(scratch_dir),
                     "PATH": "/usr/bin:/bin",
                 },
-                preexec_fn=_apply_limits(limits, group),
+                preexec_fn=_apply_limits(limits, group, self.account),
             )
         except BaseException:
             if group:
                 group.remove()
+            if stage:
+                shutil.rmtree(stage, ignore_errors=True)
             raise
-        process.cgroup = group
+        process.cgroup, process.stage = group, stage
         return process
 
 
-def _threads_of_this_user():
-    """What RLIMIT_NPROC counts for this user now: every thread of every process."""
-    uid, count = str(os.getuid()), 0
+def _threads_of_user(uid):
+    """What RLIMIT_NPROC counts for the user `uid` now: every thread of every process."""
+    uid, count = str(uid), 0
     for status in glob.glob("/proc/[0-9]*/status"):
         try:
             with open(status) as file:
@@ -175,13 +200,13 @@ def choose_sandbox(wanted="auto"):
     """Bubblewrap if it is installed and a trial run works here, else a plain process (saying
     why)."""
     if wanted == "process":
-        return Sandbox("process (bubblewrap not requested)", False)
+        return process_sandbox("bubblewrap not requested")
     if shutil.which("bwrap") is None:
         if wanted == "bubblewrap":
             raise RuntimeError(
                 "--sandbox bubblewrap was asked for, but bwrap is not on PATH; install bubblewrap."
             )
-        return Sandbox("process (bubblewrap not installed)", False)
+        return process_sandbox("bubblewrap not installed")
     problem = trial_problem()
     if problem is None:
         return Sandbox("bubblewrap", True)
@@ -192,4 +217,11 @@ def choose_sandbox(wanted="auto"):
         "grading in plain processes with resource limits.",
         file=sys.stderr,
     )
-    return Sandbox("process (bubblewrap does not work here)", False)
+    return process_sandbox("bubblewrap does not work here")
+
+
+def process_sandbox(why):
+    """A plain limited process, run as an unprivileged account when the grader is root."""
+    account = worker_account((PYTHON, NUMPY_DIR / "__init__.py"))
+    user = f"; student code as {account.name}" if account else ""
+    return Sandbox(f"process ({why}{user})", False, account)

@@ -1,0 +1,115 @@
+"""The unprivileged account a worker outside bubblewrap runs as when the grader is root.
+
+Root ignores file permissions and the kernel's process limit, so a worker run as root could read
+the solution, write the results and start processes without end. When bubblewrap cannot run and
+the grader is root (a container, or a class graded as root), the worker drops to the account named
+by GRADER_WORKER_USER (default `nobody`; `root` keeps the old way, with a warning) just before it
+starts, and is given a stage of its own:
+a read-only copy of the hand-in, a scratch folder it owns, and copies of the two files of ours it
+runs. The grader's own folders (the solution, the checks, the outputs) stay closed to it.
+"""
+
+import os
+import pwd
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+USER_VARIABLE = "GRADER_WORKER_USER"
+DEFAULT_USER = "nobody"
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    uid: int
+    gid: int
+
+    def become(self):
+        """Drop to this account for good; runs in the worker between fork and exec."""
+        os.setgroups([])
+        os.setgid(self.gid)
+        os.setuid(self.uid)
+
+    def can_read(self, path):
+        """Whether this account can read `path`: asked in a fork that becomes it."""
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.become()
+                os._exit(0 if os.access(path, os.R_OK) else 1)
+            except BaseException:
+                os._exit(2)
+        return os.waitpid(pid, 0)[1] == 0
+
+
+def worker_account(needed=()):
+    """The account a process worker drops to, or None: when the grader is not root (the worker
+    can then do no more than the grader's own user) or the instructor chose root. The account must
+    be able to read each of `needed` (the interpreter, numpy)."""
+    name = os.environ.get(USER_VARIABLE) or DEFAULT_USER
+    if os.geteuid() != 0 or name == "root":
+        return None
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise RuntimeError(
+            f"the grader runs as root without bubblewrap, so student code must run as an "
+            f"unprivileged user, but there is no user {name!r}; create it (useradd --system "
+            f"{name}) or name another in {USER_VARIABLE}."
+        ) from None
+    if entry.pw_uid == 0 or entry.pw_gid == 0:
+        raise RuntimeError(
+            f"{USER_VARIABLE}={name} is root (uid or gid 0); name an unprivileged user for student "
+            "code."
+        )
+    account = Account(name, entry.pw_uid, entry.pw_gid)
+    for path in needed:
+        if not account.can_read(path):
+            raise RuntimeError(
+                f"the grader runs as root without bubblewrap, so student code must run as {name}, "
+                f"who cannot read {path} (a folder above it is closed to other users). Install "
+                f"Python and numpy where every user can read them, use bubblewrap, or accept "
+                f"student code running as root with {USER_VARIABLE}=root."
+            )
+    return account
+
+
+def stage_base():
+    """Where stages are made: the system's temporary folder, which every user may pass through
+    (the grader's own temporary folders are private)."""
+    base = Path(os.environ.get("TMPDIR") or "/tmp")
+    if not os.stat(base).st_mode & 0o001:
+        raise RuntimeError(
+            f"{base} is closed to other users, so a worker dropped to an unprivileged user could "
+            "not reach its files; point TMPDIR at a folder all users may pass through."
+        )
+    return base
+
+
+def make_stage(account, copy_dir, files):
+    """A fresh folder for one worker run by `account`: `submission/` (a read-only copy of the
+    hand-in's files in `copy_dir`), `scratch/` (its own), and a read-only copy of each of `files`.
+    Returns the stage's path; the caller removes it once the worker has ended."""
+    stage = Path(tempfile.mkdtemp(prefix="grader-worker-", dir=stage_base()))
+    try:
+        # others may pass, not list. Workers running at once share the account, so outside
+        # bubblewrap one could find another's stage (in /proc): grade a class in bubblewrap.
+        stage.chmod(0o711)
+        submission = stage / "submission"
+        submission.mkdir(mode=0o755)
+        for path in Path(copy_dir).iterdir():
+            if path.is_file() and not path.is_symlink():
+                shutil.copyfile(path, submission / path.name)
+                (submission / path.name).chmod(0o644)
+        scratch = stage / "scratch"
+        scratch.mkdir(mode=0o700)
+        os.chown(scratch, account.uid, account.gid)
+        for file in files:
+            shutil.copyfile(file, stage / Path(file).name)
+            (stage / Path(file).name).chmod(0o644)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return stage

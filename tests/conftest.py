@@ -1,0 +1,30 @@
+"""The suite's setting of the machine: where the account a process worker drops to (as root,
+without bubblewrap) cannot run this interpreter, the suite's process workers run as root, as they
+did before the drop; tests/test_worker_account.py runs the drop itself with an interpreter every
+user can run."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox.account import USER_VARIABLE, worker_account
+from grader.sandbox.bubblewrap import NUMPY_DIR, PYTHON
+
+try:
+    worker_account((PYTHON, NUMPY_DIR / "__init__.py"))
+except RuntimeError:
+    os.environ.setdefault(USER_VARIABLE, "root")
+
+
+@pytest.fixture
+def open_tmp_path():
+    """A temporary folder every user may pass through (pytest's own are closed to all but their
+    owner), so a test can tell what an unprivileged account is refused by a file's own
+    permissions."""
+    folder = Path(tempfile.mkdtemp(prefix="open-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,67 @@
+"""As root without bubblewrap, `course grade` runs student code as an unprivileged account: it
+cannot write what only root may, and what it leaves behind belongs to that account."""
+
+import json
+import os
+import pwd
+import subprocess
+import sys
+
+import pytest
+from handins import MAX_SCORE, prying, write_handin
+from system_python import shared_python
+
+from grader.sandbox import Sandbox
+from grader.sandbox.account import USER_VARIABLE, worker_account
+from grader.sandbox.workers import choose_sandbox
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the drop happens only as root")
+
+
+def test_a_root_grader_names_the_account_and_refuses_a_missing_or_root_one(monkeypatch):
+    choose = choose_sandbox.__wrapped__  # uncached: decide again under each setting
+    monkeypatch.setenv(USER_VARIABLE, "nobody")
+    try:
+        chosen = choose("process")
+    except RuntimeError as error:  # this interpreter is closed to nobody: the refusal says so
+        assert "cannot read" in str(error) and USER_VARIABLE in str(error)
+    else:
+        assert chosen.account.uid == pwd.getpwnam("nobody").pw_uid
+        assert chosen.name.endswith("student code as nobody)")
+    monkeypatch.setenv(USER_VARIABLE, "no-such-user-here")
+    with pytest.raises(RuntimeError, match="no user 'no-such-user-here'"):
+        worker_account()
+    monkeypatch.setenv(USER_VARIABLE, "root")
+    assert choose("process") == Sandbox("process (bubblewrap not requested)", False)
+
+
+def test_course_grade_as_root_runs_student_code_as_nobody(open_tmp_path):
+    tmp_path = open_tmp_path
+    shared = tmp_path / "shared"  # every user may write here: the proof is written here
+    shared.mkdir()
+    shared.chmod(0o1777)
+    python = shared_python(tmp_path / "venv")
+    if python is None:
+        pytest.skip(f"no system Python {sys.version_info[:2]} that every user can run")
+    secret, root_only = tmp_path / "secret.txt", tmp_path / "root-only.txt"
+    secret.write_text("secret")
+    secret.chmod(0o600)  # as the solution is, where only root may read it
+    root_only.write_text("kept")  # readable by all, writable by root
+    handin = prying(secret, [root_only], proof_dir=shared)
+    write_handin(tmp_path / "submitted" / "pry" / "backprop", handin)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [python, "-m", "course", "grade", "backprop", "--submitted", tmp_path / "submitted"]
+        + ["--out", out, "--sandbox", "process", "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, USER_VARIABLE: "nobody"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads((out / "pry" / "backprop" / "results.json").read_text())
+    assert results["extra_data"]["sandbox"].endswith("student code as nobody)")
+    assert results["score"] == MAX_SCORE, results["tests"][0]["output"]
+    assert root_only.read_text() == "kept"
+    assert [p.name for p in shared.iterdir()] == [f"uid-{pwd.getpwnam('nobody').pw_uid}"]
+    assert "ran as this user" not in done.stdout
