@@ -20,8 +20,9 @@ demo: install
 release: install
 	$(BIN)/course release backprop
 
+# two processes: the slow end-to-end tests (nbgrader, notebooks, sandboxed classes) run side by side
 test: install lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
