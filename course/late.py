@@ -50,11 +50,11 @@ def submission_time(folder):
 
 def deadline(config, assignment):
     """The due date and extensions recorded in the course's gradebook, if it has one."""
-    from nbgrader.api import MissingEntry
-
     path = gradebook_file(config)
     if path is not None and not path.is_file():
-        return Deadline()  # opening it would create an empty gradebook
+        return Deadline()  # opening it would create an empty gradebook (nor is nbgrader loaded)
+    from nbgrader.api import MissingEntry
+
     with open_gradebook(config) as gradebook:
         try:
             recorded = gradebook.find_assignment(assignment)

@@ -183,3 +183,16 @@ def test_a_large_case_travels_as_a_seed_and_comes_back_whole_so_one_wrong_entry_
         assert "expected" in judge_case(
             large, *encoded({**right, "grads": {**right["grads"], name: wrong}})
         )
+
+
+def test_a_case_drawn_for_feedback_shares_no_array_with_its_hidden_case():
+    from grader.cases import _arrays
+
+    for check in checks(BACKPROP, seed=5):
+        hidden = {case.title: case for case in check.hidden}
+        assert set(check.twins) <= set(hidden), check.grade_id
+        for title, twin in check.twins.items():
+            pairs = zip(_arrays(hidden[title].request), _arrays(twin.request))
+            assert not any(np.array_equal(a, b) for a, b in pairs), (check.grade_id, title)
+        # a hidden test with fixed numbers (the notebook's) has none: it would show them
+        assert "3 * (x * w) - x" not in check.twins
