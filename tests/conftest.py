@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from base.paths import COURSE_ROOT
 from grader.sandbox.account import USER_VARIABLE, worker_account
 from grader.sandbox.bubblewrap import NUMPY_DIR, PYTHON
 
@@ -28,3 +29,16 @@ def open_tmp_path():
     folder.chmod(0o755)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def closed_sources():
+    """The course's source/ (the solutions) closed to other users while a test runs student code
+    as one of them, as a course graded as root must have it; opened again afterwards."""
+    sources = COURSE_ROOT / "source"
+    mode = sources.stat().st_mode & 0o777
+    sources.chmod(mode & 0o770)
+    try:
+        yield sources
+    finally:
+        sources.chmod(mode)

@@ -180,9 +180,9 @@ def test_a_numeric_engine_earns_nothing_and_is_told_why(tmp_path):
     allowed = grade_handin(
         "numeric", handin, Limits(case_seconds=1, submission_seconds=8), allow_changed_code=True
     )
-    assert allowed.status == "graded" and not any(
-        check.output.startswith("not graded") for check in allowed.checks
-    )
+    # graded, not refused (on a busy machine its time may run out before the last checks)
+    assert allowed.status == "graded", allowed.message
+    assert not allowed.checks[0].output.startswith("not graded"), allowed.checks[0].output
 
 
 def test_course_grade_tells_the_instructor_about_changed_given_code(tmp_path, capsys):

@@ -35,7 +35,7 @@ def test_a_root_grader_names_the_account_and_refuses_a_missing_or_root_one(monke
     assert choose("process") == Sandbox("process (bubblewrap not requested)", False)
 
 
-def test_course_grade_as_root_runs_student_code_as_nobody(open_tmp_path):
+def test_course_grade_as_root_runs_student_code_as_nobody(open_tmp_path, closed_sources):
     tmp_path = open_tmp_path
     shared = tmp_path / "shared"  # every user may write here: the proof is written here
     shared.mkdir()
@@ -65,3 +65,14 @@ def test_course_grade_as_root_runs_student_code_as_nobody(open_tmp_path):
     assert root_only.read_text() == "kept"
     assert [p.name for p in shared.iterdir()] == [f"uid-{pwd.getpwnam('nobody').pw_uid}"]
     assert "ran as this user" not in done.stdout
+
+
+def test_an_account_that_can_read_the_solution_is_refused(open_tmp_path, monkeypatch):
+    monkeypatch.setenv(USER_VARIABLE, "nobody")
+    solution = open_tmp_path / "source"
+    solution.mkdir()
+    solution.chmod(0o755)  # as a checkout usually is: readable by every user
+    with pytest.raises(RuntimeError, match=r"nobody, who can read .*source: a hand-in could load"):
+        worker_account(closed=(solution,))
+    solution.chmod(0o700)
+    assert worker_account(closed=(solution,)) is not None

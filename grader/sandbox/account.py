@@ -44,7 +44,7 @@ class Account:
         return os.waitpid(pid, 0)[1] == 0
 
 
-def worker_account(needed=()):
+def worker_account(needed=(), closed=()):
     """The account a process worker drops to, or None: when the grader is not root (the worker
     can then do no more than the grader's own user) or the instructor chose root. The account must
     be able to read each of `needed` (the interpreter, numpy)."""
@@ -65,6 +65,14 @@ def worker_account(needed=()):
             "code."
         )
     account = Account(name, entry.pw_uid, entry.pw_gid)
+    for path in closed:
+        if account.can_read(path):
+            raise RuntimeError(
+                f"the grader runs as root without bubblewrap, so student code would run as "
+                f"{name}, who can read {path}: a hand-in could load the solution from there. "
+                f"Close it to other users (chmod -R o-rwx {path}), use bubblewrap, "
+                f"or name in {USER_VARIABLE} a user who cannot read it."
+            )
     for path in needed:
         if not account.can_read(path):
             raise RuntimeError(

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from base.paths import COURSE_ROOT
 from grader.sandbox import cgroup
 from grader.sandbox.account import Account, make_stage, worker_account
 from grader.sandbox.bubblewrap import (
@@ -27,6 +28,8 @@ from grader.sandbox.bubblewrap import (
 from grader.sandbox.cgroup import WorkerCgroup
 from grader.sandbox.worker import in_a_fork, process_guard
 
+# the instructor's assignments, solutions and hidden tests included: closed to student code
+SOURCES = COURSE_ROOT / "source"
 # numpy's linear algebra in one thread, whichever library it was built with: a check may start no
 # thread (see grader.sandbox.worker.process_guard), and a library that tried would hang or abort.
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -222,6 +225,6 @@ def choose_sandbox(wanted="auto"):
 
 def process_sandbox(why):
     """A plain limited process, run as an unprivileged account when the grader is root."""
-    account = worker_account((PYTHON, NUMPY_DIR / "__init__.py"))
+    account = worker_account((PYTHON, NUMPY_DIR / "__init__.py"), closed=(SOURCES,))
     user = f"; student code as {account.name}" if account else ""
     return Sandbox(f"process ({why}{user})", False, account)
