@@ -73,13 +73,8 @@ def encode_array(array):
     }
 
 
-def decode_array(obj, dtypes=WIRE_DTYPES):
-    """The array described by `obj`, refusing anything but an exact, well-formed description."""
-    if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "data"}:
-        raise ProtocolError(f"expected an array (dtype, shape, data), got {type(obj).__name__}")
-    dtype, shape, data = obj["dtype"], obj["shape"], obj["data"]
-    if dtype not in dtypes:
-        raise ProtocolError(f"array dtype must be one of {dtypes}, got {reprlib.repr(dtype)}")
+def _check_shape(shape):
+    """Raise `ProtocolError` unless `shape` is a list of at most 32 array sizes."""
     if (
         not isinstance(shape, list)
         or len(shape) > 32
@@ -88,6 +83,16 @@ def decode_array(obj, dtypes=WIRE_DTYPES):
         raise ProtocolError(
             f"array shape must be a list of at most 32 sizes, got {reprlib.repr(shape)}"
         )
+
+
+def decode_array(obj, dtypes=WIRE_DTYPES):
+    """The array described by `obj`, refusing anything but an exact, well-formed description."""
+    if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "data"}:
+        raise ProtocolError(f"expected an array (dtype, shape, data), got {type(obj).__name__}")
+    dtype, shape, data = obj["dtype"], obj["shape"], obj["data"]
+    if dtype not in dtypes:
+        raise ProtocolError(f"array dtype must be one of {dtypes}, got {reprlib.repr(dtype)}")
+    _check_shape(shape)
     if not isinstance(data, str):
         raise ProtocolError("array data must be a base64 string")
     raw = base64.b64decode(data.encode("ascii"), validate=True)
@@ -148,14 +153,7 @@ def payload_array(obj, payload):
     shape, at = obj["shape"], obj["at"]
     if obj["dtype"] != "float64":
         raise ProtocolError(f"array dtype must be float64, got {reprlib.repr(obj['dtype'])}")
-    if (
-        not isinstance(shape, list)
-        or len(shape) > 32
-        or not all(type(n) is int and 0 <= n < 2**31 for n in shape)
-    ):
-        raise ProtocolError(
-            f"array shape must be a list of at most 32 sizes, got {reprlib.repr(shape)}"
-        )
+    _check_shape(shape)
     size = int(np.prod(shape, dtype=np.int64)) * 8
     if type(at) is not int or at < 0 or at + size > len(payload):
         raise ProtocolError(
