@@ -2,7 +2,6 @@
 file that needs only the standard library, so students run exactly what grading applies."""
 
 import ast
-import json
 from pathlib import Path
 
 import base.handin
@@ -39,9 +38,33 @@ def check_script(notebook, files, given, stub, config=None):
         parts.append(f"# --- {Path(module.__file__).parent.name}/{Path(module.__file__).name}")
         parts.append(_without_our_imports(Path(module.__file__).read_text(encoding="utf-8")))
     parts.append("# --- this release")
-    parts += [f"{name} = {json.dumps(value, indent=1)}" for name, value in data.items()]
+    parts += [f"{name} = {_literal(value)}" for name, value in data.items()]
     parts.append('\nif __name__ == "__main__":\n    sys.exit(main(sys.argv[1:]))\n')
     return "\n".join(parts)
+
+
+def _literal(value, indent=""):
+    """`value` (strings, numbers, tuples, dicts of them) as Python source in lines of at most
+    about 90 characters: a long text as adjacent strings, a piece of a line each."""
+    inner = indent + "    "
+    if isinstance(value, str):
+        pieces = [
+            line[start : start + 72]
+            for line in value.splitlines(keepends=True) or [""]
+            for start in range(0, max(len(line), 1), 72)
+        ]
+        if len(pieces) == 1:
+            return repr(pieces[0])
+        return "(\n" + "".join(f"{inner}{piece!r}\n" for piece in pieces) + f"{indent})"
+    if isinstance(value, dict):
+        items = "".join(
+            f"{inner}{key!r}: {_literal(item, inner)},\n" for key, item in value.items()
+        )
+        return "{\n" + items + indent + "}"
+    if isinstance(value, (tuple, list)):
+        items = "".join(f"{inner}{_literal(item, inner)},\n" for item in value)
+        return "(\n" + items + indent + ")"
+    return repr(value)
 
 
 def _without_magics(source):
