@@ -241,9 +241,15 @@ print(A.grad)
 print(c.grad)
 print(b.grad)
 print(d.grad)
-assert np.allclose(A.grad, [[-4.5, -9.0], [-6.0, -12.0]]), f"MatMul: expected A.grad = [[-4.5, -9], [-6, -12]], got {A.grad}"
-assert np.allclose(b.grad, [[-22.5], [-33.0]]), f"MatMul: expected b.grad = [[-22.5], [-33]], got {b.grad}"
-assert np.allclose(c.grad, [[-7.5, -16.5]]), f"MatMul: expected c.grad = [[-7.5, -16.5]], got {c.grad}"
+assert np.allclose(A.grad, [[-4.5, -9.0], [-6.0, -12.0]]), (
+    f"MatMul: expected A.grad = [[-4.5, -9], [-6, -12]], got {A.grad}"
+)
+assert np.allclose(b.grad, [[-22.5], [-33.0]]), (
+    f"MatMul: expected b.grad = [[-22.5], [-33]], got {b.grad}"
+)
+assert np.allclose(c.grad, [[-7.5, -16.5]]), (
+    f"MatMul: expected c.grad = [[-7.5, -16.5]], got {c.grad}"
+)
 ### BEGIN HIDDEN TESTS
 P = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
 Q = Tensor(np.arange(12.0).reshape(3, 4) - 5, requires_grad=True)
@@ -265,11 +271,16 @@ assert np.allclose(A.grad, [[0.0, 0.0], [2.0, 1.0], [0.0, -1.0]]), f"ReLU: gradi
 x = Tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
 tb.relu(x).backward(np.array([5.0, 5.0, 5.0]))
 print(x.grad)
-assert np.allclose(x.grad, [0.0, 0.0, 5.0]), f"ReLU: at exactly 0 the gradient is taken as 0: pass grad where x > 0, not x >= 0; expected [0, 0, 5], got {x.grad}"
+assert np.allclose(x.grad, [0.0, 0.0, 5.0]), (
+    "ReLU: at exactly 0 the gradient is taken as 0: pass grad where x > 0, not x >= 0; "
+    f"expected [0, 0, 5], got {x.grad}"
+)
 ### BEGIN HIDDEN TESTS
 x = Tensor(np.array([[0.0, -3.0], [1.5, 0.0]]), requires_grad=True)
 tb.relu(x + x).backward(np.array([[1.0, 2.0], [3.0, 4.0]]))
-assert np.allclose(x.grad, [[0.0, 0.0], [6.0, 0.0]]), "ReLU: wrong gradient for relu(x + x) with zeros"
+assert np.allclose(x.grad, [[0.0, 0.0], [6.0, 0.0]]), (
+    "ReLU: wrong gradient for relu(x + x) with zeros"
+)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "exp", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -312,7 +323,10 @@ assert np.allclose(A.grad, 2.5 * np.ones((2, 2))), f"Sum: every element should g
 R = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
 R.sum(dim=1).backward(np.array([10.0, 20.0]))
 print(R.grad)
-assert np.allclose(R.grad, [[10.0, 10.0], [20.0, 20.0]]), f"Sum: row i of sum(dim=1) gets grad[i]; restore the summed axis with np.expand_dims(grad, dim) before broadcasting; expected [[10, 10], [20, 20]], got {R.grad}"
+assert np.allclose(R.grad, [[10.0, 10.0], [20.0, 20.0]]), (
+    "Sum: row i of sum(dim=1) gets grad[i]; restore the summed axis with "
+    f"np.expand_dims(grad, dim) before broadcasting; expected [[10, 10], [20, 20]], got {R.grad}"
+)
 ### BEGIN HIDDEN TESTS
 x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
 x.sum(dim=0).backward(np.array([1.0, 2.0, 3.0]))
@@ -344,7 +358,10 @@ assert np.allclose(A.grad, 5.0 * np.array([[0.0, 1.0], [0.0, 0.0]])), f"GetItem:
 v = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
 v[np.array([0, 2, 0])].backward(np.array([1.0, 10.0, 100.0]))
 print(v.grad)
-assert np.allclose(v.grad, [101.0, 0.0, 10.0]), f"GetItem: gradients of repeated indices add up: use np.add.at(result, index, grad), not result[index] = grad; expected [101, 0, 10], got {v.grad}"
+assert np.allclose(v.grad, [101.0, 0.0, 10.0]), (
+    "GetItem: gradients of repeated indices add up: use np.add.at(result, index, grad), "
+    f"not result[index] = grad; expected [101, 0, 10], got {v.grad}"
+)
 ### BEGIN HIDDEN TESTS
 x = Tensor(np.arange(4.0), requires_grad=True)
 x[np.array([0, 2, 0, 0])].backward(np.array([1.0, 2.0, 3.0, 4.0]))
@@ -372,17 +389,34 @@ target = 1
 l = loss.forward(network.forward(data), target)
 l.backward()
 
-assert np.allclose(network.layers[0].W.grad, [[2.0, 4.0], [2.0, 4.0]]), f"Network: expected the first layer's W.grad = [[2, 4], [2, 4]], got {network.layers[0].W.grad}"
-assert np.allclose(network.layers[0].b.grad, [[2.0], [2.0]]), f"Network: expected the first layer's b.grad = [[2], [2]], got {network.layers[0].b.grad}"
-assert np.allclose(network.layers[2].W.grad, [[8.00168889e-34, 1.73369926e-33], [-6.0, -13.0], [6.0, 13.0]]), f"Network: expected the last layer's W.grad = [[0, 0], [-6, -13], [6, 13]], got {network.layers[2].W.grad}"
-assert np.allclose(network.layers[2].b.grad, [[1.33361482e-34], [-1.0], [1.0]]), f"Network: expected the last layer's b.grad = [[0], [-1], [1]], got {network.layers[2].b.grad}"
+assert np.allclose(network.layers[0].W.grad, [[2.0, 4.0], [2.0, 4.0]]), (
+    f"Network: expected the first layer's W.grad = [[2, 4], [2, 4]], got {network.layers[0].W.grad}"
+)
+assert np.allclose(network.layers[0].b.grad, [[2.0], [2.0]]), (
+    f"Network: expected the first layer's b.grad = [[2], [2]], got {network.layers[0].b.grad}"
+)
+W2_expected = [[8.00168889e-34, 1.73369926e-33], [-6.0, -13.0], [6.0, 13.0]]
+assert np.allclose(network.layers[2].W.grad, W2_expected), (
+    "Network: expected the last layer's W.grad = [[0, 0], [-6, -13], [6, 13]], "
+    f"got {network.layers[2].W.grad}"
+)
+assert np.allclose(network.layers[2].b.grad, [[1.33361482e-34], [-1.0], [1.0]]), (
+    f"Network: expected the last layer's b.grad = [[0], [-1], [1]], got {network.layers[2].b.grad}"
+)
 
 # A batch of two examples (one per column): the loss is the mean over the batch.
 logits = Tensor(np.array([[1.0, -1.0], [2.0, 0.5], [0.0, 3.0]]), requires_grad=True)
 loss.forward(logits, np.array([0, 2])).backward()
 print(logits.grad)
-expected = [[-0.3776357645, 0.0083222593], [0.3326204779, 0.0372977786], [0.0450152866, -0.0456200379]]
-assert np.allclose(logits.grad, expected), f"CrossEntropyLoss: the loss is the mean over the batch, so backward divides by the batch size (2 here); expected {expected}, got {logits.grad}"
+expected = [
+    [-0.3776357645, 0.0083222593],
+    [0.3326204779, 0.0372977786],
+    [0.0450152866, -0.0456200379],
+]
+assert np.allclose(logits.grad, expected), (
+    "CrossEntropyLoss: the loss is the mean over the batch, so backward divides by the batch "
+    f"size (2 here); expected {expected}, got {logits.grad}"
+)
 ### BEGIN HIDDEN TESTS
 batch_net = nn.Network()
 batch_net.add_layer(nn.LinearLayer(np.array([[0.5, -1.0], [1.5, 2.0], [-0.5, 0.3]]), np.array([[0.1], [-0.2], [0.3]])))
