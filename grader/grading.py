@@ -1,5 +1,6 @@
 """How hand-ins are graded, as one object from the command line to each hand-in's checks."""
 
+import argparse
 import secrets
 from dataclasses import dataclass, field, replace
 
@@ -43,7 +44,7 @@ def add_grading_options(add_option, assignment_option=False, limits=Limits()):
     )
     add_option(
         "--seed",
-        type=int,
+        type=seed_number,
         default=None,
         metavar="N",
         help="draw the hidden cases' random inputs from seed N, e.g. the cases_seed of an earlier "
@@ -51,6 +52,20 @@ def add_grading_options(add_option, assignment_option=False, limits=Limits()):
         "leaked through its feedback are useless in the next one)",
     )
     add_limit_options(add_option, limits)
+
+
+def seed_number(text):
+    """An argparse type: a seed of the random cases, a whole number from 0 up."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text} is below 0; a seed is a whole number from 0 up, e.g. the cases_seed of an "
+            "earlier run's results.json"
+        )
+    return value
+
+
+seed_number.__name__ = "seed"  # argparse names the type in its error message
 
 
 def grading_from(options, assignment_name, root):

@@ -1113,3 +1113,9 @@ def test_a_case_drawn_for_feedback_that_was_not_answered_is_not_said_to_pass():
     passed, feedback = verdict(mul, [WorkerFailed("the fork ended", "ended"), (wrong, b"")])
     assert not passed and "fails 11 of 11 hidden case(s)" in feedback
     assert "drawn for this feedback" not in feedback
+
+
+def test_a_negative_seed_is_refused_by_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        course(["grade", "backprop", "--seed", "-3"])
+    assert "-3 is below 0; a seed is a whole number from 0 up" in capsys.readouterr().err
