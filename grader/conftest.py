@@ -1,7 +1,7 @@
 """Grade one hand-in with plain pytest: `pytest grader --submission PATH`.
 
 The options and the `worker` fixture live here; the checks are in test_checks.py. A class run
-(`grader.run`) hands its `Grading` over as a plugin object instead of options.
+(`grader.run`) makes the same calls (`grader.checking`) without a pytest session per hand-in.
 """
 
 import tempfile
@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from base.handin import Unusable, check_readable
+from base.handin import Unusable
 from base.paths import COURSE_ROOT
+from grader.checking import open_session
 from grader.grading import add_grading_options, grading_from
 from grader.plugin import GradingPlugin, grading_of
-from grader.sandbox import choose_sandbox
-from grader.session import WorkerSession
-from grader.submission import check_given_code, private_copy
 
 
 def pytest_addoption(parser):
@@ -40,9 +38,6 @@ def pytest_configure(config):
         raise pytest.UsageError(
             "the grader needs the hand-in to grade: pytest grader --submission PATH"
         )
-    plugins = config.pluginmanager.get_plugins()
-    if any(isinstance(plugin, GradingPlugin) for plugin in plugins):
-        return  # a class run: its Grading came as an object; a missing folder is that student's row
     if not Path(options.submission).exists():
         raise pytest.UsageError(
             f"--submission {options.submission} does not exist; pass the folder holding the "
@@ -61,15 +56,8 @@ def pytest_configure(config):
 def worker(request):
     """The sandboxed worker of the hand-in, running a private copy of it."""
     grading, submission = grading_of(request.config), request.config.option.submission
-    assignment = grading.assignment
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-        # named as the student knows it
-        copy = Path(scratch) / (Path(submission).name or "submission")
-        private_copy(submission, copy, assignment.files, grading.limits.source_kb)
-        trees = check_readable(copy, assignment.files)
-        if not grading.allow_changed_code:
-            check_given_code(trees, assignment.release_dir)
-        session = WorkerSession(copy, choose_sandbox(grading.sandbox), grading.limits, assignment)
+        session = open_session(submission, scratch, grading)
         try:
             yield session
         finally:

@@ -1,12 +1,14 @@
-"""Grade hand-ins with the pytest checks: one hand-in per pytest session, a class in parallel.
+"""Grade a class: grading slots in parallel, each with a warm sandboxed worker.
 
-Each hand-in is one `pytest.main` over `grader/` with a `ResultCollector`
-plugin, in a process forked for it after the checks and their expected answers
-are built, so every hand-in costs a fork, a pytest session and one sandboxed
-worker. A grading process that dies (outside bubblewrap a submission can kill
-it) costs that hand-in a "grader error" row, not the class run.
+A grading slot is a process forked after the checks and their expected answers are built. It
+keeps one sandboxed worker (bubblewrap, Python and numpy started once) and runs each hand-in's
+checks on it directly (`grader.checking`; `pytest grader --submission` is the same checks for
+one hand-in). Each check runs in a fresh fork of the worker, so no hand-in shares a process,
+memory or a scratch file with another. A slot that dies (outside bubblewrap a submission can
+kill it) costs that hand-in a "grader error" row, not the class run.
 """
 
+import functools
 import multiprocessing
 import multiprocessing.connection
 import shutil
@@ -15,16 +17,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from tqdm import tqdm
 
+from base.handin import Unusable
 from base.text import roster_order
 from grader.cases import checks
-from grader.plugin import CheckResult, GradingPlugin, ResultCollector
+from grader.checking import CheckResult, check_outcome, open_session
 from grader.sandbox import cgroup, choose_sandbox
 from grader.sandbox.reaper import adopt_orphans, kill_adopted
-
-GRADER_DIR = Path(__file__).resolve().parent
+from grader.session import Worker
 
 
 @dataclass(frozen=True)
@@ -55,70 +56,52 @@ class SubmissionResult:
         return sum(check.points for check in self.checks)
 
 
-# Plugins a grading session does not need: unraisableexception alone costs two full gc.collect()
-# per session, and installed third-party plugins (found by scanning every package's metadata) are
-# not loaded at all.
-UNUSED_PLUGINS = (
-    "terminal",
-    "cacheprovider",
-    "unraisableexception",
-    "threadexception",
-    "doctest",
-    "junitxml",
-    "pastebin",
-    "legacypath",
-    "logging",
-    "faulthandler",
-    "stepwise",
-    "warnings",
-)
-
-
-def pytest_arguments(folder):
-    """pytest's command line for one hand-in; how it is graded comes as a `GradingPlugin`."""
-    return [
-        str(GRADER_DIR),
-        f"--submission={folder}",
-        "--capture=no",
-        "--assert=plain",
-        "--disable-plugin-autoload",
-        *(argument for name in UNUSED_PLUGINS for argument in ("-p", f"no:{name}")),
-    ]
-
-
-def grade_submission(student_id, folder, grading):
-    """Run the checks on the hand-in in `folder`, graded as `grading` says, and say how it did."""
-    collector = ResultCollector()
-    exit_code = pytest.main(pytest_arguments(folder), plugins=[collector, GradingPlugin(grading)])
-    results = tuple(
-        collector.results.get(check.grade_id)
-        or CheckResult(check.grade_id, check.points, False, "not run")
-        for check in checks(grading.assignment, grading.seed)
+def grade_submission(student_id, folder, grading, worker=None):
+    """Run the checks on the hand-in in `folder`, graded as `grading` says, and say how it did.
+    `worker` is the grading slot's warm worker; without one, the hand-in gets a worker of its own.
+    """
+    all_checks = checks(grading.assignment, grading.seed)
+    row = functools.partial(
+        SubmissionResult,
+        student_id,
+        sandbox=choose_sandbox(grading.sandbox).name,
+        limits=cgroup.describe(grading.limits),
+        seed=grading.seed,
     )
-    if collector.unusable is not None:
-        status, message = collector.unusable.status, str(collector.unusable)
-        results = unrun(results, status)
-    elif collector.grader_failed:
-        others = "" if len(collector.grader_failed) == len(results) else "; the other checks stand"
-        status, message = (
-            "grader error",
-            (
-                f"the grader itself failed in {', '.join(collector.grader_failed)} (see that "
-                f"check's output){others}. Please tell the instructor."
-            ),
-        )
-    elif (
-        exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.results
-    ):
-        status, message = (
-            "grader error",
-            f"pytest stopped ({exit_code!r}) before grading; please tell the instructor.",
-        )
-    else:
-        status, message = "graded", ""
-    sandbox = choose_sandbox(grading.sandbox).name
-    limits = cgroup.describe(grading.limits)
-    return SubmissionResult(student_id, status, message, results, sandbox, limits, grading.seed)
+    results, grader_failed = [], []
+    with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
+        try:
+            session = open_session(folder, scratch, grading, worker)
+        except Unusable as error:
+            return row(error.status, str(error), unrun(all_checks, error.status))
+        try:
+            for check in all_checks:
+                try:
+                    passed, feedback = check_outcome(check, session)
+                except Unusable as error:
+                    return row(error.status, str(error), unrun(all_checks, error.status))
+                except Exception as error:  # the grader's bug: this check says so
+                    grader_failed.append(check.grade_id)
+                    passed, feedback = False, grader_failure(error)
+                results.append(CheckResult(check.grade_id, check.points, passed, feedback))
+        finally:
+            session.close()
+    if not grader_failed:
+        return row("graded", "", tuple(results))
+    others = "" if len(grader_failed) == len(results) else "; the other checks stand"
+    message = (
+        f"the grader itself failed in {', '.join(grader_failed)} (see that check's output)"
+        f"{others}. Please tell the instructor."
+    )
+    return row("grader error", message, tuple(results))
+
+
+def grader_failure(error):
+    """A check's output when the grader itself raised while running it."""
+    return (
+        f"the grader itself failed here ({type(error).__name__}: {error}); please tell the "
+        "instructor."
+    )
 
 
 def find_submissions(submitted_dir, assignment):
@@ -135,24 +118,26 @@ def find_submissions(submitted_dir, assignment):
     return [(student, Path(submitted_dir) / student / assignment) for student in students]
 
 
-def _serve(connection):
-    """A grading process: grade each (job, scratch) the parent sends, until it sends None."""
-    for job, scratch in iter(connection.recv, None):
-        # the private copy goes here; the parent removes it even if this process is killed
-        tempfile.tempdir = scratch
-        try:
-            result = grade_submission(*job)
-        except (
-            Exception
-        ) as error:  # a bug of the grader's: that hand-in's row says so, the class goes on
-            student_id, _, grading = job
-            result = not_graded(
-                student_id,
-                grading,
-                f"the grader itself failed ({type(error).__name__}: {error}); "
-                "please tell the instructor.",
-            )
-        connection.send(result)
+def _serve(connection, scratch, grading):
+    """A grading slot: grade each (student_id, folder) the parent sends on one warm worker,
+    until it sends None. Private copies go to `scratch`, which the parent removes even if this
+    process is killed."""
+    tempfile.tempdir = scratch
+    worker = Worker(choose_sandbox(grading.sandbox), grading.limits, grading.assignment)
+    try:
+        for student_id, folder in iter(connection.recv, None):
+            try:
+                result = grade_submission(student_id, folder, grading, worker)
+            except Exception as error:  # the grader's bug: this row says so
+                result = not_graded(
+                    student_id,
+                    grading,
+                    f"the grader itself failed ({type(error).__name__}: {error}); "
+                    "please tell the instructor.",
+                )
+            connection.send(result)
+    finally:
+        worker.close()
     cgroup.sweep(
         cgroup.WorkerCgroup.leftover, patience=2.0
     )  # this process ends by os._exit: no exit handler
@@ -213,10 +198,17 @@ def grade_class(submissions, grading, jobs=1, progress=True):
 
     def start_grader():
         connection, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child,), daemon=True)
+        scratch = tempfile.mkdtemp(prefix="grading-")
+        process = context.Process(target=_serve, args=(child, scratch, grading), daemon=True)
         process.start()
         child.close()
-        return connection, process
+        return connection, process, scratch
+
+    def stop(process, connection, scratch):
+        process.kill()
+        process.join()
+        connection.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
     try:
         with tqdm(
@@ -224,18 +216,16 @@ def grade_class(submissions, grading, jobs=1, progress=True):
         ) as bar:  # None: no bar when output is not a terminal
             while waiting or busy:
                 while waiting and len(busy) < jobs:
-                    connection, process = idle.pop() if idle else start_grader()
+                    connection, process, scratch = idle.pop() if idle else start_grader()
                     student_id, folder = waiting[0]
-                    scratch = tempfile.mkdtemp(prefix="grading-")
                     try:
-                        connection.send(((student_id, folder, grading), scratch))
+                        connection.send((student_id, folder))
                     except OSError:  # this grading process died while idle: start another
-                        shutil.rmtree(scratch)
-                        connection.close()
-                        process.join()
+                        stop(process, connection, scratch)
                         continue
                     waiting.pop(0)
-                    busy[connection] = (process, student_id, scratch, time.monotonic() + allowed)
+                    deadline = time.monotonic() + allowed
+                    busy[connection] = (process, scratch, student_id, deadline)
                 first_deadline = min(deadline for *_, deadline in busy.values())
                 ready = multiprocessing.connection.wait(
                     list(busy), timeout=max(0.0, first_deadline - time.monotonic())
@@ -246,15 +236,13 @@ def grade_class(submissions, grading, jobs=1, progress=True):
                     if c not in ready and deadline <= time.monotonic()
                 ]
                 for connection in ready + stalled:
-                    process, student_id, scratch, _ = busy.pop(connection)
+                    process, scratch, student_id, _ = busy.pop(connection)
                     result = None if connection in stalled else _receive(connection)
                     if result is not None:
                         done[student_id] = result
-                        idle.append((connection, process))
+                        idle.append((connection, process, scratch))
                     else:  # died, or stopped (outside bubblewrap a hand-in can SIGSTOP it) or stuck
-                        process.kill()
-                        connection.close()
-                        process.join()
+                        stop(process, connection, scratch)
                         what = (
                             f"took more than {allowed:g} s"
                             if connection in stalled
@@ -263,24 +251,21 @@ def grade_class(submissions, grading, jobs=1, progress=True):
                         done[student_id] = _lost(student_id, what, grading)
                         if not isolated:
                             kill_adopted(
-                                {p.pid for p, *_ in busy.values()} | {p.pid for _, p in idle}
+                                {p.pid for p, *_ in busy.values()} | {p.pid for _, p, _ in idle}
                             )
-                    shutil.rmtree(scratch, ignore_errors=True)
                     bar.update()
     finally:  # on an error or Ctrl-C busy ones are stopped too, and their private copies removed
-        for connection, (process, _, scratch, _) in busy.items():
-            process.kill()
-            process.join()
-            connection.close()
-            shutil.rmtree(scratch, ignore_errors=True)
+        for connection, (process, scratch, *_) in busy.items():
+            stop(process, connection, scratch)
         if busy and not isolated:
-            kill_adopted({p.pid for _, p in idle})  # what the stopped ones' workers started
-        for connection, process in idle:
+            kill_adopted({p.pid for _, p, _ in idle})  # what the stopped ones' workers started
+        for connection, process, scratch in idle:
             try:
                 connection.send(None)
             except OSError:  # already gone
                 pass
             process.join()
             connection.close()
+            shutil.rmtree(scratch, ignore_errors=True)
     cgroup.sweep_stale(grading.limits)
     return [done[student_id] for student_id, _ in submissions]

@@ -1,32 +1,40 @@
-"""Talk to one submission's sandboxed worker: send a check's cases, get its answers, or fail the
-check.
+"""Talk to a sandboxed worker: send a check's cases, get its answers, or fail the check.
 
-One worker answers all of a submission's checks (numpy and the student's
-modules are imported once, each check runs in a fork of it), so grading a
-class is fast. A worker that crashes, exits, hangs or garbles the
-protocol is killed, the check that was running fails with a message the
-student can act on, and the next check gets a fresh worker. If importing the
-student's modules fails, that failure is remembered and makes the hand-in unusable.
+A `Worker` is started once per grading slot (bubblewrap, Python and numpy start once) and
+serves hand-in after hand-in: each check runs in a fresh fork of it, which runs the hand-in's
+code (compiled here, sent with the check's first request) and then its cases, so nothing of
+one check, or one student, is in the memory the next fork starts from. A `WorkerSession` is
+one hand-in's use of it: the hand-in's compiled code, its grading time, and whether it imports.
+
+A worker that crashes, exits, hangs or garbles the protocol is killed, the check that was
+running fails with a message the student can act on, and the next check gets a fresh worker.
 Outside bubblewrap, closing a worker also kills the processes it left behind
 (see `grader.sandbox.reaper`).
 """
 
+import base64
 import json
+import marshal
 import os
 import select
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 from base.text import student_text
+from grader.cases import Request
+from grader.sandbox import checks_cannot_start_processes
 from grader.sandbox.reaper import adopt_orphans, children, kill_adopted
-from grader.sandbox.worker import ProtocolError, waiting_bytes, widen_pipe, wipe
+from grader.sandbox.worker import HANDIN_FOLDER, ProtocolError, waiting_bytes, widen_pipe, wipe
 from grader.submission import Unusable
 
 # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
 MAX_LINE_BYTES = 1 << 20
+# what the first check of a hand-in sends: no case, only the hand-in's code to run
+IMPORT_TRIAL = Request(cases=(), wire="[]", max_payload=0, last=True)
 
 
 class WorkerFailed(Exception):
@@ -45,36 +53,104 @@ class ForkEnded(WorkerFailed):
     """The fork running a check ended without answering; the worker itself is fine."""
 
 
-class WorkerSession:
-    """The worker of one submission: started on first use, restarted after a failure."""
+class ImportFailed(Exception):
+    """Running the hand-in's modules raised; the message is the error, as the student reads it."""
 
-    def __init__(self, copy_dir, sandbox, limits, assignment):
-        self.copy_dir, self.sandbox, self.limits = Path(copy_dir), sandbox, limits
-        self.assignment = assignment
-        self.checked = {
-            path.name: path.read_bytes() for path in self.copy_dir.iterdir()
-        }  # the files grading read
-        self.scratch_dir = self.copy_dir.with_name(
-            self.copy_dir.name + ".scratch"
-        )  # outside bubblewrap only
+
+def compiled_code(folder, files):
+    """{module name: its code object, marshalled and base64} of the hand-in's `files` in
+    `folder`, as a JSON object's text. Compiling runs nothing of the hand-in: the worker's
+    forks run the code, one per check, so no file of the hand-in enters the sandbox."""
+    code = {}
+    for name in files:
+        path = Path(folder) / name
+        tree = compile(path.read_bytes(), f"{HANDIN_FOLDER}/{name}", "exec", dont_inherit=True)
+        code[Path(name).stem] = base64.b64encode(marshal.dumps(tree)).decode("ascii")
+    return json.dumps(code)
+
+
+class WorkerSession:
+    """One hand-in's checks on a worker: its code, its grading time, whether it imports.
+
+    Without a `worker` of the grading slot's, the session starts one of its own and stops it at
+    `close`; with one, `close` leaves it ready for the next hand-in.
+    """
+
+    def __init__(self, copy_dir, sandbox, limits, assignment, worker=None):
+        self.limits, self.assignment = limits, assignment
+        self.own_worker = worker is None
+        self.worker = worker or Worker(sandbox, limits, assignment)
         self.deadline = time.monotonic() + limits.submission_seconds
-        self.process = None
-        self.import_error = None
-        self.requests = 0
-        # "open" while a check's fork may still answer, "ending" once it answered the last request
-        self.fork = None
+        self.import_error, self.imported = None, False
+        try:
+            self.code = compiled_code(copy_dir, assignment.files)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+            self.import_error = f"Python cannot compile your code: {student_text(error)}"
+
+    @property
+    def process(self):
+        return self.worker.process
 
     def run(self, request):
         """The worker's answer to a `grader.cases.Request`: (one {"value", "grads"} or {"error"} per
-        case, the payload their arrays lie in), still untrusted.
+        case, the payload their arrays lie in), still untrusted."""
+        if self.import_error:
+            raise Unusable("import error", self.import_error)
+        if not self.imported:
+            self._try_import()
+        try:
+            return self.worker.run(request, self.code, self.deadline)
+        except ImportFailed as error:  # imported once, not now: code that looks at the clock?
+            self.import_error = f"importing your code failed: {error}"
+            raise Unusable("import error", self.import_error) from None
+
+    def _try_import(self):
+        """Run the hand-in's modules once, in a fork of their own: an error there makes the
+        whole hand-in unusable, said once, not once per check."""
+        importing = f"while importing your {' and '.join(self.assignment.files)}"
+        try:
+            self.worker.run(IMPORT_TRIAL, self.code, self.deadline)
+        except ImportFailed as error:
+            self.import_error = f"importing your code failed: {error}"
+        except ForkEnded as error:
+            self.import_error = f"{importing}: {error}"
+        except WorkerFailed as error:
+            self.import_error = f"{importing}: {error}"
+        else:
+            self.imported = True
+            return
+        raise Unusable("import error", self.import_error)
+
+    def close(self):
+        """Done with this hand-in: its last fork must end before the worker serves another hand-in,
+        and a worker of its own, or one whose checks could start processes, is stopped."""
+        if self.own_worker or not checks_cannot_start_processes():
+            self.worker.close()
+        else:
+            self.worker.settle(self.deadline)
+
+
+class Worker:
+    """A sandboxed worker: started on first use, restarted after a failure, kept between hand-ins
+    while every fork it ran has ended and left no stray byte in its pipes."""
+
+    def __init__(self, sandbox, limits, assignment):
+        self.sandbox, self.limits, self.assignment = sandbox, limits, assignment
+        self.process = None
+        self.requests = 0
+        self.deadline = float("inf")  # the hand-in's, while one is graded
+        # "open" while a check's fork may still answer, "ending" once it answered the last request
+        self.fork = None
+
+    def run(self, request, code, deadline):
+        """The answer to `request`, sent with `code` (see `compiled_code`) when it starts a fork.
 
         A check's requests go to one fork of the worker, the next only once the last has its
         answer; a new check's first request only once the worker says the last fork ended and
         nothing is left in either pipe, so a fork that saw one check's inputs never reads another's.
         """
-        if self.import_error:
-            raise Unusable("import error", self.import_error)
-        if time.monotonic() >= self.deadline:
+        self.deadline = deadline
+        if time.monotonic() >= deadline:
             raise self._timeout()
         if self.process is None:
             self._start()
@@ -82,14 +158,20 @@ class WorkerSession:
         try:
             if self.fork == "ending":
                 self._await_end()
+            carried = self.fork is None
             self._write(
-                f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, "cases": '
-                f"{request.wire}}}\n".encode()
+                f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, '
+                f'{f""""code": {code}, """ if carried else ""}"cases": {request.wire}}}\n'.encode()
             )
             self.fork = "open"
             answer, payload = self._read_answer(request.max_payload)
             if not isinstance(answer, dict) or answer.get("id") != self.requests:
                 raise ProtocolError("an answer to a different request")
+            if "import_error" in answer:
+                if not carried:  # only a fork's first answer may say so: it holds no hidden input
+                    raise ProtocolError("an import error after the import")
+                self.fork = "ending"
+                raise ImportFailed(student_text(answer["import_error"]))
             if request.last and self.fork == "open":
                 self.fork = "ending"
             results = answer.get("results")
@@ -108,6 +190,20 @@ class WorkerSession:
             self.close()
             raise
 
+    def settle(self, deadline):
+        """Wait for the last fork to end, within `deadline`; stop the worker if it does not, or if
+        a check was left half-answered (the grader stopped it)."""
+        if self.process is None:
+            return
+        self.deadline = deadline
+        try:
+            if self.fork == "open":
+                raise ProtocolError("a check left unfinished")
+            if self.fork == "ending":
+                self._await_end()
+        except (ProtocolError, WorkerFailed):
+            self.close()
+
     def _await_end(self):
         """Wait for the worker's notice that the last check's fork ended; an answer nobody asked
         for, still in the pipe, is a forgery."""
@@ -119,20 +215,13 @@ class WorkerSession:
         if self.buffer or waiting_bytes(self.response_fd):
             raise ProtocolError("more answers than requests")
 
-    def _restore_copy(self):
-        """Put back the files grading checked, and only those: outside bubblewrap the copy is
-        writable,
-        and a check that rewrote it must not hand a restarted worker code nobody checked."""
-        for path in self.copy_dir.iterdir():
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-        for name, data in self.checked.items():
-            (self.copy_dir / name).write_bytes(data)
-
     def _start(self):
-        if not self.sandbox.use_bwrap:
-            self._restore_copy()
-            self.scratch_dir.mkdir(exist_ok=True)
-            wipe(str(self.scratch_dir))
+        """Start the worker and wait for its greeting: numpy and the assignment's compute file are
+        loaded, nothing of a hand-in. A worker that cannot get that far is the grader's problem,
+        not the student's: the hand-in's row says "grader error"."""
+        self.scratch_dir = None  # bubblewrap's is its own /tmp, another account's is in its stage
+        if not self.sandbox.use_bwrap and self.sandbox.account is None:
+            self.scratch_dir = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
         request_read, self.request_fd = os.pipe()
         self.response_fd, response_write = os.pipe()
         self.notice_fd, notice_write = os.pipe()
@@ -144,7 +233,6 @@ class WorkerSession:
             self.known_children = children()
         try:
             self.process = self.sandbox.start(
-                self.copy_dir,
                 self.scratch_dir,
                 (request_read, response_write, notice_write),
                 self.limits,
@@ -153,24 +241,28 @@ class WorkerSession:
         except BaseException:
             for fd in (self.request_fd, self.response_fd, self.notice_fd):
                 os.close(fd)
+            self._remove_scratch()
             raise
         finally:
             for fd in (request_read, response_write, notice_write):
                 os.close(fd)
-        importing = f"while importing your {' and '.join(self.assignment.files)}"
         try:
             hello = self._notice(time.monotonic() + self._time_left(), wanted="ready")
-        except WorkerFailed as error:
-            self.import_error = f"{importing}: {error}"
-        except ProtocolError as error:
-            self.import_error = f"{importing} the worker broke the protocol ({error})."
-        else:
-            if hello == {"ready": True}:
-                return
-            detail = hello.get("error") if isinstance(hello, dict) else None
-            self.import_error = f"importing your code failed: {student_text(detail)}"
+        except (WorkerFailed, ProtocolError) as error:
+            hello = error
+        if hello == {"ready": True}:
+            return
         self.close()
-        raise Unusable("import error", self.import_error)
+        raise RuntimeError(
+            f"the sandboxed worker did not start ({student_text(hello)}); run `pytest grader "
+            "--submission FOLDER` on one hand-in to see it fail, or grade with --sandbox process"
+        )
+
+    def _remove_scratch(self):
+        if self.scratch_dir is not None and self.scratch_dir.exists():
+            wipe(str(self.scratch_dir))
+            self.scratch_dir.rmdir()
+        self.scratch_dir = None
 
     def _time_left(self):
         return min(self.limits.case_seconds, self.deadline - time.monotonic())
@@ -302,11 +394,11 @@ class WorkerSession:
         wait for it."""
         if self.process is None:
             return
-        os.close(self.request_fd)
-        try:
+        try:  # before the request pipe closes: on its end the worker would go on to a next step
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        os.close(self.request_fd)
         self.process.wait()
         if not self.sandbox.use_bwrap:
             kill_adopted(self.known_children)
@@ -316,5 +408,6 @@ class WorkerSession:
             shutil.rmtree(self.process.stage, ignore_errors=True)
         os.close(self.response_fd)
         os.close(self.notice_fd)
+        self._remove_scratch()
         self.process = None
         self.fork = None

@@ -1,12 +1,11 @@
-"""The checks: one per graded cell of the assignment's notebook, worth its points if all its cases
-pass."""
+"""The checks as pytest tests, for `pytest grader --submission PATH`: one per graded cell of the
+assignment's notebook, worth its points if all its cases pass."""
 
 import pytest
 
 from grader.cases import checks
-from grader.judge import verdict
+from grader.checking import check_outcome
 from grader.plugin import grading_of
-from grader.session import WorkerFailed
 
 
 def pytest_generate_tests(metafunc):
@@ -21,15 +20,7 @@ def pytest_generate_tests(metafunc):
         )
 
 
-def test_check(check, worker, request):
-    answers = []
-    # the visible cases, then the hidden ones, each in a fork of its own
-    for cases in check.requests:
-        try:
-            answers.append(worker.run(cases))
-        except WorkerFailed as error:
-            answers.append(error)
-    passed, feedback = verdict(check, answers)
-    request.node.user_properties.append(("output", feedback))
+def test_check(check, worker):
+    passed, feedback = check_outcome(check, worker)
     if not passed:
         pytest.fail(feedback, pytrace=False)

@@ -1,15 +1,14 @@
 """A worker's memory and processes are bounded by a cgroup of its own where the machine allows
 one."""
 
-import shutil
 from pathlib import Path
 
 import pytest
-from handins import BACKPROP, solution, write_handin
+from handins import BACKPROP
 
 from grader.sandbox import Limits, cgroup, choose_sandbox
 from grader.sandbox.cgroup import Place, WorkerCgroup, describe, places, usable
-from grader.session import WorkerSession
+from grader.session import Worker
 
 V1_MOUNTS = """\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -73,14 +72,13 @@ def test_the_worker_runs_in_a_cgroup_holding_it_to_its_memory_and_is_removed_aft
     if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
     limits = Limits(memory_mb=700, processes=6)
-    copy = write_handin(tmp_path / "backprop", solution())
-    session = WorkerSession(copy, choose_sandbox(sandbox), limits, BACKPROP)
-    session._start()
+    worker = Worker(choose_sandbox(sandbox), limits, BACKPROP)
+    worker._start()
     try:
-        group = session.process.cgroup
+        group = worker.process.cgroup
         assert group is not None and len(group.folders) == len(usable(limits))
         for folder in group.folders:
-            assert str(session.process.pid) in (folder / "cgroup.procs").read_text().split()
+            assert str(worker.process.pid) in (folder / "cgroup.procs").read_text().split()
             if (folder / "memory.limit_in_bytes").exists():
                 assert int((folder / "memory.limit_in_bytes").read_text()) == 700 << 20
             if (folder / "memory.max").exists():
@@ -89,8 +87,7 @@ def test_the_worker_runs_in_a_cgroup_holding_it_to_its_memory_and_is_removed_aft
                 assert int((folder / "pids.max").read_text()) == 6 + cgroup.SANDBOX_PROCESSES
         folders = list(group.folders)
     finally:
-        session.close()
-        shutil.rmtree(tmp_path / "backprop.scratch", ignore_errors=True)
+        worker.close()
     cgroup.sweep(
         WorkerCgroup.leftover, patience=2.0
     )  # what the next worker, or the grader's exit, does

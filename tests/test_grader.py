@@ -48,7 +48,7 @@ from grader.cases import checks
 from grader.grading import grading_from
 from grader.judge import hidden_hint, judge_case, verdict
 from grader.outputs import gradebook_differences
-from grader.run import GRADER_DIR, find_submissions, pytest_arguments
+from grader.run import find_submissions
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
 from grader.sandbox.cgroup import describe
 from grader.sandbox.worker import (
@@ -63,6 +63,7 @@ from grader.session import WorkerFailed, WorkerSession
 from grader.submission import private_copy
 
 FAST = Limits(case_seconds=5, submission_seconds=30)
+GRADER_DIR = Path(grader.run.__file__).parent
 
 
 def grade(tmp_path, files, name="student"):
@@ -708,27 +709,32 @@ def test_an_output_path_that_is_a_file_is_refused_before_grading(tmp_path, capsy
     assert "is a file" in capsys.readouterr().err
 
 
-def test_grading_sessions_load_no_installed_pytest_plugins(tmp_path):
-    handin = write_handin(tmp_path / "ada" / "backprop", stubs())
-    loaded = []
+def test_a_class_run_starts_no_pytest_session_and_one_worker_per_slot(tmp_path, monkeypatch):
+    """A pytest session per hand-in cost as much as its checks; a worker per hand-in more."""
+    import grader.session
 
-    class Spy:
-        def pytest_configure(self, config):
-            loaded.append(
-                [
-                    distribution.project_name
-                    for _, distribution in config.pluginmanager.list_plugin_distinfo()
-                ]
-            )
+    def no_session(*args, **kwargs):
+        raise AssertionError("a class run started a pytest session")
 
-    for arguments in (
-        [str(GRADER_DIR), f"--submission={handin}"],
-        pytest_arguments(handin),
-    ):
-        assert pytest.main([*arguments, "--collect-only"], plugins=[Spy()]) == pytest.ExitCode.OK
-    plain, grading = loaded
-    assert "hypothesis" in plain  # installed (a test dependency), and plain pytest loads it
-    assert grading == []  # a grading session runs only the plugins it names
+    starts = tmp_path / "starts"  # written by the grading processes, read here
+    real_start = grader.session.Worker._start
+
+    def counted_start(worker):
+        with open(starts, "a") as file:
+            file.write("started\n")
+        real_start(worker)
+
+    monkeypatch.setattr(pytest, "main", no_session)
+    monkeypatch.setattr(grader.session.Worker, "_start", counted_start)
+    class_ = [
+        (name, write_handin(tmp_path / name / "backprop", files))
+        for name, files in (("ada", solution()), ("bob", stubs()), ("cy", solution()))
+    ]
+    results = grader.run.grade_class(class_, graded(FAST), jobs=1, progress=False)
+    assert [r.score for r in results] == [15, 0, 15]
+    # where checks could start processes, a hand-in could leave one behind: a worker each
+    started = starts.read_text().splitlines()
+    assert len(started) == (1 if checks_cannot_start_processes() else 3)
 
 
 @pytest.mark.parametrize(
@@ -877,8 +883,7 @@ def test_a_worker_that_cannot_start_leaves_no_pipe_open(tmp_path):
         def start(self, *args):
             raise OSError("planted")
 
-    (tmp_path / "toolbox.py").write_text("x = 1\n")
-    session = WorkerSession(tmp_path, CannotStart(), FAST, BACKPROP)
+    session = WorkerSession(write_handin(tmp_path, solution()), CannotStart(), FAST, BACKPROP)
     before = len(os.listdir("/proc/self/fd"))
     with pytest.raises(OSError, match="planted"):
         session.run("[]")
@@ -923,32 +928,40 @@ def test_a_gradebook_a_spreadsheet_saved_with_semicolons_is_kept_and_compared(tm
 
 
 class Answering:
-    """A stand-in sandbox whose worker says it is ready, then writes `answer` (bytes) as its
-    answer."""
+    """A stand-in sandbox whose worker says it is ready, then writes `answer` (bytes), kept in the
+    file `where`, as its answer."""
 
     use_bwrap = True
 
-    def __init__(self, answer):
-        self.answer = answer
+    def __init__(self, answer, where):
+        self.answer, self.where = answer, where
 
-    def start(self, copy_dir, scratch_dir, pipes, limits, assignment):
+    def start(self, scratch_dir, pipes, limits, assignment):
         request_fd, response_fd, notice_fd = pipes
-        (scratch_dir.parent / "answer").write_bytes(self.answer)
+        self.where.write_bytes(self.answer)
         write = (
             f"import os, sys; os.write({notice_fd}, b'{{\"ready\": true}}\\n'); "
             f'os.write({response_fd}, open(sys.argv[1], "rb").read())'
         )
         return subprocess.Popen(
-            [sys.executable, "-c", write, str(scratch_dir.parent / "answer")],
+            [sys.executable, "-c", write, str(self.where)],
             pass_fds=pipes,
             start_new_session=True,
         )
 
 
+def answering_session(tmp_path, answer):
+    """A session whose worker answers `answer` to its first request, the hand-in's import taken
+    as done."""
+    handin = write_handin(tmp_path / "backprop", solution())
+    session = WorkerSession(handin, Answering(answer, tmp_path / "answer"), FAST, BACKPROP)
+    session.imported = True
+    return session
+
+
 def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path):
-    (tmp_path / "toolbox.py").write_text("x = 1\n")
     flood = b'{"id": 1, "results": [' + b"{}," * (700 << 10) + b"{}]}\n"  # 2 MB of JSON
-    session = WorkerSession(tmp_path, Answering(flood), FAST, BACKPROP)
+    session = answering_session(tmp_path, flood)
     with pytest.raises(
         Exception, match="did not follow the protocol \\(an answer line longer than 1 MB\\)"
     ):
@@ -956,10 +969,9 @@ def test_an_answer_too_long_to_be_honest_is_refused_before_it_is_parsed(tmp_path
 
 
 def test_an_answer_announcing_more_arrays_than_the_request_needs_is_refused_unread(tmp_path):
-    (tmp_path / "toolbox.py").write_text("x = 1\n")
     request = checks(BACKPROP, SEED)[0].requests[-1]
     announced = f'{{"id": 1, "results": [], "payload": {request.max_payload + 1}}}\n'.encode()
-    session = WorkerSession(tmp_path, Answering(announced), FAST, BACKPROP)
+    session = answering_session(tmp_path, announced)
     with pytest.raises(Exception, match="did not follow the protocol .* twice the expected ones"):
         session.run(request)
 

@@ -12,9 +12,9 @@ from nbgrader.api import Gradebook
 from base.nbgrader_settings import load_config, open_gradebook
 from base.paths import COURSE_ROOT
 from course.late import Deadline, penalty_plugin, with_lateness
+from grader.checking import CheckResult
 from grader.outputs.exchange_feedback import write_exchange_feedback
 from grader.outputs.nbgrader_gradebook import GradebookMismatch, record
-from grader.plugin import CheckResult
 from grader.run import SubmissionResult
 
 NOTEBOOK = COURSE_ROOT / "release" / "backprop" / "backprop.ipynb"

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
+from grader.checking import CheckResult
 from grader.outputs.gradebook import NOT_WRITABLE
 from grader.outputs.pages import class_report_page, feedback_page, histogram, write_pages
-from grader.plugin import CheckResult
 from grader.run import SubmissionResult
 
 HOSTILE = "eve <img src=x onerror=alert(1)>"

@@ -96,21 +96,15 @@ def stage_base():
     return base
 
 
-def make_stage(account, copy_dir, files):
-    """A fresh folder for one worker run by `account`: `submission/` (a read-only copy of the
-    hand-in's files in `copy_dir`), `scratch/` (its own), and a read-only copy of each of `files`.
-    Returns the stage's path; the caller removes it once the worker has ended."""
+def make_stage(account, files):
+    """A fresh folder for one worker run by `account`: `scratch/` (its own) and a read-only copy
+    of each of `files`. Returns the stage's path; the caller removes it once the worker has
+    ended."""
     stage = Path(tempfile.mkdtemp(prefix="grader-worker-", dir=stage_base()))
     try:
         # others may pass, not list. Workers running at once share the account, so outside
         # bubblewrap one could find another's stage (in /proc): grade a class in bubblewrap.
         stage.chmod(0o711)
-        submission = stage / "submission"
-        submission.mkdir(mode=0o755)
-        for path in Path(copy_dir).iterdir():
-            if path.is_file() and not path.is_symlink():
-                shutil.copyfile(path, submission / path.name)
-                (submission / path.name).chmod(0o644)
         scratch = stage / "scratch"
         scratch.mkdir(mode=0o700)
         os.chown(scratch, account.uid, account.gid)

@@ -1,9 +1,10 @@
 """The bubblewrap command line: what a sandboxed worker sees of the machine.
 
 The system read-only, the Python installation and numpy read-only, the worker script, the
-assignment's compute file, its private copy of the submission and an empty /tmp in memory: not the
-repository, the solution, the grader's checks, other submissions, the outputs or the network.
-Its processes live in their own pid namespace, so they all die with it.
+assignment's compute file and an empty /tmp in memory: not the repository, the solution, the
+grader's checks, any submission (a hand-in's code arrives compiled, with each check's request),
+the outputs or the network. Its processes live in their own pid namespace, so they all die
+with it.
 """
 
 import functools
@@ -12,7 +13,6 @@ import os
 import site
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy
@@ -25,7 +25,6 @@ SANDBOX_ROOT = "/sandbox"
 INSIDE = {
     "script": f"{SANDBOX_ROOT}/worker.py",
     "lib": f"{SANDBOX_ROOT}/lib",
-    "submission": f"{SANDBOX_ROOT}/submission",
     "scratch": "/tmp",
     "compute": f"{SANDBOX_ROOT}/compute.py",
 }
@@ -47,10 +46,10 @@ def _package_folders():
     return tuple(dict.fromkeys(folder for folder in listed if os.path.isdir(folder)))
 
 
-def bwrap_prefix(copy_dir, compute_file, scratch_mb):
+def bwrap_prefix(compute_file, scratch_mb):
     """The bubblewrap command line that exposes only what the worker needs.
 
-    The submission's copy is read-only; the only writable place is a small /tmp in memory.
+    The only writable place is a small /tmp in memory, emptied after every check.
     The root and /dev that bubblewrap makes are in-memory file systems without a size limit,
     so both are remounted read-only: files there could otherwise fill the machine's memory.
     """
@@ -74,8 +73,7 @@ def bwrap_prefix(copy_dir, compute_file, scratch_mb):
     command += ["--ro-bind", str(WORKER_SCRIPT), INSIDE["script"]]
     if compute_file is not None:
         command += ["--ro-bind", str(compute_file), INSIDE["compute"]]
-    command += ["--ro-bind", str(copy_dir), INSIDE["submission"]]
-    command += ["--chdir", INSIDE["submission"]]
+    command += ["--chdir", INSIDE["scratch"]]
     command += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return command
 
@@ -83,10 +81,9 @@ def bwrap_prefix(copy_dir, compute_file, scratch_mb):
 def trial_problem():
     """Why bubblewrap cannot start Python with numpy here (its last words), or None if it can."""
     try:
-        with tempfile.TemporaryDirectory(prefix="grader-trial-") as empty:
-            trial = bwrap_prefix(Path(empty), None, 1) + [PYTHON, "-I", "-S", "-c"]
-            trial.append(f"import sys; sys.path[:0] = ['{INSIDE['lib']}']; import numpy")
-            done = subprocess.run(trial, capture_output=True, text=True, timeout=60)
+        trial = bwrap_prefix(None, 1) + [PYTHON, "-I", "-S", "-c"]
+        trial.append(f"import sys; sys.path[:0] = ['{INSIDE['lib']}']; import numpy")
+        done = subprocess.run(trial, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as error:
         return str(error)
     if done.returncode == 0:

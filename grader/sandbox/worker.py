@@ -2,19 +2,20 @@
 
 The judge starts this file as a script, only ever inside `grader.sandbox`:
 
-    python -I -S worker.py REQUEST_FD RESPONSE_FD LIB_DIR SUBMISSION_DIR PROCESS_LIMIT SCRATCH_DIR
-        NOTICE_FD COMPUTE_FILE MODULES OPEN_FILES
+    python -I -S worker.py REQUEST_FD RESPONSE_FD NOTICE_FD LIB_DIR SCRATCH_DIR COMPUTE_FILE
+        MODULES PROCESS_LIMIT OPEN_FILES
 
-It loads the assignment's COMPUTE_FILE (what its cases compute, e.g.
-`grader/assignments/backprop/compute.py`), imports the student's MODULES
-(comma-separated, e.g. `toolbox,nn`), then answers requests (one JSON
+It loads numpy and the assignment's COMPUTE_FILE (what its cases compute, e.g.
+`grader/assignments/backprop/compute.py`) once, then answers requests (one JSON
 line each on REQUEST_FD) with one message each on RESPONSE_FD: a JSON line
 and the raw float64 bytes of the arrays it describes (see `Payload`). Each
-request is read and answered by a fresh fork, so a check's code cannot change
-what the next check runs, and the worker never holds a case's inputs a later
-fork could find. A seccomp filter keeps each fork from starting processes or
-threads and from memory that would outlive it; its scratch folder is emptied
-after it.
+check's requests are read and answered by a fresh fork, which runs the student's
+MODULES (comma-separated, e.g. `toolbox,nn`) from code the judge compiled and sent
+with the check's first request. The worker itself never holds a hand-in's code or a
+case's inputs, so one worker serves hand-in after hand-in: no fork finds anything
+of an earlier check, or of another student, in the memory it starts from. A seccomp
+filter keeps each fork from starting processes or threads and from memory that would
+outlive it; the scratch folder is emptied after it.
 The protocol has its own file descriptors so that whatever the student's code
 prints (stdout and stderr go to /dev/null) cannot pass for an answer.
 Nothing is ever unpickled, so nothing the student returns runs code in the
@@ -30,6 +31,7 @@ import base64
 import importlib
 import importlib.util
 import json
+import marshal
 import os
 import reprlib
 import resource
@@ -40,21 +42,22 @@ import types
 if __name__ == "__main__":
     # The process limit, where the judge asks for one (see `Sandbox.process_limit` in workers.py):
     # set here, inside bubblewrap's user namespace, not on bubblewrap itself.
-    wanted, hard = int(sys.argv[5]), resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    wanted, hard = int(sys.argv[8]), resource.getrlimit(resource.RLIMIT_NPROC)[1]
     if wanted:
         limit = (
             wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         )  # a hard limit cannot be raised
         resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     # Before importing numpy: in the sandbox it lives in LIB_DIR, and -I -S gave no search path.
-    # The submission comes last, so no file in it can stand in for a module numpy or Python imports.
     sys.dont_write_bytecode = True
-    sys.path.insert(0, sys.argv[3])
-    sys.path.append(sys.argv[4])
+    sys.path.insert(0, sys.argv[4])
 
 import numpy as np
 
 WIRE_DTYPES = ("float64", "int64")
+# where the hand-in's modules say they come from: the judge compiles them under this name, so
+# an error's traceback can be told apart from numpy's and the worker's own
+HANDIN_FOLDER = "/hand-in"
 
 
 class ProtocolError(ValueError):
@@ -162,7 +165,7 @@ def payload_array(obj, payload):
     return np.frombuffer(payload, dtype="<f8", count=size // 8, offset=at).reshape(tuple(shape))
 
 
-def describe(error, submission_dir):
+def describe(error):
     """`ErrorType: message (at file:line)`, pointing into the student's files where possible."""
     text = type(error).__name__
     try:
@@ -172,7 +175,7 @@ def describe(error, submission_dir):
     where, step = [], error.__traceback__
     while step is not None:  # the function's qualified name says which operation's backward
         code = step.tb_frame.f_code
-        if code.co_filename.startswith(submission_dir):
+        if code.co_filename.startswith(HANDIN_FOLDER + "/"):
             name = getattr(code, "co_qualname", code.co_name)
             where.append(f"{os.path.basename(code.co_filename)}:{step.tb_lineno}, in {name}")
         step = step.tb_next
@@ -204,7 +207,7 @@ def _send(fd, message):
     _write_all(fd, *frame(message))
 
 
-def answer(compute, modules, request, submission_dir):
+def answer(compute, modules, request):
     """The message answering one request: each case's value and gradients as the assignment's
     `compute.evaluate` finds them with the hand-in's `modules`, or the error it raised."""
     results, payload = [], Payload()
@@ -218,8 +221,37 @@ def answer(compute, modules, request, submission_dir):
                 }
             )
         except Exception as error:
-            results.append({"error": describe(error, submission_dir)})
+            results.append({"error": describe(error)})
     return {"id": request["id"], "results": results}, payload
+
+
+class HandInModules:
+    """An import finder serving the hand-in's modules from the code objects the judge compiled
+    (marshalled, base64 in the request): no file of the hand-in is ever inside the sandbox."""
+
+    def __init__(self, code):
+        self.code = {
+            name: marshal.loads(base64.b64decode(data.encode("ascii")))
+            for name, data in code.items()
+        }
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.code:
+            return None
+        return importlib.util.spec_from_loader(name, self, origin=f"{HANDIN_FOLDER}/{name}.py")
+
+    def create_module(self, spec):
+        return None  # the default module
+
+    def exec_module(self, module):
+        module.__file__ = module.__spec__.origin
+        exec(self.code[module.__name__], module.__dict__)
+
+
+def import_handin(code, module_names):
+    """{name: module} of the hand-in, run from `code` ({name: marshalled code, base64})."""
+    sys.meta_path.insert(0, HandInModules(code))
+    return {name: importlib.import_module(name) for name in module_names}
 
 
 def widen_pipe(fd, size=1 << 20):
@@ -542,23 +574,18 @@ def load_compute(path):
     return module
 
 
-def serve(pipes, submission_dir, scratch_dir, compute, module_names, open_files):
-    """Import the student's modules, then run each check in a fresh fork until the judge closes the
-    request pipe.
+def serve(pipes, scratch_dir, compute, module_names, open_files):
+    """Run each check in a fresh fork until the judge closes the request pipe.
 
-    Importing runs only the given code (grading refuses hand-ins that change it), so the
-    state every fork starts from is the release's engine with the student's functions in it.
-    Each fork reads its requests and writes its answers itself, works in an emptied scratch
-    folder and may open few files. The worker's own notices go on a pipe no fork holds:
-    `{"ready": ...}` once, and `{"ended": status}` after each fork, only after which the judge
-    sends the next check's request.
+    A check's fork first runs the hand-in's modules from the code its first request carries:
+    the judge refuses hand-ins that change the given code, so the module level runs the
+    release's code, and it runs under the same guard as the student's functions. Each fork
+    reads its requests and writes its answers itself, works in an emptied scratch folder and
+    may open few files. The worker's own notices go on a pipe no fork holds: `{"ready": true}`
+    once, and `{"ended": status}` after each fork, only after which the judge sends the next
+    check's request, of this hand-in or the next.
     """
     request_fd, response_fd, notice_fd = pipes
-    try:
-        modules = {name: importlib.import_module(name) for name in module_names}
-    except Exception as error:
-        _send(notice_fd, {"ready": False, "error": describe(error, submission_dir)})
-        return
     _undumpable()
     guard = process_guard()
 
@@ -566,11 +593,21 @@ def serve(pipes, submission_dir, scratch_dir, compute, module_names, open_files)
         """A check's requests, in order, up to the one marked last: its visible cases, then its
         hidden ones, which the judge sends only once it has the visible answers."""
         resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+        os.chdir(scratch_dir)  # `looks_empty` may have made it anew since the worker's start
         guard()
-        while (request := _read_request(request_fd)) is not None:
-            _send(response_fd, answer(compute, modules, request, submission_dir))
+        request = _read_request(request_fd)
+        if request is None:
+            return
+        try:
+            modules = import_handin(request["code"], module_names)
+        except Exception as error:
+            _send(response_fd, {"id": request["id"], "import_error": describe(error)})
+            return
+        while request is not None:
+            _send(response_fd, answer(compute, modules, request))
             if request.get("last"):
                 return
+            request = _read_request(request_fd)
 
     def clean():
         wipe(scratch_dir)
@@ -593,12 +630,11 @@ if __name__ == "__main__":
     # numpy is loaded: from here on the student's imports find the standard library and the
     # hand-in only, not whatever else is installed beside numpy (outside bubblewrap, a whole
     # site-packages: a package there named toolbox would be graded instead of the student's file).
-    sys.path.remove(sys.argv[3])
+    sys.path.remove(sys.argv[4])
     serve(
-        tuple(int(fd) for fd in (sys.argv[1], sys.argv[2], sys.argv[7])),
-        os.path.abspath(sys.argv[4]),
-        sys.argv[6],
-        load_compute(sys.argv[8]),
-        sys.argv[9].split(","),
-        int(sys.argv[10]),
+        tuple(int(fd) for fd in sys.argv[1:4]),
+        sys.argv[5],
+        load_compute(sys.argv[6]),
+        sys.argv[7].split(","),
+        int(sys.argv[9]),
     )

@@ -84,31 +84,24 @@ class Sandbox:
         uid = self.account.uid if self.account else os.getuid()
         return _threads_of_user(uid) + limits.processes
 
-    def command(self, copy_dir, scratch_dir, pipes, limits, assignment):
-        """The worker's command line; `pipes` are its (request, response, notice) descriptors."""
-        request_fd, response_fd, notice_fd = pipes
+    def command(self, scratch_dir, pipes, limits, assignment):
+        """The worker's command line; `pipes` are its (request, response, notice) descriptors.
+        Outside bubblewrap and as another account, `scratch_dir` lies in the worker's stage."""
         if self.use_bwrap:
             where = INSIDE
-            prefix = bwrap_prefix(copy_dir, assignment.compute_file, limits.scratch_mb)
+            prefix = bwrap_prefix(assignment.compute_file, limits.scratch_mb)
             prefix += ["--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"]
             for name, value in ONE_THREAD.items():
                 prefix += ["--setenv", name, value]
-        elif self.account is not None:  # copy_dir is the stage (see `start`)
-            where = {
-                "script": str(copy_dir / WORKER_SCRIPT.name),
-                "lib": str(NUMPY_DIR.parent),
-                "submission": str(copy_dir / "submission"),
-                "scratch": str(copy_dir / "scratch"),
-                "compute": str(copy_dir / assignment.compute_file.name),
-            }
-            prefix = []
         else:
+            home = scratch_dir.parent if self.account is not None else None  # the stage
             where = {
-                "script": str(WORKER_SCRIPT),
+                "script": str(home / WORKER_SCRIPT.name if home else WORKER_SCRIPT),
                 "lib": str(NUMPY_DIR.parent),
-                "submission": str(copy_dir),
                 "scratch": str(scratch_dir),
-                "compute": str(assignment.compute_file),
+                "compute": str(
+                    home / assignment.compute_file.name if home else assignment.compute_file
+                ),
             }
             prefix = []
         return prefix + [
@@ -116,38 +109,35 @@ class Sandbox:
             "-I",
             "-S",
             where["script"],
-            str(request_fd),
-            str(response_fd),
+            *(str(fd) for fd in pipes),
             where["lib"],
-            where["submission"],
-            str(self.process_limit(limits)),
             where["scratch"],
-            str(notice_fd),
             where["compute"],
             ",".join(assignment.modules),
+            str(self.process_limit(limits)),
             str(limits.open_files),
         ]
 
-    def start(self, copy_dir, scratch_dir, pipes, limits, assignment):
-        """Start a worker for `copy_dir` in its own process group, in a cgroup of its own where one
-        can be made (`process.cgroup`); the caller owns killing it and removing the cgroup.
-        `scratch_dir` is where its checks may write outside bubblewrap (inside, its own /tmp);
-        `pipes` are the worker's ends of its (request, response, notice) pipes. A worker that runs
-        as another account gets a stage of its own (`process.stage`, removed by the caller)."""
+    def start(self, scratch_dir, pipes, limits, assignment):
+        """Start a worker in its own process group, in a cgroup of its own where one can be made
+        (`process.cgroup`); the caller owns killing it and removing the cgroup. `scratch_dir` is
+        where its checks may write outside bubblewrap (inside, its own /tmp); `pipes` are the
+        worker's ends of its (request, response, notice) pipes. A worker that runs as another
+        account gets a stage of its own (`process.stage`, removed by the caller)."""
         stage = None
         if self.account is not None:
-            stage = make_stage(self.account, copy_dir, (WORKER_SCRIPT, assignment.compute_file))
-            copy_dir, scratch_dir = stage, stage / "scratch"
+            stage = make_stage(self.account, (WORKER_SCRIPT, assignment.compute_file))
+            scratch_dir = stage / "scratch"
         places = cgroup.usable(limits)
         group = WorkerCgroup(limits, places) if places else None
         try:
             process = subprocess.Popen(
-                self.command(copy_dir, scratch_dir, pipes, limits, assignment),
+                self.command(scratch_dir, pipes, limits, assignment),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 pass_fds=pipes,
-                cwd=copy_dir / "submission" if stage else copy_dir,
+                cwd=scratch_dir,
                 start_new_session=True,
                 env={
                     **ONE_THREAD,
