@@ -22,10 +22,10 @@ import signal
 import subprocess
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 from base.text import student_text
-from grader.cases import Request
 from grader.sandbox import checks_cannot_start_processes
 from grader.sandbox.reaper import adopt_orphans, children, kill_adopted
 from grader.sandbox.worker import HANDIN_FOLDER, ProtocolError, waiting_bytes, widen_pipe, wipe
@@ -33,8 +33,9 @@ from grader.submission import Unusable
 
 # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
 MAX_LINE_BYTES = 1 << 20
-# what the first check of a hand-in sends: no case, only the hand-in's code to run
-IMPORT_TRIAL = Request(cases=(), wire="[]", max_payload=0, last=True)
+# how long a worker may take to start (numpy loaded, nothing of a hand-in yet): the grader's
+# time, not a hand-in's
+START_SECONDS = 60
 
 
 class WorkerFailed(Exception):
@@ -58,14 +59,15 @@ class ImportFailed(Exception):
 
 
 def compiled_code(folder, files):
-    """{module name: its code object, marshalled and base64} of the hand-in's `files` in
+    """{module name: its code object, marshalled, compressed and base64} of the hand-in's `files` in
     `folder`, as a JSON object's text. Compiling runs nothing of the hand-in: the worker's
     forks run the code, one per check, so no file of the hand-in enters the sandbox."""
     code = {}
     for name in files:
         path = Path(folder) / name
         tree = compile(path.read_bytes(), f"{HANDIN_FOLDER}/{name}", "exec", dont_inherit=True)
-        code[Path(name).stem] = base64.b64encode(marshal.dumps(tree)).decode("ascii")
+        packed = zlib.compress(marshal.dumps(tree), 1)  # a quarter the size, for each check
+        code[Path(name).stem] = base64.b64encode(packed).decode("ascii")
     return json.dumps(code)
 
 
@@ -81,7 +83,7 @@ class WorkerSession:
         self.own_worker = worker is None
         self.worker = worker or Worker(sandbox, limits, assignment)
         self.deadline = time.monotonic() + limits.submission_seconds
-        self.import_error, self.imported = None, False
+        self.import_error = None
         try:
             self.code = compiled_code(copy_dir, assignment.files)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
@@ -93,33 +95,18 @@ class WorkerSession:
 
     def run(self, request):
         """The worker's answer to a `grader.cases.Request`: (one {"value", "grads"} or {"error"} per
-        case, the payload their arrays lie in), still untrusted."""
+        case, the payload their arrays lie in), still untrusted.
+
+        An error while a check's fork runs the hand-in's modules makes the whole hand-in
+        unusable, said once, not once per check.
+        """
         if self.import_error:
             raise Unusable("import error", self.import_error)
-        if not self.imported:
-            self._try_import()
         try:
             return self.worker.run(request, self.code, self.deadline)
-        except ImportFailed as error:  # imported once, not now: code that looks at the clock?
-            self.import_error = f"importing your code failed: {error}"
-            raise Unusable("import error", self.import_error) from None
-
-    def _try_import(self):
-        """Run the hand-in's modules once, in a fork of their own: an error there makes the
-        whole hand-in unusable, said once, not once per check."""
-        importing = f"while importing your {' and '.join(self.assignment.files)}"
-        try:
-            self.worker.run(IMPORT_TRIAL, self.code, self.deadline)
         except ImportFailed as error:
             self.import_error = f"importing your code failed: {error}"
-        except ForkEnded as error:
-            self.import_error = f"{importing}: {error}"
-        except WorkerFailed as error:
-            self.import_error = f"{importing}: {error}"
-        else:
-            self.imported = True
-            return
-        raise Unusable("import error", self.import_error)
+            raise Unusable("import error", self.import_error) from None
 
     def close(self):
         """Done with this hand-in: its last fork must end before the worker serves another hand-in,
@@ -247,7 +234,7 @@ class Worker:
             for fd in (request_read, response_write, notice_write):
                 os.close(fd)
         try:
-            hello = self._notice(time.monotonic() + self._time_left(), wanted="ready")
+            hello = self._notice(time.monotonic() + START_SECONDS, wanted="ready")
         except (WorkerFailed, ProtocolError) as error:
             hello = error
         if hello == {"ready": True}:

@@ -955,7 +955,6 @@ def answering_session(tmp_path, answer):
     as done."""
     handin = write_handin(tmp_path / "backprop", solution())
     session = WorkerSession(handin, Answering(answer, tmp_path / "answer"), FAST, BACKPROP)
-    session.imported = True
     return session
 
 

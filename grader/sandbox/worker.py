@@ -38,6 +38,7 @@ import resource
 import select
 import sys
 import types
+import zlib
 
 if __name__ == "__main__":
     # The process limit, where the judge asks for one (see `Sandbox.process_limit` in workers.py):
@@ -227,11 +228,11 @@ def answer(compute, modules, request):
 
 class HandInModules:
     """An import finder serving the hand-in's modules from the code objects the judge compiled
-    (marshalled, base64 in the request): no file of the hand-in is ever inside the sandbox."""
+    (marshalled, compressed, base64 in the request): no file of the hand-in is ever inside the sandbox."""
 
     def __init__(self, code):
         self.code = {
-            name: marshal.loads(base64.b64decode(data.encode("ascii")))
+            name: marshal.loads(zlib.decompress(base64.b64decode(data.encode("ascii"))))
             for name, data in code.items()
         }
 
