@@ -18,6 +18,8 @@ from course.markers import find_regions
 from course.strip import solution_clearer, strip_solutions
 
 NOTEBOOK = "backprop.ipynb"
+# Stands for the hand-in's number in the comment that makes a distinct class's files differ.
+HANDIN_MARK = "hand-in NUMBER"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def make_sample_class(
     release_dir=COURSE_ROOT / "release" / "backprop",
     count=None,
     assignment="backprop",
+    distinct=False,
 ):
     """Write `count` hand-ins (default: one per kind) to submitted_dir/<student>/<assignment>/.
 
@@ -92,18 +95,16 @@ def make_sample_class(
     STUDENTS, numbered after the first round. The notebook is the release's
     when there is one (what students really hand in), else the source's; the
     stubs are always stripped from the source, so a release that leaked the
-    solution cannot turn the stub student into a perfect one. Returns
-    {student id: kind}.
+    solution cannot turn the stub student into a perfect one. With
+    `distinct=True` every region a student writes starts with a comment naming
+    the hand-in's number, so no two hand-ins share a file's content (a cache
+    keyed by content cannot fake a benchmark) and each still grades like its
+    kind. Returns {student id: kind}.
     """
     source_dir, release_dir = Path(source_dir), Path(release_dir)
     files = student_files(load_config(COURSE_ROOT), assignment)
     solution = {name: (source_dir / name).read_text(encoding="utf-8") for name in files}
-    kinds = {"solution": solution, "stubs": stubs(solution)}
-    for mistake in MISTAKES:
-        kinds[mistake.name] = {
-            **solution,
-            mistake.file: with_mistake(solution[mistake.file], mistake),
-        }
+    kinds = sample_kinds(solution, HANDIN_MARK if distinct else None)
     notebook = (
         release_dir / NOTEBOOK if (release_dir / NOTEBOOK).is_file() else source_dir / NOTEBOOK
     )
@@ -118,10 +119,45 @@ def make_sample_class(
         folder = Path(submitted_dir) / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in kinds[kind].items():
+            if distinct:
+                text = text.replace(HANDIN_MARK, f"hand-in {number + 1}")
             (folder / name).write_text(text, encoding="utf-8")
         shutil.copyfile(notebook, folder / NOTEBOOK)
         roster[student] = kind
     return roster
+
+
+def sample_kinds(solution, mark=None):
+    """{kind: {file name: text}} for the solution, the stubs and each mistake; with `mark`, every
+    student region (solution, stub or mistaken body) opens with the comment line `# <mark>`."""
+    if mark is None:
+        marked_solution, marked_stubs, prefix = solution, stubs(solution), ""
+    else:
+        marked_solution = {name: marked(text, mark) for name, text in solution.items()}
+        marked_stubs = {name: marked(text, mark) for name, text in stubs(solution).items()}
+        prefix = f"# {mark}\n"
+    kinds = {"solution": marked_solution, "stubs": marked_stubs}
+    for mistake in MISTAKES:
+        wrong = Mistake(mistake.name, mistake.file, mistake.cls, prefix + mistake.body)
+        kinds[mistake.name] = {
+            **marked_solution,
+            mistake.file: with_mistake(marked_solution[mistake.file], wrong),
+        }
+    return kinds
+
+
+def marked(text, mark):
+    """`text` with the comment `# <mark>` after each line that opens a student region: a solution
+    region's begin marker, or the first line of the configured stub. Comments leave the code as
+    the grader compares it unchanged."""
+    clearer = solution_clearer(load_config(COURSE_ROOT))
+    stub_opening = clearer.code_stub["python"].splitlines()[0].strip()
+    lines = []
+    for line in text.splitlines(keepends=True):
+        lines.append(line)
+        if clearer.begin_solution_delimeter in line or line.strip() == stub_opening:
+            lines.append(re.match(r"[ \t]*", line).group() + f"# {mark}\n")
+    return "".join(lines)
 
 
 def with_mistake(text, mistake):

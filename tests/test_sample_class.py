@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from handins import FILES
+from handins import FILES, MAX_SCORE, grade_handin
 
 from base.paths import COURSE_ROOT
 from course.markers import find_regions
@@ -105,3 +105,38 @@ def test_a_larger_class_cycles_kinds_with_distinct_names(tmp_path):
     roster = make_sample_class(tmp_path, count=20)
     assert len(roster) == 20 and len(list(tmp_path.iterdir())) == 20
     assert "ada lovelace 2" in roster and roster["ada lovelace 2"] == list(roster.values())[10]
+
+
+@pytest.fixture(scope="module")
+def distinct_class(tmp_path_factory):
+    submitted = tmp_path_factory.mktemp("distinct")
+    release = submitted / "no release"
+    return submitted, make_sample_class(submitted, release_dir=release, count=20, distinct=True)
+
+
+def test_no_two_files_of_a_distinct_class_are_equal(distinct_class):
+    # A grader that caches by content must still grade every hand-in of a benchmark's class.
+    submitted, roster = distinct_class
+    texts = [(folder(submitted, s) / name).read_text() for s in roster for name in FILES]
+    assert len(texts) == 20 * len(FILES) and len(set(texts)) == len(texts)
+
+
+def test_a_distinct_handin_is_its_kind_with_comments_naming_it(distinct_class, sample_class):
+    submitted, roster = distinct_class
+    cycled, cycled_roster = sample_class
+    first_of_kind = {kind: student for student, kind in reversed(cycled_roster.items())}
+    for number, (student, kind) in enumerate(roster.items(), start=1):
+        for name in FILES:
+            lines = (folder(submitted, student) / name).read_text().splitlines(keepends=True)
+            mark = f"# hand-in {number}"
+            assert any(line.strip() == mark for line in lines), (student, name)
+            kept = "".join(line for line in lines if line.strip() != mark)
+            assert kept == (folder(cycled, first_of_kind[kind]) / name).read_text(), (student, name)
+
+
+def test_a_distinct_solution_still_gets_full_marks(distinct_class):
+    submitted, roster = distinct_class
+    student = [s for s, kind in roster.items() if kind == "solution"][1]  # the second: hand-in 10
+    result = grade_handin(student, folder(submitted, student))
+    assert result.status == "graded", result.message
+    assert sum(check.score for check in result.checks) == MAX_SCORE
