@@ -32,7 +32,16 @@ from grader.sandbox.worker import in_a_fork, process_guard
 SOURCES = COURSE_ROOT / "source"
 # numpy's linear algebra in one thread, whichever library it was built with: a check may start no
 # thread (see grader.sandbox.worker.process_guard), and a library that tried would hang or abort.
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# A check's large arrays come from memory its fork has never touched, a page fault per 4 kB: glibc
+# then keeps them in its heap, asks for 2 MB pages there and keeps what was freed for the next
+# array (each a fresh mapping by default), which spares a tenth of a check's time.
+WORKER_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432"
+    ":glibc.malloc.trim_threshold=134217728",
+}
 
 
 def _apply_limits(limits, group=None, account=None):
@@ -91,7 +100,7 @@ class Sandbox:
             where = INSIDE
             prefix = bwrap_prefix(assignment.compute_file, limits.scratch_mb)
             prefix += ["--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp"]
-            for name, value in ONE_THREAD.items():
+            for name, value in WORKER_ENV.items():
                 prefix += ["--setenv", name, value]
         else:
             home = scratch_dir.parent if self.account is not None else None  # the stage
@@ -140,7 +149,7 @@ class Sandbox:
                 cwd=scratch_dir,
                 start_new_session=True,
                 env={
-                    **ONE_THREAD,
+                    **WORKER_ENV,
                     "HOME": str(scratch_dir),
                     "TMPDIR": str(scratch_dir),
                     "PATH": "/usr/bin:/bin",
