@@ -228,7 +228,7 @@ def answer(compute, modules, request):
 
 class HandInModules:
     """An import finder serving the hand-in's modules from the code objects the judge compiled
-    (marshalled, compressed, base64 in the request): no file of the hand-in is ever inside the sandbox."""
+    (marshalled, compressed, base64 in the request): no file of a hand-in enters the sandbox."""
 
     def __init__(self, code):
         self.code = {
