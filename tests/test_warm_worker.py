@@ -1,0 +1,92 @@
+"""One warm worker grades hand-in after hand-in: nothing of one hand-in reaches the next."""
+
+import json
+import os
+
+import pytest
+from handins import BACKPROP, MAX_SCORE, SEED, graded, solution, with_regions, write_handin
+from test_worker_fork import memory_of
+
+import grader.run
+from grader.cases import checks
+from grader.sandbox import Limits, choose_sandbox
+from grader.session import Worker, WorkerSession, compiled_code
+
+HONEST_MUL = "return grad * self.b, grad * self.a\n"
+
+# Mul's check of the first hand-in leaves what it can: a file where it runs and in the
+# temporary folder, an environment variable, a patched numpy and a patched builtin.
+LEAVES_TRACES = f"""\
+import builtins, os, tempfile
+for folder in (".", tempfile.gettempdir()):
+    with open(os.path.join(folder, "left-behind"), "w") as file:
+        file.write("x")
+os.environ["LEFT_BEHIND"] = "1"
+np.left_behind = True
+builtins.left_behind = True
+{HONEST_MUL}"""
+
+# Mul's check of the next hand-in fails if it finds any of it.
+FINDS_TRACES = f"""\
+import builtins, os, tempfile
+found = [
+    os.path.exists(os.path.join(folder, "left-behind"))
+    for folder in (".", tempfile.gettempdir())
+]
+found += ["LEFT_BEHIND" in os.environ, hasattr(np, "left_behind"), hasattr(builtins, "left_behind")]
+if any(found):
+    raise RuntimeError(f"traces of the last hand-in: {{found}}")
+{HONEST_MUL}"""
+
+
+@pytest.mark.parametrize("sandbox", ["bubblewrap", "process"])
+def test_the_next_hand_in_on_a_warm_worker_finds_nothing_of_the_last(tmp_path, sandbox):
+    if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    class_ = [
+        (name, write_handin(tmp_path / name / "backprop", with_regions({"Mul": body})))
+        for name, body in (("leaves", LEAVES_TRACES), ("finds", FINDS_TRACES))
+    ]
+    grading = graded(Limits(case_seconds=10, submission_seconds=60), sandbox, True)
+    leaves, finds = grader.run.grade_class(class_, grading, jobs=1, progress=False)
+    assert leaves.score == MAX_SCORE, [c.output for c in leaves.checks if not c.passed]
+    assert finds.score == MAX_SCORE, [c.output for c in finds.checks if not c.passed]
+
+
+def test_without_the_seccomp_guard_every_hand_in_gets_a_worker_of_its_own(tmp_path, monkeypatch):
+    """Where a check could start a process, one could outlive its hand-in: no worker is kept."""
+    monkeypatch.setattr("grader.session.checks_cannot_start_processes", lambda: False)
+    worker = Worker(choose_sandbox("process"), Limits(), BACKPROP)
+    handin = write_handin(tmp_path / "a", solution())
+    first = WorkerSession(handin, None, Limits(), BACKPROP, worker)
+    first.run(checks(BACKPROP, SEED)[0].requests[0])
+    first.close()
+    assert worker.process is None
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="reading the worker's memory needs root (it is undumpable)"
+)
+def test_a_warm_worker_never_holds_the_code_of_a_hand_in_it_served(tmp_path):
+    """Each check's fork reads the hand-in's code itself: the worker the next student's forks
+    start from has never seen it."""
+    marker = "code-" + "only-of-the-first-" + "hand-in"  # joined at run time: not in this file
+    files = solution()
+    files["toolbox.py"] += f"\n\ndef note():\n    return {marker!r}\n"
+    first = write_handin(tmp_path / "first" / "backprop", files)
+    sent = json.loads(compiled_code(first, BACKPROP.files))["toolbox"][:80]
+    worker = Worker(choose_sandbox("process"), Limits(), BACKPROP)
+    try:
+        session = WorkerSession(first, None, Limits(), BACKPROP, worker)
+        for check in checks(BACKPROP, SEED)[:3]:
+            for request in check.requests:
+                session.run(request)
+        session.close()
+        second = write_handin(tmp_path / "second" / "backprop", solution())
+        WorkerSession(second, None, Limits(), BACKPROP, worker).run(
+            checks(BACKPROP, SEED)[0].requests[0]
+        )  # the second hand-in's first fork is open
+        memory = memory_of(worker.process.pid)
+        assert marker.encode() not in memory and sent.encode() not in memory
+    finally:
+        worker.close()
