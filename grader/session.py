@@ -85,7 +85,7 @@ class WorkerSession:
         self.own_worker = worker is None
         self.worker = worker or Worker(sandbox, limits, assignment)
         self.deadline = time.monotonic() + limits.submission_seconds
-        self.import_error = None
+        self.import_error, self.imported = None, False
         try:
             self.code = compiled_code(copy_dir, assignment.files)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
@@ -99,16 +99,19 @@ class WorkerSession:
         """The worker's answer to a `grader.cases.Request`: (one {"value", "grads"} or {"error"} per
         case, the payload their arrays lie in), still untrusted.
 
-        An error while a check's fork runs the hand-in's modules makes the whole hand-in
-        unusable, said once, not once per check.
+        An error, an end or a hang while a check's fork runs the hand-in's modules makes the
+        whole hand-in unusable, said once, not once per check: until a fork has said it ran them,
+        each first request asks it to.
         """
         if self.import_error:
             raise Unusable("import error", self.import_error)
         try:
-            return self.worker.run(request, self.code, self.deadline)
+            return self.worker.run(request, self.code, self.deadline, trial=not self.imported)
         except ImportFailed as error:
-            self.import_error = f"importing your code failed: {error}"
+            self.import_error = f"{error}"
             raise Unusable("import error", self.import_error) from None
+        finally:
+            self.imported = self.imported or self.worker.said_imported
 
     def close(self):
         """Done with this hand-in: its last fork must end before the worker serves another hand-in,
@@ -144,12 +147,14 @@ class Worker:
         self.sandbox, self.limits, self.assignment = sandbox, limits, assignment
         self.process = None
         self.requests = 0
+        self.said_imported = False  # whether the last request's fork said the hand-in's code ran
         self.deadline = float("inf")  # the hand-in's, while one is graded
         # "open" while a check's fork may still answer, "ending" once it answered the last request
         self.fork = None
 
-    def run(self, request, code, deadline):
-        """The answer to `request`, sent with `code` (see `compiled_code`) when it starts a fork.
+    def run(self, request, code, deadline, trial=False):
+        """The answer to `request`, sent with `code` (see `compiled_code`) when it starts a fork,
+        which then first says whether the code ran if this is a `trial`.
 
         A check's requests go to one fork of the worker, the next only once the last has its
         answer; a new check's first request only once the worker says the last fork ended and
@@ -161,15 +166,20 @@ class Worker:
         if self.process is None:
             self._start()
         self.requests += 1
+        self.said_imported = False
         try:
             if self.fork == "ending":
                 self._await_end()
             carried = self.fork is None
+            trial = trial and carried
             self._write(
                 f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, '
-                f'{f""""code": {code}, """ if carried else ""}"cases": {request.wire}}}\n'.encode()
+                f'{f""""code": {code}, """ if carried else ""}'
+                f'{""""trial": true, """ if trial else ""}"cases": {request.wire}}}\n'.encode()
             )
             self.fork = "open"
+            if trial:
+                self._await_import()
             answer, payload = self._read_answer(request.max_payload)
             if not isinstance(answer, dict) or answer.get("id") != self.requests:
                 raise ProtocolError("an answer to a different request")
@@ -177,7 +187,9 @@ class Worker:
                 if not carried:  # only a fork's first answer may say so: it holds no hidden input
                     raise ProtocolError("an import error after the import")
                 self.fork = "ending"
-                raise ImportFailed(student_text(answer["import_error"]))
+                raise ImportFailed(
+                    f"importing your code failed: {student_text(answer['import_error'])}"
+                )
             if request.last and self.fork == "open":
                 self.fork = "ending"
             results = answer.get("results")
@@ -195,6 +207,26 @@ class Worker:
         except WorkerFailed:
             self.close()
             raise
+
+    def _await_import(self):
+        """The trial fork's word that the hand-in's modules ran. An error, or the fork's end or
+        silence before it, is the import's failure (`ImportFailed`), not the check's."""
+        importing = f"while importing your {' and '.join(self.assignment.files)}"
+        try:
+            said, _ = self._read_answer(0)
+        except ForkEnded as error:
+            raise ImportFailed(f"{importing}: {error}") from None
+        except WorkerFailed as error:
+            self.close()
+            raise ImportFailed(f"{importing}: {error}") from None
+        if not isinstance(said, dict) or said.get("id") != self.requests:
+            raise ProtocolError("an answer to a different request")
+        if "import_error" in said:
+            self.fork = "ending"
+            raise ImportFailed(f"importing your code failed: {student_text(said['import_error'])}")
+        if said.get("imported") is not True:
+            raise ProtocolError("no word on the import")
+        self.said_imported = True
 
     def settle(self, deadline):
         """Wait for the last fork to end, within `deadline`; stop the worker if it does not, or if
@@ -348,6 +380,8 @@ class Worker:
             raise ProtocolError("a notice out of turn")
         if notice.get("smuggled"):
             raise ProtocolError("a check wrote into its own request pipe")
+        if notice.get("tampered"):
+            raise ProtocolError("a check changed the worker's pipes, limits or priority")
         return notice["ended"]
 
     def _wait(self, fds, until):

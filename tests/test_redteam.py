@@ -601,9 +601,9 @@ def hostile_handins(paths, sandbox="bubblewrap"):
         "patches the engine from Mul": (only_mul_as(NUMERIC_FROM_MUL), POINTS["multiplication"]),
         # In bubblewrap the copy is read-only, so Mul.backward answers honestly; elsewhere it kills
         # its check.
-        # no worker reads a hand-in's files (its code arrives compiled), and killing the worker
-        # costs the check that did it
-        "rewrites its copy from Mul": (only_mul_as(REWRITE_FROM_MUL), 0),
+        # no worker reads a hand-in's files (its code arrives compiled), and a check may send no
+        # signal: what is left is the honest code
+        "rewrites its copy from Mul": (only_mul_as(REWRITE_FROM_MUL), POINTS["multiplication"]),
         "declares a codec that hides code": (
             {
                 **stubs(),

@@ -39,18 +39,60 @@ if any(found):
 {HONEST_MUL}"""
 
 
+# Mul's check tries to change what every later fork inherits from the worker: its memory
+# limit and priority, its pipes' flags, size and signal owner (a SIGIO at the next request would
+# kill it), and the scratch folder's own times and extended attributes (a channel for hidden
+# inputs). Each must be refused, or the next hand-in loses points.
+TAMPERS = f"""\
+import fcntl, os, resource
+def add_flag(fd, flag):
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | flag)
+attempts = [
+    lambda: resource.prlimit(os.getppid(), resource.RLIMIT_AS, (64 << 20, 64 << 20)),
+    lambda: os.setpriority(os.PRIO_PROCESS, os.getppid(), 19),
+    lambda: os.utime(".", ns=(0, 123456789)),
+    lambda: os.setxattr(".", "user.stash", b"hidden"),
+]
+for fd in range(3, 12):
+    attempts += [
+        lambda fd=fd: add_flag(fd, os.O_NONBLOCK),
+        lambda fd=fd: fcntl.fcntl(fd, 1031, 4096),
+        lambda fd=fd: fcntl.fcntl(fd, fcntl.F_SETOWN, os.getppid()),
+        lambda fd=fd: add_flag(fd, fcntl.FASYNC),
+    ]
+for attempt in attempts:
+    try:
+        attempt()
+    except OSError:
+        pass
+{HONEST_MUL}"""
+
+# ... and the next hand-in's check fails if it finds the scratch folder's times or attributes set.
+FINDS_STASH = f"""\
+import os
+if os.stat(".").st_mtime_ns == 123456789 or "user.stash" in os.listxattr("."):
+    raise RuntimeError("the scratch folder carries what the last hand-in left")
+{HONEST_MUL}"""
+
+
 @pytest.mark.parametrize("sandbox", ["bubblewrap", "process"])
-def test_the_next_hand_in_on_a_warm_worker_finds_nothing_of_the_last(tmp_path, sandbox):
+@pytest.mark.parametrize(
+    "first, second",
+    [(LEAVES_TRACES, FINDS_TRACES), (TAMPERS, FINDS_STASH)],
+    ids=["leaves traces", "tampers with the worker"],
+)
+def test_the_next_hand_in_on_a_warm_worker_finds_nothing_of_the_last(
+    tmp_path, sandbox, first, second
+):
     if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
     class_ = [
         (name, write_handin(tmp_path / name / "backprop", with_regions({"Mul": body})))
-        for name, body in (("leaves", LEAVES_TRACES), ("finds", FINDS_TRACES))
+        for name, body in (("first", first), ("second", second))
     ]
     grading = graded(Limits(case_seconds=10, submission_seconds=60), sandbox, True)
-    leaves, finds = grader.run.grade_class(class_, grading, jobs=1, progress=False)
-    assert leaves.score == MAX_SCORE, [c.output for c in leaves.checks if not c.passed]
-    assert finds.score == MAX_SCORE, [c.output for c in finds.checks if not c.passed]
+    for result in grader.run.grade_class(class_, grading, jobs=1, progress=False):
+        assert result.score == MAX_SCORE, [c.output for c in result.checks if not c.passed]
 
 
 def test_without_the_seccomp_guard_every_hand_in_gets_a_worker_of_its_own(tmp_path, monkeypatch):

@@ -1,7 +1,10 @@
 """The worker answers each check in a fork: the answer comes back, and a child that dies says how,
 at once."""
 
+import fcntl
+import json
 import os
+import resource
 import signal
 import sys
 import threading
@@ -84,6 +87,40 @@ def test_the_guard_stops_a_check_from_starting_processes_or_threads():
     if pid == 0:
         os._exit(0)
     assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_business():
+    guard = process_guard()
+    read_end, write_end = os.pipe()
+
+    def try_everything():
+        guard()
+        tries = {
+            "limit the parent": lambda: resource.prlimit(
+                os.getppid(), resource.RLIMIT_NOFILE, (64, 64)
+            ),
+            "signal the parent": lambda: os.kill(os.getppid(), signal.SIGCONT),
+            "set a pipe's flags": lambda: fcntl.fcntl(read_end, fcntl.F_SETFL, os.O_NONBLOCK),
+            "resize a pipe": lambda: fcntl.fcntl(read_end, 1031, 4096),
+            "own a pipe's signals": lambda: fcntl.fcntl(read_end, fcntl.F_SETOWN, os.getppid()),
+            "renice the parent": lambda: os.setpriority(os.PRIO_PROCESS, os.getppid(), 19),
+            "date a folder": lambda: os.utime(".", ns=(0, 0)),
+            "limit itself": lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)),
+            "read a pipe's flags": lambda: fcntl.fcntl(read_end, fcntl.F_GETFL),
+        }
+        outcome = {}
+        for name, attempt in tries.items():
+            try:
+                attempt()
+                outcome[name] = "done"
+            except PermissionError:
+                outcome[name] = "refused"
+        return outcome
+
+    outcome = json.loads(in_a_fork(try_everything, ())[0])
+    os.close(read_end), os.close(write_end)
+    allowed = {"limit itself", "read a pipe's flags"}
+    assert outcome == {name: "done" if name in allowed else "refused" for name in outcome}
 
 
 def test_an_answer_is_handed_on_before_the_child_is_reaped():

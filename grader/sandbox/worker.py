@@ -410,89 +410,108 @@ def _undumpable():
 
 
 EAGAIN, EPERM = 11, 1
-# Per machine: the seccomp architecture id, and the system calls a check may not make, with the
-# error they fail with: starting a process or thread (EAGAIN, as under a process limit of 0), and
-# memory or state that would outlive the check's fork or escape its address-space limit (EPERM):
-# SysV shared memory, message queues and semaphores, memfd files, POSIX message queues, kernel
-# keys (a keyring outlives the fork: a channel to the next check), bpf maps, io_uring (whose
-# operations no filter sees), new namespaces, and reading or writing another process.
-DENIED_CALLS = {
+# Per machine: the seccomp architecture id and the numbers of the system calls named below.
+SYSCALLS = {
     "x86_64": (
         0xC000003E,
-        {
-            EAGAIN: (56, 57, 58, 435),  # clone, fork, vfork, clone3
-            EPERM: (
-                29,
-                30,
-                31,
-                64,
-                68,
-                319,
-                447,
-                240,
-                425,
-                272,
-                308,
-                101,
-                310,
-                311,
-                248,
-                249,
-                250,
-                321,
-            ),
-            # shmget shmat shmctl semget msgget memfd_create memfd_secret mq_open io_uring_setup
-            # unshare setns ptrace process_vm_readv process_vm_writev add_key request_key keyctl bpf
-        },
+        dict(
+            clone=56, fork=57, vfork=58, clone3=435,
+            shmget=29, shmat=30, shmctl=31, semget=64, msgget=68, memfd_create=319,
+            memfd_secret=447, mq_open=240, io_uring_setup=425, unshare=272, setns=308,
+            ptrace=101, process_vm_readv=310, process_vm_writev=311, add_key=248,
+            request_key=249, keyctl=250, bpf=321,
+            kill=62, tkill=200, tgkill=234, rt_sigqueueinfo=129, rt_tgsigqueueinfo=297,
+            pidfd_send_signal=424, setpriority=141, sched_setparam=142, sched_setscheduler=144,
+            sched_setaffinity=203, sched_setattr=314, ioprio_set=251,
+            utime=132, utimes=235, futimesat=261, utimensat=280, setxattr=188, lsetxattr=189,
+            fsetxattr=190, removexattr=197, lremovexattr=198, fremovexattr=199,
+            setxattrat=463, removexattrat=466,
+            fcntl=72, ioctl=16, prlimit64=302,
+        ),
     ),
     "aarch64": (
         0xC00000B7,
-        {
-            EAGAIN: (220, 435),  # clone, clone3
-            EPERM: (
-                194,
-                196,
-                195,
-                190,
-                186,
-                279,
-                447,
-                180,
-                425,
-                97,
-                268,
-                117,
-                270,
-                271,
-                217,
-                218,
-                219,
-                280,
-            ),
-        },
+        dict(
+            clone=220, clone3=435,
+            shmget=194, shmat=196, shmctl=195, semget=190, msgget=186, memfd_create=279,
+            memfd_secret=447, mq_open=180, io_uring_setup=425, unshare=97, setns=268,
+            ptrace=117, process_vm_readv=270, process_vm_writev=271, add_key=217,
+            request_key=218, keyctl=219, bpf=280,
+            kill=129, tkill=130, tgkill=131, rt_sigqueueinfo=138, rt_tgsigqueueinfo=240,
+            pidfd_send_signal=424, setpriority=140, sched_setparam=118, sched_setscheduler=119,
+            sched_setaffinity=122, sched_setattr=274, ioprio_set=30,
+            utimensat=88, setxattr=5, lsetxattr=6, fsetxattr=7, removexattr=14,
+            lremovexattr=15, fremovexattr=16, setxattrat=463, removexattrat=466,
+            fcntl=25, ioctl=29, prlimit64=261,
+        ),
     ),
-}
+}  # fmt: skip
+# The calls a check may not make, and the error they fail with: starting a process or thread
+# (EAGAIN, as under a process limit of 0); memory or state that would outlive the check's fork or
+# escape its address-space limit (EPERM): SysV shared memory, message queues and semaphores,
+# memfd files, POSIX message queues, kernel keys (a keyring outlives the fork: a channel to the
+# next check), bpf maps, io_uring (whose operations no filter sees), new namespaces; and what
+# would reach the worker, or the checks after this one, of this hand-in or the next: reading or
+# writing another process, sending a signal (the worker is one), another process's priority or
+# scheduling, and a file's times or extended attributes (the scratch folder itself outlives it).
+DENIED = {
+    EAGAIN: ("clone", "fork", "vfork", "clone3"),
+    EPERM: (
+        "shmget", "shmat", "shmctl", "semget", "msgget", "memfd_create", "memfd_secret",
+        "mq_open", "io_uring_setup", "unshare", "setns", "ptrace", "process_vm_readv",
+        "process_vm_writev", "add_key", "request_key", "keyctl", "bpf",
+        "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
+        "setpriority", "sched_setparam", "sched_setscheduler", "sched_setaffinity",
+        "sched_setattr", "ioprio_set",
+        "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr",
+        "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
+    ),
+}  # fmt: skip
+# Calls a check may make only with some arguments (EPERM otherwise): (call, position of the
+# argument, the values refused, or None for "any but 0"). The pipes a fork inherits share their
+# flags and size with the worker, and so with every later check: no setting flags, an owner for
+# signals or the size; limits only its own (setrlimit asks with pid 0).
+F_SETFL, F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY, F_SETPIPE_SZ = (
+    4, 8, 10, 15, 1024, 1026, 1031,
+)  # fmt: skip
+FIONBIO, FIOASYNC, FIOSETOWN, SIOCSPGRP = 0x5421, 0x5452, 0x8901, 0x8902
+NARROWED = (
+    ("fcntl", 1, (F_SETFL, F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY, F_SETPIPE_SZ)),
+    ("ioctl", 1, (FIONBIO, FIOASYNC, FIOSETOWN, SIOCSPGRP)),
+    ("prlimit64", 0, None),
+)
 ALLOW, ERRNO = 0x7FFF0000, 0x00050000  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO (| the errno)
 
 
 def check_filter_program(machine):
     """A seccomp filter (BPF: code, jump if true, jump if false, operand) that fails every call in
-    DENIED_CALLS with its error; so does every call of another system-call ABI (32-bit or x32),
-    which would have other numbers."""
-    arch, denied = DENIED_CALLS[machine]
+    DENIED with its error, and the calls in NARROWED with the arguments refused there; so does
+    every call of another system-call ABI (32-bit or x32), which would have other numbers."""
+    arch, numbers = SYSCALLS[machine]
     load, equal, at_least, give = 0x20, 0x15, 0x35, 0x06
+    refuse = (give, 0, 0, ERRNO | EPERM)
     program = [(load, 0, 0, 4), (equal, 1, 0, arch), (give, 0, 0, ERRNO | EAGAIN), (load, 0, 0, 0)]
     if machine == "x86_64":
         program += [(at_least, 0, 1, 0x40000000), (give, 0, 0, ERRNO | EAGAIN)]
-    for errno, calls in denied.items():
-        for call in calls:
-            program += [(equal, 0, 1, call), (give, 0, 0, ERRNO | errno)]
+    for errno, names in DENIED.items():
+        for name in names:
+            if name in numbers:  # aarch64 has neither fork nor utime
+                program += [(equal, 0, 1, numbers[name]), (give, 0, 0, ERRNO | errno)]
+    for name, position, refused in NARROWED:
+        block = [(load, 0, 0, 16 + 8 * position)]  # the argument's low 32 bits (little-endian)
+        if refused is None:
+            block += [(equal, 0, 1, 0), (give, 0, 0, ALLOW), refuse]
+        else:
+            for value in refused:
+                block += [(equal, 0, 1, value), refuse]
+            block.append((give, 0, 0, ALLOW))
+        program += [(equal, 0, len(block), numbers[name]), *block]
     return program + [(give, 0, 0, ALLOW)]
 
 
 def process_guard():
     """A function that, called in a check's fork, keeps it and its code from the calls in
-    DENIED_CALLS.
+    DENIED and NARROWED.
 
     The process limit (RLIMIT_NPROC) does nothing for root, which is what a grading container
     often runs as; a seccomp filter binds every user. Where seccomp cannot be set up (another
@@ -567,6 +586,27 @@ def run_check(work, close_in_child):
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
+def worker_state(fds):
+    """What a check could change of the worker from outside it: the flags, signal owner and size
+    of its pipes, its limits and its priority. The seccomp filter denies the calls that change
+    them; `serve` compares them after every check all the same, so one that found another way
+    costs its own check, not the next hand-in's."""
+    import fcntl
+
+    state = [resource.getrlimit(getattr(resource, name)) for name in LIMITS_KEPT]
+    state.append(os.getpriority(os.PRIO_PROCESS, 0))
+    for fd in fds:
+        state += [fcntl.fcntl(fd, fcntl.F_GETFL), fcntl.fcntl(fd, fcntl.F_GETOWN)]
+        try:
+            state.append(fcntl.fcntl(fd, 1032))  # F_GETPIPE_SZ (Linux)
+        except OSError:
+            pass
+    return state
+
+
+LIMITS_KEPT = ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_NPROC")
+
+
 def load_compute(path):
     """The assignment's compute module (what its cases compute), from its file."""
     spec = importlib.util.spec_from_file_location("compute", path)
@@ -604,6 +644,8 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
         except Exception as error:
             _send(response_fd, {"id": request["id"], "import_error": describe(error)})
             return
+        if request.get("trial"):  # the hand-in's first check: the judge waits for this word
+            _send(response_fd, {"id": request["id"], "imported": True})
         while request is not None:
             _send(response_fd, answer(compute, modules, request))
             if request.get("last"):
@@ -613,6 +655,7 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
     def clean():
         wipe(scratch_dir)
 
+    state = worker_state(pipes)
     _send(notice_fd, {"ready": True})
     while True:
         select.select([request_fd], [], [])  # a request, or the end of grading
@@ -621,6 +664,9 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
         status = run_check(check, (notice_fd,))
         if waiting_bytes(request_fd):  # bytes the judge did not send: a check wrote them
             _send(notice_fd, {"ended": status, "smuggled": True})
+            os._exit(3)
+        if worker_state(pipes) != state:  # the worker is stopped: the next check starts anew
+            _send(notice_fd, {"ended": status, "tampered": True})
             os._exit(3)
         if not looks_empty(scratch_dir):  # emptied in a fork: the file names it reads die with it
             run_check(clean, (notice_fd, request_fd, response_fd))
