@@ -132,7 +132,7 @@ def keep_freed_memory():
     """
     try:
         libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: buffers below 64 MB come from the heap
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD (its most): buffers below come from the heap
         libc.mallopt(-1, 512 << 20)  # M_TRIM_THRESHOLD: which keeps up to 512 MB it freed
     except (OSError, AttributeError):  # no glibc
         pass
