@@ -28,9 +28,8 @@ import zlib
 from pathlib import Path
 
 from base.text import student_text
-from grader.sandbox import checks_cannot_start_processes
 from grader.sandbox.reaper import adopt_orphans, children, kill_adopted
-from grader.sandbox.worker import HANDIN_FOLDER, ProtocolError, waiting_bytes, widen_pipe, wipe
+from grader.sandbox.worker import HANDIN_FOLDER, ProtocolError, waiting_bytes, widen_pipe
 from grader.submission import Unusable
 
 # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
@@ -115,8 +114,8 @@ class WorkerSession:
 
     def close(self):
         """Done with this hand-in: its last fork must end before the worker serves another hand-in,
-        and a worker of its own, or one whose checks could start processes, is stopped."""
-        if self.own_worker or not checks_cannot_start_processes():
+        and a worker of its own, or one its sandbox does not let serve another, is stopped."""
+        if self.own_worker or not self.worker.sandbox.reuses_workers:
             self.worker.close()
         else:
             self.worker.settle(self.deadline)
@@ -148,6 +147,7 @@ class Worker:
         self.process = None
         self.requests = 0
         self.said_imported = False  # whether the last request's fork said the hand-in's code ran
+        self.renew = False  # whether the worker ended itself after a fork changed its scratch
         self.deadline = float("inf")  # the hand-in's, while one is graded
         # "open" while a check's fork may still answer, "ending" once it answered the last request
         self.fork = None
@@ -163,13 +163,15 @@ class Worker:
         self.deadline = deadline
         if time.monotonic() >= deadline:
             raise self._timeout()
-        if self.process is None:
-            self._start()
         self.requests += 1
         self.said_imported = False
         try:
             if self.fork == "ending":
                 self._await_end()
+            if self.renew:
+                self.close()
+            if self.process is None:
+                self._start()
             carried = self.fork is None
             trial = trial and carried
             self._write(
@@ -240,6 +242,8 @@ class Worker:
             if self.fork == "ending":
                 self._await_end()
         except (ProtocolError, WorkerFailed):
+            self.close()
+        if self.renew:
             self.close()
 
     def _await_end(self):
@@ -382,6 +386,7 @@ class Worker:
             raise ProtocolError("a check wrote into its own request pipe")
         if notice.get("tampered"):
             raise ProtocolError("a check changed the worker's pipes, limits or priority")
+        self.renew = notice.get("renew") is True  # the fork changed the scratch folder
         return notice["ended"]
 
     def _wait(self, fds, until):
@@ -451,3 +456,21 @@ class Worker:
         self._remove_scratch()
         self.process = None
         self.fork = None
+        self.renew = False
+
+
+def wipe(folder):
+    """Empty `folder`, whatever checks left there (folders they made unreadable, nested thousands
+    deep): a process worker's scratch folder, once the worker has ended."""
+    os.chmod(folder, 0o700)
+    stack, folders = [folder], []
+    while stack:
+        for entry in os.scandir(stack.pop()):
+            if entry.is_dir(follow_symlinks=False):
+                os.chmod(entry.path, 0o700)
+                stack.append(entry.path)
+                folders.append(entry.path)
+            else:
+                os.unlink(entry.path)
+    for path in reversed(folders):  # each after the folders found inside it
+        os.rmdir(path)

@@ -9,7 +9,7 @@ from test_worker_fork import memory_of
 
 import grader.run
 from grader.cases import checks
-from grader.sandbox import Limits, choose_sandbox
+from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.session import Worker, WorkerSession, compiled_code
 
 HONEST_MUL = "return grad * self.b, grad * self.a\n"
@@ -97,13 +97,47 @@ def test_the_next_hand_in_on_a_warm_worker_finds_nothing_of_the_last(
 
 def test_without_the_seccomp_guard_every_hand_in_gets_a_worker_of_its_own(tmp_path, monkeypatch):
     """Where a check could start a process, one could outlive its hand-in: no worker is kept."""
-    monkeypatch.setattr("grader.session.checks_cannot_start_processes", lambda: False)
+    monkeypatch.setattr("grader.sandbox.workers.checks_cannot_start_processes", lambda: False)
     worker = Worker(choose_sandbox("process"), Limits(), BACKPROP)
     handin = write_handin(tmp_path / "a", solution())
     first = WorkerSession(handin, None, Limits(), BACKPROP, worker)
     first.run(checks(BACKPROP, SEED)[0].requests[0])
     first.close()
     assert worker.process is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the grader runs as root here")
+def test_checks_running_as_root_outside_bubblewrap_get_a_worker_per_hand_in():
+    """Root may write another process's memory through /proc, the worker's too."""
+    assert not Sandbox("process (as root)", False, None).reuses_workers
+
+
+WRITES_A_FILE = f"""\
+with open("notes.txt", "w") as file:
+    file.write("x")
+{HONEST_MUL}"""
+
+
+@pytest.mark.parametrize("body, workers", [(HONEST_MUL, 1), (WRITES_A_FILE, 2)])
+def test_a_check_that_changes_the_scratch_folder_costs_a_new_worker(
+    tmp_path, monkeypatch, body, workers
+):
+    """Its names, times and inode numbers would otherwise reach the next check."""
+    if not choose_sandbox().reuses_workers:
+        pytest.skip(f"workers are not reused here ({choose_sandbox().name})")
+    starts = tmp_path / "starts"  # written by the grading process, read here
+    real_start = Worker._start
+
+    def counted_start(worker):
+        with open(starts, "a") as file:
+            file.write("started\n")
+        real_start(worker)
+
+    monkeypatch.setattr(Worker, "_start", counted_start)
+    class_ = [("ada", write_handin(tmp_path / "ada" / "backprop", with_regions({"Mul": body})))]
+    (result,) = grader.run.grade_class(class_, graded(), jobs=1, progress=False)
+    assert result.score == MAX_SCORE
+    assert len(starts.read_text().splitlines()) == workers
 
 
 @pytest.mark.skipif(

@@ -374,26 +374,6 @@ def _read_request(request_fd):
     return json.loads(data)
 
 
-def wipe(folder):
-    """Empty `folder`, whatever a check left there (folders it made unreadable, nested thousands
-    deep): the next check starts with a fresh scratch folder, so no check's files reach another."""
-    try:
-        os.chmod(folder, 0o1777 if folder == "/tmp" else 0o700)
-    except OSError:  # not ours to change (bubblewrap's /tmp): the check could not change it either
-        pass
-    stack, folders = [folder], []
-    while stack:
-        for entry in os.scandir(stack.pop()):
-            if entry.is_dir(follow_symlinks=False):
-                os.chmod(entry.path, 0o700)
-                stack.append(entry.path)
-                folders.append(entry.path)
-            else:
-                os.unlink(entry.path)
-    for path in reversed(folders):  # each after the folders found inside it
-        os.rmdir(path)
-
-
 def _undumpable():
     """Stop the forked children (same user) from reading or writing this process's memory through
     ptrace or /proc/PID/mem: the module state they start from must stay as imported."""
@@ -420,6 +400,7 @@ SYSCALLS = {
             memfd_secret=447, mq_open=240, io_uring_setup=425, unshare=272, setns=308,
             ptrace=101, process_vm_readv=310, process_vm_writev=311, add_key=248,
             request_key=249, keyctl=250, bpf=321,
+            socket=41, socketpair=53,
             kill=62, tkill=200, tgkill=234, rt_sigqueueinfo=129, rt_tgsigqueueinfo=297,
             pidfd_send_signal=424, setpriority=141, sched_setparam=142, sched_setscheduler=144,
             sched_setaffinity=203, sched_setattr=314, ioprio_set=251,
@@ -437,6 +418,7 @@ SYSCALLS = {
             memfd_secret=447, mq_open=180, io_uring_setup=425, unshare=97, setns=268,
             ptrace=117, process_vm_readv=270, process_vm_writev=271, add_key=217,
             request_key=218, keyctl=219, bpf=280,
+            socket=198, socketpair=199,
             kill=129, tkill=130, tgkill=131, rt_sigqueueinfo=138, rt_tgsigqueueinfo=240,
             pidfd_send_signal=424, setpriority=140, sched_setparam=118, sched_setscheduler=119,
             sched_setaffinity=122, sched_setattr=274, ioprio_set=30,
@@ -452,14 +434,15 @@ SYSCALLS = {
 # memfd files, POSIX message queues, kernel keys (a keyring outlives the fork: a channel to the
 # next check), bpf maps, io_uring (whose operations no filter sees), new namespaces; and what
 # would reach the worker, or the checks after this one, of this hand-in or the next: reading or
-# writing another process, sending a signal (the worker is one), another process's priority or
-# scheduling, and a file's times or extended attributes (the scratch folder itself outlives it).
+# writing another process, sockets (a port left in TIME_WAIT is a message), sending a signal
+# (the worker is one), another process's priority or scheduling, and a file's times or extended
+# attributes (the scratch folder itself outlives it).
 DENIED = {
     EAGAIN: ("clone", "fork", "vfork", "clone3"),
     EPERM: (
         "shmget", "shmat", "shmctl", "semget", "msgget", "memfd_create", "memfd_secret",
         "mq_open", "io_uring_setup", "unshare", "setns", "ptrace", "process_vm_readv",
-        "process_vm_writev", "add_key", "request_key", "keyctl", "bpf",
+        "process_vm_writev", "add_key", "request_key", "keyctl", "bpf", "socket", "socketpair",
         "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
         "setpriority", "sched_setparam", "sched_setscheduler", "sched_setaffinity",
         "sched_setattr", "ioprio_set",
@@ -548,20 +531,12 @@ def waiting_bytes(fd):
     return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
 
 
-TMPFS_EMPTY_SIZE = 40  # what tmpfs reports as the size of a folder with no entries (20 per entry)
-
-
-def looks_empty(folder):
-    """Whether `folder` is empty, told without reading a name a check may have chosen; a folder
-    this cannot tell about counts as not empty (it is then emptied: the safe side)."""
-    try:
-        os.rmdir(folder)
-    except OSError as error:
-        if error.errno == 16:  # EBUSY: a mount point, as bubblewrap's /tmp, a tmpfs
-            return os.stat(folder).st_size <= TMPFS_EMPTY_SIZE
-        return False
-    os.mkdir(folder, 0o700)
-    return True
+def scratch_stamp(folder):
+    """What any change of the scratch folder changes: its times, size, links and mode. A check
+    that changed it costs a new worker (a new folder: names, times and the file system's inode
+    numbers carry nothing of that check); one that left it alone costs nothing."""
+    found = os.stat(folder)
+    return (found.st_mtime_ns, found.st_ctime_ns, found.st_size, found.st_nlink, found.st_mode)
 
 
 def run_check(work, close_in_child):
@@ -595,6 +570,11 @@ def worker_state(fds):
 
     state = [resource.getrlimit(getattr(resource, name)) for name in LIMITS_KEPT]
     state.append(os.getpriority(os.PRIO_PROCESS, 0))
+    try:  # which a process of the same user may raise, and every later fork would read
+        with open("/proc/self/oom_score_adj", "rb") as file:
+            state.append(file.read())
+    except OSError:  # not Linux
+        pass
     for fd in fds:
         state += [fcntl.fcntl(fd, fcntl.F_GETFL), fcntl.fcntl(fd, fcntl.F_GETOWN)]
         try:
@@ -634,7 +614,6 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
         """A check's requests, in order, up to the one marked last: its visible cases, then its
         hidden ones, which the judge sends only once it has the visible answers."""
         resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
-        os.chdir(scratch_dir)  # `looks_empty` may have made it anew since the worker's start
         guard()
         request = _read_request(request_fd)
         if request is None:
@@ -652,15 +631,13 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
                 return
             request = _read_request(request_fd)
 
-    def clean():
-        wipe(scratch_dir)
-
     state = worker_state(pipes)
     _send(notice_fd, {"ready": True})
     while True:
         select.select([request_fd], [], [])  # a request, or the end of grading
         if not waiting_bytes(request_fd):  # readable and empty: the judge closed the pipe
             os._exit(0)
+        scratch = scratch_stamp(scratch_dir)
         status = run_check(check, (notice_fd,))
         if waiting_bytes(request_fd):  # bytes the judge did not send: a check wrote them
             _send(notice_fd, {"ended": status, "smuggled": True})
@@ -668,8 +645,9 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
         if worker_state(pipes) != state:  # the worker is stopped: the next check starts anew
             _send(notice_fd, {"ended": status, "tampered": True})
             os._exit(3)
-        if not looks_empty(scratch_dir):  # emptied in a fork: the file names it reads die with it
-            run_check(clean, (notice_fd, request_fd, response_fd))
+        if scratch_stamp(scratch_dir) != scratch:  # the judge starts a new worker, a new folder
+            _send(notice_fd, {"ended": status, "renew": True})
+            os._exit(0)
         _send(notice_fd, {"ended": status})
 
 

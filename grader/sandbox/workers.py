@@ -77,6 +77,14 @@ class Sandbox:
     use_bwrap: bool
     account: Account | None = None  # who a process worker runs as, when not the grader's user
 
+    @property
+    def reuses_workers(self):
+        """Whether one worker may grade hand-in after hand-in: only where a check can start no
+        process (one could outlive its hand-in), and not where checks run as root outside
+        bubblewrap (root may write the worker's memory through /proc)."""
+        as_root = not self.use_bwrap and self.account is None and os.geteuid() == 0
+        return checks_cannot_start_processes() and not as_root
+
     def process_limit(self, limits):
         """The RLIMIT_NPROC the worker sets on itself, or 0 for none.
 
