@@ -579,9 +579,10 @@ def hostile_handins(paths, sandbox="bubblewrap"):
             all_but("multiplication"),
         ),
         "keeps a kernel key for the next check": (appended(solution(), KEEPS_A_KEY), MAX_SCORE),
+        # bubblewrap mounts no /proc: the attempt fails in the check that makes it
         "smuggles a request to the next check": (
             appended(solution(), SMUGGLES),
-            all_but("division"),
+            all_but("multiplication" if sandbox == "bubblewrap" else "division"),
         ),
         "exits with a hidden input in Mul": (
             appended(
@@ -755,8 +756,10 @@ def test_feedback_on_hidden_cases_holds_no_number_a_hand_in_chose(graded):
     smuggler = json.loads(
         (out / "smuggles a request to the next check" / "backprop" / "results.json").read_text()
     )
-    shown = next(test["output"] for test in smuggler["tests"] if test["name"] == "division")
-    assert "a check wrote into its own request pipe" in shown and "SMUGGLED" not in shown, shown
+    tests = {test["name"]: test["output"] for test in smuggler["tests"]}
+    assert "SMUGGLED" not in tests["multiplication"] + tests["division"]
+    if graded["sandbox"] != "bubblewrap":  # where a check can reach its pipes through /proc
+        assert "a check wrote into its own request pipe" in tests["division"], tests["division"]
 
 
 def test_a_visible_case_never_sees_a_hidden_input(graded):

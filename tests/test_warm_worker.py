@@ -166,3 +166,17 @@ def test_a_warm_worker_never_holds_the_code_of_a_hand_in_it_served(tmp_path):
         assert marker.encode() not in memory and sent.encode() not in memory
     finally:
         worker.close()
+
+
+def test_a_check_in_bubblewrap_sees_no_proc(tmp_path):
+    """Through /proc a check could read what earlier forks cost the worker, or reopen its pipes."""
+    if not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    looks = f"""\
+import os
+if os.path.exists("/proc/self") or os.path.exists("/proc/1"):
+    raise RuntimeError("/proc is there")
+{HONEST_MUL}"""
+    handin = write_handin(tmp_path / "ada" / "backprop", with_regions({"Mul": looks}))
+    (result,) = grader.run.grade_class([("ada", handin)], graded(), jobs=1, progress=False)
+    assert result.score == MAX_SCORE, [c.output for c in result.checks if not c.passed]

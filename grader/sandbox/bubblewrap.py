@@ -3,7 +3,8 @@
 The system read-only, the Python installation and numpy read-only, the worker script, the
 assignment's compute file and an empty /tmp in memory: not the repository, the solution, the
 grader's checks, any submission (a hand-in's code arrives compiled, with each check's request),
-the outputs or the network. Its processes live in their own pid namespace, so they all die
+the outputs, the network or /proc (where a check could reach the worker's state, its pipes and
+what its earlier forks cost). Its processes live in their own pid namespace, so they all die
 with it.
 """
 
@@ -56,7 +57,7 @@ def bwrap_prefix(compute_file, scratch_mb):
     python_home = Path(sys.base_prefix).resolve()
     command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]
     command += ["--cap-drop", "ALL", "--die-with-parent", "--new-session"]
-    command += ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev"]
+    command += ["--ro-bind", "/usr", "/usr", "--dev", "/dev"]
     command += ["--size", str(scratch_mb << 20), "--tmpfs", "/tmp"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
