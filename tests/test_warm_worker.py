@@ -180,3 +180,22 @@ if os.path.exists("/proc/self") or os.path.exists("/proc/1"):
     handin = write_handin(tmp_path / "ada" / "backprop", with_regions({"Mul": looks}))
     (result,) = grader.run.grade_class([("ada", handin)], graded(), jobs=1, progress=False)
     assert result.score == MAX_SCORE, [c.output for c in result.checks if not c.passed]
+
+
+def test_a_check_in_bubblewrap_sees_the_huge_page_settings_and_no_other_sys(tmp_path):
+    """glibc gives a fork's large arrays huge pages only where it can read these settings."""
+    settings = "/sys/kernel/mm/transparent_hugepage/enabled"
+    if not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    if not os.path.exists(settings):
+        pytest.skip("this kernel has no transparent huge pages")
+    looks = f"""\
+import os
+with open({settings!r}) as file:
+    file.read()
+if os.path.exists("/sys/class") or os.path.exists("/sys/kernel/debug"):
+    raise RuntimeError("more of /sys is there")
+{HONEST_MUL}"""
+    handin = write_handin(tmp_path / "ada" / "backprop", with_regions({"Mul": looks}))
+    (result,) = grader.run.grade_class([("ada", handin)], graded(), jobs=1, progress=False)
+    assert result.score == MAX_SCORE, [c.output for c in result.checks if not c.passed]
