@@ -6,6 +6,7 @@ import json
 import os
 import resource
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -179,3 +180,34 @@ def test_nothing_a_check_writes_passes_through_the_workers_memory(tmp_path):
         assert marker.encode() not in memory_of(session.process.pid)
     finally:
         session.close()
+
+
+def test_forks_start_from_frozen_objects_and_a_heap_top_nobody_wrote(tmp_path):
+    """What keeps a check's page faults few: no collection walks the worker's objects, and its
+    large arrays come from heap the worker never touched (glibc's mallinfo2 counts it)."""
+    from grader.sandbox.workers import WORKER_ENV
+
+    script = """\
+import ctypes, gc, sys
+sys.path.insert(0, sys.argv[1])
+from worker import ready_for_forks
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split())]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+before = libc.mallinfo2().keepcost
+ready_for_forks()
+print(gc.get_freeze_count(), before, libc.mallinfo2().keepcost)
+"""
+    folder = os.path.dirname(sys.modules[process_guard.__module__].__file__)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, folder],
+        env={**os.environ, **WORKER_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    frozen, top_before, top_after = map(int, done.stdout.split())
+    assert frozen > 1000
+    assert top_after - top_before >= 25 << 20
