@@ -248,10 +248,12 @@ def _normalised(tree, free, imports, taken=None, siblings=()):
             for statement in tree.body
             if _why_not_added(statement, taken, siblings) is not None
         ]
-    for name, node in named_definitions(tree):
+    definitions = list(named_definitions(tree))
+    for name, node in definitions:  # first, so that no later step reads the students' code
         if name in free:
             node.body = [ast.Pass()]
-        else:
+    for name, node in definitions:
+        if name not in free:
             _drop_harmless(node)
             node.body = _without_strings(node.body) or [ast.Pass()]
     return tree
@@ -299,16 +301,18 @@ def _harmless(statement):
 
 
 def _drop_harmless(definition):
-    """Take the harmless prints and asserts out of every block of a given function's body (the
-    definitions inside it are visited on their own)."""
-    for node in ast.walk(definition):
-        if node is not definition and isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            continue
+    """Take the harmless prints and asserts out of every block of a given definition, nested
+    blocks included. Only statements hold blocks, so no expression is walked."""
+    nodes = [definition]
+    while nodes:
+        node = nodes.pop()
         for field in ("body", "orelse", "finalbody"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
                 kept = [statement for statement in block if not _harmless(statement)]
                 setattr(node, field, kept or [ast.Pass()])
+                nodes += kept
+        nodes += getattr(node, "handlers", []) + getattr(node, "cases", [])
 
 
 @functools.cache

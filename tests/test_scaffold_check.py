@@ -227,3 +227,17 @@ def test_a_debugging_print_or_assert_in_given_code_is_ignored_unless_it_calls(li
     assert (changed_at is None) == harmless, changed_at
     if not harmless:
         assert changed_at == "Tensor.backward"
+
+
+@pytest.mark.parametrize(
+    "line, harmless",
+    [("print('pending', previous)", True), ("previous = None", False)],
+)
+def test_the_rule_for_prints_holds_in_nested_blocks_too(line, harmless):
+    """A print three blocks deep in a given method (for, for, if) is as harmless as one at its
+    top, and a change there is as much a change."""
+    anchor = "                    previous = pending.get(parent)\n"
+    assert RELEASED.count(anchor) == 1
+    edited = RELEASED.replace(anchor, f"{anchor}                    {line}\n")
+    changed_at = changed(RELEASED, ast.parse(edited))
+    assert changed_at == (None if harmless else "Tensor.backward")
