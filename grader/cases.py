@@ -47,6 +47,24 @@ class Request:
     max_payload: int
     last: bool  # the check's last request: its fork ends after answering it
 
+    @functools.cached_property
+    def layout(self):
+        """Where a right answer puts the arrays the judge compares (see worker.Payload): per case,
+        the description of its value (None when the value is not compared) and {name:
+        description} of its gradients; and all their expected values end to end."""
+        described, expected, at = [], [], 0
+        for case in self.cases:
+            value, grads = case.expected["value"], case.expected["grads"]
+            arrays = {} if value is None else {None: value}
+            descriptions = {}
+            for name, array in {**arrays, **grads}.items():
+                array = np.asarray(array, dtype=np.float64)
+                descriptions[name] = {"dtype": "float64", "shape": list(array.shape), "at": at}
+                expected.append(array.ravel())
+                at += array.nbytes
+            described.append((descriptions.pop(None, None), descriptions))
+        return tuple(described), np.concatenate(expected) if expected else np.zeros(0)
+
 
 def request_of(cases, last):
     expected = sum(
