@@ -183,8 +183,11 @@ if os.path.exists("/proc/self") or os.path.exists("/proc/1"):
 
 
 def test_a_check_in_bubblewrap_sees_the_huge_page_settings_and_no_other_sys(tmp_path):
-    """glibc gives a fork's large arrays huge pages only where it can read these settings."""
-    settings = "/sys/kernel/mm/transparent_hugepage/enabled"
+    """glibc gives a fork's large arrays huge pages only where it can read these settings; the
+    counters beside them (how many huge pages the machine handed out) would be a channel from one
+    check to the next."""
+    folder = "/sys/kernel/mm/transparent_hugepage"
+    settings = f"{folder}/enabled"
     if not choose_sandbox().use_bwrap:
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
     if not os.path.exists(settings):
@@ -193,7 +196,7 @@ def test_a_check_in_bubblewrap_sees_the_huge_page_settings_and_no_other_sys(tmp_
 import os
 with open({settings!r}) as file:
     file.read()
-if os.path.exists("/sys/class") or os.path.exists("/sys/kernel/debug"):
+if sorted(os.listdir({folder!r})) != ["enabled", "hpage_pmd_size"] or os.path.exists("/sys/class"):
     raise RuntimeError("more of /sys is there")
 {HONEST_MUL}"""
     handin = write_handin(tmp_path / "ada" / "backprop", with_regions({"Mul": looks}))

@@ -4,8 +4,8 @@ The system read-only, the Python installation and numpy read-only, the worker sc
 assignment's compute file and an empty /tmp in memory: not the repository, the solution, the
 grader's checks, any submission (a hand-in's code arrives compiled, with each check's request),
 the outputs, the network or /proc (where a check could reach the worker's state, its pipes and
-what its earlier forks cost). Of /sys it sees the transparent huge page settings alone. Its
-processes live in their own pid namespace, so they all die with it.
+what its earlier forks cost). Of /sys it sees two files alone, the huge page settings glibc
+reads. Its processes live in their own pid namespace, so they all die with it.
 """
 
 import functools
@@ -23,8 +23,12 @@ PYTHON = os.path.realpath(sys.executable)
 NUMPY_DIR = Path(numpy.__file__).parent
 SANDBOX_ROOT = "/sandbox"
 # glibc reads these before it asks for huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1): with
-# them a large case's arrays take a page fault per 2 MB in a check's fork, not one per 4 kB
-HUGE_PAGE_SETTINGS = "/sys/kernel/mm/transparent_hugepage"
+# them a large case's arrays take a page fault per 2 MB in a check's fork, not one per 4 kB. Not
+# the folder: its stats/ counts every huge page the machine hands out, which one check can raise
+# and a later one read (a channel for hidden inputs).
+HUGE_PAGE_SETTINGS = tuple(
+    f"/sys/kernel/mm/transparent_hugepage/{name}" for name in ("enabled", "hpage_pmd_size")
+)
 # where the worker finds its files inside bubblewrap
 INSIDE = {
     "script": f"{SANDBOX_ROOT}/worker.py",
@@ -77,8 +81,9 @@ def bwrap_prefix(compute_file, scratch_mb):
     command += ["--ro-bind", str(WORKER_SCRIPT), INSIDE["script"]]
     if compute_file is not None:
         command += ["--ro-bind", str(compute_file), INSIDE["compute"]]
-    if os.path.isdir(HUGE_PAGE_SETTINGS):
-        command += ["--ro-bind", HUGE_PAGE_SETTINGS, HUGE_PAGE_SETTINGS]
+    for settings in HUGE_PAGE_SETTINGS:
+        if os.path.isfile(settings):
+            command += ["--ro-bind", settings, settings]
     command += ["--chdir", INSIDE["scratch"]]
     command += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return command
