@@ -90,6 +90,15 @@ def test_the_guard_stops_a_check_from_starting_processes_or_threads():
     assert os.waitpid(pid, 0)[1] == 0
 
 
+def machine_state():
+    """sysinfo(2), which Python has no function for."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.sysinfo(ctypes.create_string_buffer(256)) != 0:
+        raise OSError(ctypes.get_errno(), "sysinfo failed")
+
+
 def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_business():
     guard = process_guard()
     read_end, write_end = os.pipe()
@@ -106,6 +115,7 @@ def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_b
             "own a pipe's signals": lambda: fcntl.fcntl(read_end, fcntl.F_SETOWN, os.getppid()),
             "renice the parent": lambda: os.setpriority(os.PRIO_PROCESS, os.getppid(), 19),
             "date a folder": lambda: os.utime(".", ns=(0, 0)),
+            "read the machine's free memory and load": machine_state,
             "limit itself": lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)),
             "read a pipe's flags": lambda: fcntl.fcntl(read_end, fcntl.F_GETFL),
         }

@@ -408,7 +408,7 @@ SYSCALLS = {
             utime=132, utimes=235, futimesat=261, utimensat=280, setxattr=188, lsetxattr=189,
             fsetxattr=190, removexattr=197, lremovexattr=198, fremovexattr=199,
             setxattrat=463, removexattrat=466,
-            fcntl=72, ioctl=16, prlimit64=302,
+            fcntl=72, ioctl=16, prlimit64=302, sysinfo=99,
         ),
     ),
     "aarch64": (
@@ -425,7 +425,7 @@ SYSCALLS = {
             sched_setaffinity=122, sched_setattr=274, ioprio_set=30,
             utimensat=88, setxattr=5, lsetxattr=6, fsetxattr=7, removexattr=14,
             lremovexattr=15, fremovexattr=16, setxattrat=463, removexattrat=466,
-            fcntl=25, ioctl=29, prlimit64=261,
+            fcntl=25, ioctl=29, prlimit64=261, sysinfo=179,
         ),
     ),
 }  # fmt: skip
@@ -437,7 +437,9 @@ SYSCALLS = {
 # would reach the worker, or the checks after this one, of this hand-in or the next: reading or
 # writing another process, sockets (a port left in TIME_WAIT is a message), sending a signal
 # (the worker is one), another process's priority or scheduling, and a file's times or extended
-# attributes (the scratch folder itself outlives it).
+# attributes (the scratch folder itself outlives it); and the machine's free memory and load
+# (sysinfo), which one check can move, by reading files into the page cache or by spinning, and a
+# later one read.
 DENIED = {
     EAGAIN: ("clone", "fork", "vfork", "clone3"),
     EPERM: (
@@ -449,6 +451,7 @@ DENIED = {
         "sched_setattr", "ioprio_set",
         "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr",
         "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
+        "sysinfo",
     ),
 }  # fmt: skip
 # Calls a check may make only with some arguments (EPERM otherwise): (call, position of the
