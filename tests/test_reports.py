@@ -3,6 +3,7 @@
 import dataclasses
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -244,3 +245,35 @@ def test_late_hand_ins_are_listed_with_their_penalty_and_final_score():
     page = feedback_page(late, "backprop")
     assert "1.5 h after the due" in page and "final score is\n<strong>3 / 4</strong>" in page
     assert "Handed in late" not in class_report_page([handin("ada", POINTS)], "backprop")
+
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def in_a_browser(page, picture):
+    """`page` as headless Chromium lays it out: (its DOM as the browser read it, the picture of
+    its first 1000 x 1400 pixels as a grey image)."""
+    from PIL import Image
+
+    command = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    url = page.resolve().as_uri()
+    dom = subprocess.run([*command, "--dump-dom", url], capture_output=True, text=True, timeout=60)
+    shot = [*command, "--window-size=1000,1400", f"--screenshot={picture}", url]
+    subprocess.run(shot, capture_output=True, timeout=60, check=True)
+    return dom.stdout, Image.open(picture).convert("L")
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no Chromium here to look at the pages")
+def test_the_pages_are_laid_out_in_a_browser_with_their_text(out, tmp_path):
+    """What a reader sees: each page loads, shows its student as text and draws something on
+    screen, neither a blank page nor a block of one colour."""
+    pages = {
+        "backprop: class report": out / "report.html",
+        "feedback for ada lovelace": out / "ada lovelace" / "backprop" / "feedback.html",
+    }
+    for title, page in pages.items():
+        dom, picture = in_a_browser(page, tmp_path / f"{page.stem}.png")
+        assert title in dom, dom[:500]
+        assert picture.size == (1000, 1400)
+        ink = sum(picture.histogram()[:128]) / (picture.size[0] * picture.size[1])
+        assert 0.005 < ink < 0.5, f"{page}: {ink:.1%} of its picture is dark"
