@@ -118,7 +118,16 @@ with open("notes.txt", "w") as file:
 {HONEST_MUL}"""
 
 
-@pytest.mark.parametrize("body, workers", [(HONEST_MUL, 1), (WRITES_A_FILE, 2)])
+# Listing the folder sets its access time, once, at a time the check chooses.
+LISTS_THE_FOLDER = f"""\
+import os
+os.listdir(".")
+{HONEST_MUL}"""
+
+
+@pytest.mark.parametrize(
+    "body, workers", [(HONEST_MUL, 1), (WRITES_A_FILE, 2), (LISTS_THE_FOLDER, 2)]
+)
 def test_a_check_that_changes_the_scratch_folder_costs_a_new_worker(
     tmp_path, monkeypatch, body, workers
 ):

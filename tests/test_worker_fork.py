@@ -6,6 +6,7 @@ import json
 import os
 import resource
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -90,21 +91,32 @@ def test_the_guard_stops_a_check_from_starting_processes_or_threads():
     assert os.waitpid(pid, 0)[1] == 0
 
 
-def machine_state():
-    """sysinfo(2), which Python has no function for."""
+def system_call(number_or_name, *arguments):
+    """Make a call Python has no function for; raise its error."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.sysinfo(ctypes.create_string_buffer(256)) != 0:
-        raise OSError(ctypes.get_errno(), "sysinfo failed")
+    if isinstance(number_or_name, str):
+        done = getattr(libc, number_or_name)(*arguments)
+    else:
+        done = libc.syscall(number_or_name, *arguments)
+    if done != 0:
+        raise OSError(ctypes.get_errno(), f"system call {number_or_name} failed")
 
 
-def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_business():
+def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_business(tmp_path):
+    """What a check could set that outlives its fork, on the worker, its pipes, the files it shares
+    with the machine or the machine itself, and a later check read; and what it may still do."""
     guard = process_guard()
     read_end, write_end = os.pipe()
+    shared = tmp_path / "shared"
+    shared.write_bytes(b"x" * 4096)
 
     def try_everything():
+        import ctypes
+
         guard()
+        file = os.open(shared, os.O_RDONLY)
         tries = {
             "limit the parent": lambda: resource.prlimit(
                 os.getppid(), resource.RLIMIT_NOFILE, (64, 64)
@@ -115,9 +127,31 @@ def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_b
             "own a pipe's signals": lambda: fcntl.fcntl(read_end, fcntl.F_SETOWN, os.getppid()),
             "renice the parent": lambda: os.setpriority(os.PRIO_PROCESS, os.getppid(), 19),
             "date a folder": lambda: os.utime(".", ns=(0, 0)),
-            "read the machine's free memory and load": machine_state,
+            "read the machine's free memory and load": lambda: system_call(
+                "sysinfo", ctypes.create_string_buffer(256)
+            ),
+            "lock a shared file": lambda: fcntl.flock(file, fcntl.LOCK_SH),
+            "lock a shared file for its open description": lambda: fcntl.fcntl(
+                file, 37, struct.pack("hhqqi4x", fcntl.F_RDLCK, 0, 0, 1, 0)
+            ),
+            "lock a shared file for the process": lambda: fcntl.lockf(file, fcntl.LOCK_SH),
+            "hint a shared file's writes": lambda: fcntl.fcntl(file, 1036, struct.pack("Q", 2)),
+            "ioctl a shared file": lambda: fcntl.ioctl(file, 0x80086601, b"\0" * 8),
+            "make an unnamed file": lambda: os.open(tmp_path, os.O_TMPFILE | os.O_WRONLY),
+            "evict a file from memory": lambda: os.posix_fadvise(
+                file, 0, 0, os.POSIX_FADV_DONTNEED
+            ),
+            "read a file only if in memory": lambda: os.preadv(
+                file, [bytearray(16)], 0, os.RWF_NOWAIT
+            ),
+            "ask which pages are in memory": lambda: system_call(
+                "mincore", None, 4096, ctypes.create_string_buffer(1)
+            ),
+            "count a file's pages in memory": lambda: system_call(451, file, None, None, 0),
             "limit itself": lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)),
             "read a pipe's flags": lambda: fcntl.fcntl(read_end, fcntl.F_GETFL),
+            "ask whether a file is a terminal": lambda: os.isatty(file),
+            "open a file by name": lambda: os.close(os.open(shared, os.O_RDONLY)),
         }
         outcome = {}
         for name, attempt in tries.items():
@@ -126,11 +160,18 @@ def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_b
                 outcome[name] = "done"
             except PermissionError:
                 outcome[name] = "refused"
+            except OSError as error:
+                outcome[name] = f"failed: {error}"
         return outcome
 
     outcome = json.loads(in_a_fork(try_everything, ())[0])
     os.close(read_end), os.close(write_end)
-    allowed = {"limit itself", "read a pipe's flags"}
+    allowed = {
+        "limit itself",
+        "read a pipe's flags",
+        "ask whether a file is a terminal",
+        "open a file by name",
+    }
     assert outcome == {name: "done" if name in allowed else "refused" for name in outcome}
 
 

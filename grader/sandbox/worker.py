@@ -408,7 +408,9 @@ SYSCALLS = {
             utime=132, utimes=235, futimesat=261, utimensat=280, setxattr=188, lsetxattr=189,
             fsetxattr=190, removexattr=197, lremovexattr=198, fremovexattr=199,
             setxattrat=463, removexattrat=466,
-            fcntl=72, ioctl=16, prlimit64=302, sysinfo=99,
+            fcntl=72, ioctl=16, prlimit64=302, sysinfo=99, open=2, openat=257, openat2=437,
+            flock=73, fadvise64=221, readahead=187, cachestat=451, mincore=27, preadv2=327,
+            pwritev2=328, io_setup=206, process_madvise=440, perf_event_open=298,
         ),
     ),
     "aarch64": (
@@ -425,7 +427,9 @@ SYSCALLS = {
             sched_setaffinity=122, sched_setattr=274, ioprio_set=30,
             utimensat=88, setxattr=5, lsetxattr=6, fsetxattr=7, removexattr=14,
             lremovexattr=15, fremovexattr=16, setxattrat=463, removexattrat=466,
-            fcntl=25, ioctl=29, prlimit64=261, sysinfo=179,
+            fcntl=25, ioctl=29, prlimit64=261, sysinfo=179, openat=56, openat2=437,
+            flock=32, fadvise64=223, readahead=213, cachestat=451, mincore=232, preadv2=286,
+            pwritev2=287, io_setup=0, process_madvise=440, perf_event_open=241,
         ),
     ),
 }  # fmt: skip
@@ -437,9 +441,10 @@ SYSCALLS = {
 # would reach the worker, or the checks after this one, of this hand-in or the next: reading or
 # writing another process, sockets (a port left in TIME_WAIT is a message), sending a signal
 # (the worker is one), another process's priority or scheduling, and a file's times or extended
-# attributes (the scratch folder itself outlives it); and the machine's free memory and load
-# (sysinfo), which one check can move, by reading files into the page cache or by spinning, and a
-# later one read.
+# attributes (the scratch folder itself outlives it); and state of the machine one check can move
+# and a later one read: its free memory and load (sysinfo), which files are in the page cache
+# (reading that without timing: mincore, cachestat, preadv2's RWF_NOWAIT, asynchronous I/O;
+# evicting: fadvise), whole-file locks (flock), and performance counters.
 DENIED = {
     EAGAIN: ("clone", "fork", "vfork", "clone3"),
     EPERM: (
@@ -451,21 +456,28 @@ DENIED = {
         "sched_setattr", "ioprio_set",
         "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr",
         "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
-        "sysinfo",
+        "sysinfo", "flock", "fadvise64", "readahead", "cachestat", "mincore", "preadv2",
+        "pwritev2", "io_setup", "process_madvise", "perf_event_open", "openat2",
     ),
 }  # fmt: skip
 # Calls a check may make only with some arguments (EPERM otherwise): (call, position of the
-# argument, the values refused, or None for "any but 0"). The pipes a fork inherits share their
-# flags and size with the worker, and so with every later check: no setting flags, an owner for
-# signals or the size; limits only its own (setrlimit asks with pid 0).
-F_SETFL, F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY, F_SETPIPE_SZ = (
-    4, 8, 10, 15, 1024, 1026, 1031,
-)  # fmt: skip
-FIONBIO, FIOASYNC, FIOSETOWN, SIOCSPGRP = 0x5421, 0x5452, 0x8901, 0x8902
+# argument, the values allowed or None, the bits refused or None). fcntl and ioctl may only read
+# or change the fork's own descriptor table: whatever they set on an open file outlives the fork
+# (a lock, a write-life hint, flags, a signal owner, a size), on the pipes and the /dev/null it
+# shares with the worker and on the machine's files. Limits only its own (setrlimit asks with pid
+# 0). No unnamed file in /tmp (O_TMPFILE): it would change the folder without changing its stamp.
+# F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_GETLK, F_GETOWN, F_GETSIG, F_GETOWN_EX, F_OFD_GETLK,
+# F_GETLEASE, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_GET_SEALS, F_GET_RW_HINT, F_GET_FILE_RW_HINT
+FCNTL_READS = (0, 1, 2, 3, 5, 9, 11, 16, 36, 1025, 1030, 1032, 1034, 1035, 1037)
+# TCGETS (isatty), TIOCGWINSZ (the terminal's size), FIONREAD, FIONCLEX, FIOCLEX
+IOCTL_READS = (0x5401, 0x5413, 0x541B, 0x5450, 0x5451)
+O_TMPFILE = 0x400000  # __O_TMPFILE, on both machines
 NARROWED = (
-    ("fcntl", 1, (F_SETFL, F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY, F_SETPIPE_SZ)),
-    ("ioctl", 1, (FIONBIO, FIOASYNC, FIOSETOWN, SIOCSPGRP)),
-    ("prlimit64", 0, None),
+    ("fcntl", 1, FCNTL_READS, None),
+    ("ioctl", 1, IOCTL_READS, None),
+    ("prlimit64", 0, (0,), None),
+    ("open", 1, None, O_TMPFILE),
+    ("openat", 2, None, O_TMPFILE),
 )
 ALLOW, ERRNO = 0x7FFF0000, 0x00050000  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO (| the errno)
 
@@ -475,7 +487,7 @@ def check_filter_program(machine):
     DENIED with its error, and the calls in NARROWED with the arguments refused there; so does
     every call of another system-call ABI (32-bit or x32), which would have other numbers."""
     arch, numbers = SYSCALLS[machine]
-    load, equal, at_least, give = 0x20, 0x15, 0x35, 0x06
+    load, equal, at_least, any_bit, give = 0x20, 0x15, 0x35, 0x45, 0x06
     refuse = (give, 0, 0, ERRNO | EPERM)
     program = [(load, 0, 0, 4), (equal, 1, 0, arch), (give, 0, 0, ERRNO | EAGAIN), (load, 0, 0, 0)]
     if machine == "x86_64":
@@ -484,14 +496,16 @@ def check_filter_program(machine):
         for name in names:
             if name in numbers:  # aarch64 has neither fork nor utime
                 program += [(equal, 0, 1, numbers[name]), (give, 0, 0, ERRNO | errno)]
-    for name, position, refused in NARROWED:
+    for name, position, allowed, refused_bits in NARROWED:
+        if name not in numbers:  # aarch64 has no open
+            continue
         block = [(load, 0, 0, 16 + 8 * position)]  # the argument's low 32 bits (little-endian)
-        if refused is None:
-            block += [(equal, 0, 1, 0), (give, 0, 0, ALLOW), refuse]
+        if allowed is not None:
+            for value in allowed:
+                block += [(equal, 0, 1, value), (give, 0, 0, ALLOW)]
+            block.append(refuse)
         else:
-            for value in refused:
-                block += [(equal, 0, 1, value), refuse]
-            block.append((give, 0, 0, ALLOW))
+            block += [(any_bit, 0, 1, refused_bits), refuse, (give, 0, 0, ALLOW)]
         program += [(equal, 0, len(block), numbers[name]), *block]
     return program + [(give, 0, 0, ALLOW)]
 
@@ -561,7 +575,8 @@ def scratch_stamp(folder):
     that changed it costs a new worker (a new folder: names, times and the file system's inode
     numbers carry nothing of that check); one that left it alone costs nothing."""
     found = os.stat(folder)
-    return (found.st_mtime_ns, found.st_ctime_ns, found.st_size, found.st_nlink, found.st_mode)
+    times = (found.st_atime_ns, found.st_mtime_ns, found.st_ctime_ns)  # listing it sets atime once
+    return (*times, found.st_size, found.st_nlink, found.st_mode)
 
 
 def run_check(work, close_in_child):
