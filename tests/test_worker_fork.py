@@ -148,6 +148,7 @@ def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_b
                 "mincore", None, 4096, ctypes.create_string_buffer(1)
             ),
             "count a file's pages in memory": lambda: system_call(451, file, None, None, 0),
+            "make a pipe (a number from a counter the machine shares)": os.pipe,
             "limit itself": lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64)),
             "read a pipe's flags": lambda: fcntl.fcntl(read_end, fcntl.F_GETFL),
             "ask whether a file is a terminal": lambda: os.isatty(file),

@@ -410,7 +410,8 @@ SYSCALLS = {
             setxattrat=463, removexattrat=466,
             fcntl=72, ioctl=16, prlimit64=302, sysinfo=99, open=2, openat=257, openat2=437,
             flock=73, fadvise64=221, readahead=187, cachestat=451, mincore=27, preadv2=327,
-            pwritev2=328, io_setup=206, process_madvise=440, perf_event_open=298,
+            pwritev2=328, io_setup=206, process_madvise=440, perf_event_open=298, pipe=22,
+            pipe2=293,
         ),
     ),
     "aarch64": (
@@ -429,7 +430,7 @@ SYSCALLS = {
             lremovexattr=15, fremovexattr=16, setxattrat=463, removexattrat=466,
             fcntl=25, ioctl=29, prlimit64=261, sysinfo=179, openat=56, openat2=437,
             flock=32, fadvise64=223, readahead=213, cachestat=451, mincore=232, preadv2=286,
-            pwritev2=287, io_setup=0, process_madvise=440, perf_event_open=241,
+            pwritev2=287, io_setup=0, process_madvise=440, perf_event_open=241, pipe2=59,
         ),
     ),
 }  # fmt: skip
@@ -444,7 +445,8 @@ SYSCALLS = {
 # attributes (the scratch folder itself outlives it); and state of the machine one check can move
 # and a later one read: its free memory and load (sysinfo), which files are in the page cache
 # (reading that without timing: mincore, cachestat, preadv2's RWF_NOWAIT, asynchronous I/O;
-# evicting: fadvise), whole-file locks (flock), and performance counters.
+# evicting: fadvise), whole-file locks (flock), performance counters, and new pipes (each takes
+# the next number of a counter the whole machine shares).
 DENIED = {
     EAGAIN: ("clone", "fork", "vfork", "clone3"),
     EPERM: (
@@ -457,7 +459,7 @@ DENIED = {
         "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr",
         "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
         "sysinfo", "flock", "fadvise64", "readahead", "cachestat", "mincore", "preadv2",
-        "pwritev2", "io_setup", "process_madvise", "perf_event_open", "openat2",
+        "pwritev2", "io_setup", "process_madvise", "perf_event_open", "openat2", "pipe", "pipe2",
     ),
 }  # fmt: skip
 # Calls a check may make only with some arguments (EPERM otherwise): (call, position of the
