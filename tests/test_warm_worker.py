@@ -211,3 +211,31 @@ if sorted(os.listdir({folder!r})) != ["enabled", "hpage_pmd_size"] or os.path.ex
     handin = write_handin(tmp_path / "ada" / "backprop", with_regions({"Mul": looks}))
     (result,) = grader.run.grade_class([("ada", handin)], graded(), jobs=1, progress=False)
     assert result.score == MAX_SCORE, [c.output for c in result.checks if not c.passed]
+
+
+def test_bubblewrap_leaves_no_device_folder_a_process_could_change(tmp_path):
+    """bubblewrap's /dev/pts is a file system of its own: read-only too, or a mode changed there
+    by one check (with the seccomp guard missing) would be there for the next to read."""
+    import subprocess
+
+    from grader.sandbox.bubblewrap import PYTHON, bwrap_prefix
+
+    if not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    tries = """\
+import os
+for path in ("/dev", "/dev/pts", "/dev/pts/ptmx", "/dev/shm", "/"):
+    try:
+        os.chmod(path, os.stat(path).st_mode & 0o7777)
+        print(path, "changed")
+    except OSError as error:
+        print(path, error.strerror)
+"""
+    done = subprocess.run(
+        bwrap_prefix(None, 1) + [PYTHON, "-I", "-S", "-c", tries],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "changed" not in done.stdout, done.stdout

@@ -59,7 +59,8 @@ def bwrap_prefix(compute_file, scratch_mb):
 
     The only writable place is a small /tmp in memory, emptied after every check.
     The root and /dev that bubblewrap makes are in-memory file systems without a size limit,
-    so both are remounted read-only: files there could otherwise fill the machine's memory.
+    so both are remounted read-only: files there could otherwise fill the machine's memory. So
+    is /dev/pts, whose modes a check could otherwise change and a later one read.
     """
     python_home = Path(sys.base_prefix).resolve()
     command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]
@@ -85,7 +86,7 @@ def bwrap_prefix(compute_file, scratch_mb):
         if os.path.isfile(settings):
             command += ["--ro-bind", settings, settings]
     command += ["--chdir", INSIDE["scratch"]]
-    command += ["--remount-ro", "/dev", "--remount-ro", "/"]
+    command += ["--remount-ro", "/dev/pts", "--remount-ro", "/dev", "--remount-ro", "/"]
     return command
 
 

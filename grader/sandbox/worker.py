@@ -411,7 +411,9 @@ SYSCALLS = {
             fcntl=72, ioctl=16, prlimit64=302, sysinfo=99, open=2, openat=257, openat2=437,
             flock=73, fadvise64=221, readahead=187, cachestat=451, mincore=27, preadv2=327,
             pwritev2=328, io_setup=206, process_madvise=440, perf_event_open=298, pipe=22,
-            pipe2=293,
+            pipe2=293, getrusage=98, pidfd_open=434, pidfd_getfd=438, kcmp=312,
+            chmod=90, fchmod=91, fchmodat=268, fchmodat2=452, chown=92, fchown=93, lchown=94,
+            fchownat=260,
         ),
     ),
     "aarch64": (
@@ -431,6 +433,8 @@ SYSCALLS = {
             fcntl=25, ioctl=29, prlimit64=261, sysinfo=179, openat=56, openat2=437,
             flock=32, fadvise64=223, readahead=213, cachestat=451, mincore=232, preadv2=286,
             pwritev2=287, io_setup=0, process_madvise=440, perf_event_open=241, pipe2=59,
+            getrusage=165, pidfd_open=434, pidfd_getfd=438, kcmp=272,
+            fchmod=52, fchmodat=53, fchmodat2=452, fchown=55, fchownat=54,
         ),
     ),
 }  # fmt: skip
@@ -440,13 +444,15 @@ SYSCALLS = {
 # memfd files, POSIX message queues, kernel keys (a keyring outlives the fork: a channel to the
 # next check), bpf maps, io_uring (whose operations no filter sees), new namespaces; and what
 # would reach the worker, or the checks after this one, of this hand-in or the next: reading or
-# writing another process, sockets (a port left in TIME_WAIT is a message), sending a signal
-# (the worker is one), another process's priority or scheduling, and a file's times or extended
-# attributes (the scratch folder itself outlives it); and state of the machine one check can move
-# and a later one read: its free memory and load (sysinfo), which files are in the page cache
-# (reading that without timing: mincore, cachestat, preadv2's RWF_NOWAIT, asynchronous I/O;
-# evicting: fadvise), whole-file locks (flock), performance counters, and new pipes (each takes
-# the next number of a counter the whole machine shares).
+# writing another process or its descriptors (pidfd_getfd, kcmp), sockets (a port left in
+# TIME_WAIT is a message), sending a signal (the worker is one), another process's priority or
+# scheduling, and a file's mode, owner, times or extended attributes (the scratch folder outlives
+# the check, and so do the pipes and the devices it shares with the worker: run as root,
+# bubblewrap's user owns the machine's /dev/null); and state of the machine one check can move and
+# a later one read: its free memory and load (sysinfo), which files are in the page cache (reading
+# that without timing: mincore, cachestat, preadv2's RWF_NOWAIT, asynchronous I/O, getrusage's
+# major faults and blocks read; evicting: fadvise), whole-file locks (flock), performance
+# counters, and new pipes (each takes the next number of a counter the whole machine shares).
 DENIED = {
     EAGAIN: ("clone", "fork", "vfork", "clone3"),
     EPERM: (
@@ -454,12 +460,14 @@ DENIED = {
         "mq_open", "io_uring_setup", "unshare", "setns", "ptrace", "process_vm_readv",
         "process_vm_writev", "add_key", "request_key", "keyctl", "bpf", "socket", "socketpair",
         "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
-        "setpriority", "sched_setparam", "sched_setscheduler", "sched_setaffinity",
-        "sched_setattr", "ioprio_set",
+        "pidfd_open", "pidfd_getfd", "kcmp", "setpriority", "sched_setparam",
+        "sched_setscheduler", "sched_setaffinity", "sched_setattr", "ioprio_set",
+        "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
         "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr",
         "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
         "sysinfo", "flock", "fadvise64", "readahead", "cachestat", "mincore", "preadv2",
         "pwritev2", "io_setup", "process_madvise", "perf_event_open", "openat2", "pipe", "pipe2",
+        "getrusage",
     ),
 }  # fmt: skip
 # Calls a check may make only with some arguments (EPERM otherwise): (call, position of the
