@@ -4,3 +4,5 @@
 returns with the reference's answers (each assignment's in `grader.assignments`), `grader.judge`
 decides, `grader.run` grades a class and `grader.outputs` writes what people read.
 """
+
+import base  # noqa: F401  (first: it sets how many threads numpy's BLAS starts)

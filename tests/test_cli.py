@@ -93,3 +93,24 @@ def test_relative_folders_outside_the_course_folder_are_pointed_out(tmp_path, mo
     monkeypatch.chdir(COURSE_ROOT)
     assert main(["grade", "backprop", "--submitted", str(tmp_path / "none")]) == 1
     assert "(here:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("package", ["course.cli", "grader"])
+def test_the_graders_own_process_keeps_numpy_to_one_thread(package):
+    """BLAS threads spin after every call, on the cores the sandboxed workers need."""
+    import os
+
+    if not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2:
+        pytest.skip("needs Linux's /proc and two cores to tell one thread from several")
+    script = (
+        f"import {package}, numpy, os\n"
+        "a = numpy.ones((300, 300))\n"
+        "a @ a\n"
+        "print(len(os.listdir('/proc/self/task')))"
+    )
+    variables = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {name: value for name, value in os.environ.items() if name not in variables}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["1"]
