@@ -9,6 +9,7 @@ kill it) costs that hand-in a "grader error" row, not the class run.
 """
 
 import functools
+import gc
 import multiprocessing
 import multiprocessing.connection
 import shutil
@@ -192,6 +193,8 @@ def grade_class(submissions, grading, jobs=1, progress=True):
     checks(grading.assignment, grading.seed)
     if not isolated:
         adopt_orphans()  # a worker that kills its grading process leaves orphans: they come here
+    # what the grading processes inherit stays out of their collections, and so shared
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     waiting, idle, busy, done = list(submissions), [], {}, {}
     allowed = grading.limits.stall_seconds()
@@ -267,5 +270,6 @@ def grade_class(submissions, grading, jobs=1, progress=True):
             process.join()
             connection.close()
             shutil.rmtree(scratch, ignore_errors=True)
+        gc.unfreeze()
     cgroup.sweep_stale(grading.limits)
     return [done[student_id] for student_id, _ in submissions]

@@ -239,3 +239,18 @@ for path in ("/dev", "/dev/pts", "/dev/pts/ptmx", "/dev/shm", "/"):
     )
     assert done.returncode == 0, done.stderr
     assert "changed" not in done.stdout, done.stdout
+
+
+def test_grading_processes_start_from_frozen_objects(monkeypatch, tmp_path):
+    """A collection in a grading process would walk, and so copy, every object it inherited."""
+    import gc
+
+    def report_frozen(connection, scratch, grading):
+        for _ in iter(connection.recv, None):
+            connection.send(gc.get_freeze_count())
+
+    monkeypatch.setattr(grader.run, "_serve", report_frozen)
+    frozen_before = gc.get_freeze_count()
+    (frozen,) = grader.run.grade_class([("ada", tmp_path)], graded(), jobs=1, progress=False)
+    assert frozen > frozen_before
+    assert gc.get_freeze_count() == frozen_before  # the objects are the caller's again
