@@ -25,6 +25,10 @@ from base.notebook import graded_cells, read_ipynb
 from base.paths import COURSE_ROOT
 from grader.sandbox.worker import encode_case
 
+# how far from the reference's answer a right one may be: as the notebook's np.allclose, a little
+# stricter
+REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)
+
 
 @dataclass(frozen=True)
 class Case:
@@ -51,7 +55,8 @@ class Request:
     def layout(self):
         """Where a right answer puts the arrays the judge compares (see worker.Payload): per case,
         the description of its value (None when the value is not compared) and {name:
-        description} of its gradients; and all their expected values end to end."""
+        description} of its gradients; all their expected values end to end; and how far from
+        each a right answer may be (`REFERENCE_TOLERANCE`)."""
         described, expected, at = [], [], 0
         for case in self.cases:
             value, grads = case.expected["value"], case.expected["grads"]
@@ -63,7 +68,9 @@ class Request:
                 expected.append(array.ravel())
                 at += array.nbytes
             described.append((descriptions.pop(None, None), descriptions))
-        return tuple(described), np.concatenate(expected) if expected else np.zeros(0)
+        expected = np.concatenate(expected) if expected else np.zeros(0)
+        rtol, atol = REFERENCE_TOLERANCE["rtol"], REFERENCE_TOLERANCE["atol"]
+        return tuple(described), expected, atol + rtol * np.abs(expected)
 
 
 def request_of(cases, last):

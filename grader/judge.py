@@ -14,11 +14,11 @@ import re
 import numpy as np
 
 from base.text import student_text
+from grader.cases import REFERENCE_TOLERANCE
 from grader.sandbox.worker import ProtocolError, payload_array
 
 # The feedback line on hidden cases (see `verdict`), so an output can show it apart from the rest.
 HIDDEN_LINE = re.compile(r"fails \d+ of \d+ hidden case")
-REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)  # as the notebook's np.allclose, a little stricter
 
 
 def _show(array):
@@ -67,7 +67,7 @@ def answered_right(request, results, payload):
     True needs what `judge_case` needs of every case and nothing else: no error, each array
     described exactly where and as a right answer has it, and all of them finite and close to
     the expected values."""
-    described, expected = request.layout
+    described, expected, allowed = request.layout
     if len(results) != len(described) or len(payload) < expected.nbytes:
         return False
     for (value, grads), result in zip(described, results):
@@ -80,8 +80,9 @@ def answered_right(request, results, payload):
             return False
         if not all(_described_as(returned.get(name), d) for name, d in grads.items()):
             return False
-    got = np.frombuffer(payload, dtype="<f8", count=expected.size)
-    return bool(np.all(np.isfinite(got))) and close(got, expected, **REFERENCE_TOLERANCE)
+    distance = np.frombuffer(payload, dtype="<f8", count=expected.size) - expected
+    np.abs(distance, out=distance)
+    return bool(np.all(distance <= allowed))  # False for inf and nan
 
 
 def judge_case(case, answer, payload=b""):

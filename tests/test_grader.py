@@ -821,10 +821,10 @@ def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypa
 
 
 def test_a_failure_of_the_grader_itself_names_the_checks_it_hit(tmp_path, monkeypatch):
-    def broken_judge(*arrays, **tolerance):
+    def broken_judge(*answer):
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr("grader.judge.close", broken_judge)  # every comparison calls it
+    monkeypatch.setattr("grader.judge.answered_right", broken_judge)  # every answer meets it
     result = grade(tmp_path, solution())
     assert result.status == "grader error"
     assert result.message.startswith(

@@ -43,6 +43,11 @@ def not_a_number(results, payload):
     payload[at : at + 8] = np.array([np.nan]).tobytes()
 
 
+def an_infinity(results, payload):
+    at = first_gradient(results)["at"]
+    payload[at : at + 8] = np.array([-np.inf]).tobytes()
+
+
 def described_in_floats(results, payload):
     first_gradient(results)["at"] = float(first_gradient(results)["at"])
 
@@ -73,6 +78,7 @@ def cut_short(results, payload):
 WRONGS = [
     off_a_little,
     not_a_number,
+    an_infinity,
     described_in_floats,
     described_with_a_bool,
     described_with_more,

@@ -39,7 +39,6 @@ import resource
 import select
 import sys
 import types
-import zlib
 
 if __name__ == "__main__":
     # The process limit, where the judge asks for one (see `Sandbox.process_limit` in workers.py):
@@ -229,11 +228,11 @@ def answer(compute, modules, request):
 
 class HandInModules:
     """An import finder serving the hand-in's modules from the code objects the judge compiled
-    (marshalled, compressed, base64 in the request): no file of a hand-in enters the sandbox."""
+    (marshalled, base64 in the request): no file of a hand-in enters the sandbox."""
 
     def __init__(self, code):
         self.code = {
-            name: marshal.loads(zlib.decompress(base64.b64decode(data.encode("ascii"))))
+            name: marshal.loads(base64.b64decode(data.encode("ascii")))
             for name, data in code.items()
         }
 
