@@ -50,27 +50,28 @@ class Request:
     wire: str
     max_payload: int
     last: bool  # the check's last request: its fork ends after answering it
+    layout: tuple = field(compare=False, repr=False)  # see `layout_of`
 
-    @functools.cached_property
-    def layout(self):
-        """Where a right answer puts the arrays the judge compares (see worker.Payload): per case,
-        the description of its value (None when the value is not compared) and {name:
-        description} of its gradients; all their expected values end to end; and how far from
-        each a right answer may be (`REFERENCE_TOLERANCE`)."""
-        described, expected, at = [], [], 0
-        for case in self.cases:
-            value, grads = case.expected["value"], case.expected["grads"]
-            arrays = {} if value is None else {None: value}
-            descriptions = {}
-            for name, array in {**arrays, **grads}.items():
-                array = np.asarray(array, dtype=np.float64)
-                descriptions[name] = {"dtype": "float64", "shape": list(array.shape), "at": at}
-                expected.append(array.ravel())
-                at += array.nbytes
-            described.append((descriptions.pop(None, None), descriptions))
-        expected = np.concatenate(expected) if expected else np.zeros(0)
-        rtol, atol = REFERENCE_TOLERANCE["rtol"], REFERENCE_TOLERANCE["atol"]
-        return tuple(described), expected, atol + rtol * np.abs(expected)
+
+def layout_of(cases):
+    """Where a right answer to `cases` puts the arrays the judge compares (see worker.Payload): per
+    case, the description of its value (None when the value is not compared) and {name:
+    description} of its gradients; all their expected values end to end; and how far from each a
+    right answer may be (`REFERENCE_TOLERANCE`)."""
+    described, expected, at = [], [], 0
+    for case in cases:
+        value, grads = case.expected["value"], case.expected["grads"]
+        arrays = {} if value is None else {None: value}
+        descriptions = {}
+        for name, array in {**arrays, **grads}.items():
+            array = np.asarray(array, dtype=np.float64)
+            descriptions[name] = {"dtype": "float64", "shape": list(array.shape), "at": at}
+            expected.append(array.ravel())
+            at += array.nbytes
+        described.append((descriptions.pop(None, None), descriptions))
+    expected = np.concatenate(expected) if expected else np.zeros(0)
+    rtol, atol = REFERENCE_TOLERANCE["rtol"], REFERENCE_TOLERANCE["atol"]
+    return tuple(described), expected, atol + rtol * np.abs(expected)
 
 
 def request_of(cases, last):
@@ -85,6 +86,7 @@ def request_of(cases, last):
         json.dumps([encode_case(case.request) for case in cases]),
         16 * expected + 4096,
         last,
+        layout_of(cases),
     )
 
 
@@ -96,29 +98,32 @@ class Check:
     hidden_kinds: str  # what its hidden cases try, for the hint a student gets when only those fail
     # {title of a hidden case: a case of the same kind with numbers drawn for feedback}: what a
     # student is shown when that hidden case fails, never the hidden inputs themselves
-    twins: dict = field(default_factory=dict, compare=False)
+    twins: dict = field(compare=False)
 
     @property
     def hidden(self):
-        return [c for c in self.cases if not c.visible]
+        return hidden(self.cases)
 
-    @functools.cached_property
-    def requests(self):
-        """The visible cases and the hidden ones' twins, then the hidden ones, each a request of
-        its own, encoded once per process: the answers that make the feedback a student reads are
-        in before the check's fork is handed a hidden input."""
-        parts = [
-            cases
-            for cases in (
-                [c for c in self.cases if c.visible] + list(self.twins.values()),
-                self.hidden,
-            )
-            if cases
-        ]
-        return tuple(
-            request_of(cases, last=position == len(parts) - 1)
-            for position, cases in enumerate(parts)
-        )
+    # the visible cases and the hidden ones' twins, then the hidden ones (see `requests_of`)
+    requests: tuple = field(compare=False, repr=False)
+
+
+def hidden(cases):
+    return [c for c in cases if not c.visible]
+
+
+def requests_of(cases, twins):
+    """The visible cases and the hidden ones' twins, then the hidden ones, each a request of its
+    own: the answers that make the feedback a student reads are in before the check's fork is
+    handed a hidden input. Encoded once per run, before the grading processes fork."""
+    parts = [
+        part
+        for part in ([c for c in cases if c.visible] + list(twins.values()), hidden(cases))
+        if part
+    ]
+    return tuple(
+        request_of(part, last=position == len(parts) - 1) for position, part in enumerate(parts)
+    )
 
 
 def rng_for(seed, grade_id, stream=0):
@@ -183,7 +188,9 @@ def checks(assignment, seed):
         made = build(rng_for(seed, cell.grade_id))
         twins = twins_of(made, build(rng_for(seed, cell.grade_id, stream=1)))
         hidden_kinds = cases.HIDDEN_KINDS[cell.grade_id]
-        result.append(Check(cell.grade_id, cell.points, tuple(made), hidden_kinds, twins))
+        made = tuple(made)
+        requests = requests_of(made, twins)
+        result.append(Check(cell.grade_id, cell.points, made, hidden_kinds, twins, requests))
     return tuple(result)
 
 
