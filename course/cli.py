@@ -45,14 +45,18 @@ def summary(module_name):
 
 
 def build_parser(command=None):
-    """The parser; only `command`, if given, gets its options (and its module imported)."""
+    """The parser; only `command`, if given, gets its options (and its module imported). The
+    other commands' summaries are read only without one: only `course --help` lists them."""
     parser = argparse.ArgumentParser(prog="course", description=DESCRIPTION, epilog=EPILOG)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        text = summary(module_name)
+        module = importlib.import_module(module_name) if command == name else None
+        if module is not None:
+            text = (module.__doc__ or "").strip().splitlines()[0]
+        else:
+            text = summary(module_name) if command is None else None
         sub = subparsers.add_parser(name, help=text, description=text)
-        if command == name:
-            module = importlib.import_module(module_name)
+        if module is not None:
             module.add_arguments(sub)
             sub.set_defaults(run=module.run)
     return parser

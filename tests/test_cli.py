@@ -114,3 +114,14 @@ def test_the_graders_own_process_keeps_numpy_to_one_thread(package):
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["1"]
+
+
+def test_running_a_command_reads_no_other_commands_summary(monkeypatch):
+    """Each summary costs a parse of its module's source: only `course --help` shows them."""
+
+    def read(module_name):
+        raise AssertionError(f"read the summary of {module_name}")
+
+    monkeypatch.setattr("course.cli.summary", read)
+    parser = build_parser("grade")
+    assert parser.parse_args(["grade", "backprop"]).run is course.grade.run
