@@ -491,9 +491,9 @@ NARROWED = (
 ALLOW, ERRNO = 0x7FFF0000, 0x00050000  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO (| the errno)
 
 
-def check_filter_program(machine):
+def check_filter_program(machine, denied=DENIED, narrowed=NARROWED):
     """A seccomp filter (BPF: code, jump if true, jump if false, operand) that fails every call in
-    DENIED with its error, and the calls in NARROWED with the arguments refused there; so does
+    `denied` with its error, and the calls in `narrowed` with the arguments refused there; so does
     every call of another system-call ABI (32-bit or x32), which would have other numbers."""
     arch, numbers = SYSCALLS[machine]
     load, equal, at_least, any_bit, give = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -501,11 +501,11 @@ def check_filter_program(machine):
     program = [(load, 0, 0, 4), (equal, 1, 0, arch), (give, 0, 0, ERRNO | EAGAIN), (load, 0, 0, 0)]
     if machine == "x86_64":
         program += [(at_least, 0, 1, 0x40000000), (give, 0, 0, ERRNO | EAGAIN)]
-    for errno, names in DENIED.items():
+    for errno, names in denied.items():
         for name in names:
             if name in numbers:  # aarch64 has neither fork nor utime
                 program += [(equal, 0, 1, numbers[name]), (give, 0, 0, ERRNO | errno)]
-    for name, position, allowed, refused_bits in NARROWED:
+    for name, position, allowed, refused_bits in narrowed:
         if name not in numbers:  # aarch64 has no open
             continue
         block = [(load, 0, 0, 16 + 8 * position)]  # the argument's low 32 bits (little-endian)
@@ -519,9 +519,9 @@ def check_filter_program(machine):
     return program + [(give, 0, 0, ALLOW)]
 
 
-def process_guard():
-    """A function that, called in a check's fork, keeps it and its code from the calls in
-    DENIED and NARROWED.
+def process_guard(denied=DENIED, narrowed=NARROWED):
+    """A function that, called in a process, keeps it and all it runs from the calls in `denied`
+    and `narrowed` (by default DENIED and NARROWED: what a check's fork may not do).
 
     The process limit (RLIMIT_NPROC) does nothing for root, which is what a grading container
     often runs as; a seccomp filter binds every user. Where seccomp cannot be set up (another
@@ -530,7 +530,7 @@ def process_guard():
     try:
         import ctypes
 
-        program = check_filter_program(os.uname().machine)
+        program = check_filter_program(os.uname().machine, denied, narrowed)
         libc = ctypes.CDLL(None, use_errno=True)
     except (ImportError, OSError, KeyError):
         return lambda: None
@@ -657,7 +657,11 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
     """
     request_fd, response_fd, notice_fd = pipes
     _undumpable()
-    guard = process_guard()
+    # The worker itself takes every filter but the one against new processes, once: each check's
+    # fork inherits it and adds a short filter of its own (a long one costs a fork a third of a
+    # millisecond to install and more to tear down).
+    guard_worker = process_guard({EPERM: DENIED[EPERM]}, NARROWED)
+    guard = process_guard({EAGAIN: DENIED[EAGAIN]}, ())
 
     def check():
         """A check's requests, in order, up to the one marked last: its visible cases, then its
@@ -682,6 +686,7 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
 
     state = worker_state(pipes)
     ready_for_forks()
+    guard_worker()
     _send(notice_fd, {"ready": True})
     while True:
         select.select([request_fd], [], [])  # a request, or the end of grading
