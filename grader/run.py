@@ -8,17 +8,17 @@ memory or a scratch file with another. A slot that dies (outside bubblewrap a su
 kill it) costs that hand-in a "grader error" row, not the class run.
 """
 
+import contextlib
 import functools
 import gc
 import multiprocessing
 import multiprocessing.connection
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from tqdm import tqdm
 
 from base.handin import Unusable
 from base.text import roster_order
@@ -181,6 +181,23 @@ def _lost(student_id, what, grading):
     )
 
 
+class _NoBar(contextlib.nullcontext):
+    def __enter__(self):
+        return self
+
+    def update(self):
+        pass
+
+
+def progress_bar(total, progress):
+    """A progress bar on a terminal (tqdm, loaded only then: a hundredth of a second), else none."""
+    if not (progress and sys.stderr.isatty()):
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="grading", unit="hand-in")
+
+
 def grade_class(submissions, grading, jobs=1, progress=True):
     """Grade every (student_id, folder) in `jobs` forked grading processes; results in the order
     given.
@@ -214,9 +231,7 @@ def grade_class(submissions, grading, jobs=1, progress=True):
         shutil.rmtree(scratch, ignore_errors=True)
 
     try:
-        with tqdm(
-            total=len(waiting), desc="grading", unit="hand-in", disable=None if progress else True
-        ) as bar:  # None: no bar when output is not a terminal
+        with progress_bar(len(waiting), progress) as bar:
             while waiting or busy:
                 while waiting and len(busy) < jobs:
                     connection, process, scratch = idle.pop() if idle else start_grader()

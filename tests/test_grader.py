@@ -1130,3 +1130,22 @@ def test_a_negative_seed_is_refused_by_the_command_line(capsys):
     with pytest.raises(SystemExit):
         course(["grade", "backprop", "--seed", "-3"])
     assert "-3 is below 0; a seed is a whole number from 0 up" in capsys.readouterr().err
+
+
+def test_a_progress_bar_only_on_a_terminal(monkeypatch):
+    """tqdm costs a hundredth of a second to load: a run whose output is a file, a pipe or a
+    test's never loads it."""
+    script = (
+        "import sys, grader.run\n"
+        "with grader.run.progress_bar(3, True) as bar:\n"
+        "    bar.update()\n"
+        "print('tqdm' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.split() == ["False"], done.stderr
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with grader.run.progress_bar(3, True) as bar:
+        bar.update()
+        assert bar.n == 1  # tqdm's count
+    with grader.run.progress_bar(3, progress=False) as bar:
+        assert not hasattr(bar, "n")
