@@ -268,7 +268,7 @@ class Worker:
         self.notice_fd, notice_write = os.pipe()
         os.set_blocking(self.request_fd, False)
         widen_pipe(self.response_fd)
-        self.buffer, self.notices = bytearray(), bytearray()
+        self.buffer, self.notices, self.header = bytearray(), bytearray(), None
         if not self.sandbox.use_bwrap:  # bubblewrap's pid namespace does this job
             adopt_orphans()
             self.known_children = children()
@@ -336,31 +336,39 @@ class Worker:
             self._receive_all(self.response_fd, self.buffer)  # all it wrote is in the pipe by now
             message = self._complete_answer(max_payload)
             if message is None:
-                self.buffer.clear()  # a cut-off answer of a fork that ended: nothing to read on
+                # a cut-off answer of a fork that ended: nothing to read on
+                self.buffer.clear()
+                self.header = None
                 raise ForkEnded(self._ended_text(status), "the process running your code ended")
             return message
 
     def _complete_answer(self, max_payload):
-        """The answer at the start of the buffer once it is all there, else None."""
-        if b"\n" not in self.buffer[:MAX_LINE_BYTES]:
-            if len(self.buffer) > MAX_LINE_BYTES:
-                raise ProtocolError(f"an answer line longer than {MAX_LINE_BYTES >> 20} MB")
-            return None
-        end = self.buffer.index(b"\n") + 1
-        try:
-            header = json.loads(self.buffer[:end])
-        except (ValueError, RecursionError):  # RecursionError: a forged line nested thousands deep
-            raise ProtocolError("a line that is not JSON") from None
-        size = header.get("payload", 0) if isinstance(header, dict) else 0
-        if type(size) is not int or not 0 <= size <= max_payload:
-            raise ProtocolError(
-                f"an answer of {student_text(size, limit=20)} bytes of arrays, where "
-                f"{max_payload} would hold twice the expected ones (gradients of the wrong shape?)"
-            )
+        """The answer at the start of the buffer once it is all there, else None. Its line is
+        read once, however slowly its payload comes."""
+        if self.header is None:
+            if b"\n" not in self.buffer[:MAX_LINE_BYTES]:
+                if len(self.buffer) > MAX_LINE_BYTES:
+                    raise ProtocolError(f"an answer line longer than {MAX_LINE_BYTES >> 20} MB")
+                return None
+            end = self.buffer.index(b"\n") + 1
+            try:
+                header = json.loads(self.buffer[:end])
+            except (ValueError, RecursionError):  # RecursionError: a line nested thousands deep
+                raise ProtocolError("a line that is not JSON") from None
+            size = header.get("payload", 0) if isinstance(header, dict) else 0
+            if type(size) is not int or not 0 <= size <= max_payload:
+                raise ProtocolError(
+                    f"an answer of {student_text(size, limit=20)} bytes of arrays, where "
+                    f"{max_payload} would hold twice the expected ones (gradients of the wrong "
+                    "shape?)"
+                )
+            self.header = header, end, size
+        header, end, size = self.header
         if len(self.buffer) < end + size:
             return None
         payload = bytes(memoryview(self.buffer)[end : end + size])  # one copy, not two
         del self.buffer[: end + size]
+        self.header = None
         return header, payload
 
     def _notice(self, until, wanted):
@@ -389,7 +397,10 @@ class Worker:
         return notice["ended"]
 
     def _wait(self, fds, until):
-        readable = select.select(fds, [], [], max(0.0, until - time.monotonic()))[0]
+        """The `fds` readable before `until`; past it, a timeout, however much keeps arriving (a
+        fork that trickles its answer a byte at a time runs out of time as a silent one does)."""
+        left = until - time.monotonic()
+        readable = select.select(fds, [], [], max(0.0, left))[0] if left > 0 else []
         if not readable:
             raise self._timeout()
         return readable

@@ -235,6 +235,25 @@ def hostile_handins(paths, sandbox="bubblewrap"):
             ),
             all_but("power"),
         ),
+        # its answer's long line announces a payload that then comes a byte at a time: the
+        # case's time runs out all the same (the judge used to parse the line again at each byte,
+        # so one was always waiting and no time ran out)
+        "trickles its answer in Pow": (
+            appended(
+                solution(),
+                """
+            import json, os, sys, time
+            def trickle(self, grad):
+                line = {"id": 0, "results": [], "payload": 4000, "pad": [{}] * 200000}
+                os.write(int(sys.argv[2]), json.dumps(line).encode() + b"\\n")
+                while True:
+                    os.write(int(sys.argv[2]), b"\\0")
+                    time.sleep(0.002)
+            Pow.backward = trickle
+            """,
+            ),
+            all_but("power"),
+        ),
         "ignores SIGTERM, spins in Exp": (
             appended(
                 solution(),
@@ -739,6 +758,15 @@ def test_crashes_and_hangs_fail_only_the_check_that_was_running(graded):
     )
     assert "no answer within 2 s" in next(
         test["output"] for test in results["tests"] if test["name"] == "power"
+    )
+    trickled = json.loads(
+        (
+            graded["paths"]["out"] / "trickles its answer in Pow" / "backprop" / "results.json"
+        ).read_text()
+    )
+    assert [test["name"] for test in trickled["tests"] if test["score"] == 0] == ["power"]
+    assert "no answer within 2 s" in next(
+        test["output"] for test in trickled["tests"] if test["name"] == "power"
     )
     forged = json.loads(
         (graded["paths"]["out"] / "forges the protocol" / "backprop" / "results.json").read_text()
