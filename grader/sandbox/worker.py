@@ -412,7 +412,7 @@ SYSCALLS = {
             pwritev2=328, io_setup=206, process_madvise=440, perf_event_open=298, pipe=22,
             pipe2=293, getrusage=98, pidfd_open=434, pidfd_getfd=438, kcmp=312,
             chmod=90, fchmod=91, fchmodat=268, fchmodat2=452, chown=92, fchown=93, lchown=94,
-            fchownat=260,
+            fchownat=260, userfaultfd=323,
         ),
     ),
     "aarch64": (
@@ -433,7 +433,7 @@ SYSCALLS = {
             flock=32, fadvise64=223, readahead=213, cachestat=451, mincore=232, preadv2=286,
             pwritev2=287, io_setup=0, process_madvise=440, perf_event_open=241, pipe2=59,
             getrusage=165, pidfd_open=434, pidfd_getfd=438, kcmp=272,
-            fchmod=52, fchmodat=53, fchmodat2=452, fchown=55, fchownat=54,
+            fchmod=52, fchmodat=53, fchmodat2=452, fchown=55, fchownat=54, userfaultfd=282,
         ),
     ),
 }  # fmt: skip
@@ -451,7 +451,8 @@ SYSCALLS = {
 # a later one read: its free memory and load (sysinfo), which files are in the page cache (reading
 # that without timing: mincore, cachestat, preadv2's RWF_NOWAIT, asynchronous I/O, getrusage's
 # major faults and blocks read; evicting: fadvise), whole-file locks (flock), performance
-# counters, and new pipes (each takes the next number of a counter the whole machine shares).
+# counters, and new pipes and userfaultfd files (each takes the next number of a counter the whole
+# machine shares).
 DENIED = {
     EAGAIN: ("clone", "fork", "vfork", "clone3"),
     EPERM: (
@@ -466,7 +467,7 @@ DENIED = {
         "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
         "sysinfo", "flock", "fadvise64", "readahead", "cachestat", "mincore", "preadv2",
         "pwritev2", "io_setup", "process_madvise", "perf_event_open", "openat2", "pipe", "pipe2",
-        "getrusage",
+        "getrusage", "userfaultfd",
     ),
 }  # fmt: skip
 # Calls a check may make only with some arguments (EPERM otherwise): (call, position of the
