@@ -8,8 +8,8 @@ from pathlib import Path
 from base.handin import check_readable
 from grader.judge import verdict
 from grader.sandbox import choose_sandbox
-from grader.session import WorkerFailed, WorkerSession
-from grader.submission import check_given_code, private_copy
+from grader.session import WorkerFailed, WorkerSession, code_or_error
+from grader.submission import check_given_code, given_texts, private_copy, within_limits
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,18 @@ def open_session(folder, scratch, grading, worker=None):
     assignment = grading.assignment
     copy = Path(scratch) / (Path(folder).name or "submission")  # named as the student knows it
     private_copy(folder, copy, assignment.files, grading.limits.source_kb)
-    trees = check_readable(copy, assignment.files)
     if not grading.allow_changed_code:
-        check_given_code(trees, assignment.release_dir)
+        given_texts(assignment.release_dir, tuple(assignment.files))  # here, once: forks forget
+
+    def read():
+        trees = check_readable(copy, assignment.files)
+        if not grading.allow_changed_code:
+            check_given_code(trees, assignment.release_dir)
+        return code_or_error(copy, assignment.files)
+
+    compiled = within_limits(read, grading.limits, assignment.files)
     sandbox = choose_sandbox(grading.sandbox)
-    return WorkerSession(copy, sandbox, grading.limits, assignment, worker)
+    return WorkerSession(copy, sandbox, grading.limits, assignment, worker, compiled)
 
 
 def check_outcome(check, session):

@@ -71,6 +71,14 @@ def compiled_code(folder, files):
     return json.dumps(code)
 
 
+def code_or_error(folder, files):
+    """(`compiled_code`, None), or (None, why Python cannot compile it, as the student reads it)."""
+    try:
+        return compiled_code(folder, files), None
+    except (SyntaxError, ValueError, RecursionError) as error:  # MemoryError: see within_limits
+        return None, f"Python cannot compile your code: {student_text(error)}"
+
+
 class WorkerSession:
     """One hand-in's checks on a worker: its code, its grading time, whether it imports.
 
@@ -78,16 +86,13 @@ class WorkerSession:
     `close`; with one, `close` leaves it ready for the next hand-in.
     """
 
-    def __init__(self, copy_dir, sandbox, limits, assignment, worker=None):
+    def __init__(self, copy_dir, sandbox, limits, assignment, worker=None, compiled=None):
         self.limits, self.assignment = limits, assignment
         self.own_worker = worker is None
         self.worker = worker or Worker(sandbox, limits, assignment)
         self.deadline = time.monotonic() + limits.submission_seconds
-        self.import_error, self.imported = None, False
-        try:
-            self.code = compiled_code(copy_dir, assignment.files)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-            self.import_error = f"Python cannot compile your code: {student_text(error)}"
+        self.imported = False
+        self.code, self.import_error = compiled or code_or_error(copy_dir, assignment.files)
 
     @property
     def process(self):

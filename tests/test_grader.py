@@ -1149,3 +1149,40 @@ def test_a_progress_bar_only_on_a_terminal(monkeypatch):
         assert bar.n == 1  # tqdm's count
     with grader.run.progress_bar(3, progress=False) as bar:
         assert not hasattr(bar, "n")
+
+
+def folded_sums(helpers, terms):
+    """Helpers students may add (new names, nothing run at import) whose constants the compiler
+    builds term by term, keeping every partial sum: 13 bytes of source a term, 4096 * terms**2 / 2
+    bytes a helper. (How deep a sum is folded depends on how deep the compiler is called: short
+    ones are folded from any depth.)"""
+    total = " + ".join(["'x' * 4096"] * terms)
+    return "".join(f"\n\ndef helper{k}():\n    return {total}\n" for k in range(helpers))
+
+
+def nested_bulk(depth, size_kb):
+    """Classes nested `depth` deep around `size_kb` of statements: each level is checked again."""
+    nest = "".join(" " * level + f"class Deep{level}:\n" for level in range(depth))
+    return "\n" + nest + " " * depth + "a;" * (size_kb << 9) + "a\n"
+
+
+@pytest.mark.parametrize(
+    "bulk, limits",
+    [
+        (folded_sums(6, 400), Limits(memory_mb=256)),  # about 2 GB unlimited
+        (nested_bulk(95, 900), Limits(case_seconds=1)),  # about 140 s and 2 GB unlimited
+    ],
+    ids=["constants the compiler folds", "bulk nested deep"],
+)
+def test_reading_a_hand_in_is_limited_and_costs_only_its_row(tmp_path, bulk, limits):
+    files = solution()
+    files["toolbox.py"] += bulk
+    costly = write_handin(tmp_path / "costly" / "backprop", files)
+    honest = write_handin(tmp_path / "honest" / "backprop", solution())
+    grading = graded(limits)
+    first, second = grader.run.grade_class(
+        [("costly", costly), ("honest", honest)], grading, jobs=1, progress=False
+    )
+    assert first.status == "too complex", first.message
+    assert "simplify what makes it large" in first.message
+    assert second.status == "graded" and second.score == MAX_SCORE
