@@ -18,7 +18,7 @@ from grader.cases import REFERENCE_TOLERANCE
 from grader.sandbox.worker import ProtocolError, payload_array
 
 # The feedback line on hidden cases (see `verdict`), so an output can show it apart from the rest.
-HIDDEN_LINE = re.compile(r"fails \d+ of \d+ hidden case")
+HIDDEN_LINE = re.compile(r"fails some of its \d+ hidden case")
 
 
 def _show(array):
@@ -179,7 +179,8 @@ def verdict(check, answers):
         (f" ({why})" for request, why in failures if not request.cases[0].visible), ""
     )
     if failed:
-        lines.append(f"fails {len(failed)} of {hidden_total} hidden case(s){hidden_why}{hint}")
+        # not how many: the hand-in chooses which fail, so a count could spell a hidden input
+        lines.append(f"fails some of its {hidden_total} hidden cases{hidden_why}{hint}")
         lines += _twin_feedback(check, twin_problems)
     if lines:
         return False, "\n".join(lines)

@@ -136,13 +136,13 @@ def gradescope_json(result, hidden_detail="visible"):
     tests = []
     for check in result.checks:
         lines = check.output.split("\n")
-        # what the judge says of hidden cases comes last, from its count on
+        # what the judge says of hidden cases comes last, from its line on them
         start = next((i for i, line in enumerate(lines) if HIDDEN_LINE.match(line)), len(lines))
         hidden = lines[start:]
         shown = lines if hidden_detail == "visible" else lines[:start]
         if hidden and hidden_detail != "visible":
             when = " once grades are published" if hidden_detail == "after_published" else ""
-            shown.append(f"hidden cases fail: their count is in '{check.grade_id}: hidden'{when}")
+            shown.append(f"hidden cases fail: what they try is in '{check.grade_id}: hidden'{when}")
         tests.append(_test(check.grade_id, check.score, check.points, check.passed, shown))
         if hidden and hidden_detail != "visible":
             tests.append(
