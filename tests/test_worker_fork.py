@@ -150,6 +150,9 @@ def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_b
             "count a file's pages in memory": lambda: system_call(451, file, None, None, 0),
             "make a pipe (a number from a counter the machine shares)": os.pipe,
             "count its reads from disk": lambda: resource.getrusage(resource.RUSAGE_SELF),
+            "read the kernel's log": lambda: system_call("klogctl", 3, None, 0),
+            "make itself dumpable": lambda: system_call("prctl", 4, 1, 0, 0, 0),
+            "name itself": lambda: system_call("prctl", 15, b"check", 0, 0, 0),
             "make a userfaultfd (a number from the same counter)": lambda: system_call(
                 SYSCALLS[os.uname().machine][1]["userfaultfd"], 1
             ),
@@ -180,6 +183,7 @@ def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_b
         "read a pipe's flags",
         "ask whether a file is a terminal",
         "open a file by name",
+        "name itself",
     }
     assert outcome == {name: "done" if name in allowed else "refused" for name in outcome}
 

@@ -412,7 +412,7 @@ SYSCALLS = {
             pwritev2=328, io_setup=206, process_madvise=440, perf_event_open=298, pipe=22,
             pipe2=293, getrusage=98, pidfd_open=434, pidfd_getfd=438, kcmp=312,
             chmod=90, fchmod=91, fchmodat=268, fchmodat2=452, chown=92, fchown=93, lchown=94,
-            fchownat=260, userfaultfd=323,
+            fchownat=260, userfaultfd=323, syslog=103, statmount=457, listmount=458, prctl=157,
         ),
     ),
     "aarch64": (
@@ -434,6 +434,7 @@ SYSCALLS = {
             pwritev2=287, io_setup=0, process_madvise=440, perf_event_open=241, pipe2=59,
             getrusage=165, pidfd_open=434, pidfd_getfd=438, kcmp=272,
             fchmod=52, fchmodat=53, fchmodat2=452, fchown=55, fchownat=54, userfaultfd=282,
+            syslog=116, statmount=457, listmount=458, prctl=167,
         ),
     ),
 }  # fmt: skip
@@ -452,7 +453,8 @@ SYSCALLS = {
 # that without timing: mincore, cachestat, preadv2's RWF_NOWAIT, asynchronous I/O, getrusage's
 # major faults and blocks read; evicting: fadvise), whole-file locks (flock), performance
 # counters, and new pipes and userfaultfd files (each takes the next number of a counter the whole
-# machine shares).
+# machine shares); the kernel's log (a crash there is a line a later check could read) and the
+# mount table's numbers (which every new worker moves).
 DENIED = {
     EAGAIN: ("clone", "fork", "vfork", "clone3"),
     EPERM: (
@@ -467,7 +469,7 @@ DENIED = {
         "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
         "sysinfo", "flock", "fadvise64", "readahead", "cachestat", "mincore", "preadv2",
         "pwritev2", "io_setup", "process_madvise", "perf_event_open", "openat2", "pipe", "pipe2",
-        "getrusage", "userfaultfd",
+        "getrusage", "userfaultfd", "syslog", "statmount", "listmount",
     ),
 }  # fmt: skip
 # Calls a check may make only with some arguments (EPERM otherwise): (call, position of the
@@ -489,13 +491,17 @@ NARROWED = (
     ("open", 1, None, O_TMPFILE),
     ("openat", 2, None, O_TMPFILE),
 )
+# Calls a check may make with any argument but these (EPERM): none makes itself dumpable again,
+# which the worker is not (see `_undumpable`): a crash would then call the host's core handler.
+REFUSED_VALUES = (("prctl", 0, (4,)),)  # PR_SET_DUMPABLE
 ALLOW, ERRNO = 0x7FFF0000, 0x00050000  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO (| the errno)
 
 
-def check_filter_program(machine, denied=DENIED, narrowed=NARROWED):
+def check_filter_program(machine, denied=DENIED, narrowed=NARROWED, refused=REFUSED_VALUES):
     """A seccomp filter (BPF: code, jump if true, jump if false, operand) that fails every call in
-    `denied` with its error, and the calls in `narrowed` with the arguments refused there; so does
-    every call of another system-call ABI (32-bit or x32), which would have other numbers."""
+    `denied` with its error, and the calls in `narrowed` and `refused` with the arguments refused
+    there; so does every call of another system-call ABI (32-bit or x32), which would have other
+    numbers."""
     arch, numbers = SYSCALLS[machine]
     load, equal, at_least, any_bit, give = 0x20, 0x15, 0x35, 0x45, 0x06
     refuse = (give, 0, 0, ERRNO | EPERM)
@@ -506,6 +512,12 @@ def check_filter_program(machine, denied=DENIED, narrowed=NARROWED):
         for name in names:
             if name in numbers:  # aarch64 has neither fork nor utime
                 program += [(equal, 0, 1, numbers[name]), (give, 0, 0, ERRNO | errno)]
+    for name, position, values in refused:
+        block = [(load, 0, 0, 16 + 8 * position)]
+        for value in values:
+            block += [(equal, 0, 1, value), refuse]
+        block.append((load, 0, 0, 0))  # the call's number again, for the comparisons after
+        program += [(equal, 0, len(block), numbers[name]), *block]
     for name, position, allowed, refused_bits in narrowed:
         if name not in numbers:  # aarch64 has no open
             continue
@@ -520,9 +532,10 @@ def check_filter_program(machine, denied=DENIED, narrowed=NARROWED):
     return program + [(give, 0, 0, ALLOW)]
 
 
-def process_guard(denied=DENIED, narrowed=NARROWED):
+def process_guard(denied=DENIED, narrowed=NARROWED, refused=REFUSED_VALUES):
     """A function that, called in a process, keeps it and all it runs from the calls in `denied`
-    and `narrowed` (by default DENIED and NARROWED: what a check's fork may not do).
+    `narrowed` and `refused` (by default DENIED, NARROWED and REFUSED_VALUES: what a check's fork
+    may not do).
 
     The process limit (RLIMIT_NPROC) does nothing for root, which is what a grading container
     often runs as; a seccomp filter binds every user. Where seccomp cannot be set up (another
@@ -531,7 +544,7 @@ def process_guard(denied=DENIED, narrowed=NARROWED):
     try:
         import ctypes
 
-        program = check_filter_program(os.uname().machine, denied, narrowed)
+        program = check_filter_program(os.uname().machine, denied, narrowed, refused)
         libc = ctypes.CDLL(None, use_errno=True)
     except (ImportError, OSError, KeyError):
         return lambda: None
@@ -662,7 +675,7 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
     # fork inherits it and adds a short filter of its own (a long one costs a fork a third of a
     # millisecond to install and more to tear down).
     guard_worker = process_guard({EPERM: DENIED[EPERM]}, NARROWED)
-    guard = process_guard({EAGAIN: DENIED[EAGAIN]}, ())
+    guard = process_guard({EAGAIN: DENIED[EAGAIN]}, (), ())
 
     def check():
         """A check's requests, in order, up to the one marked last: its visible cases, then its
