@@ -72,6 +72,7 @@ def within_limits(read, limits, files):
     ask a few kB of source for minutes and gigabytes, in the grader's own process.
     """
     seconds = max(1, math.ceil(limits.case_seconds))
+    _mallinfo2()
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover (a fork; its result is what the tests see)
@@ -127,6 +128,13 @@ def _limit_child(memory_mb, seconds):
 
 def _heap_kept():
     """Bytes glibc's heap freed and kept for reuse (0 where glibc does not say)."""
+    mallinfo2 = _mallinfo2()
+    return 0 if mallinfo2 is None else mallinfo2().i  # fordblks: every free chunk
+
+
+@functools.cache
+def _mallinfo2():
+    """glibc's mallinfo2, found once (None without it): a fork need not load ctypes again."""
     try:
         import ctypes
 
@@ -135,7 +143,6 @@ def _heap_kept():
 
         mallinfo2 = ctypes.CDLL(None).mallinfo2
         mallinfo2.restype = MallInfo2
-        info = mallinfo2()
-        return info.i  # fordblks: every free chunk, fast bins included
+        return mallinfo2
     except (OSError, AttributeError):
-        return 0
+        return None
