@@ -116,14 +116,22 @@ def _limit_child(memory_mb, seconds):
     holds (where Linux says how much that is). Memory the heap freed but kept (see
     grader.session.keep_freed_memory) is address space already taken: it counts in the
     `memory_mb`, or a class run that once freed gigabytes would give reading gigabytes."""
-    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, _within_hard(resource.RLIMIT_CPU, seconds))
     try:
         with open("/proc/self/statm") as statm:
             size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         return
     allowed = size + max(64 << 20, (memory_mb << 20) - _heap_kept())
-    resource.setrlimit(resource.RLIMIT_AS, (allowed, allowed))
+    resource.setrlimit(resource.RLIMIT_AS, _within_hard(resource.RLIMIT_AS, allowed))
+
+
+def _within_hard(kind, value):
+    """(soft, hard) limits of `value`, or of the hard limit already set where that is lower (a
+    grading container may set one): a process may lower its hard limits, never raise them."""
+    hard = resource.getrlimit(kind)[1]
+    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    return value, value
 
 
 def _heap_kept():

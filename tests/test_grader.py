@@ -1185,3 +1185,23 @@ def test_reading_a_hand_in_is_limited_and_costs_only_its_row(tmp_path, bulk, lim
     assert first.status == "too complex", first.message
     assert "simplify what makes it large" in first.message
     assert second.status == "graded" and second.score == MAX_SCORE
+
+
+def test_reading_a_hand_in_keeps_within_hard_limits_already_set():
+    """A grading container may set hard limits below what reading asks for: reading then keeps to
+    them, where asking for more would fail every hand-in."""
+    script = (
+        "import resource\n"
+        "from grader.sandbox import Limits\n"
+        "from grader.submission import within_limits\n"
+        "for kind in (resource.RLIMIT_AS, resource.RLIMIT_CPU):\n"
+        "    soft, hard = resource.getrlimit(kind)\n"
+        "    low = 1 << 40 if kind == resource.RLIMIT_AS else 3600\n"
+        "    resource.setrlimit(kind, (low, low))\n"
+        "limits = Limits(memory_mb=1 << 21, case_seconds=1 << 20)\n"
+        "print(within_limits(lambda: 'read', limits, ('toolbox.py',)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=COURSE_ROOT
+    )
+    assert done.stdout.split() == ["read"], done.stderr
