@@ -402,11 +402,12 @@ class Worker:
         return notice["ended"]
 
     def _wait(self, fds, until):
-        """The `fds` readable before `until`; past it, a timeout, however much keeps arriving (a
-        fork that trickles its answer a byte at a time runs out of time as a silent one does)."""
+        """The `fds` readable before `until`. Past it, a notice already waiting is still read,
+        but no more of an answer, however much keeps arriving: a fork that trickles its answer a
+        byte at a time runs out of time as a silent one does."""
         left = until - time.monotonic()
-        readable = select.select(fds, [], [], max(0.0, left))[0] if left > 0 else []
-        if not readable:
+        readable = select.select(fds, [], [], max(0.0, left))[0]
+        if not readable or (left <= 0 and self.response_fd in readable):
             raise self._timeout()
         return readable
 

@@ -12,6 +12,7 @@ import os
 import pickle
 import resource
 import shutil
+import signal
 from pathlib import Path
 
 from base.handin import Unusable, check_given_code_unchanged, found_files, students_functions
@@ -74,7 +75,11 @@ def within_limits(read, limits, files):
     seconds = max(1, math.ceil(limits.case_seconds))
     _mallinfo2()
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end), os.close(write_end)
+        raise
     if pid == 0:  # pragma: no cover (a fork; its result is what the tests see)
         try:
             os.close(read_end)
@@ -86,16 +91,23 @@ def within_limits(read, limits, files):
             except MemoryError:
                 outcome = ("too large",)
             except Exception as error:  # the grader's: raised again in the parent
-                outcome = ("raised", error)
+                outcome = ("raised", RuntimeError(f"{type(error).__name__}: {error}"))
             with os.fdopen(write_end, "wb") as out:
                 pickle.dump(outcome, out)
         finally:
             os._exit(0)
     os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    outcome = pickle.loads(data) if data else ("too large",)
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+    finally:
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if data:
+        outcome = pickle.loads(data)
+    elif status in (-signal.SIGKILL, -signal.SIGXCPU):  # out of CPU time (or of memory, killed)
+        outcome = ("too large",)
+    else:
+        raise RuntimeError(f"reading the hand-in ended with exit status {status} and no word")
     if outcome[0] == "done":
         return outcome[1]
     if outcome[0] == "unusable":
@@ -112,11 +124,12 @@ def within_limits(read, limits, files):
 
 
 def _limit_child(memory_mb, seconds):
-    """This process's limits: `seconds` of CPU, and `memory_mb` of memory on top of what it
-    holds (where Linux says how much that is). Memory the heap freed but kept (see
+    """This process's limits: `seconds` of CPU, no core file, and `memory_mb` of memory on top of
+    what it holds (where Linux says how much that is). Memory the heap freed but kept (see
     grader.session.keep_freed_memory) is address space already taken: it counts in the
     `memory_mb`, or a class run that once freed gigabytes would give reading gigabytes."""
     resource.setrlimit(resource.RLIMIT_CPU, _within_hard(resource.RLIMIT_CPU, seconds))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash here leaves no core file
     try:
         with open("/proc/self/statm") as statm:
             size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")

@@ -1205,3 +1205,20 @@ def test_reading_a_hand_in_keeps_within_hard_limits_already_set():
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=COURSE_ROOT
     )
     assert done.stdout.split() == ["read"], done.stderr
+
+
+def test_reading_that_runs_out_is_the_hand_ins_row_and_any_other_end_the_graders():
+    """Out of CPU time (SIGKILL at the hard limit) is what a costly hand-in causes; another crash
+    of the reading fork is the grader's own, and must not be blamed on the student."""
+    from grader.submission import within_limits
+
+    def killed_by(number):
+        return lambda: os.kill(os.getpid(), number)
+
+    with pytest.raises(Unusable) as ran_out:
+        within_limits(killed_by(signal.SIGKILL), FAST, ("toolbox.py",))
+    assert ran_out.value.status == "too complex"
+    with pytest.raises(RuntimeError, match="exit status -15"):
+        within_limits(killed_by(signal.SIGTERM), FAST, ("toolbox.py",))
+    with pytest.raises(RuntimeError, match="KeyError"):
+        within_limits(lambda: {}["missing"], FAST, ("toolbox.py",))

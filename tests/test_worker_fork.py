@@ -152,6 +152,7 @@ def test_the_guard_refuses_what_would_reach_the_worker_and_allows_a_checks_own_b
             "count its reads from disk": lambda: resource.getrusage(resource.RUSAGE_SELF),
             "read the kernel's log": lambda: system_call("klogctl", 3, None, 0),
             "make itself dumpable": lambda: system_call("prctl", 4, 1, 0, 0, 0),
+            "run a program (dumpable again)": lambda: os.execv("/bin/true", ["true"]),
             "name itself": lambda: system_call("prctl", 15, b"check", 0, 0, 0),
             "make a userfaultfd (a number from the same counter)": lambda: system_call(
                 SYSCALLS[os.uname().machine][1]["userfaultfd"], 1

@@ -413,6 +413,7 @@ SYSCALLS = {
             pipe2=293, getrusage=98, pidfd_open=434, pidfd_getfd=438, kcmp=312,
             chmod=90, fchmod=91, fchmodat=268, fchmodat2=452, chown=92, fchown=93, lchown=94,
             fchownat=260, userfaultfd=323, syslog=103, statmount=457, listmount=458, prctl=157,
+            execve=59, execveat=322,
         ),
     ),
     "aarch64": (
@@ -434,7 +435,7 @@ SYSCALLS = {
             pwritev2=287, io_setup=0, process_madvise=440, perf_event_open=241, pipe2=59,
             getrusage=165, pidfd_open=434, pidfd_getfd=438, kcmp=272,
             fchmod=52, fchmodat=53, fchmodat2=452, fchown=55, fchownat=54, userfaultfd=282,
-            syslog=116, statmount=457, listmount=458, prctl=167,
+            syslog=116, statmount=457, listmount=458, prctl=167, execve=221, execveat=281,
         ),
     ),
 }  # fmt: skip
@@ -454,7 +455,8 @@ SYSCALLS = {
 # major faults and blocks read; evicting: fadvise), whole-file locks (flock), performance
 # counters, and new pipes and userfaultfd files (each takes the next number of a counter the whole
 # machine shares); the kernel's log (a crash there is a line a later check could read) and the
-# mount table's numbers (which every new worker moves).
+# mount table's numbers (which every new worker moves); and running a program (execve), which
+# would start from a fresh process image, dumpable again.
 DENIED = {
     EAGAIN: ("clone", "fork", "vfork", "clone3"),
     EPERM: (
@@ -469,7 +471,7 @@ DENIED = {
         "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
         "sysinfo", "flock", "fadvise64", "readahead", "cachestat", "mincore", "preadv2",
         "pwritev2", "io_setup", "process_madvise", "perf_event_open", "openat2", "pipe", "pipe2",
-        "getrusage", "userfaultfd", "syslog", "statmount", "listmount",
+        "getrusage", "userfaultfd", "syslog", "statmount", "listmount", "execve", "execveat",
     ),
 }  # fmt: skip
 # Calls a check may make only with some arguments (EPERM otherwise): (call, position of the
@@ -493,6 +495,7 @@ NARROWED = (
 )
 # Calls a check may make with any argument but these (EPERM): none makes itself dumpable again,
 # which the worker is not (see `_undumpable`): a crash would then call the host's core handler.
+# (Running a program would make it dumpable too: execve is in DENIED.)
 REFUSED_VALUES = (("prctl", 0, (4,)),)  # PR_SET_DUMPABLE
 ALLOW, ERRNO = 0x7FFF0000, 0x00050000  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO (| the errno)
 
