@@ -516,6 +516,8 @@ def check_filter_program(machine, denied=DENIED, narrowed=NARROWED, refused=REFU
             if name in numbers:  # aarch64 has neither fork nor utime
                 program += [(equal, 0, 1, numbers[name]), (give, 0, 0, ERRNO | errno)]
     for name, position, values in refused:
+        if name not in numbers:
+            continue
         block = [(load, 0, 0, 16 + 8 * position)]
         for value in values:
             block += [(equal, 0, 1, value), refuse]
