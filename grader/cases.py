@@ -25,9 +25,11 @@ from base.notebook import graded_cells, read_ipynb
 from base.paths import COURSE_ROOT
 from grader.sandbox.worker import encode_case
 
-# how far from the reference's answer a right one may be: as the notebook's np.allclose, a little
-# stricter
-REFERENCE_TOLERANCE = dict(rtol=1e-6, atol=1e-8)
+
+def allowed_distance(expected):
+    """How far from each of the reference's `expected` values a right answer may be: as the
+    notebook's np.allclose, a little stricter (the one rule; the judge and the layouts use it)."""
+    return 1e-8 + 1e-6 * np.abs(expected)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def layout_of(cases):
     """Where a right answer to `cases` puts the arrays the judge compares (see worker.Payload): per
     case, the description of its value (None when the value is not compared) and {name:
     description} of its gradients; all their expected values end to end; and how far from each a
-    right answer may be (`REFERENCE_TOLERANCE`)."""
+    right answer may be (`allowed_distance`)."""
     described, expected, at = [], [], 0
     for case in cases:
         value, grads = case.expected["value"], case.expected["grads"]
@@ -70,8 +72,7 @@ def layout_of(cases):
             at += array.nbytes
         described.append((descriptions.pop(None, None), descriptions))
     expected = np.concatenate(expected) if expected else np.zeros(0)
-    rtol, atol = REFERENCE_TOLERANCE["rtol"], REFERENCE_TOLERANCE["atol"]
-    return tuple(described), expected, atol + rtol * np.abs(expected)
+    return tuple(described), expected, allowed_distance(expected)
 
 
 def request_of(cases, last):
@@ -99,13 +100,12 @@ class Check:
     # {title of a hidden case: a case of the same kind with numbers drawn for feedback}: what a
     # student is shown when that hidden case fails, never the hidden inputs themselves
     twins: dict = field(compare=False)
+    # the visible cases and the hidden ones' twins, then the hidden ones (see `requests_of`)
+    requests: tuple = field(compare=False, repr=False)
 
     @property
     def hidden(self):
         return hidden(self.cases)
-
-    # the visible cases and the hidden ones' twins, then the hidden ones (see `requests_of`)
-    requests: tuple = field(compare=False, repr=False)
 
 
 def hidden(cases):

@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from base.text import student_text
-from grader.cases import REFERENCE_TOLERANCE
+from grader.cases import allowed_distance
 from grader.sandbox.worker import ProtocolError, payload_array
 
 # The feedback line on hidden cases (see `verdict`), so an output can show it apart from the rest.
@@ -25,10 +25,10 @@ def _show(array):
     return np.array2string(np.asarray(array), precision=6, threshold=30, separator=", ")
 
 
-def close(a, b, rtol, atol):
-    """np.allclose for finite arrays of one shape, without its generality (it runs thousands of
-    times per class)."""
-    return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+def close(got, expected):
+    """Whether `got` is within `allowed_distance` of `expected` everywhere: np.allclose for finite
+    arrays of one shape, without its generality (it runs thousands of times per class)."""
+    return bool(np.all(np.abs(got - expected) <= allowed_distance(expected)))
 
 
 def _compare(what, expected, returned, payload):
@@ -44,7 +44,7 @@ def _compare(what, expected, returned, payload):
         return f"{what} has shape {got.shape}, expected {expected.shape}"
     if not np.all(np.isfinite(got)):
         return f"{what} contains inf or nan"
-    if not close(got, expected, **REFERENCE_TOLERANCE):
+    if not close(got, expected):
         return f"expected {what} =\n{_show(expected)}\nyour code returned\n{_show(got)}"
     return None
 

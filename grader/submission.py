@@ -78,7 +78,8 @@ def within_limits(read, limits, files):
     try:
         pid = os.fork()
     except OSError:
-        os.close(read_end), os.close(write_end)
+        os.close(read_end)
+        os.close(write_end)
         raise
     if pid == 0:  # pragma: no cover (a fork; its result is what the tests see)
         try:
