@@ -20,7 +20,7 @@ from course.class_folders import (
 from course.demo_marker import MARKER, demo_students
 from course.late import deadline, penalty_plugin, with_lateness
 from course.record_gradebook import record_in_gradebook
-from grader.cases import checks
+from grader.checking import prepare
 from grader.grading import add_grading_options, grading_from
 from grader.outputs import (
     NOT_WRITABLE,
@@ -135,8 +135,7 @@ def refusal(args, submissions):
         with ThreadPoolExecutor(max_workers=1) as pool:
             trial = pool.submit(choose_sandbox, args.sandbox)
             grading = grading_from(args, args.assignment, args.root)
-            # built once here, shared by every grading process
-            checks(grading.assignment, grading.seed)
+            prepare(grading)  # built once here, shared by every grading process
             trial.result()
         checks_cannot_start_processes()  # likewise tried once here
         cgroup.usable(grading.limits)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from base.handin import check_readable
+from grader.cases import checks
 from grader.judge import verdict
 from grader.sandbox import choose_sandbox
 from grader.session import WorkerFailed, WorkerSession, code_or_error
@@ -24,6 +25,16 @@ class CheckResult:
         return self.points if self.passed else 0.0
 
 
+def prepare(grading):
+    """Build what grading every hand-in reads and none changes: the checks with their expected
+    answers, and the release's given code parsed. Built once, in the process that forks the
+    grading processes (`grader.run.grade_class`), they are shared by all of them, and a hand-in's
+    reading fork (`within_limits`) does not parse the release again."""
+    checks(grading.assignment, grading.seed)
+    if not grading.allow_changed_code:
+        given_texts(grading.assignment.release_dir, tuple(grading.assignment.files))
+
+
 def open_session(folder, scratch, grading, worker=None):
     """A `WorkerSession` for the hand-in in `folder`, graded from a private copy in `scratch`;
     raises `Unusable` when it cannot be graded (missing files, syntax, changed given code).
@@ -31,8 +42,7 @@ def open_session(folder, scratch, grading, worker=None):
     assignment = grading.assignment
     copy = Path(scratch) / (Path(folder).name or "submission")  # named as the student knows it
     private_copy(folder, copy, assignment.files, grading.limits.source_kb)
-    if not grading.allow_changed_code:
-        given_texts(assignment.release_dir, tuple(assignment.files))  # here, once: forks forget
+    prepare(grading)  # here, not in the reading fork, which forgets what it built
 
     def read():
         trees = check_readable(copy, assignment.files)

@@ -23,7 +23,7 @@ from pathlib import Path
 from base.handin import Unusable
 from base.text import roster_order
 from grader.cases import checks
-from grader.checking import CheckResult, check_outcome, open_session
+from grader.checking import CheckResult, check_outcome, open_session, prepare
 from grader.sandbox import cgroup, choose_sandbox
 from grader.sandbox.reaper import adopt_orphans, kill_adopted
 from grader.session import Worker
@@ -128,6 +128,7 @@ def _serve(connection, scratch, grading):
     try:
         for student_id, folder in iter(connection.recv, None):
             try:
+                worker.start()  # it starts up while the hand-in is copied and read
                 result = grade_submission(student_id, folder, grading, worker)
             except Exception as error:  # the grader's bug: this row says so
                 result = not_graded(
@@ -207,7 +208,7 @@ def grade_class(submissions, grading, jobs=1, progress=True):
     """
     # decided once, before forking, so every job agrees
     isolated = choose_sandbox(grading.sandbox).use_bwrap
-    checks(grading.assignment, grading.seed)
+    prepare(grading)
     if not isolated:
         adopt_orphans()  # a worker that kills its grading process leaves orphans: they come here
     # what the grading processes inherit stays out of their collections, and so shared

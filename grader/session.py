@@ -149,6 +149,7 @@ class Worker:
         keep_freed_memory()
         self.sandbox, self.limits, self.assignment = sandbox, limits, assignment
         self.process = None
+        self.greeted = False  # whether the running worker said it is ready
         self.requests = 0
         self.said_imported = False  # whether the last request's fork said the hand-in's code ran
         self.renew = False  # whether the worker ended itself after a fork changed its scratch
@@ -174,8 +175,9 @@ class Worker:
                 self._await_end()
             if self.renew:
                 self.close()
-            if self.process is None:
-                self._start()
+            self.start()
+            if not self.greeted:
+                self._await_greeting()
             carried = self.fork is None
             trial = trial and carried
             self._write(
@@ -261,10 +263,11 @@ class Worker:
         if self.buffer or waiting_bytes(self.response_fd):
             raise ProtocolError("more answers than requests")
 
-    def _start(self):
-        """Start the worker and wait for its greeting: numpy and the assignment's compute file are
-        loaded, nothing of a hand-in. A worker that cannot get that far is the grader's problem,
-        not the student's: the hand-in's row says "grader error"."""
+    def start(self):
+        """Start the worker, if it is not running, without waiting for its greeting (`run` waits):
+        it loads numpy while the grading slot copies and reads a hand-in."""
+        if self.process is not None:
+            return
         self.scratch_dir = None  # bubblewrap's is its own /tmp, another account's is in its stage
         if not self.sandbox.use_bwrap and self.sandbox.account is None:
             self.scratch_dir = Path(tempfile.mkdtemp(prefix="grader-scratch-"))
@@ -292,11 +295,17 @@ class Worker:
         finally:
             for fd in (request_read, response_write, notice_write):
                 os.close(fd)
+
+    def _await_greeting(self):
+        """Wait for the worker's greeting: numpy and the assignment's compute file are loaded,
+        nothing of a hand-in. A worker that cannot get that far is the grader's problem, not the
+        student's: the hand-in's row says "grader error"."""
         try:
             hello = self._notice(time.monotonic() + START_SECONDS, wanted="ready")
         except (WorkerFailed, ProtocolError) as error:
             hello = error
         if hello == {"ready": True}:
+            self.greeted = True
             return
         self.close()
         raise RuntimeError(
@@ -471,6 +480,7 @@ class Worker:
         os.close(self.notice_fd)
         self._remove_scratch()
         self.process = None
+        self.greeted = False
         self.fork = None
         self.renew = False
 

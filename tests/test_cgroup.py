@@ -73,7 +73,7 @@ def test_the_worker_runs_in_a_cgroup_holding_it_to_its_memory_and_is_removed_aft
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
     limits = Limits(memory_mb=700, processes=6)
     worker = Worker(choose_sandbox(sandbox), limits, BACKPROP)
-    worker._start()
+    worker.start()
     try:
         group = worker.process.cgroup
         assert group is not None and len(group.folders) == len(usable(limits))

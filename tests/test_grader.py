@@ -45,6 +45,7 @@ from course import grade as grade_command
 from course.cli import main as course
 from course.grade import add_arguments as add_grade_arguments
 from grader.cases import checks
+from grader.checking import prepare
 from grader.grading import grading_from
 from grader.judge import hidden_hint, judge_case, verdict
 from grader.outputs import gradebook_differences
@@ -716,15 +717,16 @@ def test_a_class_run_starts_no_pytest_session_and_one_worker_per_slot(tmp_path, 
         raise AssertionError("a class run started a pytest session")
 
     starts = tmp_path / "starts"  # written by the grading processes, read here
-    real_start = grader.session.Worker._start
+    real_start = grader.session.Worker.start
 
     def counted_start(worker):
-        with open(starts, "a") as file:
-            file.write("started\n")
+        if worker.process is None:  # not one already running
+            with open(starts, "a") as file:
+                file.write("started\n")
         real_start(worker)
 
     monkeypatch.setattr(pytest, "main", no_session)
-    monkeypatch.setattr(grader.session.Worker, "_start", counted_start)
+    monkeypatch.setattr(grader.session.Worker, "start", counted_start)
     class_ = [
         (name, write_handin(tmp_path / name / "backprop", files))
         for name, files in (("ada", solution()), ("bob", stubs()), ("cy", solution()))
@@ -762,7 +764,10 @@ def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, append
 
 def test_grading_without_a_release_says_to_make_one(tmp_path, capsys, monkeypatch):
     unreleased = dataclasses.replace(BACKPROP, release_dir=tmp_path / "release")
-    monkeypatch.setattr("course.grade.checks", lambda assignment, seed: checks(unreleased, seed))
+    monkeypatch.setattr(
+        "course.grade.prepare",
+        lambda grading: prepare(dataclasses.replace(grading, assignment=unreleased)),
+    )
     write_handin(tmp_path / "submitted" / "ada" / "backprop", stubs())
     assert (
         course(
@@ -797,7 +802,7 @@ def test_results_and_hand_ins_in_overlapping_folders_are_refused(
 
 def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("grader.assignments.backprop.cases.BUILDERS", {})
-    grade_command.checks.cache_clear()
+    checks.cache_clear()
     try:
         write_handin(tmp_path / "submitted" / "ada" / "backprop", solution())
         assert (
@@ -812,7 +817,7 @@ def test_a_graded_cell_without_cases_is_a_clear_error(tmp_path, capsys, monkeypa
             == 1
         )
     finally:
-        grade_command.checks.cache_clear()
+        checks.cache_clear()
     assert (
         "has a graded cell 'multiplication' that grader/assignments/backprop/cases.py has no cases"
         in capsys.readouterr().err

@@ -7,10 +7,12 @@ import pytest
 from handins import BACKPROP, MAX_SCORE, SEED, graded, solution, with_regions, write_handin
 from test_worker_fork import memory_of
 
+import grader.checking
 import grader.run
 from grader.cases import checks
 from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.session import Worker, WorkerSession, compiled_code
+from grader.submission import given_texts
 
 HONEST_MUL = "return grad * self.b, grad * self.a\n"
 
@@ -135,14 +137,15 @@ def test_a_check_that_changes_the_scratch_folder_costs_a_new_worker(
     if not choose_sandbox().reuses_workers:
         pytest.skip(f"workers are not reused here ({choose_sandbox().name})")
     starts = tmp_path / "starts"  # written by the grading process, read here
-    real_start = Worker._start
+    real_start = Worker.start
 
     def counted_start(worker):
-        with open(starts, "a") as file:
-            file.write("started\n")
+        if worker.process is None:  # not one already running
+            with open(starts, "a") as file:
+                file.write("started\n")
         real_start(worker)
 
-    monkeypatch.setattr(Worker, "_start", counted_start)
+    monkeypatch.setattr(Worker, "start", counted_start)
     class_ = [("ada", write_handin(tmp_path / "ada" / "backprop", with_regions({"Mul": body})))]
     (result,) = grader.run.grade_class(class_, graded(), jobs=1, progress=False)
     assert result.score == MAX_SCORE
@@ -254,3 +257,50 @@ def test_grading_processes_start_from_frozen_objects(monkeypatch, tmp_path):
     (frozen,) = grader.run.grade_class([("ada", tmp_path)], graded(), jobs=1, progress=False)
     assert frozen > frozen_before
     assert gc.get_freeze_count() == frozen_before  # the objects are the caller's again
+
+
+def test_a_grading_slot_starts_its_worker_before_it_reads_the_first_hand_in(tmp_path, monkeypatch):
+    """The worker loads numpy while the hand-in is copied and read: neither waits for the other."""
+    events = tmp_path / "events"  # written by the grading process, read here
+    real_start, real_read = Worker.start, grader.checking.within_limits
+
+    def log(event):
+        with open(events, "a") as file:
+            file.write(f"{event}\n")
+
+    def logged_start(worker):
+        if worker.process is None:
+            log("worker started")
+        real_start(worker)
+
+    def logged_read(*args):
+        log(f"read, worker {'greeted' if slot_workers[-1].greeted else 'starting'}")
+        return real_read(*args)
+
+    slot_workers = []
+    real_init = Worker.__init__
+
+    def kept_init(worker, *args):
+        real_init(worker, *args)
+        slot_workers.append(worker)
+
+    monkeypatch.setattr(Worker, "__init__", kept_init)
+    monkeypatch.setattr(Worker, "start", logged_start)
+    monkeypatch.setattr(grader.checking, "within_limits", logged_read)
+    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in "ab"]
+    results = grader.run.grade_class(class_, graded(), jobs=1, progress=False)
+    assert [r.score for r in results] == [MAX_SCORE, MAX_SCORE]
+    # the worker's greeting is awaited only by the first check, after the reading
+    assert events.read_text().splitlines() == [
+        "worker started",
+        "read, worker starting",
+        "read, worker greeted",
+    ]
+
+
+def test_the_release_is_parsed_once_before_the_grading_slots_fork(tmp_path):
+    """Parsed in each slot, it cost each a hundredth of a second before its first hand-in."""
+    given_texts.cache_clear()
+    class_ = [("ada", write_handin(tmp_path / "ada" / "backprop", solution()))]
+    grader.run.grade_class(class_, graded(), jobs=1, progress=False)
+    assert given_texts.cache_info().currsize == 1  # here, in the process the slots fork from
