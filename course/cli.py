@@ -8,8 +8,11 @@ which takes seconds to load.
 
 import argparse
 import ast
+import atexit
 import importlib
+import os
 import sys
+import threading
 from pathlib import Path
 
 from base.errors import CourseError
@@ -76,3 +79,24 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def console():
+    """The `course` program: `main`, then `exit_now`."""
+    exit_now(main())
+
+
+def exit_now(code):
+    """End the process with exit status `code`, once its other threads have finished, its exit
+    handlers have run and what it printed is out, without Python's teardown: freeing a graded
+    class's objects one by one takes a twentieth of a second, the kernel frees them at once."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (course ... | head) or a closed stream
+            pass
+    os._exit(code if isinstance(code, int) else int(code is not None))

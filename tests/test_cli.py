@@ -8,6 +8,7 @@ import pytest
 
 import course.grade  # noqa: F401  (so the test can replace its run)
 from base.errors import CourseError
+from base.paths import COURSE_ROOT
 from course.cli import COMMANDS, build_parser, main
 
 
@@ -125,3 +126,21 @@ def test_running_a_command_reads_no_other_commands_summary(monkeypatch):
     monkeypatch.setattr("course.cli.summary", read)
     parser = build_parser("grade")
     assert parser.parse_args(["grade", "backprop"]).run is course.grade.run
+
+
+def test_the_program_ends_at_once_yet_after_its_threads_exit_handlers_and_output(tmp_path):
+    """`exit_now` skips Python's teardown, and nothing else an ordinary exit would do."""
+    script = f"""
+import atexit, sys, threading, time
+from course.cli import exit_now
+atexit.register(lambda: open({str(tmp_path / "handler")!r}, "w").close())
+threading.Thread(target=lambda: (time.sleep(0.2), open({str(tmp_path / "thread")!r}, "w"))).start()
+sys.stdout.write("printed, no newline")
+exit_now(3)
+raise AssertionError("exit_now returned")
+"""
+    ended = subprocess.run(
+        [sys.executable, "-c", script], cwd=COURSE_ROOT, capture_output=True, text=True
+    )
+    assert (ended.returncode, ended.stdout, ended.stderr) == (3, "printed, no newline", "")
+    assert (tmp_path / "handler").exists() and (tmp_path / "thread").exists()
