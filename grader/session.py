@@ -12,7 +12,6 @@ Outside bubblewrap, closing a worker also kills the processes it left behind
 (see `grader.sandbox.reaper`).
 """
 
-import base64
 import ctypes
 import functools
 import json
@@ -59,16 +58,16 @@ class ImportFailed(Exception):
 
 
 def compiled_code(folder, files):
-    """{module name: its code object, marshalled and base64} of the hand-in's `files` in
-    `folder`, as a JSON object's text. Compiling runs nothing of the hand-in: the worker's
-    forks run the code, one per check, so no file of the hand-in enters the sandbox."""
+    """{module name: its code object, marshalled} of the hand-in's `files` in `folder`.
+    Compiling runs nothing of the hand-in: the worker's forks run the code, one per check, so no
+    file of the hand-in enters the sandbox. Sent as it is, after a request's line: neither
+    compressed nor encoded, which every check's fork would undo again."""
     code = {}
     for name in files:
         path = Path(folder) / name
         tree = compile(path.read_bytes(), f"{HANDIN_FOLDER}/{name}", "exec", dont_inherit=True)
-        # not compressed: every check's fork would unpack it again, for a few kB less in a pipe
-        code[Path(name).stem] = base64.b64encode(marshal.dumps(tree)).decode("ascii")
-    return json.dumps(code)
+        code[Path(name).stem] = marshal.dumps(tree)
+    return code
 
 
 def code_or_error(folder, files):
@@ -180,10 +179,12 @@ class Worker:
                 self._await_greeting()
             carried = self.fork is None
             trial = trial and carried
+            sizes = {name: len(data) for name, data in code.items()} if carried else None
             self._write(
                 f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, '
-                f'{f""""code": {code}, """ if carried else ""}'
+                f'{f""""code": {json.dumps(sizes)}, """ if carried else ""}'
                 f'{""""trial": true, """ if trial else ""}"cases": {request.wire}}}\n'.encode()
+                + (b"".join(code.values()) if carried else b"")
             )
             self.fork = "open"
             if trial:

@@ -15,7 +15,7 @@ import time
 import pytest
 from handins import BACKPROP, SEED
 
-from grader.sandbox.worker import SYSCALLS, in_a_fork, process_guard
+from grader.sandbox.worker import SYSCALLS, _read_request, in_a_fork, process_guard, waiting_bytes
 
 
 @pytest.fixture
@@ -291,3 +291,27 @@ def test_every_call_the_guard_names_has_a_number_where_the_machine_has_it(machin
     missing = named - set(SYSCALLS[machine][1])
     assert missing <= (absent_on_aarch64 if machine == "aarch64" else set())
     assert check_filter_program(machine)[-1] == (0x06, 0, 0, 0x7FFF0000)  # ends by allowing
+
+
+def test_a_request_carries_the_hand_in_code_after_its_line_read_to_the_last_byte():
+    """Marshalled code holds newlines and arrives in pieces; a fork reads exactly its request."""
+    code = {"toolbox": b"\x00line\nbreaks\n" * 5000, "nn": b"\n\xff" * 300}
+    line = json.dumps({"id": 1, "code": {name: len(data) for name, data in code.items()}})
+    sent = line.encode() + b"\n" + b"".join(code.values())
+    read_end, write_end = os.pipe()
+
+    def trickle():
+        for start in range(0, len(sent), 7001):
+            os.write(write_end, sent[start : start + 7001])
+            time.sleep(0.001)
+
+    writer = threading.Thread(target=trickle)
+    writer.start()
+    request = _read_request(read_end)
+    writer.join()
+    try:
+        assert request == {"id": 1, "code": code}
+        assert waiting_bytes(read_end) == 0
+    finally:
+        os.close(read_end)
+        os.close(write_end)

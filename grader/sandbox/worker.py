@@ -228,13 +228,10 @@ def answer(compute, modules, request):
 
 class HandInModules:
     """An import finder serving the hand-in's modules from the code objects the judge compiled
-    (marshalled, base64 in the request): no file of a hand-in enters the sandbox."""
+    (marshalled, after the request's line): no file of a hand-in enters the sandbox."""
 
     def __init__(self, code):
-        self.code = {
-            name: marshal.loads(base64.b64decode(data.encode("ascii")))
-            for name, data in code.items()
-        }
+        self.code = {name: marshal.loads(data) for name, data in code.items()}
 
     def find_spec(self, name, path=None, target=None):
         if name not in self.code:
@@ -250,7 +247,7 @@ class HandInModules:
 
 
 def import_handin(code, module_names):
-    """{name: module} of the hand-in, run from `code` ({name: marshalled code, base64})."""
+    """{name: module} of the hand-in, run from `code` ({name: marshalled code})."""
     sys.meta_path.insert(0, HandInModules(code))
     return {name: importlib.import_module(name) for name in module_names}
 
@@ -361,17 +358,30 @@ def _relay(read_end, pid, handle, poll_seconds=0.05):
 
 
 def _read_request(request_fd):
-    """One request line, read by the check's own fork: the worker itself never holds a case's
-    inputs,
-    so no later fork can find them in its memory (the judge sends a request only after the last
-    answer)."""
+    """One request, read by the check's own fork: the worker itself never holds a case's inputs
+    or a hand-in's code, so no later fork can find them in its memory (the judge sends a request
+    only after the last answer). A request is a JSON line; a check's first one names the
+    hand-in's modules with the sizes of their marshalled code, which follows the line, in that
+    order: {name: code}."""
     data = b""
-    while not data.endswith(b"\n"):
+    while b"\n" not in data:
         chunk = os.read(request_fd, 1 << 20)
         if not chunk:  # the judge closed the pipe: grading is over
             return None
         data += chunk
-    return json.loads(data)
+    end = data.index(b"\n") + 1
+    request = json.loads(data[:end])
+    sizes = request.get("code", {})
+    code = bytearray(data[end:])
+    while len(code) < sum(sizes.values()):
+        chunk = os.read(request_fd, sum(sizes.values()) - len(code))
+        if not chunk:
+            return None
+        code += chunk
+    at = 0
+    for name, size in sizes.items():
+        sizes[name], at = bytes(code[at : at + size]), at + size
+    return request
 
 
 def _undumpable():
