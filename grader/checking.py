@@ -2,15 +2,17 @@
 each check's verdict. A class run calls these directly; `pytest grader --submission` wraps the same
 calls in a fixture and a test per check."""
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from base.handin import check_readable
 from grader.cases import checks
 from grader.judge import verdict
+from grader.reading import parse_given, read_handin, within_limits
 from grader.sandbox import choose_sandbox
-from grader.session import WorkerFailed, WorkerSession, code_or_error
-from grader.submission import check_given_code, given_texts, private_copy, within_limits
+from grader.sandbox.worker import HANDIN_FOLDER
+from grader.session import WorkerFailed, WorkerSession
+from grader.submission import code_stub, given_texts, private_copy
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,8 @@ class CheckResult:
 
 def prepare(grading):
     """Build what grading every hand-in reads and none changes: the checks with their expected
-    answers, and the release's given code parsed. Built once, in the process that forks the
-    grading processes (`grader.run.grade_class`), they are shared by all of them, and a hand-in's
-    reading fork (`within_limits`) does not parse the release again."""
+    answers, and the release's given code read. Built once, in the process that forks the
+    grading processes (`grader.run.grade_class`), they are shared by all of them."""
     checks(grading.assignment, grading.seed)
     if not grading.allow_changed_code:
         given_texts(grading.assignment.release_dir, tuple(grading.assignment.files))
@@ -42,15 +43,16 @@ def open_session(folder, scratch, grading, worker=None):
     assignment = grading.assignment
     copy = Path(scratch) / (Path(folder).name or "submission")  # named as the student knows it
     private_copy(folder, copy, assignment.files, grading.limits.source_kb)
-    prepare(grading)  # here, not in the reading fork, which forgets what it built
-
-    def read():
-        trees = check_readable(copy, assignment.files)
-        if not grading.allow_changed_code:
-            check_given_code(trees, assignment.release_dir)
-        return code_or_error(copy, assignment.files)
-
-    compiled = within_limits(read, grading.limits, assignment.files)
+    prepare(grading)
+    given = None
+    if not grading.allow_changed_code:
+        given = given_texts(assignment.release_dir, tuple(assignment.files))
+    compiled = within_limits(
+        functools.partial(read_handin, copy, assignment.files, HANDIN_FOLDER, given, code_stub()),
+        grading.limits,
+        assignment.files,
+        prepare=functools.partial(parse_given, given, code_stub()),
+    )
     sandbox = choose_sandbox(grading.sandbox)
     return WorkerSession(copy, sandbox, grading.limits, assignment, worker, compiled)
 

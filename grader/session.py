@@ -15,7 +15,6 @@ Outside bubblewrap, closing a worker also kills the processes it left behind
 import ctypes
 import functools
 import json
-import marshal
 import os
 import select
 import shutil
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 from base.text import student_text
+from grader.reading import code_or_error
 from grader.sandbox.reaper import adopt_orphans, children, kill_adopted
 from grader.sandbox.worker import HANDIN_FOLDER, ProtocolError, waiting_bytes, widen_pipe
 from grader.submission import Unusable
@@ -57,27 +57,6 @@ class ImportFailed(Exception):
     """Running the hand-in's modules raised; the message is the error, as the student reads it."""
 
 
-def compiled_code(folder, files):
-    """{module name: its code object, marshalled} of the hand-in's `files` in `folder`.
-    Compiling runs nothing of the hand-in: the worker's forks run the code, one per check, so no
-    file of the hand-in enters the sandbox. Sent as it is, after a request's line: neither
-    compressed nor encoded, which every check's fork would undo again."""
-    code = {}
-    for name in files:
-        path = Path(folder) / name
-        tree = compile(path.read_bytes(), f"{HANDIN_FOLDER}/{name}", "exec", dont_inherit=True)
-        code[Path(name).stem] = marshal.dumps(tree)
-    return code
-
-
-def code_or_error(folder, files):
-    """(`compiled_code`, None), or (None, why Python cannot compile it, as the student reads it)."""
-    try:
-        return compiled_code(folder, files), None
-    except (SyntaxError, ValueError, RecursionError) as error:  # MemoryError: see within_limits
-        return None, f"Python cannot compile your code: {student_text(error)}"
-
-
 class WorkerSession:
     """One hand-in's checks on a worker: its code, its grading time, whether it imports.
 
@@ -91,7 +70,9 @@ class WorkerSession:
         self.worker = worker or Worker(sandbox, limits, assignment)
         self.deadline = time.monotonic() + limits.submission_seconds
         self.imported = False
-        self.code, self.import_error = compiled or code_or_error(copy_dir, assignment.files)
+        self.code, self.import_error = compiled or code_or_error(
+            copy_dir, assignment.files, HANDIN_FOLDER
+        )
 
     @property
     def process(self):
@@ -157,8 +138,8 @@ class Worker:
         self.fork = None
 
     def run(self, request, code, deadline, trial=False):
-        """The answer to `request`, sent with `code` (see `compiled_code`) when it starts a fork,
-        which then first says whether the code ran if this is a `trial`.
+        """The answer to `request`, sent with `code` (see `grader.reading.compiled_code`) when it
+        starts a fork, which then first says whether the code ran if this is a `trial`.
 
         A check's requests go to one fork of the worker, the next only once the last has its
         answer; a new check's first request only once the worker says the last fork ended and

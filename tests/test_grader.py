@@ -4,10 +4,12 @@ everyone."""
 import argparse
 import csv
 import dataclasses
+import functools
 import hashlib
 import io
 import json
 import multiprocessing
+import operator
 import os
 import re
 import resource
@@ -1198,13 +1200,14 @@ def test_reading_a_hand_in_keeps_within_hard_limits_already_set():
     script = (
         "import resource\n"
         "from grader.sandbox import Limits\n"
-        "from grader.submission import within_limits\n"
+        "import functools\n"
+        "from grader.reading import within_limits\n"
         "for kind in (resource.RLIMIT_AS, resource.RLIMIT_CPU):\n"
         "    soft, hard = resource.getrlimit(kind)\n"
         "    low = 1 << 40 if kind == resource.RLIMIT_AS else 3600\n"
         "    resource.setrlimit(kind, (low, low))\n"
         "limits = Limits(memory_mb=1 << 21, case_seconds=1 << 20)\n"
-        "print(within_limits(lambda: 'read', limits, ('toolbox.py',)))\n"
+        "print(within_limits(functools.partial(str, 'read'), limits, ('toolbox.py',)))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=COURSE_ROOT
@@ -1215,10 +1218,10 @@ def test_reading_a_hand_in_keeps_within_hard_limits_already_set():
 def test_reading_that_runs_out_is_the_hand_ins_row_and_any_other_end_the_graders():
     """Out of CPU time (SIGKILL at the hard limit) is what a costly hand-in causes; another crash
     of the reading fork is the grader's own, and must not be blamed on the student."""
-    from grader.submission import within_limits
+    from grader.reading import within_limits
 
     def killed_by(number):
-        return lambda: os.kill(os.getpid(), number)
+        return functools.partial(signal.raise_signal, number)  # what the reader can unpickle
 
     with pytest.raises(Unusable) as ran_out:
         within_limits(killed_by(signal.SIGKILL), FAST, ("toolbox.py",))
@@ -1226,4 +1229,18 @@ def test_reading_that_runs_out_is_the_hand_ins_row_and_any_other_end_the_graders
     with pytest.raises(RuntimeError, match="exit status -15"):
         within_limits(killed_by(signal.SIGTERM), FAST, ("toolbox.py",))
     with pytest.raises(RuntimeError, match="KeyError"):
-        within_limits(lambda: {}["missing"], FAST, ("toolbox.py",))
+        within_limits(functools.partial(operator.getitem, {}, "missing"), FAST, ("toolbox.py",))
+
+
+def test_a_hand_in_is_read_by_a_lean_process_not_a_fork_of_the_grading_one():
+    """Forking the grading process (numpy, the checks, a hand-in's answers) cost milliseconds
+    and made it fault on every page it wrote afterwards."""
+    from grader.reading import within_limits
+
+    def where_read(expression):
+        return within_limits(functools.partial(eval, expression), FAST, ("toolbox.py",))
+
+    reader = where_read("__import__('os').getpid()")
+    assert where_read("__import__('os').getppid()") == os.getpid() != reader
+    assert where_read("__import__('os').getpid()") == reader  # one reader serves on
+    assert not where_read("'numpy' in __import__('sys').modules")

@@ -9,8 +9,10 @@ from test_worker_fork import memory_of
 import grader.checking
 import grader.run
 from grader.cases import checks
+from grader.reading import compiled_code
 from grader.sandbox import Limits, Sandbox, choose_sandbox
-from grader.session import Worker, WorkerSession, compiled_code
+from grader.sandbox.worker import HANDIN_FOLDER
+from grader.session import Worker, WorkerSession
 from grader.submission import given_texts
 
 HONEST_MUL = "return grad * self.b, grad * self.a\n"
@@ -161,7 +163,7 @@ def test_a_warm_worker_never_holds_the_code_of_a_hand_in_it_served(tmp_path):
     files = solution()
     files["toolbox.py"] += f"\n\ndef note():\n    return {marker!r}\n"
     first = write_handin(tmp_path / "first" / "backprop", files)
-    sent = compiled_code(first, BACKPROP.files)["toolbox"]  # as the judge sends it
+    sent = compiled_code(first, BACKPROP.files, HANDIN_FOLDER)["toolbox"]  # as the judge sends it
     sent = sent[sent.index(marker.encode()) - 60 :][:80]
     worker = Worker(choose_sandbox("process"), Limits(), BACKPROP)
     try:
@@ -273,9 +275,9 @@ def test_a_grading_slot_starts_its_worker_before_it_reads_the_first_hand_in(tmp_
             log("worker started")
         real_start(worker)
 
-    def logged_read(*args):
+    def logged_read(*args, **kwargs):
         log(f"read, worker {'greeted' if slot_workers[-1].greeted else 'starting'}")
-        return real_read(*args)
+        return real_read(*args, **kwargs)
 
     slot_workers = []
     real_init = Worker.__init__
