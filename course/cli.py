@@ -94,9 +94,14 @@ def exit_now(code):
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()
+    code = code if isinstance(code, int) else int(code is not None)
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (course ... | head) or a closed stream
+            if stream is not None and not stream.closed:
+                stream.flush()
+        except BrokenPipeError:  # course ... | head: the rest was not wanted
             pass
-    os._exit(code if isinstance(code, int) else int(code is not None))
+        except OSError as error:  # a full disk: the output is cut short, which must not pass
+            os.write(2, f"course: could not write all of the output: {error}\n".encode())
+            code = 120  # as Python's own exit does
+    os._exit(code)

@@ -2,13 +2,12 @@
 each check's verdict. A class run calls these directly; `pytest grader --submission` wraps the same
 calls in a fixture and a test per check."""
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.cases import checks
 from grader.judge import verdict
-from grader.reading import parse_given, read_handin, within_limits
+from grader.reading import read_within_limits
 from grader.sandbox import choose_sandbox
 from grader.sandbox.worker import HANDIN_FOLDER
 from grader.session import WorkerFailed, WorkerSession
@@ -47,11 +46,8 @@ def open_session(folder, scratch, grading, worker=None):
     given = None
     if not grading.allow_changed_code:
         given = given_texts(assignment.release_dir, tuple(assignment.files))
-    compiled = within_limits(
-        functools.partial(read_handin, copy, assignment.files, HANDIN_FOLDER, given, code_stub()),
-        grading.limits,
-        assignment.files,
-        prepare=functools.partial(parse_given, given, code_stub()),
+    compiled = read_within_limits(
+        copy, assignment.files, HANDIN_FOLDER, given, code_stub(), grading.limits
     )
     sandbox = choose_sandbox(grading.sandbox)
     return WorkerSession(copy, sandbox, grading.limits, assignment, worker, compiled)

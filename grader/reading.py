@@ -2,24 +2,24 @@
 
 Reading runs none of a hand-in's code, but Python's parser and compiler do as much work as the
 text asks: code nested hundreds deep, or constants the compiler builds from constants ('x' * 4096
-+ 'x' * 4096 + ...), can ask a few kB of source for minutes and gigabytes. So a hand-in is read
-with the worker's memory and a case's CPU time at most, by a reader: a process of its own per
-grading process, which imports the standard library and `base` only (this module runs as its
-script). A hand-in that runs out ends the reader (the next hand-in gets a new one) and costs only
-its own row.
++ 'x' * 4096 + ...), can ask a few kB of source for minutes, gigabytes, or a hundred MB of code.
+So a hand-in is read with the worker's memory and a case's CPU time at most, and its code may be
+at most four times the largest source allowed, by a reader: a process of its own per grading
+process, which imports the standard library and `base` only (this module runs as its script). A
+hand-in that runs out ends the reader (the next hand-in gets a new one) and costs only its own
+row.
 
 Reading in a fork of the grading process, as before, cost a few milliseconds a hand-in, and made
-the grading process fault on every page it wrote afterwards; the reader forks nothing.
-`within_limits` sends it the work, pickled: a function of a module it can import, with its
-arguments.
+the grading process fault on every page it wrote afterwards; the reader forks nothing. Jobs and
+outcomes cross as a JSON line and raw bytes, as the worker's requests and answers do: nothing
+is unpickled on either side.
 """
 
 import atexit
 import functools
+import json
 import marshal
-import math
 import os
-import pickle
 import resource
 import signal
 import struct
@@ -51,46 +51,59 @@ def code_or_error(folder, files, origin):
     """(`compiled_code`, None), or (None, why Python cannot compile it, as the student reads it)."""
     try:
         return compiled_code(folder, files, origin), None
-    except (SyntaxError, ValueError, RecursionError) as error:  # MemoryError: see within_limits
+    except (SyntaxError, ValueError, RecursionError) as error:  # MemoryError: the reader says
         return None, f"Python cannot compile your code: {student_text(error)}"
 
 
-def read_handin(folder, files, origin, given, stub):
-    """`code_or_error` of the hand-in's `files` in `folder`; raises `Unusable` when they cannot be
-    read or, unless `given` is None, differ from the release's texts `given` ({name: text})
-    outside the bodies marked by nbgrader's `stub`."""
-    trees = check_readable(folder, files)
-    if given is not None:
-        check_given_code_unchanged(trees, given, stub)
-    return code_or_error(folder, files, origin)
+def read_handin(job):
+    """`code_or_error` of the hand-in a job describes: its `files` in `folder`, compiled as files
+    of `origin`. Raises `Unusable` when they cannot be read, when (unless `given` is None) they
+    differ from the release's texts `given` ({name: text}) outside the bodies marked by
+    nbgrader's `stub`, or when their code is larger than `max_code_bytes`."""
+    files = job["files"]
+    trees = check_readable(job["folder"], files)
+    if job["given"] is not None:
+        check_given_code_unchanged(trees, job["given"], job["stub"])
+    code, error = code_or_error(job["folder"], files, job["origin"])
+    size = sum(map(len, (code or {}).values()))
+    if size > job["max_code_bytes"]:
+        raise Unusable(
+            "too complex",
+            f"compiled, {' and '.join(files)} come to {size >> 20} MB of code, more than the "
+            f"{job['max_code_bytes'] >> 20} MB allowed: constants built from constants (such as "
+            "'x' * 4096 + 'x' * 4096) make code large. Simplify them and hand it in again.",
+        )
+    return code, error
 
 
-def parse_given(given, stub):
-    """Parse the release's texts once, in the reader: its forks then find them parsed."""
-    for text in (given or {}).values():
-        students_functions(text, stub)
-
-
-def within_limits(read, limits, files, prepare=None):
-    """`read()`'s result, computed by this process's reader with at most `limits.memory_mb` more
-    memory and `limits.case_seconds` of CPU; `Unusable` if it needed more. `read` and `prepare`
-    are pickled: functions of modules the reader imports (this one, `base`, the standard library),
-    with their arguments (`functools.partial`). `prepare()` runs first, without those limits:
-    what it caches serves every hand-in."""
-    seconds = max(1, math.ceil(limits.case_seconds))
-    outcome = _reader().run((prepare, read, limits.memory_mb, seconds))
-    if outcome[0] == "done":
-        return outcome[1]
-    if outcome[0] == "unusable":
-        raise Unusable(outcome[1], outcome[2])
-    if outcome[0] == "raised":
-        raise RuntimeError(outcome[1])
+def read_within_limits(folder, files, origin, given, stub, limits):
+    """(`compiled_code`, None) or (None, why it does not compile) of the hand-in's `files` in
+    `folder`, read by this process's reader with at most `limits.memory_mb` more memory and
+    `limits.case_seconds` of CPU; `Unusable` when it cannot be graded (see `read_handin`), or
+    needed more. `given` and `stub`: see `read_handin`."""
+    job = {
+        "folder": str(folder),
+        "files": list(files),
+        "origin": origin,
+        "given": given,
+        "stub": stub,
+        "memory_mb": limits.memory_mb,
+        "seconds": limits.case_seconds,
+        "max_code_bytes": limits.source_kb << 12,
+    }
+    outcome, code = _reader().run(job)
+    if outcome["kind"] == "done":
+        return code, outcome["error"]
+    if outcome["kind"] == "unusable":
+        raise Unusable(outcome["status"], outcome["message"])
+    if outcome["kind"] == "raised":
+        raise RuntimeError(outcome["message"])
     raise Unusable(
         "too complex",
         f"reading {' and '.join(files)} (parsing, checking the given code, compiling) took more "
-        f"than {seconds} s of CPU or {limits.memory_mb} MB: simplify what makes it large (code "
-        "nested very deep, constants built from constants such as 'x' * 4096 + 'x' * 4096) and "
-        "hand it in again.",
+        f"than {limits.case_seconds:g} s of CPU or {limits.memory_mb} MB: simplify what makes it "
+        "large (code nested very deep, constants built from constants such as 'x' * 4096 + "
+        "'x' * 4096) and hand it in again.",
     )
 
 
@@ -98,7 +111,6 @@ class Reader:
     """The reader process of the process that started it: one job at a time, over two pipes."""
 
     def __init__(self):
-        self.owner = os.getpid()
         jobs_read, self.jobs = os.pipe()
         self.outcomes, outcomes_write = os.pipe()
         script = (
@@ -112,27 +124,31 @@ class Reader:
                 pass_fds=(jobs_read, outcomes_write),
                 start_new_session=True,  # Ctrl-C reaches the grader, which stops it
             )
+        except BaseException:
+            os.close(self.jobs)
+            os.close(self.outcomes)
+            raise
         finally:
             os.close(jobs_read)
             os.close(outcomes_write)
 
     def run(self, job):
-        """The outcome of `job` (see `serve`). A reader that ended without one ran out of CPU
-        time (the hand-in's doing: ("too large",)) or failed (the grader's: RuntimeError)."""
+        """The reader's (outcome, code) for `job` (see `serve`). A reader that ended without an
+        outcome ran out of CPU time (the hand-in's doing: "too large") or failed (the grader's:
+        RuntimeError)."""
         try:
-            _send(self.jobs, pickle.dumps(job))
-            data = _receive(self.outcomes)
+            _send(self.jobs, job)
+            answer = _receive(self.outcomes)
         except OSError:
-            data = None
-        if data is not None:
-            outcome = pickle.loads(data)
-            if outcome == ("too large",):  # the reader ends: the next hand-in starts another
+            answer = None
+        if answer is not None:
+            if answer[0]["kind"] == "too large":  # the reader ends: the next hand-in starts another
                 self.close()
-            return outcome
+            return answer
         self.close()
         status = self.process.returncode
-        if status in (-signal.SIGKILL, -signal.SIGXCPU):  # out of CPU time, or killed for memory
-            return ("too large",)
+        if status in (-signal.SIGKILL, -signal.SIGPROF):  # out of CPU time, or killed for memory
+            return {"kind": "too large"}, None
         raise RuntimeError(f"reading the hand-in ended with exit status {status}")
 
     def close(self):
@@ -158,68 +174,94 @@ def _close_readers():
 
 
 def _reader():
-    """This process's reader, started on first use or again after it failed. A grading process
+    """This process's reader, started on first use or again after it ended. A grading process
     forked from this one starts its own: a reader serves the process that started it."""
     reader = _readers.get(os.getpid())
-    if reader is None or reader.process.poll() is not None:
+    if reader is not None and reader.process.poll() is not None:
+        reader.close()
+        reader = None
+    if reader is None:
         reader = _readers[os.getpid()] = Reader()
     return reader
 
 
+def helper_pids():
+    """The pids of this process's own helpers (its reader): children that are no stray of a
+    hand-in's, whatever `grader.sandbox.reaper` finds."""
+    reader = _readers.get(os.getpid())
+    return {reader.process.pid} if reader is not None and reader.process.poll() is None else set()
+
+
 def serve(jobs, outcomes):
-    """The reader: for each job (prepare, read, memory_mb, seconds), run `prepare()`, then
-    `read()` within `memory_mb` more memory and `seconds` more CPU time, and send ("done", its
-    result), ("unusable", status, message), ("raised", what) for an error of the grader's own, or
-    ("too large",) when it ran out of memory, after which the reader ends (the kernel ends it when
-    it runs out of CPU time). Ends when the jobs pipe closes."""
+    """The reader: for each job (see `read_within_limits`), parse the release's texts once, then
+    read the hand-in within the job's memory and CPU time, and send the outcome: "done" (its code
+    after the line, or the compile error), "unusable" (status, message), "raised" for an error of
+    the grader's own, or "too large" when it ran out of memory, after which the reader ends. Out
+    of CPU time, the kernel ends it (SIGPROF). Ends when the jobs pipe closes."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash here leaves no core file
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)  # its default ends the process
     while True:
-        data = _receive(jobs)
-        if data is None:
+        answer = _receive(jobs)
+        if answer is None:
             return
-        prepare, read, memory_mb, seconds = pickle.loads(data)
-        if prepare is not None:
-            prepare()
-        outcome = _read_within(read, memory_mb, seconds)
-        _send(outcomes, pickle.dumps(outcome))
-        if outcome == ("too large",):
+        outcome, code = _read_within(answer[0])
+        _send(outcomes, outcome, code)
+        if outcome["kind"] == "too large":
             return
 
 
-def _read_within(read, memory_mb, seconds):
-    kinds = (resource.RLIMIT_AS, resource.RLIMIT_CPU)
-    limits = [(kind, resource.getrlimit(kind)) for kind in kinds]
-    used = resource.getrusage(resource.RUSAGE_SELF)
-    _soft_limit(resource.RLIMIT_CPU, math.ceil(used.ru_utime + used.ru_stime) + seconds)
-    # memory the heap freed but kept counts in the memory allowed: it is address space taken
-    allowed = max(64 << 20, (memory_mb << 20) - _heap_kept())
-    _soft_limit(resource.RLIMIT_AS, _memory_now() + allowed)
+def _read_within(job):
     try:
-        return ("done", read())
+        for text in (job["given"] or {}).values():  # once: the cache keeps them parsed
+            students_functions(text, job["stub"])
+    except Exception as error:
+        return {"kind": "raised", "message": f"{type(error).__name__}: {error}"}, None
+    limit = resource.getrlimit(resource.RLIMIT_AS)
+    # memory the heap freed but kept counts in the memory allowed: it is address space taken
+    allowed = max(64 << 20, (job["memory_mb"] << 20) - _heap_kept())
+    _soft_limit(resource.RLIMIT_AS, _memory_now() + allowed)
+    signal.setitimer(signal.ITIMER_PROF, job["seconds"])  # CPU time, user and system
+    try:
+        code, error = read_handin(job)
+        return {"kind": "done", "error": error}, code
     except Unusable as error:
-        return ("unusable", error.status, str(error))
+        return {"kind": "unusable", "status": error.status, "message": str(error)}, None
     except MemoryError:
-        return ("too large",)
+        return {"kind": "too large"}, None
     except Exception as error:  # the grader's: raised again in the grading process
-        return ("raised", f"{type(error).__name__}: {error}")
+        return {"kind": "raised", "message": f"{type(error).__name__}: {error}"}, None
     finally:
-        for kind, limit in limits:
-            resource.setrlimit(kind, limit)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        resource.setrlimit(resource.RLIMIT_AS, limit)
 
 
-HEADER = struct.Struct("!Q")
+LENGTH = struct.Struct("!Q")
 
 
-def _send(fd, data):
-    data = HEADER.pack(len(data)) + data
+def _send(fd, header, code=None):
+    """Send `header` (JSON) and, after it, `code` ({name: bytes}, its sizes in the header)."""
+    header = {**header, "code": None if code is None else {n: len(c) for n, c in code.items()}}
+    line = json.dumps(header).encode()
+    data = memoryview(b"".join([LENGTH.pack(len(line)), line, *(code or {}).values()]))
     while data:
         data = data[os.write(fd, data) :]
 
 
 def _receive(fd):
-    """The next message on `fd`, or None once it closed."""
-    header = _read_exactly(fd, HEADER.size)
-    return None if header is None else _read_exactly(fd, HEADER.unpack(header)[0])
+    """The next (header, {name: bytes} or None) on `fd`, or None once it closed."""
+    size = _read_exactly(fd, LENGTH.size)
+    line = None if size is None else _read_exactly(fd, LENGTH.unpack(size)[0])
+    if line is None:
+        return None
+    header = json.loads(line)
+    if header.get("code") is None:
+        return header, None
+    code = {}
+    for name, length in header["code"].items():
+        code[name] = _read_exactly(fd, length)
+        if code[name] is None:
+            return None
+    return header, code
 
 
 def _read_exactly(fd, size):

@@ -24,6 +24,7 @@ from base.handin import Unusable
 from base.text import roster_order
 from grader.cases import checks
 from grader.checking import CheckResult, check_outcome, open_session, prepare
+from grader.reading import helper_pids
 from grader.sandbox import cgroup, choose_sandbox
 from grader.sandbox.reaper import adopt_orphans, kill_adopted
 from grader.session import Worker
@@ -270,14 +271,17 @@ def grade_class(submissions, grading, jobs=1, progress=True):
                         done[student_id] = _lost(student_id, what, grading)
                         if not isolated:
                             kill_adopted(
-                                {p.pid for p, *_ in busy.values()} | {p.pid for _, p, _ in idle}
+                                {p.pid for p, *_ in busy.values()}
+                                | {p.pid for _, p, _ in idle}
+                                | helper_pids()
                             )
                     bar.update()
     finally:  # on an error or Ctrl-C busy ones are stopped too, and their private copies removed
         for connection, (process, scratch, *_) in busy.items():
             stop(process, connection, scratch)
         if busy and not isolated:
-            kill_adopted({p.pid for _, p, _ in idle})  # what the stopped ones' workers started
+            # what the stopped ones' workers started
+            kill_adopted({p.pid for _, p, _ in idle} | helper_pids())
         for connection, process, scratch in idle:
             try:
                 connection.send(None)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from base.text import student_text
-from grader.reading import code_or_error
+from grader.reading import code_or_error, helper_pids
 from grader.sandbox.reaper import adopt_orphans, children, kill_adopted
 from grader.sandbox.worker import HANDIN_FOLDER, ProtocolError, waiting_bytes, widen_pipe
 from grader.submission import Unusable
@@ -305,9 +305,12 @@ class Worker:
         return min(self.limits.case_seconds, self.deadline - time.monotonic())
 
     def _write(self, data):
+        """Write `data` to the request pipe within the time left, however quickly it drains."""
         until = time.monotonic() + self._time_left()
+        data = memoryview(data)
         while data:
-            if not select.select([], [self.request_fd], [], max(0.0, until - time.monotonic()))[1]:
+            left = until - time.monotonic()
+            if left <= 0 or not select.select([], [self.request_fd], [], left)[1]:
                 raise self._timeout()
             try:
                 data = data[os.write(self.request_fd, data) :]
@@ -453,7 +456,7 @@ class Worker:
         os.close(self.request_fd)
         self.process.wait()
         if not self.sandbox.use_bwrap:
-            kill_adopted(self.known_children)
+            kill_adopted(self.known_children | helper_pids())
         if getattr(self.process, "cgroup", None):
             self.process.cgroup.remove()
         if getattr(self.process, "stage", None):

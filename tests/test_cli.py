@@ -1,6 +1,7 @@
 """The command line imports only the command it runs (some commands load nbgrader, which is
 slow)."""
 
+import os
 import subprocess
 import sys
 
@@ -144,3 +145,33 @@ raise AssertionError("exit_now returned")
     )
     assert (ended.returncode, ended.stdout, ended.stderr) == (3, "printed, no newline", "")
     assert (tmp_path / "handler").exists() and (tmp_path / "thread").exists()
+
+
+FULL_DISK = """
+import errno, io, sys
+class Full(io.RawIOBase):
+    def writable(self):
+        return True
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+sys.stdout = io.TextIOWrapper(io.BufferedWriter(Full()))
+"""
+
+
+@pytest.mark.parametrize("where, status", [("a full disk", 120), ("a closed stdout", 3)])
+def test_the_program_says_when_its_output_was_cut_short(where, status):
+    """Output lost at the end fails the run, as a plain Python exit would; no output is no loss."""
+    script = (
+        (FULL_DISK if where == "a full disk" else "")
+        + "import sys\nfrom course.cli import exit_now\n"
+        + "if sys.stdout:\n    sys.stdout.write('buffered, not yet written')\nexit_now(3)\n"
+    )
+    ended = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=COURSE_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=(lambda: os.close(1)) if where == "a closed stdout" else None,
+    )
+    assert ended.returncode == status, ended.stderr
+    assert ("could not write all of the output" in ended.stderr) == (status == 120)

@@ -4,12 +4,10 @@ everyone."""
 import argparse
 import csv
 import dataclasses
-import functools
 import hashlib
 import io
 import json
 import multiprocessing
-import operator
 import os
 import re
 import resource
@@ -17,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +54,7 @@ from grader.run import find_submissions
 from grader.sandbox import Limits, Sandbox, checks_cannot_start_processes, choose_sandbox
 from grader.sandbox.cgroup import describe
 from grader.sandbox.worker import (
+    HANDIN_FOLDER,
     Payload,
     ProtocolError,
     decode_array,
@@ -62,7 +62,7 @@ from grader.sandbox.worker import (
     encode_case,
     payload_array,
 )
-from grader.session import WorkerFailed, WorkerSession
+from grader.session import Worker, WorkerFailed, WorkerSession
 from grader.submission import private_copy
 
 FAST = Limits(case_seconds=5, submission_seconds=30)
@@ -1194,53 +1194,120 @@ def test_reading_a_hand_in_is_limited_and_costs_only_its_row(tmp_path, bulk, lim
     assert second.status == "graded" and second.score == MAX_SCORE
 
 
+def read_release(limits=FAST, given=None, folder=None):
+    """The release's own files read as a hand-in (with `given` checked against them)."""
+    from grader.reading import read_within_limits
+
+    folder = folder or BACKPROP.release_dir
+    return read_within_limits(folder, BACKPROP.files, HANDIN_FOLDER, given, "", limits)
+
+
 def test_reading_a_hand_in_keeps_within_hard_limits_already_set():
     """A grading container may set hard limits below what reading asks for: reading then keeps to
     them, where asking for more would fail every hand-in."""
     script = (
         "import resource\n"
+        "from grader.reading import read_within_limits\n"
         "from grader.sandbox import Limits\n"
-        "import functools\n"
-        "from grader.reading import within_limits\n"
         "for kind in (resource.RLIMIT_AS, resource.RLIMIT_CPU):\n"
-        "    soft, hard = resource.getrlimit(kind)\n"
         "    low = 1 << 40 if kind == resource.RLIMIT_AS else 3600\n"
         "    resource.setrlimit(kind, (low, low))\n"
         "limits = Limits(memory_mb=1 << 21, case_seconds=1 << 20)\n"
-        "print(within_limits(functools.partial(str, 'read'), limits, ('toolbox.py',)))\n"
+        f"code, error = read_within_limits({str(BACKPROP.release_dir)!r}, {BACKPROP.files!r}, "
+        "'/hand-in', None, '', limits)\n"
+        "print(sorted(code), error)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=COURSE_ROOT
     )
-    assert done.stdout.split() == ["read"], done.stderr
+    assert done.stdout.split() == ["['nn',", "'toolbox']", "None"], done.stderr
 
 
-def test_reading_that_runs_out_is_the_hand_ins_row_and_any_other_end_the_graders():
-    """Out of CPU time (SIGKILL at the hard limit) is what a costly hand-in causes; another crash
-    of the reading fork is the grader's own, and must not be blamed on the student."""
-    from grader.reading import within_limits
+def test_reading_that_runs_out_is_the_hand_ins_row_and_any_other_end_the_graders(tmp_path):
+    """Out of CPU time is what a costly hand-in causes; another end of the reader, or an error in
+    it, is the grader's own, and must not be blamed on the student."""
+    from grader.reading import helper_pids
 
-    def killed_by(number):
-        return functools.partial(signal.raise_signal, number)  # what the reader can unpickle
-
+    slow = write_handin(tmp_path / "slow", {**solution(), "nn.py": nested_bulk(95, 900)})
     with pytest.raises(Unusable) as ran_out:
-        within_limits(killed_by(signal.SIGKILL), FAST, ("toolbox.py",))
+        read_release(Limits(case_seconds=0.3), folder=slow)
     assert ran_out.value.status == "too complex"
+    read_release()  # a new reader
+    (reader,) = helper_pids()
+    threading.Timer(0.3, os.kill, (reader, signal.SIGTERM)).start()
     with pytest.raises(RuntimeError, match="exit status -15"):
-        within_limits(killed_by(signal.SIGTERM), FAST, ("toolbox.py",))
-    with pytest.raises(RuntimeError, match="KeyError"):
-        within_limits(functools.partial(operator.getitem, {}, "missing"), FAST, ("toolbox.py",))
+        read_release(Limits(case_seconds=60), folder=slow)
+    with pytest.raises(RuntimeError, match="SyntaxError"):
+        read_release(given={"toolbox.py": "def (:", "nn.py": ""})
+    assert read_release()[1] is None and helper_pids() != {reader}
 
 
 def test_a_hand_in_is_read_by_a_lean_process_not_a_fork_of_the_grading_one():
     """Forking the grading process (numpy, the checks, a hand-in's answers) cost milliseconds
     and made it fault on every page it wrote afterwards."""
-    from grader.reading import within_limits
+    from grader.reading import helper_pids
 
-    def where_read(expression):
-        return within_limits(functools.partial(eval, expression), FAST, ("toolbox.py",))
+    read_release()
+    (reader,) = helper_pids()
+    read_release()
+    assert helper_pids() == {reader} and reader != os.getpid()  # one reader serves on
+    assert "_multiarray_umath" not in Path(f"/proc/{reader}/maps").read_text()  # no numpy
 
-    reader = where_read("__import__('os').getpid()")
-    assert where_read("__import__('os').getppid()") == os.getpid() != reader
-    assert where_read("__import__('os').getpid()") == reader  # one reader serves on
-    assert not where_read("'numpy' in __import__('sys').modules")
+
+def test_a_worker_stopped_outside_bubblewrap_leaves_the_reader_alone():
+    """Outside bubblewrap, stopping a worker kills the processes it left behind: never the
+    reader, which would cost a restart, and a reading, per hand-in."""
+    from grader.reading import helper_pids
+
+    worker = Worker(choose_sandbox("process"), FAST, BACKPROP)
+    worker.start()
+    read_release()  # the reader starts after the worker
+    (reader,) = helper_pids()
+    worker.close()
+    read_release()
+    assert helper_pids() == {reader}
+
+
+def test_code_far_larger_than_its_source_is_too_complex(tmp_path):
+    """Folded constants can make a small file compile to a hundred MB of code, which the
+    judge would hold, and send to every check."""
+    files = solution()
+    files["toolbox.py"] += folded_sums(8, 40)  # 19 kB of source, 190 kB of code
+    costly = write_handin(tmp_path / "costly", files)
+    with pytest.raises(Unusable, match="MB of code") as costs:
+        read_release(Limits(source_kb=20), folder=costly)
+    assert costs.value.status == "too complex"
+    assert read_release(Limits(source_kb=20), folder=write_handin(tmp_path / "ok", solution()))
+
+
+@pytest.mark.parametrize("pause", [0.002, 0], ids=["drained slowly", "drained at once"])
+def test_writing_a_request_keeps_to_the_checks_time(pause):
+    """A worker that keeps reading, slowly, must not hold the judge past the check's time; one
+    that reads at once gets even a large request within it (copying the rest of it after every
+    64 kB written took the judge seconds a hundred MB)."""
+    worker = Worker(choose_sandbox("process"), Limits(case_seconds=3), BACKPROP)
+    read_end, worker.request_fd = os.pipe()
+    os.set_blocking(worker.request_fd, False)
+    done = threading.Event()
+
+    def drain():
+        while not done.wait(pause):
+            try:
+                if not os.read(read_end, 1 << 16):
+                    return
+            except OSError:
+                return
+
+    threading.Thread(target=drain, daemon=True).start()
+    start = time.monotonic()
+    try:
+        if pause:
+            with pytest.raises(WorkerFailed, match="no answer within 3 s"):
+                worker._write(b"x" * (128 << 20))
+        else:
+            worker._write(b"x" * (128 << 20))
+    finally:
+        done.set()
+        os.close(worker.request_fd)
+        os.close(read_end)
+    assert time.monotonic() - start < 6

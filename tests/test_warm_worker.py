@@ -264,7 +264,7 @@ def test_grading_processes_start_from_frozen_objects(monkeypatch, tmp_path):
 def test_a_grading_slot_starts_its_worker_before_it_reads_the_first_hand_in(tmp_path, monkeypatch):
     """The worker loads numpy while the hand-in is copied and read: neither waits for the other."""
     events = tmp_path / "events"  # written by the grading process, read here
-    real_start, real_read = Worker.start, grader.checking.within_limits
+    real_start, real_read = Worker.start, grader.checking.read_within_limits
 
     def log(event):
         with open(events, "a") as file:
@@ -288,7 +288,7 @@ def test_a_grading_slot_starts_its_worker_before_it_reads_the_first_hand_in(tmp_
 
     monkeypatch.setattr(Worker, "__init__", kept_init)
     monkeypatch.setattr(Worker, "start", logged_start)
-    monkeypatch.setattr(grader.checking, "within_limits", logged_read)
+    monkeypatch.setattr(grader.checking, "read_within_limits", logged_read)
     class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in "ab"]
     results = grader.run.grade_class(class_, graded(), jobs=1, progress=False)
     assert [r.score for r in results] == [MAX_SCORE, MAX_SCORE]
