@@ -152,11 +152,13 @@ class Reader:
         raise RuntimeError(f"reading the hand-in ended with exit status {status}")
 
     def close(self):
-        for fd in (self.jobs, self.outcomes):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        """Stop the reader; again, it does nothing (its pipes' numbers may be another file's by
+        then)."""
+        if self.jobs is None:
+            return
+        os.close(self.jobs)
+        os.close(self.outcomes)
+        self.jobs = self.outcomes = None
         self.process.kill()
         self.process.wait()
 

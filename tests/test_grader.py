@@ -1311,3 +1311,17 @@ def test_writing_a_request_keeps_to_the_checks_time(pause):
         os.close(worker.request_fd)
         os.close(read_end)
     assert time.monotonic() - start < 6
+
+
+def test_a_reader_closed_twice_closes_nothing_of_anyone_else(tmp_path):
+    """Its pipes' numbers are handed out again once it closed them."""
+    from grader.reading import Reader
+
+    reader = Reader()
+    reader.close()
+    other = os.open(tmp_path / "other", os.O_CREAT | os.O_WRONLY)
+    try:
+        reader.close()
+        os.write(other, b"still open")
+    finally:
+        os.close(other)
