@@ -1318,10 +1318,13 @@ def test_a_reader_closed_twice_closes_nothing_of_anyone_else(tmp_path):
     from grader.reading import Reader
 
     reader = Reader()
+    number = reader.jobs
     reader.close()
-    other = os.open(tmp_path / "other", os.O_CREAT | os.O_WRONLY)
+    opened = os.open(tmp_path / "other", os.O_CREAT | os.O_WRONLY)
+    other = os.dup2(opened, number)  # another file under the number the reader had
     try:
         reader.close()
         os.write(other, b"still open")
     finally:
         os.close(other)
+        os.close(opened)
