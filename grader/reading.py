@@ -300,7 +300,7 @@ def _heap_kept():
 
 @functools.cache
 def _mallinfo2():
-    """glibc's mallinfo2, found once (None without it): a fork need not load ctypes again."""
+    """glibc's mallinfo2, found once (None without it)."""
     try:
         import ctypes
 
