@@ -43,7 +43,14 @@ def compiled_code(folder, files, origin):
     for name in files:
         path = Path(folder) / name
         tree = compile(path.read_bytes(), f"{origin}/{name}", "exec", dont_inherit=True)
-        code[Path(name).stem] = marshal.dumps(tree)
+        try:
+            code[Path(name).stem] = marshal.dumps(tree)
+        except ValueError:  # "object too deeply nested": code the worker could not be sent
+            raise Unusable(
+                "too complex",
+                f"{name} nests functions or constants too deeply for Python to pass its code "
+                "on: simplify it and hand it in again.",
+            ) from None
     return code
 
 
@@ -69,9 +76,10 @@ def read_handin(job):
     if size > job["max_code_bytes"]:
         raise Unusable(
             "too complex",
-            f"compiled, {' and '.join(files)} come to {size >> 20} MB of code, more than the "
-            f"{job['max_code_bytes'] >> 20} MB allowed: constants built from constants (such as "
-            "'x' * 4096 + 'x' * 4096) make code large. Simplify them and hand it in again.",
+            f"compiled, {' and '.join(files)} come to {size / 2**20:.1f} MB of code, more than "
+            f"the {job['max_code_bytes'] / 2**20:.1f} MB allowed: long code, or constants built "
+            "from constants (such as 'x' * 4096 + 'x' * 4096), make it large. Shorten it and hand "
+            "it in again.",
         )
     return code, error
 
@@ -119,7 +127,9 @@ class Reader:
         )
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", script],
+                # -W ignore: a compiler warning per line of a hand-in would flood the
+                # instructor's terminal, and stall the reader where nobody reads its stderr
+                [sys.executable, "-I", "-S", "-W", "ignore", "-c", script],
                 stdin=subprocess.DEVNULL,
                 pass_fds=(jobs_read, outcomes_write),
                 start_new_session=True,  # Ctrl-C reaches the grader, which stops it

@@ -38,6 +38,7 @@ from handins import (
     write_handin,
 )
 
+import grader.reading
 import grader.run
 import grader.sandbox
 from base.handin import Unusable, check_readable
@@ -754,6 +755,21 @@ def test_a_class_run_starts_no_pytest_session_and_one_worker_per_slot(tmp_path, 
             "nn.py nests an expression too deeply for Python to read",
         ),  # MemoryError
         ("# " + "padding " * 150_000 + "\n", "too large", "nn.py is larger than 1024 kB"),
+        (
+            "x = 1\0\n",
+            "syntax error",
+            f"nn.py line {solution()['nn.py'].count(chr(10)) + 1} holds a null byte",
+        ),
+        (
+            "LIMIT = 0x" + "f" * 4000 + "\n",
+            "too complex",
+            "nn.py writes a number with more than 4300 digits",
+        ),  # a syntax tree cannot show it
+        (
+            "def helper():\n    return " + "lambda: " * 1100 + "0\n",
+            "too complex",
+            "nn.py nests functions or constants too deeply",
+        ),  # its code cannot be marshalled
     ],
 )
 def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, appended, status, says):
@@ -762,6 +778,17 @@ def test_source_the_parser_cannot_take_is_refused_with_a_reason(tmp_path, append
     )
     result = grade_handin("ada", handin)
     assert (result.status, result.score) == (status, 0) and says in result.message
+
+
+def test_compiler_warnings_stay_out_of_the_instructors_terminal(tmp_path, capfd):
+    """A warning a line, for 90,000 lines, flooded the terminal and stalled an unread stderr."""
+    helper = "\n\ndef helper(x):\n" + "    x is 1\n" * 3  # SyntaxWarning: "is" with a literal
+    handin = write_handin(
+        tmp_path / "ada" / "backprop", {**solution(), "nn.py": solution()["nn.py"] + helper}
+    )
+    grader.reading._close_readers()  # the next reader starts with this test's stderr
+    assert grade_handin("ada", handin).score == 15
+    assert "Warning" not in capfd.readouterr().err
 
 
 def test_grading_without_a_release_says_to_make_one(tmp_path, capsys, monkeypatch):
@@ -1274,7 +1301,7 @@ def test_code_far_larger_than_its_source_is_too_complex(tmp_path):
     files = solution()
     files["toolbox.py"] += folded_sums(8, 40)  # 19 kB of source, 190 kB of code
     costly = write_handin(tmp_path / "costly", files)
-    with pytest.raises(Unusable, match="MB of code") as costs:
+    with pytest.raises(Unusable, match=r" 0\.2 MB of code, more than the 0\.1 MB") as costs:
         read_release(Limits(source_kb=20), folder=costly)
     assert costs.value.status == "too complex"
     assert read_release(Limits(source_kb=20), folder=write_handin(tmp_path / "ok", solution()))

@@ -10,6 +10,7 @@ import textwrap
 import pytest
 from handins import BACKPROP, CENTRAL_DIFFERENCES, grade_handin, solution, stubs, write_handin
 
+from base.handin import Unusable, check_given_code_unchanged
 from base.handin import changed_definition as changed_given
 from grader.sandbox import Limits
 from grader.submission import code_stub
@@ -241,3 +242,13 @@ def test_the_rule_for_prints_holds_in_nested_blocks_too(line, harmless):
     edited = RELEASED.replace(anchor, f"{anchor}                    {line}\n")
     changed_at = changed(RELEASED, ast.parse(edited))
     assert changed_at == (None if harmless else "Tensor.backward")
+
+
+def test_a_name_from_the_hand_in_is_cut_short_in_the_message():
+    """The message names what was added; a hand-in chooses how long that name is."""
+    added = RELEASED + "\nimport " + "a" * 100_000 + "\n"
+    with pytest.raises(Unusable, match="grading has no module aaa") as refused:
+        check_given_code_unchanged(
+            {"toolbox.py": ast.parse(added)}, {"toolbox.py": RELEASED}, code_stub()
+        )
+    assert len(str(refused.value)) < 1000

@@ -444,8 +444,15 @@ def check_given_code_unchanged(trees, given_texts, stub):
             changed = changed_definition(given_texts[name], tree, stub, siblings)
         except RecursionError:
             changed = "module level"
-        if changed is not None:
-            raise Unusable("changed given code", changed_code_message(name, changed))
+        except ValueError:  # a syntax tree shows an int in decimal digits, up to Python's limit
+            raise Unusable(
+                "too complex",
+                f"{name} writes a number with more than {sys.get_int_max_str_digits()} digits, "
+                "which Python will not turn into text: compute it instead (such as 2 ** 20000) "
+                "and hand it in again.",
+            ) from None
+        if changed is not None:  # it may name a module or a name of the hand-in's: cut it short
+            raise Unusable("changed given code", changed_code_message(name, student_text(changed)))
 
 
 def changed_code_message(name, changed):
@@ -508,6 +515,13 @@ def check_readable(folder, files):
                 "line, "
                 "save the file as UTF-8 and hand it in again.",
             )
+        if b"\0" in raw:
+            line = raw[: raw.index(b"\0")].count(b"\n") + 1
+            raise Unusable(
+                "syntax error",
+                f"{name} line {line} holds a null byte, which Python cannot read: delete it and "
+                "hand it in again.",
+            )
         try:
             trees[name] = ast.parse(
                 raw, filename=name
@@ -521,7 +535,7 @@ def check_readable(folder, files):
                 f"{name} nests an expression too deeply for Python to read: simplify it and "
                 "hand it in again.",
             ) from None
-        except (SyntaxError, ValueError) as error:  # ValueError: a null byte in the source
+        except (SyntaxError, ValueError) as error:
             raise Unusable(
                 "syntax error",
                 f"{name} line {getattr(error, 'lineno', '?')}: {getattr(error, 'msg', error)}. "
