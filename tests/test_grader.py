@@ -1355,3 +1355,33 @@ def test_a_reader_closed_twice_closes_nothing_of_anyone_else(tmp_path):
     finally:
         os.close(other)
         os.close(opened)
+
+
+def test_an_answer_arriving_in_pieces_is_read_whole_and_what_follows_it_is_left_over():
+    """The payload goes straight into an array of its size, piece by piece; a byte written
+    after it is never taken for part of it, and makes the answer one too many."""
+    worker = Worker(choose_sandbox("process"), Limits(case_seconds=5), BACKPROP)
+    worker.deadline = time.monotonic() + 5
+    worker.response_fd, write_end = os.pipe()
+    worker.notice_fd, notice_write = os.pipe()
+    worker.buffer, worker.notices, worker.header = bytearray(), bytearray(), None
+    payload = np.random.default_rng(0).random(50000).tobytes()
+    sent = json.dumps({"id": 1, "payload": len(payload)}).encode() + b"\n" + payload + b"{"
+
+    def trickle():
+        for start in range(0, len(sent), 7001):
+            os.write(write_end, sent[start : start + 7001])
+            time.sleep(0.001)
+
+    writer = threading.Thread(target=trickle, daemon=True)
+    writer.start()
+    try:
+        header, received = worker._read_answer(max_payload=len(payload))
+        writer.join(timeout=5)
+        assert header == {"id": 1, "payload": len(payload)}
+        assert bytes(received) == payload
+        with pytest.raises(ProtocolError, match="more answers than requests"):
+            worker._no_stray_answer()
+    finally:
+        for fd in (worker.response_fd, write_end, worker.notice_fd, notice_write):
+            os.close(fd)
