@@ -192,7 +192,11 @@ class Worker:
                 f"the worker's answer did not follow the protocol ({error}); it was stopped.",
                 "did not follow the protocol",
             ) from None
-        except ForkEnded:  # costs its check only: the worker goes on
+        except ForkEnded:  # costs its check only
+            if not carried:
+                # The fork may have ended before it read this request, and the worker then took
+                # it for a new check's: what that fork says would answer the next request.
+                self.close()
             raise
         except WorkerFailed:
             self.close()

@@ -306,3 +306,39 @@ def test_the_release_is_parsed_once_before_the_grading_slots_fork(tmp_path):
     class_ = [("ada", write_handin(tmp_path / "ada" / "backprop", solution()))]
     grader.run.grade_class(class_, graded(), jobs=1, progress=False)
     assert given_texts.cache_info().currsize == 1  # here, in the process the slots fork from
+
+
+# Mul's check answers its visible request itself, with a line that takes the judge a while to
+# parse, and ends before the judge sends the hidden one: the worker must not take that request
+# for a new check, whose answer the next hand-in's first check would read.
+ENDS_BEFORE_ITS_HIDDEN_REQUEST = """\
+import json, os, sys
+frame = sys._getframe()
+while "request" not in frame.f_locals:
+    frame = frame.f_back
+request = frame.f_locals["request"]
+forged = {"id": request["id"], "results": [{"error": "x"}] * len(request["cases"])}
+forged["pad"] = [{}] * 200000
+os.write(int(sys.argv[2]), json.dumps(forged).encode() + b"\\n")
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("sandbox", ["bubblewrap", "process"])
+@pytest.mark.parametrize(
+    "region, check", [("Mul", "multiplication"), ("SoftmaxCrossEntropy", "network")]
+)
+def test_a_check_that_ends_before_its_hidden_request_costs_only_itself(
+    tmp_path, sandbox, region, check
+):
+    """The first check's next check, or the last check's next hand-in, loses nothing."""
+    if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    hostile = with_regions({region: ENDS_BEFORE_ITS_HIDDEN_REQUEST})
+    class_ = [("first", write_handin(tmp_path / "first", hostile))]
+    class_ += [(name, write_handin(tmp_path / name, solution())) for name in ("second", "third")]
+    grading = graded(Limits(case_seconds=10, submission_seconds=60), sandbox, True)
+    first, *honest = grader.run.grade_class(class_, grading, jobs=1, progress=False)
+    assert [c.grade_id for c in first.checks if not c.passed] == [check]
+    for result in honest:
+        assert result.score == MAX_SCORE, [c.output for c in result.checks if not c.passed]
