@@ -62,4 +62,9 @@ def check_outcome(check, session):
             answers.append(session.run(cases))
         except WorkerFailed as error:
             answers.append(error)
-    return verdict(check, answers)
+    outcome = verdict(check, answers)  # judged while the fork ends
+    try:
+        session.end_check()
+    except WorkerFailed as error:
+        return verdict(check, [*answers[:-1], error])
+    return outcome

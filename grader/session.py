@@ -27,7 +27,13 @@ from pathlib import Path
 from base.text import student_text
 from grader.reading import code_or_error, helper_pids
 from grader.sandbox.reaper import adopt_orphans, children, kill_adopted
-from grader.sandbox.worker import HANDIN_FOLDER, ProtocolError, waiting_bytes, widen_pipe
+from grader.sandbox.worker import (
+    CHECK_STARTS,
+    HANDIN_FOLDER,
+    ProtocolError,
+    waiting_bytes,
+    widen_pipe,
+)
 from grader.submission import Unusable
 
 # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
@@ -96,6 +102,10 @@ class WorkerSession:
         finally:
             self.imported = self.imported or self.worker.said_imported
 
+    def end_check(self):
+        """The check's fork has ended and left nothing behind (else `WorkerFailed`)."""
+        self.worker.end_check(self.deadline)
+
     def close(self):
         """Done with this hand-in: its last fork must end before the worker serves another hand-in,
         and a worker of its own, or one its sandbox does not let serve another, is stopped."""
@@ -162,7 +172,8 @@ class Worker:
             trial = trial and carried
             sizes = {name: len(data) for name, data in code.items()} if carried else None
             self._write(
-                f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, '
+                (CHECK_STARTS if carried else b"")
+                + f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, '
                 f'{f""""code": {json.dumps(sizes)}, """ if carried else ""}'
                 f'{""""trial": true, """ if trial else ""}"cases": {request.wire}}}\n'.encode()
                 + (b"".join(code.values()) if carried else b"")
@@ -187,11 +198,7 @@ class Worker:
                 raise ProtocolError("not one result per case")
             return results, payload
         except ProtocolError as error:
-            self.close()
-            raise WorkerFailed(
-                f"the worker's answer did not follow the protocol ({error}); it was stopped.",
-                "did not follow the protocol",
-            ) from None
+            raise self._broke_protocol(error) from None
         except ForkEnded:  # costs its check only
             if not carried:
                 # The fork may have ended before it read this request, and the worker then took
@@ -222,6 +229,27 @@ class Worker:
             raise ProtocolError("no word on the import")
         self.said_imported = True
 
+    def _broke_protocol(self, error):
+        self.close()
+        return WorkerFailed(
+            f"the worker's answer did not follow the protocol ({error}); it was stopped.",
+            "did not follow the protocol",
+        )
+
+    def end_check(self, deadline):
+        """Wait for the check's fork to end, within `deadline`: a fork that leaves a stray answer
+        or an unread request behind costs its own check, not the next one."""
+        if self.fork != "ending":
+            return
+        self.deadline = deadline
+        try:
+            self._await_end()
+        except ProtocolError as error:
+            raise self._broke_protocol(error) from None
+        except WorkerFailed:
+            self.close()
+            raise
+
     def settle(self, deadline):
         """Wait for the last fork to end, within `deadline`; stop the worker if it does not, or if
         a check was left half-answered (the grader stopped it)."""
@@ -245,9 +273,13 @@ class Worker:
         self._no_stray_answer()
 
     def _no_stray_answer(self):
+        """The check's fork ended: it must have read every request and written no more answers
+        than it was sent requests."""
         self.fork = None
         if self.buffer or waiting_bytes(self.response_fd):
             raise ProtocolError("more answers than requests")
+        if waiting_bytes(self.request_fd):
+            raise ProtocolError("a check ended before it read its requests")
 
     def start(self):
         """Start the worker, if it is not running, without waiting for its greeting (`run` waits):
@@ -408,6 +440,8 @@ class Worker:
         del self.notices[:end]
         if wanted == "ready":
             return notice
+        if isinstance(notice, dict) and notice.get("out_of_turn"):
+            raise ProtocolError("a check ended before it read its requests")
         if not isinstance(notice, dict) or "ended" not in notice:
             raise ProtocolError("a notice out of turn")
         if notice.get("smuggled"):

@@ -601,7 +601,7 @@ def hostile_handins(paths, sandbox="bubblewrap"):
         # bubblewrap mounts no /proc: the attempt fails in the check that makes it
         "smuggles a request to the next check": (
             appended(solution(), SMUGGLES),
-            all_but("multiplication" if sandbox == "bubblewrap" else "division"),
+            all_but("multiplication"),  # the check that smuggled pays, not the next
         ),
         "exits with a hidden input in Mul": (
             appended(
@@ -787,7 +787,8 @@ def test_feedback_on_hidden_cases_holds_no_number_a_hand_in_chose(graded):
     tests = {test["name"]: test["output"] for test in smuggler["tests"]}
     assert "SMUGGLED" not in tests["multiplication"] + tests["division"]
     if graded["sandbox"] != "bubblewrap":  # where a check can reach its pipes through /proc
-        assert "a check wrote into its own request pipe" in tests["division"], tests["division"]
+        shown = tests["multiplication"]  # the hidden request's failure, said without detail
+        assert "did not follow the protocol" in shown, shown
 
 
 def test_a_visible_case_never_sees_a_hidden_input(graded):

@@ -308,34 +308,87 @@ def test_the_release_is_parsed_once_before_the_grading_slots_fork(tmp_path):
     assert given_texts.cache_info().currsize == 1  # here, in the process the slots fork from
 
 
-# Mul's check answers its visible request itself, with a line that takes the judge a while to
-# parse, and ends before the judge sends the hidden one: the worker must not take that request
-# for a new check, whose answer the next hand-in's first check would read.
-ENDS_BEFORE_ITS_HIDDEN_REQUEST = """\
-import json, os, sys
+# What the hostile checks below share: they find the request their fork is answering.
+FINDS_ITS_REQUEST = """\
+import builtins, json, os, sys
 frame = sys._getframe()
-while "request" not in frame.f_locals:
+while "request" not in frame.f_locals or "compute" not in frame.f_locals:
     frame = frame.f_back
 request = frame.f_locals["request"]
+"""
+
+# The check answers its visible request itself, with a line that takes the judge a while to
+# parse, and ends before the judge sends the hidden one: the worker must not take that request
+# for a new check's, whose answer the next check, or the next hand-in's, would read.
+ENDS_BEFORE_ITS_HIDDEN_REQUEST = (
+    FINDS_ITS_REQUEST
+    + """\
 forged = {"id": request["id"], "results": [{"error": "x"}] * len(request["cases"])}
 forged["pad"] = [{}] * 200000
 os.write(int(sys.argv[2]), json.dumps(forged).encode() + b"\\n")
 os._exit(0)
 """
+)
+
+# ... and answers the hidden request ahead too, announcing as payload the line a fork the worker
+# started for that request would write (which the judge would then take for it).
+ANSWERS_AHEAD = (
+    FINDS_ITS_REQUEST
+    + """\
+stray = json.dumps({"id": request["id"] + 1, "import_error": "KeyError: 'code'"}) + "\\n"
+forged = {"id": request["id"], "results": [{"error": "x"}] * len(request["cases"])}
+ahead = {"id": request["id"] + 1, "results": [], "payload": len(stray), "pad": [{}] * 100000}
+forged["pad"] = [{}] * 100000
+os.write(int(sys.argv[2]), (json.dumps(forged) + "\\n" + json.dumps(ahead) + "\\n").encode())
+os._exit(0)
+"""
+)
+
+# The check answers its hidden request honestly, through the worker's own code, then writes one
+# byte more: the protocol error is its own, not the next check's.
+HONEST_THEN_A_STRAY_BYTE = (
+    FINDS_ITS_REQUEST
+    + """\
+if request.get("last") and not getattr(builtins, "answered", False):
+    builtins.answered = True
+    found = frame.f_globals
+    message = found["answer"](frame.f_locals["compute"], frame.f_locals["modules"], request)
+    found["_send"](int(sys.argv[2]), message)
+    os.write(int(sys.argv[2]), b"x")
+    os._exit(0)
+return grad * self.b, grad * self.a
+"""
+)
 
 
 @pytest.mark.parametrize("sandbox", ["bubblewrap", "process"])
 @pytest.mark.parametrize(
-    "region, check", [("Mul", "multiplication"), ("SoftmaxCrossEntropy", "network")]
+    "region, body, check",
+    [
+        ("Mul", ENDS_BEFORE_ITS_HIDDEN_REQUEST, "multiplication"),
+        ("SoftmaxCrossEntropy", ENDS_BEFORE_ITS_HIDDEN_REQUEST, "network"),
+        ("Mul", ANSWERS_AHEAD, "multiplication"),
+        ("GetItem", ANSWERS_AHEAD, "indexing"),
+        ("SoftmaxCrossEntropy", ANSWERS_AHEAD, "network"),
+        ("Mul", HONEST_THEN_A_STRAY_BYTE, "multiplication"),
+    ],
+    ids=[
+        "ends early in the first check",
+        "ends early in the last check",
+        "answers ahead in the first check",
+        "answers ahead before the last check",
+        "answers ahead in the last check",
+        "a stray byte after honest answers",
+    ],
 )
-def test_a_check_that_ends_before_its_hidden_request_costs_only_itself(
-    tmp_path, sandbox, region, check
+def test_a_check_out_of_step_with_the_judge_costs_only_itself(
+    tmp_path, sandbox, region, body, check
 ):
-    """The first check's next check, or the last check's next hand-in, loses nothing."""
+    """Whatever a check's fork writes, and whenever it ends, the next check and the next hand-in
+    on the same worker lose nothing."""
     if sandbox == "bubblewrap" and not choose_sandbox().use_bwrap:
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
-    hostile = with_regions({region: ENDS_BEFORE_ITS_HIDDEN_REQUEST})
-    class_ = [("first", write_handin(tmp_path / "first", hostile))]
+    class_ = [("first", write_handin(tmp_path / "first", with_regions({region: body})))]
     class_ += [(name, write_handin(tmp_path / name, solution())) for name in ("second", "third")]
     grading = graded(Limits(case_seconds=10, submission_seconds=60), sandbox, True)
     first, *honest = grader.run.grade_class(class_, grading, jobs=1, progress=False)

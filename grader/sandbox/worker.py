@@ -59,6 +59,9 @@ WIRE_DTYPES = ("float64", "int64")
 # where the hand-in's modules say they come from: the judge compiles them under this name, so
 # an error's traceback can be told apart from numpy's and the worker's own
 HANDIN_FOLDER = "/hand-in"
+# The byte before a check's first request: the one the worker reads itself, and the only thing
+# that starts a fork. A request the judge meant for a fork that had already ended starts none.
+CHECK_STARTS = b"\x01"
 
 
 class ProtocolError(ValueError):
@@ -721,6 +724,9 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
         select.select([request_fd], [], [])  # a request, or the end of grading
         if not waiting_bytes(request_fd):  # readable and empty: the judge closed the pipe
             os._exit(0)
+        if os.read(request_fd, 1) != CHECK_STARTS:
+            _send(notice_fd, {"out_of_turn": True})
+            os._exit(3)
         scratch = scratch_stamp(scratch_dir)
         status = run_check(check, (notice_fd,))
         if waiting_bytes(request_fd):  # bytes the judge did not send: a check wrote them
