@@ -30,6 +30,9 @@ class Deadline:
         return self.due + (self.extensions or {}).get(student_id, timedelta(0))
 
 
+TIMESTAMP_BYTES = 100  # nbgrader writes about 26
+
+
 def submission_time(folder):
     """(the hand-in's time in naive UTC or None, a problem with its timestamp.txt or None)."""
     path = folder / TIMESTAMP
@@ -37,10 +40,15 @@ def submission_time(folder):
         return None, None
     from nbgrader.utils import parse_utc  # here: only hand-ins from nbgrader's exchange need it
 
-    text = path.read_text(encoding="utf-8", errors="replace").strip()
-    try:
+    text = ""
+    try:  # the student's text, parsed by another's code: whatever goes wrong is this hand-in's
+        with open(path, "rb") as file:
+            raw = file.read(TIMESTAMP_BYTES + 1)
+        text = raw.decode("utf-8", errors="replace").strip()
+        if len(raw) > TIMESTAMP_BYTES:
+            raise ValueError("too long for a time")
         return parse_utc(text), None
-    except (ValueError, OverflowError):
+    except Exception:
         return None, (
             f"{path} holds {text[:60]!r}, not a time nbgrader can read, so no late penalty was "
             "worked out; write the hand-in time there (e.g. 2026-01-31 17:05:00 UTC) and grade "

@@ -149,11 +149,22 @@ def test_nbgraders_default_plugin_charges_nothing_and_zero_takes_all(course, gra
     assert on_time.seconds_late == 0 and on_time.late_penalty == 0
 
 
-def test_an_unreadable_timestamp_is_that_students_note(course, grade_ids):
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday-ish",
+        "2026-01-01 10:00:00 " + "A" * 300,  # a time zone name too long for a file name
+        "2026-01-01 10:00:00 /proc/self/mem",  # a time zone "file" that cannot be read
+        "2026-01-01 10:00:00 " + " " * 200 + "UTC",  # a time past the length of any
+    ],
+    ids=["not a time", "long zone", "unreadable zone", "long"],
+)
+def test_an_unreadable_timestamp_is_that_students_note(course, grade_ids, text):
+    """nbgrader's parser raises more than ValueError on what a student may write there."""
     folders = {"ada": course / "ada", "bob": course / "bob"}
     for folder in folders.values():
         folder.mkdir()
-    (folders["ada"] / "timestamp.txt").write_text("yesterday-ish")
+    (folders["ada"] / "timestamp.txt").write_text(text)
     (folders["bob"] / "timestamp.txt").write_text("2026-02-01 10:00:00 UTC")
     results = [result(s, grade_ids, []) for s in folders]
     dated, problems = with_lateness(results, folders, Deadline(), None)
