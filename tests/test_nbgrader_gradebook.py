@@ -2,6 +2,7 @@
 exchange, checked through nbgrader's own Gradebook on a course in a temporary folder (no nbgrader
 command runs)."""
 
+import os
 import shutil
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -193,3 +194,27 @@ def test_feedback_is_placed_only_for_hand_ins_from_the_exchange(course, grade_id
     assert "feedback for ada" in (page / "backprop.html").read_text()
     assert (page / "submission_secret.txt").read_text() == "s3cret"
     assert not (course / "feedback" / "lms").exists()
+
+
+def test_a_notebook_formgrader_cannot_show_is_that_students_note(course):
+    """Whatever a hand-in's .ipynb is, copying it for formgrader costs only that student's copy:
+    never the class run, never a wait, and never what a link points to."""
+    from grader.outputs.nbgrader_gradebook import show_in_formgrader
+
+    folders = {
+        student: course / "submitted" / student / "backprop"
+        for student in ("ada", "list", "nested", "cells", "fifo", "link")
+    }
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    notebook = "backprop.ipynb"
+    shutil.copy(COURSE_ROOT / "release" / "backprop" / notebook, folders["ada"])
+    (folders["list"] / notebook).write_text("[]")
+    (folders["nested"] / notebook).write_text("[" * 100000 + "]" * 100000)
+    (folders["cells"] / notebook).write_text('{"nbformat": 4, "nbformat_minor": 5, "cells": 5}')
+    os.mkfifo(folders["fifo"] / notebook)
+    (folders["link"] / notebook).symlink_to(COURSE_ROOT / "source" / "backprop" / notebook)
+    problems = show_in_formgrader(load_config(course), "backprop", folders, list(folders))
+    assert sorted(student for student, _ in problems) == sorted(set(folders) - {"ada"})
+    shown = {path.parts[-3] for path in course.glob(f"nbgrader-autograded/*/backprop/{notebook}")}
+    assert shown == {"ada"}
