@@ -80,6 +80,10 @@ def test_a_refusal_says_what_to_fix_and_shows_the_changed_lines(tmp_path):
     renamed = dict(hand_ins())["renamed by the browser"]
     status, said = checked(write_handin(tmp_path / "renamed", renamed))
     assert status == "missing file" and "Rename toolbox (1).py to toolbox.py." in said
+    trap = "toolbox\x1b]0;retitled\x07\x1b[2J.py"  # a file name that would retitle a terminal
+    escaping = {trap: renamed["toolbox (1).py"], "nn.py": renamed["nn.py"]}
+    status, said = checked(write_handin(tmp_path / "escaping", escaping))
+    assert status == "missing file" and "\x1b" not in said and "\x07" not in said, said
     status, said = checked(write_handin(tmp_path / "changed", in_given_code("grad = 0.0")))
     assert status == "changed given code" and "Tensor.backward" in said
     shown = said.split("(- released, + yours):")[1].splitlines()

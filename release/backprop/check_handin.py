@@ -152,7 +152,7 @@ def _renamed(folder, missing):
             if path.is_file() and path.name != name and path.name.casefold().startswith(stem)
         )
         if like:
-            hints.append(f" Rename {like[0]} to {name}.")
+            hints.append(f" Rename {student_text(like[0], limit=80)} to {name}.")
     return "".join(hints)
 
 
@@ -478,7 +478,11 @@ def changed_code_message(name, changed):
 def _listing(folder):
     """What a hand-in folder holds, for a student looking for a misnamed or misplaced file."""
     return some_of(
-        sorted(path.name + ("/" if path.is_dir() else "") for path in folder.iterdir()), most=8
+        sorted(
+            student_text(path.name, limit=80) + ("/" if path.is_dir() else "")
+            for path in folder.iterdir()
+        ),
+        most=8,
     )
 
 
