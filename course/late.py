@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from base.nbgrader_settings import course_importable, gradebook_file, open_gradebook
+from base.plain_file import read_plain_file
 
 TIMESTAMP = "timestamp.txt"
 
@@ -42,15 +43,12 @@ def submission_time(folder):
 
     text = ""
     try:  # the student's text, parsed by another's code: whatever goes wrong is this hand-in's
-        with open(path, "rb") as file:
-            raw = file.read(TIMESTAMP_BYTES + 1)
-        text = raw.decode("utf-8", errors="replace").strip()
-        if len(raw) > TIMESTAMP_BYTES:
-            raise ValueError("too long for a time")
+        text = read_plain_file(path, TIMESTAMP_BYTES).decode("utf-8", errors="replace").strip()
         return parse_utc(text), None
-    except Exception:
+    except Exception as error:
+        held = repr(text[:60]) if text else f"nothing readable ({error})"
         return None, (
-            f"{path} holds {text[:60]!r}, not a time nbgrader can read, so no late penalty was "
+            f"{path} holds {held}, not a time nbgrader can read, so no late penalty was "
             "worked out; write the hand-in time there (e.g. 2026-01-31 17:05:00 UTC) and grade "
             "again"
         )

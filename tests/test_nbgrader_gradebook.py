@@ -157,15 +157,20 @@ def test_nbgraders_default_plugin_charges_nothing_and_zero_takes_all(course, gra
         "2026-01-01 10:00:00 " + "A" * 300,  # a time zone name too long for a file name
         "2026-01-01 10:00:00 /proc/self/mem",  # a time zone "file" that cannot be read
         "2026-01-01 10:00:00 " + " " * 200 + "UTC",  # a time past the length of any
+        "link",
     ],
-    ids=["not a time", "long zone", "unreadable zone", "long"],
+    ids=["not a time", "long zone", "unreadable zone", "long", "link"],
 )
 def test_an_unreadable_timestamp_is_that_students_note(course, grade_ids, text):
     """nbgrader's parser raises more than ValueError on what a student may write there."""
     folders = {"ada": course / "ada", "bob": course / "bob"}
     for folder in folders.values():
         folder.mkdir()
-    (folders["ada"] / "timestamp.txt").write_text(text)
+    if text == "link":  # to a time elsewhere: read as data, a link is no time
+        (course / "elsewhere.txt").write_text("2026-02-01 10:00:00 UTC")
+        (folders["ada"] / "timestamp.txt").symlink_to(course / "elsewhere.txt")
+    else:
+        (folders["ada"] / "timestamp.txt").write_text(text)
     (folders["bob"] / "timestamp.txt").write_text("2026-02-01 10:00:00 UTC")
     results = [result(s, grade_ids, []) for s in folders]
     dated, problems = with_lateness(results, folders, Deadline(), None)
@@ -194,6 +199,23 @@ def test_feedback_is_placed_only_for_hand_ins_from_the_exchange(course, grade_id
     assert "feedback for ada" in (page / "backprop.html").read_text()
     assert (page / "submission_secret.txt").read_text() == "s3cret"
     assert not (course / "feedback" / "lms").exists()
+
+
+def test_an_exchange_file_that_links_elsewhere_is_not_copied(course, grade_ids):
+    """What a link in a hand-in points to never lands in the feedback folder."""
+    folder = course / "submitted" / "eve"
+    folder.mkdir(parents=True)
+    (folder / "backprop.ipynb").write_text("{}")
+    (folder / "timestamp.txt").write_text("2026-02-01 10:00:00 UTC")
+    (course / "private.txt").write_text("the instructor's")
+    (folder / "submission_secret.txt").symlink_to(course / "private.txt")
+    results = [result("eve", grade_ids, [])]
+    written, placed = write_exchange_feedback(
+        load_config(course), "backprop", results, {"eve": folder}
+    )
+    assert placed == [] and "could not be written" in written[0].message
+    copied = course / "feedback" / "eve" / "backprop" / "submission_secret.txt"
+    assert not copied.exists()
 
 
 def test_a_notebook_formgrader_cannot_show_is_that_students_note(course):

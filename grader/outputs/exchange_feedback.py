@@ -11,10 +11,12 @@ from an LMS has neither, and its feedback goes back through the LMS.
 from pathlib import Path
 
 from base.nbgrader_settings import course_directory
+from base.plain_file import read_plain_file
 from grader.outputs.gradebook import NOT_WRITABLE, not_written, write_atomically
 from grader.outputs.pages import feedback_page
 
 EXCHANGE_FILES = ("submission_secret.txt", "timestamp.txt")
+EXCHANGE_FILE_BYTES = 4096  # a secret and a time: a few dozen bytes each
 
 
 def from_exchange(folder):
@@ -46,8 +48,9 @@ def write_exchange_feedback(config, assignment, results, folders):
             for notebook in sorted(folder.glob("*.ipynb")):
                 write_atomically(target / f"{notebook.stem}.html", page)
             for name in EXCHANGE_FILES:
-                write_atomically(target / name, (folder / name).read_text(encoding="utf-8"))
-        except (OSError, UnicodeError) as error:
+                text = read_plain_file(folder / name, EXCHANGE_FILE_BYTES).decode("utf-8")
+                write_atomically(target / name, text)
+        except (OSError, UnicodeError, ValueError) as error:
             written.append(
                 not_written(result, f"the feedback page in {target} could not be written ({error})")
             )

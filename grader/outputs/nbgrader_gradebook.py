@@ -9,13 +9,12 @@ entered in formgrader stay, and nbgrader counts a manual grade before the automa
 opens a submission from nbgrader's autograded folder, so each hand-in's notebook is copied there.
 """
 
-import os
-import stat
 import warnings
 from pathlib import Path
 
 from base.nbgrader_settings import course_directory, course_importable, open_gradebook
 from base.notebook import read_notebook
+from base.plain_file import read_plain_file
 from base.text import roster_order, student_text
 from grader.outputs.gradebook import NOT_WRITABLE, write_atomically
 
@@ -149,7 +148,8 @@ def show_in_formgrader(config, assignment, folders, students):
         target = Path(directory.format_path(directory.autograded_directory, student, assignment))
         try:
             for path in sorted(folders[student].glob("*.ipynb")):
-                notebook = nbformat.reads(_plain_file_text(path), as_version=4)
+                text = read_plain_file(path, NOTEBOOK_MB << 20).decode("utf-8")
+                notebook = nbformat.reads(text, as_version=4)
                 node, _ = ClearOutput().preprocess(notebook, {})
                 write_atomically(target / path.name, nbformat.writes(node))
         except Exception as error:  # the student's file, read by nbformat: this student's problem
@@ -161,16 +161,3 @@ def show_in_formgrader(config, assignment, folders, students):
                 )
             )
     return problems
-
-
-def _plain_file_text(path, max_mb=NOTEBOOK_MB):
-    """The text of `path` if it is a plain file of at most `max_mb`: never what a link points to
-    (the source notebook, with its hidden tests), nor a pipe that would block."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with open(fd, "rb") as file:
-        found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode):
-            raise ValueError("not a plain file")
-        if found.st_size > max_mb << 20:
-            raise ValueError(f"larger than {max_mb} MB")
-        return file.read(max_mb << 20).decode("utf-8")
