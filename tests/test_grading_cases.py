@@ -185,6 +185,23 @@ def test_a_large_case_travels_as_a_seed_and_comes_back_whole_so_one_wrong_entry_
         )
 
 
+def test_large_inputs_are_fresh_arrays_that_differ_by_input_and_seed():
+    from grader.assignments.backprop.compute import SEQUENCE, WINDOW, generated
+
+    spec = {"seed": 11, "inputs": {"a": ("mixed", [300, 400]), "b": ("mixed", [300, 400])}}
+    drawn = generated({**spec, "grad": [300, 400]})
+    a, b, grad = drawn["inputs"]["a"], drawn["inputs"]["b"], drawn["grad"]
+    for array in (a, b, grad):  # each its own: a hand-in that changes one in place changes no other
+        assert array.flags.writeable and not np.shares_memory(array, SEQUENCE)
+    assert np.abs(a - b).mean() > 0.5 and np.abs(grad - a / 2).mean() > 0.25
+    assert -2 <= a.min() < -1.9 and 1.9 < a.max() < 2  # mixed: both signs, the whole range
+    a[...] = 0
+    assert np.array_equal(generated(spec)["inputs"]["b"], b)
+    assert not np.array_equal(generated({**spec, "seed": 12})["inputs"]["a"], b)
+    with pytest.raises(ValueError, match=f"at most {WINDOW} numbers"):
+        generated({"seed": 1, "inputs": {"x": ("mixed", [WINDOW + 1])}})
+
+
 def test_a_case_drawn_for_feedback_shares_no_array_with_its_hidden_case():
     from grader.cases import _arrays
 

@@ -249,21 +249,32 @@ def test_nothing_a_check_writes_passes_through_the_workers_memory(tmp_path):
 
 def test_forks_start_from_frozen_objects_and_a_heap_top_nobody_wrote(tmp_path):
     """What keeps a check's page faults few: no collection walks the worker's objects, and its
-    large arrays come from heap the worker never touched (glibc's mallinfo2 counts it)."""
+    large arrays come from heap the worker never touched (glibc's mallinfo2 counts it), starting
+    on a huge page of their own, which the worker has not written either (its resident pages)."""
     from grader.sandbox.workers import WORKER_ENV
 
     script = """\
 import ctypes, gc, sys
 sys.path.insert(0, sys.argv[1])
-from worker import ready_for_forks
+from worker import huge_page_bytes, ready_for_forks
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
         "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split())]
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
+libc.sbrk.restype = ctypes.c_void_p
+libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
 before = libc.mallinfo2().keepcost
+freed = bytearray(8 << 20)  # the worker's own temporaries, written and given back to the top
+del freed
 ready_for_forks()
-print(gc.get_freeze_count(), before, libc.mallinfo2().keepcost)
+notices = [bytearray(2000) for _ in range(8)]  # what the worker writes between checks
+end, top = libc.sbrk(0), libc.mallinfo2().keepcost
+resident = ctypes.create_string_buffer(top // 4096 + 1)
+huge = huge_page_bytes()
+above = end - top + 64
+libc.mincore(above, end - above, resident)
+print(gc.get_freeze_count(), before, top, above % huge, sum(b & 1 for b in resident.raw[:-1]))
 """
     folder = os.path.dirname(sys.modules[process_guard.__module__].__file__)
     done = subprocess.run(
@@ -273,9 +284,10 @@ print(gc.get_freeze_count(), before, libc.mallinfo2().keepcost)
         text=True,
         check=True,
     )
-    frozen, top_before, top_after = map(int, done.stdout.split())
+    frozen, top_before, top_after, offset, resident_pages = map(int, done.stdout.split())
     assert frozen > 1000
     assert top_after - top_before >= 25 << 20
+    assert offset == 0 and resident_pages == 0
 
 
 @pytest.mark.parametrize("machine", sorted(SYSCALLS))

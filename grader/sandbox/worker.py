@@ -599,8 +599,48 @@ def ready_for_forks(heap_mb=30):
         libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
         libc.free.argtypes = [ctypes.c_void_p]
         libc.free(libc.malloc(heap_mb << 20))  # below the mmap threshold: the heap keeps it
+        _heap_top_on_a_fresh_huge_page(libc)
     except (ImportError, OSError, AttributeError):  # no glibc: forks just cost more
         pass
+
+
+def _heap_top_on_a_fresh_huge_page(libc, spare_kb=64, madv_dontneed=4):
+    """Start the heap's free top just below a huge page's boundary, and give back to the kernel
+    all the worker wrote above it, so that a fork's arrays come from pages nobody wrote.
+
+    A page the worker wrote (its last objects, the temporaries it freed) is shared with every
+    fork, which copies it 4 kB at a time as it writes (a fault each, hundreds a check); a fresh
+    huge page costs one fault. The rest of the page the top started in is set aside for good,
+    but for `spare_kb` freed below it, which the worker's own allocations between checks take
+    from then on: they would otherwise come from the top and write its first huge page. The
+    top's header, which the worker writes, lands 64 bytes below the boundary."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in "abcdefghi"] + [
+            ("keepcost", ctypes.c_size_t)
+        ]
+
+    libc.mallinfo2.restype = MallInfo2
+    libc.sbrk.restype, libc.sbrk.argtypes = ctypes.c_void_p, [ctypes.c_ssize_t]
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    spare = libc.malloc(spare_kb << 10)
+    huge, end = huge_page_bytes(), libc.sbrk(0)
+    top = end - libc.mallinfo2().keepcost  # the free top is the heap's last chunk, up to the break
+    boundary = -(-(top + 4096) // huge) * huge
+    if boundary + huge < end:  # room above it for a fork's first arrays
+        libc.malloc(boundary - 64 - top - 8)  # a chunk ending 64 bytes below it (8: size field)
+        libc.madvise(boundary, end - boundary, madv_dontneed)  # free top: no data of malloc's
+    libc.free(spare)  # not next to the top, so kept apart from it
+
+
+def huge_page_bytes(path="/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"):
+    """The size of a transparent huge page here (2 MB where Linux does not say)."""
+    try:
+        with open(path, "rb") as file:
+            return int(file.read())
+    except (OSError, ValueError):
+        return 2 << 20
 
 
 def waiting_bytes(fd):

@@ -37,23 +37,33 @@ OPERATIONS = {
 }
 
 
-def spread(seed, count, stream):
+def weyl_sequence(count, step=np.sqrt(2.0) % 1.0):
     """`count` numbers spread evenly over [-1, 1), neighbours far apart (a Weyl sequence): as varied
-    as
-    random draws for testing a gradient, and a few times cheaper, which matters for large cases."""
-    step = np.sqrt(PRIMES[stream % len(PRIMES)]) % 1.0
-    points = np.arange(1.0, count + 1.0)
+    as random draws for testing a gradient, and cheaper."""
+    points = np.arange(count, dtype=np.float64)
     points *= step
-    points += seed * 0.6180339887498949
     points -= np.floor(points)  # the fractional part; numpy's % takes several times as long
     points *= 2.0
-    points -= (
-        1.0  # in place throughout: each new array of a large case costs page faults in a fresh fork
-    )
+    points -= 1.0
     return points
 
 
-PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
+# Every large input is a window of this one sequence, at a place its seed and stream choose, copied
+# once into the input's kind: one pass over its numbers, where computing them took ten. Built once,
+# when this module loads: in the worker, before any fork, so no check pays for it.
+WINDOW = 1 << 18  # the most numbers one input may take
+SEQUENCE = weyl_sequence(2 * WINDOW)
+SEQUENCE.setflags(write=False)
+STREAM_STRIDE = 37_123  # how far apart the windows of one case's inputs start
+
+
+def spread(seed, count, stream):
+    """`count` numbers of `SEQUENCE` over [-1, 1) for input `stream` of the case `seed` draws: a
+    read-only view (each kind makes its own array from it)."""
+    if count > WINDOW:
+        raise ValueError(f"a generated input holds at most {WINDOW} numbers, not {count}")
+    start = (seed + stream * STREAM_STRIDE) % WINDOW
+    return SEQUENCE[start : start + count]
 
 
 def _away_from_zero(u):
@@ -63,10 +73,16 @@ def _away_from_zero(u):
     return np.copysign(magnitude, u, out=magnitude)
 
 
-# how a "generate" request turns numbers spread over [-1, 1) into an input of a kind, in place
+def _positive(u):
+    values = np.multiply(u, 0.75)
+    values += 1.25
+    return values
+
+
+# how a "generate" request turns numbers spread over [-1, 1) into a new array of an input's kind
 GENERATORS = {
-    "mixed": lambda u: np.multiply(u, 2.0, out=u),
-    "positive": lambda u: np.add(np.multiply(u, 0.75, out=u), 1.25, out=u),
+    "mixed": lambda u: np.multiply(u, 2.0),
+    "positive": _positive,
     "away from 0": _away_from_zero,
 }
 
@@ -81,9 +97,8 @@ def generated(spec):
             shape
         )
     if spec.get("grad") is not None:
-        drawn["grad"] = spread(seed, int(np.prod(spec["grad"])), len(spec["inputs"])).reshape(
-            spec["grad"]
-        )
+        count = int(np.prod(spec["grad"]))
+        drawn["grad"] = np.array(spread(seed, count, len(spec["inputs"]))).reshape(spec["grad"])
     if spec.get("target") is not None:
         classes, size = spec["target"]
         drawn["target"] = (np.arange(size) * 7 + seed) % classes
