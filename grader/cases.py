@@ -23,7 +23,7 @@ import numpy as np
 
 from base.notebook import graded_cells, read_ipynb
 from base.paths import COURSE_ROOT
-from grader.sandbox.worker import encode_case
+from grader.sandbox.worker import Payload, encode_case
 
 
 def allowed_distance(expected):
@@ -45,11 +45,13 @@ class Case:
 
 @dataclass(frozen=True)
 class Request:
-    """Cases the worker answers in one fork: JSON text it reads, and the most payload bytes of
-    arrays its answer may have (twice the expected, for gradients of a wrong shape)."""
+    """Cases the worker answers in one fork: JSON text it reads and the raw bytes of their arrays
+    after it (see `worker.encode_case`), and the most payload bytes of arrays its answer may have
+    (twice the expected, for gradients of a wrong shape)."""
 
     cases: tuple
     wire: str
+    payload: bytes
     max_payload: int
     last: bool  # the check's last request: its fork ends after answering it
     layout: tuple = field(compare=False, repr=False)  # see `layout_of`
@@ -82,9 +84,11 @@ def request_of(cases, last):
         for array in (case.expected["value"], *case.expected["grads"].values())
         if array is not None
     )
+    payload = Payload()
     return Request(
         tuple(cases),
-        json.dumps([encode_case(case.request) for case in cases]),
+        json.dumps([encode_case(case.request, payload) for case in cases]),
+        bytes(payload),
         16 * expected + 4096,
         last,
         layout_of(cases),

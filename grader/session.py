@@ -175,8 +175,10 @@ class Worker:
                 (CHECK_STARTS if carried else b"")
                 + f'{{"id": {self.requests}, "last": {json.dumps(request.last)}, '
                 f'{f""""code": {json.dumps(sizes)}, """ if carried else ""}'
-                f'{""""trial": true, """ if trial else ""}"cases": {request.wire}}}\n'.encode()
+                f'{""""trial": true, """ if trial else ""}"payload": {len(request.payload)}, '
+                f'"cases": {request.wire}}}\n'.encode()
                 + (b"".join(code.values()) if carried else b"")
+                + request.payload
             )
             self.fork = "open"
             if trial:

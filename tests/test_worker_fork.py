@@ -3,6 +3,7 @@ at once."""
 
 import fcntl
 import json
+import marshal
 import os
 import resource
 import signal
@@ -12,9 +13,11 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 from handins import BACKPROP, SEED
 
+from grader.sandbox import Limits, Sandbox
 from grader.sandbox.worker import SYSCALLS, _read_request, in_a_fork, process_guard, waiting_bytes
 
 
@@ -290,6 +293,45 @@ print(gc.get_freeze_count(), before, top, above % huge, sum(b & 1 for b in resid
     assert offset == 0 and resident_pages == 0
 
 
+def test_the_worker_interns_the_given_codes_names_so_a_fork_loading_a_hand_in_adds_none(tmp_path):
+    """A fork that interns new names writes to the worker's table of them (and may make it grow):
+    after `intern_names`, loading the release's code (what a hand-in keeps) finds every name it
+    interns already there, the very objects the worker kept."""
+    from grader.reading import compiled_code
+    from grader.sandbox.workers import given_names
+
+    names = given_names(BACKPROP.release_dir, BACKPROP.files)
+    assert {"Tensor", "backward", "grad", "LinearLayer"} <= set(names)
+    code = compiled_code(BACKPROP.release_dir, BACKPROP.files, "/hand-in")
+    (tmp_path / "code").write_bytes(marshal.dumps(code))
+    script = """\
+import marshal, sys, types
+sys.path.insert(0, sys.argv[1])
+from worker import intern_names
+names = intern_names(sys.argv[2].split(","))  # kept, as the worker keeps them
+kept = {id(name) for name in names}
+codes = [marshal.loads(data) for data in marshal.loads(open(sys.argv[3], "rb").read()).values()]
+missing = set()
+while codes:
+    code = codes.pop()
+    for name in (*code.co_names, *code.co_varnames, *code.co_cellvars, *code.co_freevars):
+        if id(name) not in kept:
+            missing.add(name)
+    codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+print(sorted(missing))
+"""
+    folder = os.path.dirname(sys.modules[process_guard.__module__].__file__)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, folder, ",".join(names), tmp_path / "code"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
+    command = Sandbox("process", False).command(tmp_path, (3, 4, 5), Limits(), BACKPROP)
+    assert command[-1] == ",".join(names)
+
+
 @pytest.mark.parametrize("machine", sorted(SYSCALLS))
 def test_every_call_the_guard_names_has_a_number_where_the_machine_has_it(machine):
     """A name missing from a machine's table would be left out of its filter without a word;
@@ -305,11 +347,14 @@ def test_every_call_the_guard_names_has_a_number_where_the_machine_has_it(machin
     assert check_filter_program(machine)[-1] == (0x06, 0, 0, 0x7FFF0000)  # ends by allowing
 
 
-def test_a_request_carries_the_hand_in_code_after_its_line_read_to_the_last_byte():
-    """Marshalled code holds newlines and arrives in pieces; a fork reads exactly its request."""
+def test_a_request_carries_the_hand_in_code_and_its_arrays_after_its_line_read_to_the_last_byte():
+    """Marshalled code and raw arrays hold newlines and arrive in pieces; a fork reads exactly its
+    request."""
     code = {"toolbox": b"\x00line\nbreaks\n" * 5000, "nn": b"\n\xff" * 300}
-    line = json.dumps({"id": 1, "code": {name: len(data) for name, data in code.items()}})
-    sent = line.encode() + b"\n" + b"".join(code.values())
+    arrays = np.linspace(0, 1, 9000).tobytes() + b"\n"
+    sizes = {name: len(data) for name, data in code.items()}
+    line = json.dumps({"id": 1, "code": sizes, "payload": len(arrays)})
+    sent = line.encode() + b"\n" + b"".join(code.values()) + arrays
     read_end, write_end = os.pipe()
 
     def trickle():
@@ -322,6 +367,7 @@ def test_a_request_carries_the_hand_in_code_after_its_line_read_to_the_last_byte
     request = _read_request(read_end)
     writer.join()
     try:
+        assert bytes(request.pop("payload")) == arrays
         assert request == {"id": 1, "code": code}
         assert waiting_bytes(read_end) == 0
     finally:

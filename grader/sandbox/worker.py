@@ -3,19 +3,21 @@
 The judge starts this file as a script, only ever inside `grader.sandbox`:
 
     python -I -S worker.py REQUEST_FD RESPONSE_FD NOTICE_FD LIB_DIR SCRATCH_DIR COMPUTE_FILE
-        MODULES PROCESS_LIMIT OPEN_FILES
+        MODULES PROCESS_LIMIT OPEN_FILES GIVEN_NAMES
 
 It loads numpy and the assignment's COMPUTE_FILE (what its cases compute, e.g.
 `grader/assignments/backprop/compute.py`) once, then answers requests (one JSON
-line each on REQUEST_FD) with one message each on RESPONSE_FD: a JSON line
-and the raw float64 bytes of the arrays it describes (see `Payload`). Each
-check's requests are read and answered by a fresh fork, which runs the student's
-MODULES (comma-separated, e.g. `toolbox,nn`) from code the judge compiled and sent
-with the check's first request. The worker itself never holds a hand-in's code or a
-case's inputs, so one worker serves hand-in after hand-in: no fork finds anything
-of an earlier check, or of another student, in the memory it starts from. A seccomp
-filter keeps each fork from starting processes or threads and from memory that would
-outlive it; the scratch folder is emptied after it.
+line each on REQUEST_FD, the raw bytes of its arrays after it: see `encode_case`)
+with one message each on RESPONSE_FD: a JSON line and the raw float64 bytes of the
+arrays it describes (see `Payload`). Each check's requests are read and answered by
+a fresh fork, which runs the student's MODULES (comma-separated, e.g. `toolbox,nn`)
+from code the judge compiled and sent with the check's first request. GIVEN_NAMES
+(comma-separated) are the identifiers of the code students were given, which the
+worker interns before its first fork (`intern_names`). The worker itself never holds
+a hand-in's code or a case's inputs, so one worker serves hand-in after hand-in: no
+fork finds anything of an earlier check, or of another student, in the memory it
+starts from. A seccomp filter keeps each fork from starting processes or threads and
+from memory that would outlive it; the scratch folder is emptied after it.
 The protocol has its own file descriptors so that whatever the student's code
 prints (stdout and stderr go to /dev/null) cannot pass for an answer.
 Nothing is ever unpickled, so nothing the student returns runs code in the
@@ -27,12 +29,12 @@ definition of the wire format. What a case computes is the assignment's (see
 `grader.assignments`): this file knows no operation by name.
 """
 
-import base64
 import gc
 import importlib
 import importlib.util
 import json
 import marshal
+import math
 import os
 import reprlib
 import resource
@@ -55,7 +57,8 @@ if __name__ == "__main__":
 
 import numpy as np
 
-WIRE_DTYPES = ("float64", "int64")
+# what an array on the wire may be: its name there, and its bytes (little-endian)
+WIRE_DTYPES = {"float64": np.dtype("<f8"), "int64": np.dtype("<i8")}
 # where the hand-in's modules say they come from: the judge compiles them under this name, so
 # an error's traceback can be told apart from numpy's and the worker's own
 HANDIN_FOLDER = "/hand-in"
@@ -66,18 +69,6 @@ CHECK_STARTS = b"\x01"
 
 class ProtocolError(ValueError):
     """Something on the wire is not what the protocol allows."""
-
-
-def encode_array(array):
-    """A JSON-ready description of a float64 or int64 array."""
-    array = np.asarray(array, order="C")
-    return {
-        "dtype": array.dtype.name,
-        "shape": list(array.shape),
-        "data": base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode(
-            "ascii"
-        ),
-    }
 
 
 def _check_shape(shape):
@@ -92,45 +83,6 @@ def _check_shape(shape):
         )
 
 
-def decode_array(obj, dtypes=WIRE_DTYPES):
-    """The array described by `obj`, refusing anything but an exact, well-formed description."""
-    if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "data"}:
-        raise ProtocolError(f"expected an array (dtype, shape, data), got {type(obj).__name__}")
-    dtype, shape, data = obj["dtype"], obj["shape"], obj["data"]
-    if dtype not in dtypes:
-        raise ProtocolError(f"array dtype must be one of {dtypes}, got {reprlib.repr(dtype)}")
-    _check_shape(shape)
-    if not isinstance(data, str):
-        raise ProtocolError("array data must be a base64 string")
-    raw = base64.b64decode(data.encode("ascii"), validate=True)
-    dtype = np.dtype(dtype).newbyteorder("<")
-    if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
-        raise ProtocolError(f"array data has {len(raw)} bytes, which does not fit shape {shape}")
-    return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("=")).reshape(tuple(shape))
-
-
-def encode_case(case):
-    """A case (nested dicts and lists holding arrays) as JSON-ready data."""
-    if isinstance(case, np.ndarray):
-        return encode_array(case)
-    if isinstance(case, dict):
-        return {key: encode_case(value) for key, value in case.items()}
-    if isinstance(case, (list, tuple)):
-        return [encode_case(value) for value in case]
-    return case
-
-
-def decode_case(data):
-    """Inverse of `encode_case` for the judge's own, well-formed requests."""
-    if isinstance(data, dict):
-        if set(data) == {"dtype", "shape", "data"}:
-            return decode_array(data)
-        return {key: decode_case(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [decode_case(value) for value in data]
-    return data
-
-
 class Payload:
     """The raw bytes of an answer's arrays, which follow its JSON line: a large case's gradients are
     megabytes, and base64 inside JSON would cost the judge several times their size to read."""
@@ -138,35 +90,73 @@ class Payload:
     def __init__(self):
         self.chunks, self.size = [], 0
 
-    def add(self, value):
-        """A description of `value` as float64 (None stays None), its bytes appended to the payload
-        (the array itself where it already is plain float64: each copy costs page faults in a
-        fork)."""
+    def add(self, value, dtype="float64"):
+        """A description of `value` as an array of `dtype` (a name in `WIRE_DTYPES`; None stays
+        None), its bytes appended to the payload (the array itself where it already is one of that
+        dtype: each copy costs page faults in a fork)."""
         if value is None:
             return None
-        array = np.asarray(value, dtype="<f8")
+        array = np.asarray(value, dtype=WIRE_DTYPES[dtype])
         if not array.flags.c_contiguous or type(array) is not np.ndarray:
-            array = np.array(array, dtype="<f8", subok=False, order="C")
+            array = np.array(array, dtype=WIRE_DTYPES[dtype], subok=False, order="C")
         self.chunks.append(memoryview(array).cast("B"))
         self.size += array.nbytes
-        return {"dtype": "float64", "shape": list(array.shape), "at": self.size - array.nbytes}
+        return {
+            "dtype": dtype,
+            "shape": list(array.shape),
+            "at": self.size - array.nbytes,
+        }
+
+    def __bytes__(self):
+        return b"".join(self.chunks)
 
 
-def payload_array(obj, payload):
-    """The float64 array `obj` describes inside `payload`, refusing anything but an exact
-    description."""
+def encode_case(case, payload):
+    """A case (nested dicts and lists holding arrays) as JSON-ready data, its arrays' bytes
+    appended to `payload` (a `Payload`) as they are: float64 or int64, little-endian."""
+    if isinstance(case, np.ndarray):
+        if case.dtype.name not in WIRE_DTYPES:
+            raise ProtocolError(
+                f"a case's arrays must be one of {(*WIRE_DTYPES,)}, not {case.dtype}"
+            )
+        return payload.add(case, dtype=case.dtype.name)
+    if isinstance(case, dict):
+        return {key: encode_case(value, payload) for key, value in case.items()}
+    if isinstance(case, (list, tuple)):
+        return [encode_case(value, payload) for value in case]
+    return case
+
+
+def decode_case(data, payload):
+    """Inverse of `encode_case` for the judge's own, well-formed requests: each array a view of
+    `payload` (a bytearray: writable, as the case's own arrays were)."""
+    if isinstance(data, dict):
+        if set(data) == {"dtype", "shape", "at"}:
+            return payload_array(data, payload, dtypes=tuple(WIRE_DTYPES))
+        return {key: decode_case(value, payload) for key, value in data.items()}
+    if isinstance(data, list):
+        return [decode_case(value, payload) for value in data]
+    return data
+
+
+def payload_array(obj, payload, dtypes=("float64",)):
+    """The array `obj` describes inside `payload`, refusing anything but an exact description of
+    an array of one of `dtypes` (little-endian)."""
     if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "at"}:
         raise ProtocolError(f"expected an array (dtype, shape, at), got {type(obj).__name__}")
     shape, at = obj["shape"], obj["at"]
-    if obj["dtype"] != "float64":
-        raise ProtocolError(f"array dtype must be float64, got {reprlib.repr(obj['dtype'])}")
+    if not isinstance(obj["dtype"], str) or obj["dtype"] not in dtypes:
+        raise ProtocolError(
+            f"array dtype must be one of {dtypes}, got {reprlib.repr(obj['dtype'])}"
+        )
     _check_shape(shape)
-    size = int(np.prod(shape, dtype=np.int64)) * 8
-    if type(at) is not int or at < 0 or at + size > len(payload):
+    dtype = WIRE_DTYPES[obj["dtype"]]
+    count = math.prod(shape)
+    if type(at) is not int or at < 0 or at + count * dtype.itemsize > len(payload):
         raise ProtocolError(
             f"array of shape {shape} at byte {reprlib.repr(at)} lies outside the answer"
         )
-    return np.frombuffer(payload, dtype="<f8", count=size // 8, offset=at).reshape(tuple(shape))
+    return np.frombuffer(payload, dtype=dtype, count=count, offset=at).reshape(tuple(shape))
 
 
 def describe(error):
@@ -217,7 +207,7 @@ def answer(compute, modules, request):
     results, payload = [], Payload()
     for case in request["cases"]:
         try:
-            outcome = compute.evaluate(modules, decode_case(case))
+            outcome = compute.evaluate(modules, decode_case(case, request["payload"]))
             results.append(
                 {
                     "value": payload.add(outcome["value"]),
@@ -363,9 +353,9 @@ def _relay(read_end, pid, handle, poll_seconds=0.05):
 def _read_request(request_fd):
     """One request, read by the check's own fork: the worker itself never holds a case's inputs
     or a hand-in's code, so no later fork can find them in its memory (the judge sends a request
-    only after the last answer). A request is a JSON line; a check's first one names the
-    hand-in's modules with the sizes of their marshalled code, which follows the line, in that
-    order: {name: code}."""
+    only after the last answer). A request is a JSON line, then the bytes it announces: a check's
+    first one the hand-in's modules' marshalled code ({name: size} under "code", in that order),
+    then each the raw bytes of its cases' arrays ("payload": their size; see `encode_case`)."""
     data = b""
     while b"\n" not in data:
         chunk = os.read(request_fd, 1 << 20)
@@ -375,15 +365,17 @@ def _read_request(request_fd):
     end = data.index(b"\n") + 1
     request = json.loads(data[:end])
     sizes = request.get("code", {})
-    code = bytearray(data[end:])
-    while len(code) < sum(sizes.values()):
-        chunk = os.read(request_fd, sum(sizes.values()) - len(code))
+    code_size = sum(sizes.values())
+    rest = bytearray(data[end:])
+    while len(rest) < code_size + request["payload"]:
+        chunk = os.read(request_fd, code_size + request["payload"] - len(rest))
         if not chunk:
             return None
-        code += chunk
+        rest += chunk
     at = 0
     for name, size in sizes.items():
-        sizes[name], at = bytes(code[at : at + size]), at + size
+        sizes[name], at = bytes(rest[at : at + size]), at + size
+    request["payload"] = memoryview(rest)[code_size:]  # the cases' arrays are views of it
     return request
 
 
@@ -716,7 +708,16 @@ def load_compute(path):
     return module
 
 
-def serve(pipes, scratch_dir, compute, module_names, open_files):
+def intern_names(names):
+    """The strings `names` (the given code's identifiers), interned: the worker keeps them, so a
+    fork loading a hand-in's code finds nearly every name already interned. Each name new to the
+    worker is written into the table of interned strings, a page of it copied in every fork;
+    enough of them make that table grow, and the old one, freed amid the worker's pages, is where
+    the fork's arrays then go, copied 4 kB at a time (hundreds of faults a check)."""
+    return [sys.intern(name) for name in names]
+
+
+def serve(pipes, scratch_dir, compute, module_names, open_files, given_names=()):
     """Run each check in a fresh fork until the judge closes the request pipe.
 
     A check's fork first runs the hand-in's modules from the code its first request carries:
@@ -757,6 +758,7 @@ def serve(pipes, scratch_dir, compute, module_names, open_files):
             request = _read_request(request_fd)
 
     state = worker_state(pipes)
+    interned = intern_names(given_names)  # noqa: F841 (kept for good)
     ready_for_forks()
     guard_worker()
     _send(notice_fd, {"ready": True})
@@ -792,4 +794,5 @@ if __name__ == "__main__":
         load_compute(sys.argv[6]),
         sys.argv[7].split(","),
         int(sys.argv[9]),
+        sys.argv[10].split(","),
     )

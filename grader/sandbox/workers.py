@@ -12,7 +12,9 @@ import resource
 import shutil
 import subprocess
 import sys
+import types
 from dataclasses import dataclass
+from pathlib import Path
 
 from base.paths import COURSE_ROOT
 from grader.sandbox import cgroup
@@ -42,6 +44,26 @@ WORKER_ENV = {
     "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432"
     ":glibc.malloc.trim_threshold=134217728",
 }
+
+
+@functools.cache
+def given_names(release_dir, files):
+    """The identifiers of the code students were given (`files` in `release_dir`, those there),
+    which the worker interns before its first fork (see `worker.intern_names`)."""
+    names, codes = set(), []
+    for name in files:
+        path = Path(release_dir) / name
+        if path.is_file():
+            codes.append(compile(path.read_bytes(), name, "exec", dont_inherit=True))
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names, code.co_varnames, code.co_cellvars, code.co_freevars)
+        for constant in code.co_consts:
+            if isinstance(constant, types.CodeType):
+                codes.append(constant)
+            elif isinstance(constant, str) and constant.isidentifier():
+                names.add(constant)
+    return tuple(sorted(names))
 
 
 def _apply_limits(limits, group=None, account=None):
@@ -133,6 +155,7 @@ class Sandbox:
             ",".join(assignment.modules),
             str(self.process_limit(limits)),
             str(limits.open_files),
+            ",".join(given_names(assignment.release_dir, assignment.files)),
         ]
 
     def start(self, scratch_dir, pipes, limits, assignment):

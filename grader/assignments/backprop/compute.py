@@ -37,7 +37,7 @@ OPERATIONS = {
 }
 
 
-def weyl_sequence(count, step=np.sqrt(2.0) % 1.0):
+def weyl_sequence(count, step=2**0.5 - 1):
     """`count` numbers spread evenly over [-1, 1), neighbours far apart (a Weyl sequence): as varied
     as random draws for testing a gradient, and cheaper."""
     points = np.arange(count, dtype=np.float64)
