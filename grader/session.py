@@ -38,6 +38,9 @@ from grader.submission import Unusable
 
 # an answer's JSON line is a few kB; json.loads of a forged one costs ~50 times its size
 MAX_LINE_BYTES = 1 << 20
+# how much is read at a time while an answer's line is not whole: the payload after the line,
+# megabytes, goes straight into its own array instead (see `_receive_answer`)
+LINE_READ_BYTES = 1 << 16
 # how long a worker may take to start (numpy loaded, nothing of a hand-in yet): the grader's
 # time, not a hand-in's
 START_SECONDS = 60
@@ -418,7 +421,7 @@ class Worker:
         the answer's line. Never past the payload's end: bytes after an answer stay in the pipe,
         where `_no_stray_answer` finds them."""
         if self.header is None:
-            self._receive(self.response_fd, self.buffer)
+            self._receive(self.response_fd, self.buffer, LINE_READ_BYTES)
             return
         header, payload, arrived = self.header
         count = os.readv(self.response_fd, [memoryview(payload)[arrived:]])
@@ -463,8 +466,8 @@ class Worker:
             raise self._timeout()
         return readable
 
-    def _receive(self, fd, buffer):
-        chunk = os.read(fd, 1 << 20)
+    def _receive(self, fd, buffer, size=LINE_READ_BYTES):
+        chunk = os.read(fd, size)
         if not chunk:
             raise self._stopped()
         buffer += chunk

@@ -176,6 +176,43 @@ def test_reports_do_not_load_a_plotting_library():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_compiled_templates_are_reused_while_their_text_is_unchanged(tmp_path, monkeypatch):
+    """Compiling the templates is most of a small class's page time: a run keeps them compiled,
+    the next loads them (and renders the same page), a broken cache file costs only a compile."""
+    from jinja2 import Environment
+
+    from grader.outputs import pages
+
+    cache = pages.CompiledTemplates(str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    first = pages.TEMPLATES.overlay(bytecode_cache=cache)
+    page = first.get_template("feedback.html").render(
+        assignment="backprop", result=RESULTS[1], summary="s"
+    )
+    kept = sorted((tmp_path / "cache").iterdir())
+    assert kept
+    compiled = []
+    monkeypatch.setattr(Environment, "_compile", lambda *args: compiled.append(args) or None)
+    again = pages.TEMPLATES.overlay(bytecode_cache=cache)
+    assert (
+        again.get_template("feedback.html").render(
+            assignment="backprop", result=RESULTS[1], summary="s"
+        )
+        == page
+        and not compiled
+    )
+    monkeypatch.undo()
+    for file in kept:
+        file.write_bytes(file.read_bytes()[:40])  # cut short
+    broken = pages.TEMPLATES.overlay(bytecode_cache=cache)
+    assert (
+        broken.get_template("feedback.html").render(
+            assignment="backprop", result=RESULTS[1], summary="s"
+        )
+        == page
+    )
+
+
 def test_reports_leave_no_temporary_files(out):
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert [name for name in written if name.endswith(".tmp") or "/." in name] == []
