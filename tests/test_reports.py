@@ -7,12 +7,14 @@ import shutil
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from grader.checking import CheckResult
 from grader.outputs.gradebook import NOT_WRITABLE
 from grader.outputs.pages import class_report_page, feedback_page, histogram, write_pages
+from grader.outputs.template_cache import compiled_templates
 from grader.run import SubmissionResult
 
 HOSTILE = "eve <img src=x onerror=alert(1)>"
@@ -183,13 +185,12 @@ def test_compiled_templates_are_reused_while_their_text_is_unchanged(tmp_path, m
 
     from grader.outputs import pages
 
-    cache = pages.CompiledTemplates(str(tmp_path / "cache"))
-    (tmp_path / "cache").mkdir()
+    cache = compiled_templates(pages.OPTIONS, home=tmp_path)
     first = pages.TEMPLATES.overlay(bytecode_cache=cache)
     page = first.get_template("feedback.html").render(
         assignment="backprop", result=RESULTS[1], summary="s"
     )
-    kept = sorted((tmp_path / "cache").iterdir())
+    kept = sorted(Path(cache.directory).iterdir())
     assert kept
     compiled = []
     monkeypatch.setattr(Environment, "_compile", lambda *args: compiled.append(args) or None)
@@ -211,6 +212,24 @@ def test_compiled_templates_are_reused_while_their_text_is_unchanged(tmp_path, m
         )
         == page
     )
+
+
+def test_compiled_templates_stay_in_a_private_folder_named_after_the_options(tmp_path):
+    """Code compiled with other options (autoescape off) must never render these pages, and a
+    folder someone else could write to, or a link planted where the folder goes, is no cache."""
+    from grader.outputs.pages import OPTIONS
+
+    folder = Path(compiled_templates(OPTIONS, home=tmp_path).directory)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and folder.parent.parent == tmp_path
+    unescaped = Path(compiled_templates({**OPTIONS, "autoescape": False}, home=tmp_path).directory)
+    assert unescaped != folder
+    os.chmod(folder, 0o770)
+    assert compiled_templates(OPTIONS, home=tmp_path) is None
+    shutil.rmtree(folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    folder.symlink_to(elsewhere)
+    assert compiled_templates(OPTIONS, home=tmp_path) is None
 
 
 def test_reports_leave_no_temporary_files(out):

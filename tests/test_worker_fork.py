@@ -18,7 +18,14 @@ import pytest
 from handins import BACKPROP, SEED
 
 from grader.sandbox import Limits, Sandbox
-from grader.sandbox.worker import SYSCALLS, _read_request, in_a_fork, process_guard, waiting_bytes
+from grader.sandbox.worker import (
+    SYSCALLS,
+    _read_request,
+    decode_case,
+    in_a_fork,
+    process_guard,
+    waiting_bytes,
+)
 
 
 @pytest.fixture
@@ -293,6 +300,39 @@ print(gc.get_freeze_count(), before, top, above % huge, sum(b & 1 for b in resid
     assert offset == 0 and resident_pages == 0
 
 
+def test_a_heap_that_had_to_grow_elsewhere_is_left_whole(tmp_path):
+    """Where the break cannot move (a mapping just above it), glibc grows its heap elsewhere, and
+    the break no longer marks the end of its free top: nothing the worker holds may be given back
+    to the kernel then."""
+    from grader.sandbox.workers import WORKER_ENV
+
+    script = """\
+import ctypes, mmap, sys
+sys.path.insert(0, sys.argv[1])
+import numpy
+from worker import ready_for_forks
+libc = ctypes.CDLL(None)
+libc.sbrk.restype, libc.sbrk.argtypes = ctypes.c_void_p, [ctypes.c_ssize_t]
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t] + [ctypes.c_int] * 3 + [ctypes.c_long]
+above = (libc.sbrk(0) + (1 << 20)) & ~4095
+flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x100000  # MAP_FIXED_NOREPLACE
+assert libc.mmap(above, 4096, 0, flags, -1, 0) == above
+kept = [bytes(range(256)) * 64 for _ in range(2000)]  # 32 MB the worker holds, in that heap
+before = hash(b"".join(kept))
+ready_for_forks()
+print(hash(b"".join(kept)) == before, float(numpy.arange(10.0).sum()))
+"""
+    folder = os.path.dirname(sys.modules[process_guard.__module__].__file__)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, folder],
+        env={**os.environ, **WORKER_ENV},
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stdout.split()) == (0, ["True", "45.0"]), done.stderr[-2000:]
+
+
 def test_the_worker_interns_the_given_codes_names_so_a_fork_loading_a_hand_in_adds_none(tmp_path):
     """A fork that interns new names writes to the worker's table of them (and may make it grow):
     after `intern_names`, loading the release's code (what a hand-in keeps) finds every name it
@@ -350,8 +390,8 @@ def test_every_call_the_guard_names_has_a_number_where_the_machine_has_it(machin
 def test_a_request_carries_the_hand_in_code_and_its_arrays_after_its_line_read_to_the_last_byte():
     """Marshalled code and raw arrays hold newlines and arrive in pieces; a fork reads exactly its
     request."""
-    code = {"toolbox": b"\x00line\nbreaks\n" * 5000, "nn": b"\n\xff" * 300}
-    arrays = np.linspace(0, 1, 9000).tobytes() + b"\n"
+    code = {"toolbox": b"\x00line\nbreaks\n" * 5000 + b"odd", "nn": b"\n\xff" * 300}
+    arrays = np.linspace(0, 1, 9000).tobytes()
     sizes = {name: len(data) for name, data in code.items()}
     line = json.dumps({"id": 1, "code": sizes, "payload": len(arrays)})
     sent = line.encode() + b"\n" + b"".join(code.values()) + arrays
@@ -367,7 +407,10 @@ def test_a_request_carries_the_hand_in_code_and_its_arrays_after_its_line_read_t
     request = _read_request(read_end)
     writer.join()
     try:
-        assert bytes(request.pop("payload")) == arrays
+        payload = request.pop("payload")
+        assert bytes(payload) == arrays
+        # after code of any length, the arrays still start aligned
+        assert decode_case({"dtype": "float64", "shape": [9000], "at": 0}, payload).flags.aligned
         assert request == {"id": 1, "code": code}
         assert waiting_bytes(read_end) == 0
     finally:

@@ -10,7 +10,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from grader.outputs.gradebook import (
     NOT_WRITABLE,
@@ -21,41 +21,18 @@ from grader.outputs.gradebook import (
     write_atomically,
     write_student_file,
 )
+from grader.outputs.template_cache import compiled_templates
 
-
-class CompiledTemplates(FileSystemBytecodeCache):
-    """The templates as jinja compiled them, kept between runs in jinja's own folder for this user
-    (mode 0700, checked) and used only while each template's text is unchanged: compiling them
-    costs a run 50 ms. A cache that cannot be read or written is no cache, never a failed page."""
-
-    def load_bytecode(self, bucket):
-        try:
-            super().load_bytecode(bucket)
-        except Exception:  # a file cut short or of another Python: compiled afresh
-            bucket.reset()
-
-    def dump_bytecode(self, bucket):
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
-
-
-def compiled_templates():
-    """The cache of compiled templates, or None where jinja finds no safe folder for it."""
-    try:
-        return CompiledTemplates()
-    except (OSError, RuntimeError):
-        return None
-
-
+OPTIONS = {
+    "autoescape": True,
+    "undefined": StrictUndefined,  # a misspelt name fails the tests instead of leaving a blank
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+}
 TEMPLATES = Environment(
     loader=PackageLoader("grader.outputs"),
-    bytecode_cache=compiled_templates(),
-    autoescape=True,
-    undefined=StrictUndefined,  # a misspelt name fails the tests instead of leaving a blank
-    trim_blocks=True,
-    lstrip_blocks=True,
+    bytecode_cache=compiled_templates(OPTIONS),
+    **OPTIONS,
 )
 TEMPLATES.filters.update(
     listed=listed_id,

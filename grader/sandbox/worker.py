@@ -7,7 +7,8 @@ The judge starts this file as a script, only ever inside `grader.sandbox`:
 
 It loads numpy and the assignment's COMPUTE_FILE (what its cases compute, e.g.
 `grader/assignments/backprop/compute.py`) once, then answers requests (one JSON
-line each on REQUEST_FD, the raw bytes of its arrays after it: see `encode_case`)
+line each on REQUEST_FD, then the hand-in's code if it starts a check, then the raw
+bytes of the request's arrays: see `_read_request`)
 with one message each on RESPONSE_FD: a JSON line and the raw float64 bytes of the
 arrays it describes (see `Payload`). Each check's requests are read and answered by
 a fresh fork, which runs the student's MODULES (comma-separated, e.g. `toolbox,nn`)
@@ -84,8 +85,9 @@ def _check_shape(shape):
 
 
 class Payload:
-    """The raw bytes of an answer's arrays, which follow its JSON line: a large case's gradients are
-    megabytes, and base64 inside JSON would cost the judge several times their size to read."""
+    """The raw bytes of the arrays of a message (an answer, or a request: see `encode_case`),
+    which follow its JSON line: a large case's gradients are megabytes, and base64 inside JSON
+    would cost the judge several times their size to read."""
 
     def __init__(self):
         self.chunks, self.size = [], 0
@@ -375,7 +377,9 @@ def _read_request(request_fd):
     at = 0
     for name, size in sizes.items():
         sizes[name], at = bytes(rest[at : at + size]), at + size
-    request["payload"] = memoryview(rest)[code_size:]  # the cases' arrays are views of it
+    # the cases' arrays are views of it: copied to a buffer of its own, so that they start
+    # aligned (the code before them has any length)
+    request["payload"] = bytearray(memoryview(rest)[code_size:])
     return request
 
 
@@ -604,8 +608,9 @@ def _heap_top_on_a_fresh_huge_page(libc, spare_kb=64, madv_dontneed=4):
     fork, which copies it 4 kB at a time as it writes (a fault each, hundreds a check); a fresh
     huge page costs one fault. The rest of the page the top started in is set aside for good,
     but for `spare_kb` freed below it, which the worker's own allocations between checks take
-    from then on: they would otherwise come from the top and write its first huge page. The
-    top's header, which the worker writes, lands 64 bytes below the boundary."""
+    from then on: they would otherwise come from the top and write its first huge page. Nothing
+    is given back unless the free top is seen where it must be: the heap's last chunk, 64 bytes
+    below the boundary, running up to the break at the end of the heap's mapping."""
     import ctypes
 
     class MallInfo2(ctypes.Structure):
@@ -620,10 +625,32 @@ def _heap_top_on_a_fresh_huge_page(libc, spare_kb=64, madv_dontneed=4):
     huge, end = huge_page_bytes(), libc.sbrk(0)
     top = end - libc.mallinfo2().keepcost  # the free top is the heap's last chunk, up to the break
     boundary = -(-(top + 4096) // huge) * huge
-    if boundary + huge < end:  # room above it for a fork's first arrays
+    if boundary + huge < end and _heap_ends_at(end, top):
         libc.malloc(boundary - 64 - top - 8)  # a chunk ending 64 bytes below it (8: size field)
-        libc.madvise(boundary, end - boundary, madv_dontneed)  # free top: no data of malloc's
+        top = libc.sbrk(0) - libc.mallinfo2().keepcost
+        size_field = ctypes.c_size_t.from_address(top + 8).value  # the top's size, "in use" bit
+        if libc.sbrk(0) == end and top == boundary - 64 and size_field == (end - top) | 1:
+            libc.madvise(boundary, end - boundary, madv_dontneed)  # free top: no data of malloc's
     libc.free(spare)  # not next to the top, so kept apart from it
+
+
+def _heap_ends_at(end, start):
+    """Whether the heap's mapping (one or more adjacent [heap] areas) runs from `start` or before
+    to exactly `end`: glibc grows its heap elsewhere when the break cannot move, and then its top
+    is not where the break says."""
+    areas = []
+    try:
+        with open("/proc/self/maps", encoding="ascii") as maps:
+            for line in maps:
+                if line.rstrip().endswith("[heap]"):
+                    low, high = (int(bound, 16) for bound in line.split()[0].split("-"))
+                    areas.append([low, high])
+    except (OSError, ValueError):
+        return False
+    for area, after in zip(areas, areas[1:]):
+        if area[1] == after[0]:
+            after[0] = area[0]  # adjacent: one stretch
+    return any(low <= start and high == end for low, high in areas)
 
 
 def huge_page_bytes(path="/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"):
