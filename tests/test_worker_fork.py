@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from handins import BACKPROP, SEED
 
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.sandbox.worker import (
     SYSCALLS,
     _read_request,
@@ -257,15 +257,18 @@ def test_nothing_a_check_writes_passes_through_the_workers_memory(tmp_path):
         session.close()
 
 
-def test_forks_start_from_frozen_objects_and_a_heap_top_nobody_wrote(tmp_path):
+@pytest.mark.parametrize("sandbox", ["process", "bubblewrap"])
+def test_forks_start_from_frozen_objects_and_a_heap_top_nobody_wrote(sandbox):
     """What keeps a check's page faults few: no collection walks the worker's objects, and its
     large arrays come from heap the worker never touched (glibc's mallinfo2 counts it), starting
-    on a huge page of their own, which the worker has not written either (its resident pages)."""
+    on a huge page of their own, which the worker has not written either (its resident pages).
+    Inside bubblewrap too, where the worker has no /proc to look at."""
+    from grader.sandbox.bubblewrap import INSIDE, PYTHON, bwrap_prefix
     from grader.sandbox.workers import WORKER_ENV
 
     script = """\
 import ctypes, gc, sys
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = sys.argv[1:]
 from worker import huge_page_bytes, ready_for_forks
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
@@ -286,13 +289,17 @@ above = end - top + 64
 libc.mincore(above, end - above, resident)
 print(gc.get_freeze_count(), before, top, above % huge, sum(b & 1 for b in resident.raw[:-1]))
 """
-    folder = os.path.dirname(sys.modules[process_guard.__module__].__file__)
+    if sandbox == "process":
+        folder = os.path.dirname(sys.modules[process_guard.__module__].__file__)
+        command = [sys.executable, "-I", "-c", script, folder]
+    elif not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    else:
+        settings = [arg for name, value in WORKER_ENV.items() for arg in ("--setenv", name, value)]
+        inside = [INSIDE["lib"], os.path.dirname(INSIDE["script"])]
+        command = [*bwrap_prefix(None, 1), *settings, PYTHON, "-I", "-S", "-c", script, *inside]
     done = subprocess.run(
-        [sys.executable, "-I", "-c", script, folder],
-        env={**os.environ, **WORKER_ENV},
-        capture_output=True,
-        text=True,
-        check=True,
+        command, env={**os.environ, **WORKER_ENV}, capture_output=True, text=True, check=True
     )
     frozen, top_before, top_after, offset, resident_pages = map(int, done.stdout.split())
     assert frozen > 1000

@@ -609,8 +609,9 @@ def _heap_top_on_a_fresh_huge_page(libc, spare_kb=64, madv_dontneed=4):
     huge page costs one fault. The rest of the page the top started in is set aside for good,
     but for `spare_kb` freed below it, which the worker's own allocations between checks take
     from then on: they would otherwise come from the top and write its first huge page. Nothing
-    is given back unless the free top is seen where it must be: the heap's last chunk, 64 bytes
-    below the boundary, running up to the break at the end of the heap's mapping."""
+    is given back unless the free top is seen where it must be: a chunk 64 bytes below the
+    boundary whose size field says it runs up to the break (glibc grows its heap elsewhere when
+    the break cannot move, and then the break says nothing of where its top is)."""
     import ctypes
 
     class MallInfo2(ctypes.Structure):
@@ -621,36 +622,33 @@ def _heap_top_on_a_fresh_huge_page(libc, spare_kb=64, madv_dontneed=4):
     libc.mallinfo2.restype = MallInfo2
     libc.sbrk.restype, libc.sbrk.argtypes = ctypes.c_void_p, [ctypes.c_ssize_t]
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+
+    def top_seen(expected_start=None):
+        """The free top's start where its size field (read only once its page is known to be
+        mapped) agrees with mallinfo2, and the break, else None."""
+        end = libc.sbrk(0)
+        start = end - libc.mallinfo2().keepcost
+        if expected_start not in (None, start) or not _mapped(libc, start + 8):
+            return None
+        return start if ctypes.c_size_t.from_address(start + 8).value == (end - start) | 1 else None
+
     spare = libc.malloc(spare_kb << 10)
-    huge, end = huge_page_bytes(), libc.sbrk(0)
-    top = end - libc.mallinfo2().keepcost  # the free top is the heap's last chunk, up to the break
-    boundary = -(-(top + 4096) // huge) * huge
-    if boundary + huge < end and _heap_ends_at(end, top):
-        libc.malloc(boundary - 64 - top - 8)  # a chunk ending 64 bytes below it (8: size field)
-        top = libc.sbrk(0) - libc.mallinfo2().keepcost
-        size_field = ctypes.c_size_t.from_address(top + 8).value  # the top's size, "in use" bit
-        if libc.sbrk(0) == end and top == boundary - 64 and size_field == (end - top) | 1:
-            libc.madvise(boundary, end - boundary, madv_dontneed)  # free top: no data of malloc's
+    huge, end, top = huge_page_bytes(), libc.sbrk(0), top_seen()
+    if top is not None:
+        boundary = -(-(top + 4096) // huge) * huge
+        if boundary + huge < end:
+            libc.malloc(boundary - 64 - top - 8)  # a chunk ending 64 bytes below it (8: size)
+            if libc.sbrk(0) == end and top_seen(boundary - 64) is not None:
+                libc.madvise(boundary, end - boundary, madv_dontneed)  # no data of malloc's
     libc.free(spare)  # not next to the top, so kept apart from it
 
 
-def _heap_ends_at(end, start):
-    """Whether the heap's mapping (one or more adjacent [heap] areas) runs from `start` or before
-    to exactly `end`: glibc grows its heap elsewhere when the break cannot move, and then its top
-    is not where the break says."""
-    areas = []
-    try:
-        with open("/proc/self/maps", encoding="ascii") as maps:
-            for line in maps:
-                if line.rstrip().endswith("[heap]"):
-                    low, high = (int(bound, 16) for bound in line.split()[0].split("-"))
-                    areas.append([low, high])
-    except (OSError, ValueError):
-        return False
-    for area, after in zip(areas, areas[1:]):
-        if area[1] == after[0]:
-            after[0] = area[0]  # adjacent: one stretch
-    return any(low <= start and high == end for low, high in areas)
+def _mapped(libc, address, page=4096):
+    """Whether `address` lies in mapped memory (mincore fails on a page that is not)."""
+    import ctypes
+
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    return libc.mincore(address - address % page, page, ctypes.create_string_buffer(1)) == 0
 
 
 def huge_page_bytes(path="/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"):
