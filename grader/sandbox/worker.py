@@ -643,10 +643,11 @@ def _heap_top_on_a_fresh_huge_page(libc, spare_kb=64, madv_dontneed=4):
     libc.free(spare)  # not next to the top, so kept apart from it
 
 
-def _mapped(libc, address, page=4096):
+def _mapped(libc, address):
     """Whether `address` lies in mapped memory (mincore fails on a page that is not)."""
     import ctypes
 
+    page = os.sysconf("SC_PAGE_SIZE")
     libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
     return libc.mincore(address - address % page, page, ctypes.create_string_buffer(1)) == 0
 
