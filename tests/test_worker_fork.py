@@ -377,6 +377,13 @@ print(sorted(missing))
     assert done.stdout.strip() == "[]"
     command = Sandbox("process", False).command(tmp_path, (3, 4, 5), Limits(), BACKPROP)
     assert command[-1] == ",".join(names)
+    (tmp_path / "release").mkdir()
+    (tmp_path / "release" / "toolbox.py").write_text("def broken(:\n")
+    (tmp_path / "release" / "nn.py").write_text("def helper(layer):\n    return layer\n")
+    assert given_names(tmp_path / "release", ("toolbox.py", "nn.py", "gone.py")) == (
+        "helper",
+        "layer",
+    )
 
 
 @pytest.mark.parametrize("machine", sorted(SYSCALLS))

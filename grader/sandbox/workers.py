@@ -48,13 +48,16 @@ WORKER_ENV = {
 
 @functools.cache
 def given_names(release_dir, files):
-    """The identifiers of the code students were given (`files` in `release_dir`, those there),
-    which the worker interns before its first fork (see `worker.intern_names`)."""
+    """The identifiers of the code students were given (`files` in `release_dir`, those there
+    that compile), which the worker interns before its first fork (see `worker.intern_names`):
+    only a saving, so a file that cannot be read is no reason to stop."""
     names, codes = set(), []
     for name in files:
-        path = Path(release_dir) / name
-        if path.is_file():
-            codes.append(compile(path.read_bytes(), name, "exec", dont_inherit=True))
+        try:
+            code = compile((Path(release_dir) / name).read_bytes(), name, "exec", dont_inherit=True)
+            codes.append(code)
+        except (OSError, SyntaxError, ValueError):
+            pass
     while codes:
         code = codes.pop()
         names.update(code.co_names, code.co_varnames, code.co_cellvars, code.co_freevars)
