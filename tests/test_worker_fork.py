@@ -307,6 +307,17 @@ print(gc.get_freeze_count(), before, top, above % huge, sum(b & 1 for b in resid
     assert offset == 0 and resident_pages == 0
 
 
+def test_the_heap_check_reads_only_memory_it_knows_is_mapped():
+    import ctypes
+
+    from grader.sandbox.worker import _mapped
+
+    libc = ctypes.CDLL(None)
+    kept = bytearray(64)
+    assert _mapped(libc, ctypes.addressof(ctypes.c_char.from_buffer(kept)))
+    assert not _mapped(libc, 8)  # the first page is never mapped
+
+
 def test_a_heap_that_had_to_grow_elsewhere_is_left_whole(tmp_path):
     """Where the break cannot move (a mapping just above it), glibc grows its heap elsewhere, and
     the break no longer marks the end of its free top: nothing the worker holds may be given back
