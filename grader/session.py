@@ -421,7 +421,7 @@ class Worker:
         the answer's line. Never past the payload's end: bytes after an answer stay in the pipe,
         where `_no_stray_answer` finds them."""
         if self.header is None:
-            self._receive(self.response_fd, self.buffer, LINE_READ_BYTES)
+            self._receive(self.response_fd, self.buffer)
             return
         header, payload, arrived = self.header
         count = os.readv(self.response_fd, [memoryview(payload)[arrived:]])
