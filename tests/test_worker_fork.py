@@ -262,7 +262,8 @@ def test_forks_start_from_frozen_objects_and_a_heap_top_nobody_wrote(sandbox):
     """What keeps a check's page faults few: no collection walks the worker's objects, and its
     large arrays come from heap the worker never touched (glibc's mallinfo2 counts it), starting
     on a huge page of their own, which the worker has not written either (its resident pages).
-    Inside bubblewrap too, where the worker has no /proc to look at."""
+    Inside bubblewrap too, where the worker has no /proc to look at; and whatever freed chunks
+    the worker's heap holds below its top."""
     from grader.sandbox.bubblewrap import INSIDE, PYTHON, bwrap_prefix
     from grader.sandbox.workers import WORKER_ENV
 
@@ -277,6 +278,8 @@ libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
 libc.sbrk.restype = ctypes.c_void_p
 libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+hole, kept = bytearray(4 << 20), bytearray(4096)  # a freed chunk below the top, kept apart
+del hole
 before = libc.mallinfo2().keepcost
 freed = bytearray(8 << 20)  # the worker's own temporaries, written and given back to the top
 del freed

@@ -611,13 +611,14 @@ def _heap_top_on_a_fresh_huge_page(libc, spare_kb=64, madv_dontneed=4):
     from then on: they would otherwise come from the top and write its first huge page. Nothing
     is given back unless the free top is seen where it must be: a chunk 64 bytes below the
     boundary whose size field says it runs up to the break (glibc grows its heap elsewhere when
-    the break cannot move, and then the break says nothing of where its top is)."""
+    the break cannot move, and then the break says nothing of where its top is). The chunk that
+    fills the gap is larger than all the free memory outside the top: malloc would carve a
+    smaller one from a freed chunk elsewhere (the worker's temporaries), and the top not move."""
     import ctypes
 
     class MallInfo2(ctypes.Structure):
-        _fields_ = [(name, ctypes.c_size_t) for name in "abcdefghi"] + [
-            ("keepcost", ctypes.c_size_t)
-        ]
+        names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+        _fields_ = [(name, ctypes.c_size_t) for name in names.split()]
 
     libc.mallinfo2.restype = MallInfo2
     libc.sbrk.restype, libc.sbrk.argtypes = ctypes.c_void_p, [ctypes.c_ssize_t]
@@ -635,7 +636,9 @@ def _heap_top_on_a_fresh_huge_page(libc, spare_kb=64, madv_dontneed=4):
     spare = libc.malloc(spare_kb << 10)
     huge, end, top = huge_page_bytes(), libc.sbrk(0), top_seen()
     if top is not None:
-        boundary = -(-(top + 4096) // huge) * huge
+        info = libc.mallinfo2()
+        free_elsewhere = info.fordblks - info.keepcost  # fordblks counts the top too
+        boundary = -(-(top + free_elsewhere + 4096) // huge) * huge
         if boundary + huge < end:
             libc.malloc(boundary - 64 - top - 8)  # a chunk ending 64 bytes below it (8: size)
             if libc.sbrk(0) == end and top_seen(boundary - 64) is not None:
