@@ -306,7 +306,8 @@ print(gc.get_freeze_count(), before, top, above % huge, sum(b & 1 for b in resid
     )
     frozen, top_before, top_after, offset, resident_pages = map(int, done.stdout.split())
     assert frozen > 1000
-    assert top_after - top_before >= 25 << 20
+    # 30 MB grown, less the chunk that fills up to a huge page: larger than the freed chunks
+    assert top_after - top_before >= 20 << 20
     assert offset == 0 and resident_pages == 0
 
 
