@@ -278,8 +278,9 @@ libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
 libc.sbrk.restype = ctypes.c_void_p
 libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-hole, kept = bytearray(4 << 20), bytearray(4096)  # a freed chunk below the top, kept apart
-del hole
+hole = bytearray(4 << 20)
+kept = bytearray(1 << 20)  # more than any freed chunk: from the top, so the hole stays apart
+del hole  # a freed chunk below the top, larger than any gap up to a huge page
 before = libc.mallinfo2().keepcost
 freed = bytearray(8 << 20)  # the worker's own temporaries, written and given back to the top
 del freed
