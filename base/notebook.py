@@ -2,6 +2,7 @@
 
 import copy
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,17 +80,25 @@ def execute(notebook, workdir, timeout=120, **options):
     """Run every cell with `workdir` as the current directory; raises on the first error.
 
     `options` go to nbclient's NotebookClient, e.g. allow_errors=True to run every cell.
+    The kernel talks over Unix sockets in a folder of its own, not TCP ports: a free port
+    picked for one kernel can be taken by another starting beside it (two test processes,
+    two instructors on one server), and that kernel then never answers.
     """
-    from nbclient import (
-        NotebookClient,
-    )  # here, not at the top: grading reads notebooks but never runs one
+    # here, not at the top: grading reads notebooks but never runs one
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
 
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(workdir)}},
-        **options,
-    )
-    client.execute()
+    with tempfile.TemporaryDirectory(prefix="course-kernel-") as sockets:
+        manager = KernelManager(
+            kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "socket")
+        )
+        client = NotebookClient(
+            notebook,
+            km=manager,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(workdir)}},
+            **options,
+        )
+        client.execute()
     return notebook

@@ -18,6 +18,7 @@ from base.paths import COURSE_ROOT
 from course.sample_class import make_sample_class
 
 CONFIG = "nbgrader_config.py"
+IPC = "--KernelManager.transport=ipc"
 SETTING = re.compile(r"^c\.Autograde\.exclude_overwriting\b.*$", re.M)
 
 
@@ -61,7 +62,9 @@ def test_autograde_grades_the_students_engine_not_the_solution(
     ours.parent.mkdir(parents=True)
     ours.write_text('{"score": 0}')
 
-    nbgrader(root, "autograde", "backprop", "--create", "--force")
+    # the kernel on a Unix socket, not a TCP port another test process might take first
+    kernel = f"--KernelManager.ip={tmp_path / 'kernel'}"
+    nbgrader(root, "autograde", "backprop", "--create", "--force", IPC, kernel)
 
     assert ours.read_text() == '{"score": 0}'
     for name in FILES:

@@ -7,6 +7,7 @@ import subprocess
 import textwrap
 import tokenize
 
+import nbformat
 import pytest
 
 import toolbox_solution
@@ -161,3 +162,11 @@ def test_no_copy_of_the_solution_outside_source():
         if "\n" + region in "\n" + runnable_code(COURSE_ROOT / path)
     ]
     assert not copies, f"solution code copied outside source/ (it must live only there): {copies}"
+
+
+def test_kernels_talk_over_unix_sockets_so_parallel_runs_never_race_for_a_port(tmp_path):
+    """A TCP port picked free for one kernel can be bound by another starting beside it; that
+    kernel then never answers (seen as a 60 s timeout when two test processes ran at once)."""
+    probe = "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().transport)"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe)])
+    assert printed(execute(notebook, tmp_path).cells[0]) == "ipc\n"
