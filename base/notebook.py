@@ -85,11 +85,11 @@ def execute(notebook, workdir, timeout=120, **options):
     two instructors on one server), and that kernel then never answers.
     """
     # here, not at the top: grading reads notebooks but never runs one
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
 
     with tempfile.TemporaryDirectory(prefix="course-kernel-") as sockets:
-        manager = KernelManager(
+        manager = AsyncKernelManager(
             kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "socket")
         )
         client = NotebookClient(
