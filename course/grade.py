@@ -5,7 +5,6 @@ import os
 import secrets
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from base.nbgrader_settings import load_config
@@ -32,7 +31,14 @@ from grader.outputs import (
     write_gradebook,
     write_grades_csv,
 )
-from grader.run import find_submissions, grade_class, not_graded
+from grader.run import (
+    close_all,
+    find_submissions,
+    grade_class,
+    not_graded,
+    ready_workers,
+    start_workers,
+)
 from grader.sandbox import cgroup, checks_cannot_start_processes, choose_sandbox, positive
 
 TABLE_ROWS = 20
@@ -130,18 +136,23 @@ def refusal(args, submissions):
             f"whole {args.submitted}/ "
             "and collect again, before grading."
         )
+    return None
+
+
+def ready_to_grade(args, count):
+    """The Grading, with the checks built, and the grading slots' first workers, which start
+    meanwhile (`grader.run.start_workers`); raises what makes the class ungradable as asked."""
+    grading = grading_from(args, args.assignment, args.root)
+    workers = start_workers(grading, min(args.jobs, count))
     try:
-        # bubblewrap's trial run waits on a process: build meanwhile
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            trial = pool.submit(choose_sandbox, args.sandbox)
-            grading = grading_from(args, args.assignment, args.root)
-            prepare(grading)  # built once here, shared by every grading process
-            trial.result()
+        prepare(grading)  # built once here, shared by every grading process
+        workers = ready_workers(grading, workers)
         checks_cannot_start_processes()  # likewise tried once here
         cgroup.usable(grading.limits)
-    except (RuntimeError, FileNotFoundError, ValueError) as error:
-        return str(error)
-    return None
+    except BaseException:
+        close_all(workers)
+        raise
+    return grading, workers
 
 
 def run(args):
@@ -151,6 +162,11 @@ def run(args):
         find_submissions(args.submitted, args.assignment) if args.submitted.is_dir() else []
     )
     refused = refusal(args, submissions)
+    if not refused:
+        try:
+            grading, workers = ready_to_grade(args, len(submissions))
+        except (RuntimeError, FileNotFoundError, ValueError) as error:
+            refused = str(error)
     if refused:
         print(f"error: {refused}", file=sys.stderr)
         return 1
@@ -165,8 +181,9 @@ def run(args):
                 "not graded: "
                 f"{problem}. Rename the folder (keep the student's number) and grade again."
             )
-    grading = grading_from(args, args.assignment, args.root)  # as refusal() made it
-    graded = grade_class([s for s in submissions if s[0] not in bad_ids], grading, jobs=args.jobs)
+    graded = grade_class(
+        [s for s in submissions if s[0] not in bad_ids], grading, args.jobs, workers=workers
+    )
     by_student = {result.student_id: result for result in graded}
     results = [
         by_student.get(student) or not_graded(student, grading, bad_ids[student], NOT_WRITABLE)

@@ -6,6 +6,10 @@ checks on it directly (`grader.checking`; `pytest grader --submission` is the sa
 one hand-in). Each check runs in a fresh fork of the worker, so no hand-in shares a process,
 memory or a scratch file with another. A slot that dies (outside bubblewrap a submission can
 kill it) costs that hand-in a "grader error" row, not the class run.
+
+Under bubblewrap the slots' first workers start before the checks are built (`start_workers`):
+they load numpy on the core the builder leaves idle, and the first one's greeting is bubblewrap's
+trial run.
 """
 
 import contextlib
@@ -13,7 +17,9 @@ import functools
 import gc
 import multiprocessing
 import multiprocessing.connection
+import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -25,7 +31,7 @@ from base.text import roster_order
 from grader.cases import checks
 from grader.checking import CheckResult, check_outcome, open_session, prepare
 from grader.reading import helper_pids
-from grader.sandbox import cgroup, choose_sandbox
+from grader.sandbox import Sandbox, cgroup, choose_sandbox
 from grader.sandbox.reaper import adopt_orphans, kill_adopted
 from grader.session import Worker
 
@@ -120,12 +126,64 @@ def find_submissions(submitted_dir, assignment):
     return [(student, Path(submitted_dir) / student / assignment) for student in students]
 
 
-def _serve(connection, scratch, grading):
+def start_workers(grading, count):
+    """Up to `count` workers under bubblewrap, started now, before the checks are built: a
+    grading slot takes each (`grade_class`). None unless bubblewrap is asked for or may be
+    (`--sandbox auto`) and installed; `ready_workers` says whether it works here."""
+    if grading.sandbox == "process" or shutil.which("bwrap") is None:
+        return []
+    workers = []
+    try:
+        for _ in range(count):
+            workers.append(Worker(Sandbox("bubblewrap", True), grading.limits, grading.assignment))
+            workers[-1].start()
+    except BaseException:
+        close_all(workers)
+        raise
+    return workers
+
+
+def ready_workers(grading, workers):
+    """Decide the sandbox (`choose_sandbox`), the first worker's greeting being bubblewrap's trial
+    run; the `workers` that may grade, none if bubblewrap does not work here. Raises, having
+    stopped them, if bubblewrap was asked for and does not work."""
+    greeted = bool(workers) and workers[0].greet() is None
+    try:
+        sandbox = choose_sandbox(grading.sandbox, worker_greeted=greeted)
+    except RuntimeError:
+        close_all(workers)
+        raise
+    if greeted and sandbox.use_bwrap:
+        return workers
+    close_all(workers)
+    return []
+
+
+def close_all(workers):
+    for worker in workers:
+        worker.close()
+
+
+def kill_group(process):
+    """Kill a worker's process group (still this process's child, unreaped: its pid is its)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _serve(connection, scratch, grading, worker=None, others=()):
     """A grading slot: grade each (student_id, folder) the parent sends on one warm worker,
     until it sends None. Private copies go to `scratch`, which the parent removes even if this
-    process is killed."""
+    process is killed. `worker`, if given, was started by the parent; `others` it started are
+    other slots'."""
     tempfile.tempdir = scratch
-    worker = Worker(choose_sandbox(grading.sandbox), grading.limits, grading.assignment)
+    for other in others:
+        other.release()
+    if worker is None:
+        worker = Worker(choose_sandbox(grading.sandbox), grading.limits, grading.assignment)
+    else:
+        worker.adopt()
     try:
         for student_id, folder in iter(connection.recv, None):
             try:
@@ -200,9 +258,10 @@ def progress_bar(total, progress):
     return tqdm(total=total, desc="grading", unit="hand-in")
 
 
-def grade_class(submissions, grading, jobs=1, progress=True):
+def grade_class(submissions, grading, jobs=1, progress=True, workers=()):
     """Grade every (student_id, folder) in `jobs` forked grading processes; results in the order
-    given.
+    given. Each of the first ones takes one of `workers` (see `start_workers`); this process
+    stops and reaps them.
 
     The parent knows which hand-in each grading process has, so one that dies
     is replaced and costs only that hand-in.
@@ -217,18 +276,27 @@ def grade_class(submissions, grading, jobs=1, progress=True):
     context = multiprocessing.get_context("fork")
     waiting, idle, busy, done = list(submissions), [], {}, {}
     allowed = grading.limits.stall_seconds()
+    workers, handed = list(workers), {}  # {grading process: the worker process it was given}
 
     def start_grader():
         connection, child = context.Pipe()
         scratch = tempfile.mkdtemp(prefix="grading-")
-        process = context.Process(target=_serve, args=(child, scratch, grading), daemon=True)
+        worker = workers.pop(0) if workers else None
+        process = context.Process(
+            target=_serve, args=(child, scratch, grading, worker, tuple(workers)), daemon=True
+        )
         process.start()
         child.close()
+        if worker is not None:
+            handed[process] = worker.process
+            worker.release()
         return connection, process, scratch
 
     def stop(process, connection, scratch):
         process.kill()
         process.join()
+        if process in handed:  # its worker would outlive it: bubblewrap ends with this process
+            kill_group(handed[process])
         connection.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -290,6 +358,10 @@ def grade_class(submissions, grading, jobs=1, progress=True):
             process.join()
             connection.close()
             shutil.rmtree(scratch, ignore_errors=True)
+        close_all(workers)  # not handed to any
+        for worker_process in handed.values():  # each slot stopped its own: reap them
+            kill_group(worker_process)
+            worker_process.wait()
         gc.unfreeze()
     cgroup.sweep_stale(grading.limits)
     return [done[student_id] for student_id, _ in submissions]

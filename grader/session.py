@@ -118,6 +118,21 @@ class WorkerSession:
             self.worker.settle(self.deadline)
 
 
+class Adopted:
+    """A worker started by the process this one was forked from (see `Worker.adopt`)."""
+
+    def __init__(self, process):
+        self.pid, self.cgroup, self.stage = process.pid, process.cgroup, process.stage
+        # it stays this pid until that process reaps it: never before it has ended
+        self.pidfd = os.pidfd_open(self.pid)
+
+    def wait(self, timeout=None):
+        """Wait until it has ended; its exit status is its parent's to know, so None."""
+        if not select.select([self.pidfd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired("worker", timeout)
+        return None
+
+
 @functools.cache
 def keep_freed_memory():
     """Let glibc reuse the memory of one answer's arrays for the next (Linux, else nothing).
@@ -319,22 +334,44 @@ class Worker:
             for fd in (request_read, response_write, notice_write):
                 os.close(fd)
 
-    def _await_greeting(self):
+    def greet(self):
         """Wait for the worker's greeting: numpy and the assignment's compute file are loaded,
-        nothing of a hand-in. A worker that cannot get that far is the grader's problem, not the
-        student's: the hand-in's row says "grader error"."""
+        nothing of a hand-in. None once it came; else what came instead, and the worker is
+        stopped."""
         try:
             hello = self._notice(time.monotonic() + START_SECONDS, wanted="ready")
         except (WorkerFailed, ProtocolError) as error:
             hello = error
         if hello == {"ready": True}:
             self.greeted = True
-            return
+            return None
         self.close()
-        raise RuntimeError(
-            f"the sandboxed worker did not start ({student_text(hello)}); run `pytest grader "
-            "--submission FOLDER` on one hand-in to see it fail, or grade with --sandbox process"
-        )
+        return student_text(hello)
+
+    def _await_greeting(self):
+        """`greet`, or fail: a worker that cannot get that far is the grader's problem, not the
+        student's: the hand-in's row says "grader error"."""
+        problem = self.greet()
+        if problem is not None:
+            raise RuntimeError(
+                f"the sandboxed worker did not start ({problem}); run `pytest grader "
+                "--submission FOLDER` on one hand-in to see it fail, or grade with --sandbox "
+                "process"
+            )
+
+    def adopt(self):
+        """Use a worker the process this one was forked from started: it is not this process's
+        child, so it is waited for through a pidfd, and how it ended is not known here."""
+        if self.process is not None:
+            self.process = Adopted(self.process)
+
+    def release(self):
+        """Leave the worker to another process (a grading slot forked with it): close this
+        process's ends of its pipes, without stopping it."""
+        if self.process is not None:
+            for fd in (self.request_fd, self.response_fd, self.notice_fd):
+                os.close(fd)
+            self.process = None
 
     def _remove_scratch(self):
         if self.scratch_dir is not None and self.scratch_dir.exists():
@@ -493,8 +530,9 @@ class Worker:
         return WorkerFailed(self._ended_text(code), "the process running your code ended")
 
     def _ended_text(self, code):
+        status = "" if code is None else f" (exit status {student_text(code, limit=20)})"
         return (
-            f"the process running your code ended (exit status {student_text(code, limit=20)}): "
+            f"the process running your code ended{status}: "
             "sys.exit, "
             f"os._exit, a crash, or a limit (CPU {self.limits.cpu_seconds} s, memory "
             f"{self.limits.memory_mb} MB, "
@@ -512,6 +550,8 @@ class Worker:
             pass
         os.close(self.request_fd)
         self.process.wait()
+        if isinstance(self.process, Adopted):
+            os.close(self.process.pidfd)
         if not self.sandbox.use_bwrap:
             kill_adopted(self.known_children | helper_pids())
         if getattr(self.process, "cgroup", None):

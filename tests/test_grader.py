@@ -63,6 +63,7 @@ from grader.sandbox.worker import (
     encode_case,
     payload_array,
 )
+from grader.sandbox.workers import decide_sandbox
 from grader.session import Worker, WorkerFailed, WorkerSession
 from grader.submission import private_copy
 
@@ -503,7 +504,7 @@ def test_a_linked_hand_in_folder_is_not_followed(tmp_path):
 
 
 def test_bubblewrap_is_used_only_when_a_trial_run_works(tmp_path, monkeypatch, capsys):
-    choose = choose_sandbox.__wrapped__  # uncached: decide again under the faked PATH
+    choose = decide_sandbox  # uncached: decide again under the faked PATH
     monkeypatch.setenv("PATH", str(tmp_path))
     assert choose("auto") == Sandbox("process (bubblewrap not installed)", False)
     fake = tmp_path / "bwrap"

@@ -250,7 +250,7 @@ def test_grading_processes_start_from_frozen_objects(monkeypatch, tmp_path):
     """A collection in a grading process would walk, and so copy, every object it inherited."""
     import gc
 
-    def report_frozen(connection, scratch, grading):
+    def report_frozen(connection, scratch, grading, worker, others):
         for _ in iter(connection.recv, None):
             connection.send(gc.get_freeze_count())
 

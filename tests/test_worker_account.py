@@ -13,13 +13,13 @@ from system_python import shared_python
 
 from grader.sandbox import Sandbox
 from grader.sandbox.account import USER_VARIABLE, worker_account
-from grader.sandbox.workers import choose_sandbox
+from grader.sandbox.workers import decide_sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the drop happens only as root")
 
 
 def test_a_root_grader_names_the_account_and_refuses_a_missing_or_root_one(monkeypatch):
-    choose = choose_sandbox.__wrapped__  # uncached: decide again under each setting
+    choose = decide_sandbox  # uncached: decide again under each setting
     monkeypatch.setenv(USER_VARIABLE, "nobody")
     try:
         chosen = choose("process")

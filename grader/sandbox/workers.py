@@ -231,10 +231,22 @@ def checks_cannot_start_processes():
     return in_a_fork(try_to_fork, ())[0] == b'"refused"\n'
 
 
-@functools.cache
-def choose_sandbox(wanted="auto"):
+# what `choose_sandbox` decided, per sandbox asked for: once a run, as every grading slot must agree
+_chosen = {}
+
+
+def choose_sandbox(wanted="auto", worker_greeted=False):
     """Bubblewrap if it is installed and a trial run works here, else a plain process (saying
-    why)."""
+    why); decided by the first call. `worker_greeted`: a worker already started here under
+    bubblewrap and said it is ready, which is trial run enough (see `grader.run.start_workers`).
+    """
+    if wanted not in _chosen:
+        _chosen[wanted] = decide_sandbox(wanted, worker_greeted)
+    return _chosen[wanted]
+
+
+def decide_sandbox(wanted="auto", worker_greeted=False):
+    """`choose_sandbox`'s decision, made anew."""
     if wanted == "process":
         return process_sandbox("bubblewrap not requested")
     if shutil.which("bwrap") is None:
@@ -243,7 +255,7 @@ def choose_sandbox(wanted="auto"):
                 "--sandbox bubblewrap was asked for, but bwrap is not on PATH; install bubblewrap."
             )
         return process_sandbox("bubblewrap not installed")
-    problem = trial_problem()
+    problem = None if worker_greeted else trial_problem()
     if problem is None:
         return Sandbox("bubblewrap", True)
     if wanted == "bubblewrap":

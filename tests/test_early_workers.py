@@ -1,0 +1,138 @@
+"""The grading slots' first workers start under bubblewrap before the checks are built, and the
+first one's greeting is bubblewrap's trial run."""
+
+import os
+import signal
+import subprocess
+
+import pytest
+from handins import MAX_SCORE, graded, solution, with_regions, write_handin
+from test_warm_worker import HONEST_THEN_A_STRAY_BYTE
+
+import course.grade
+import grader.run
+import grader.sandbox.workers
+from course.cli import build_parser
+from grader.sandbox import Limits, Sandbox, choose_sandbox
+from grader.session import Worker
+
+SLOW = Limits(case_seconds=10, submission_seconds=60)
+
+
+@pytest.fixture
+def undecided(monkeypatch):
+    """No sandbox chosen yet in this process; the trial runs bubblewrap gets are counted."""
+    if not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    trials, real_trial = [], grader.sandbox.workers.trial_problem
+
+    def counted_trial():
+        trials.append("trial run")
+        return real_trial()
+
+    monkeypatch.setattr(grader.sandbox.workers, "_chosen", {})
+    monkeypatch.setattr(grader.sandbox.workers, "trial_problem", counted_trial)
+    return trials
+
+
+def test_the_first_workers_start_before_the_checks_and_greet_as_the_trial_run(
+    tmp_path, monkeypatch, undecided
+):
+    created, running_while_built = [], []
+    real_init, real_prepare = Worker.__init__, course.grade.prepare
+
+    def kept_init(worker, *args):
+        real_init(worker, *args)
+        created.append(worker)
+
+    def watched_prepare(grading):
+        running_while_built.extend(w.process is not None and not w.greeted for w in created)
+        real_prepare(grading)
+
+    monkeypatch.setattr(Worker, "__init__", kept_init)
+    monkeypatch.setattr(course.grade, "prepare", watched_prepare)
+    args = build_parser("grade").parse_args(["grade", "backprop", "--jobs", "2"])
+    grading, workers = course.grade.ready_to_grade(args, count=2)
+
+    assert running_while_built == [True, True]
+    assert undecided == [], "bubblewrap got a trial run of its own"
+    assert choose_sandbox(args.sandbox).use_bwrap
+    assert [w.greeted for w in workers] == [True, False]  # the second greets its slot
+    processes = [w.process for w in workers]
+
+    starts = tmp_path / "starts"  # written by the grading processes, read here
+    real_start = Sandbox.start
+
+    def counted_start(sandbox, *args):
+        with open(starts, "a") as file:
+            file.write("started\n")
+        return real_start(sandbox, *args)
+
+    monkeypatch.setattr(Sandbox, "start", counted_start)
+    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in "ab"]
+    results = grader.run.grade_class(class_, grading, 2, progress=False, workers=workers)
+    assert [r.score for r in results] == [MAX_SCORE, MAX_SCORE]
+    assert not starts.exists(), "a grading slot started a worker instead of the one it was given"
+    assert all(process.returncode is not None for process in processes), "left unreaped"
+
+
+def test_a_slot_replaces_the_worker_it_was_given_once_a_check_breaks_it(tmp_path, undecided):
+    """The given worker is not the slot's child: it is stopped and waited for all the same."""
+    grading = graded(SLOW, "auto", True)
+    workers = grader.run.ready_workers(grading, grader.run.start_workers(grading, 1))
+    (given,) = [w.process for w in workers]
+    breaks = with_regions({"Mul": HONEST_THEN_A_STRAY_BYTE})
+    class_ = [("first", write_handin(tmp_path / "first", breaks))]
+    class_ += [("second", write_handin(tmp_path / "second", solution()))]
+    first, second = grader.run.grade_class(class_, grading, 1, progress=False, workers=workers)
+    assert [c.grade_id for c in first.checks if not c.passed] == ["multiplication"]
+    assert second.score == MAX_SCORE, [c.output for c in second.checks if not c.passed]
+    assert given.returncode is not None
+
+
+@pytest.mark.parametrize("wanted", ["auto", "bubblewrap"])
+def test_without_a_greeting_bubblewraps_own_trial_run_decides(monkeypatch, undecided, wanted):
+    monkeypatch.setattr(grader.sandbox.workers, "trial_problem", lambda: "no namespaces here")
+    grading = graded(Limits(), wanted)
+    workers = grader.run.start_workers(grading, 2)
+    os.killpg(workers[0].process.pid, signal.SIGKILL)  # it dies before it can greet
+    if wanted == "auto":
+        assert grader.run.ready_workers(grading, workers) == []
+        assert choose_sandbox("auto").name.startswith("process (bubblewrap does not work here")
+    else:
+        with pytest.raises(RuntimeError, match="bubblewrap does not work here: no namespaces"):
+            grader.run.ready_workers(grading, workers)
+    assert [w.process for w in workers] == [None, None], "a worker was left running"
+
+
+def test_without_bubblewrap_no_worker_starts_early(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert grader.run.start_workers(graded(Limits(), "auto"), 2) == []
+    assert grader.run.start_workers(graded(Limits(), "process"), 2) == []
+
+
+def test_a_worker_taken_over_by_a_fork_is_waited_for_until_it_has_ended():
+    """The fork is not its parent: it waits on a pidfd, and never reports an exit status it
+    cannot know."""
+    worker = Worker(Sandbox("bubblewrap", True), Limits(), graded().assignment)
+    worker.start()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the grading slot
+        os.close(read_end)
+        worker.adopt()
+        try:
+            worker.process.wait(timeout=0.2)
+            said = "returned while the worker ran"
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.process.pid, signal.SIGKILL)
+            said = f"then {worker.process.wait(timeout=10)}"
+        os.write(write_end, said.encode())
+        os._exit(0)
+    os.close(write_end)
+    said = os.read(read_end, 100).decode()
+    os.waitpid(pid, 0)
+    os.close(read_end)
+    assert said == "then None"
+    assert worker.process.wait(timeout=10) == -signal.SIGKILL  # its parent reaps it
+    worker.close()
