@@ -7,12 +7,13 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from grader.checking import CheckResult
-from grader.outputs.gradebook import NOT_WRITABLE
+from grader.outputs.gradebook import NOT_WRITABLE, write_student_files
 from grader.outputs.pages import class_report_page, feedback_page, histogram, write_pages
 from grader.outputs.template_cache import compiled_templates
 from grader.run import SubmissionResult
@@ -333,3 +334,18 @@ def test_the_pages_are_laid_out_in_a_browser_with_their_text(out, tmp_path):
         assert picture.size == (1000, 1400)
         ink = sum(picture.histogram()[:128]) / (picture.size[0] * picture.size[1])
         assert 0.005 < ink < 0.5, f"{page}: {ink:.1%} of its picture is dark"
+
+
+def test_students_pages_wait_for_the_disk_side_by_side(tmp_path, monkeypatch):
+    """Each page is synced to disk before it replaces the old one: the waits overlap."""
+    both_waiting = threading.Barrier(2, timeout=10)
+    real_fsync = os.fsync
+
+    def fsync_beside_another(fd):
+        both_waiting.wait()  # breaks, failing the write, unless a second sync is under way
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync_beside_another)
+    pair = [handin("ada lovelace", POINTS), handin("Émile Borel", ["division"])]
+    written = write_student_files(tmp_path, "backprop", pair, "feedback.html", lambda r: r.status)
+    assert written == pair

@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -218,15 +219,21 @@ def write_gradebook(out_dir, assignment, results):
     a student whose results.json could not be written; grades.csv's path; where a grades.csv
     edited since grading wrote it, a TA's corrections, was kept, or None)."""
     out_dir = Path(out_dir)
-    results = [
-        write_student_file(out_dir, assignment, result, "results.json", results_json)
-        for result in results
-    ]
+    results = write_student_files(out_dir, assignment, results, "results.json", results_json)
     return (results, *write_grades_csv(out_dir, assignment, results))
 
 
 def results_json(result):
     return json.dumps(gradescope_json(result), indent=1, ensure_ascii=False)
+
+
+def write_student_files(out_dir, assignment, results, name, render, at_once=8):
+    """`write_student_file` for each of `results`, `at_once` at a time: each waits for the disk
+    (fsync) longer than it computes. Returns the results in their order."""
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        return list(
+            pool.map(lambda r: write_student_file(out_dir, assignment, r, name, render), results)
+        )
 
 
 def write_student_file(out_dir, assignment, result, name, render):

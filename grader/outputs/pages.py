@@ -19,7 +19,7 @@ from grader.outputs.gradebook import (
     number,
     summary,
     write_atomically,
-    write_student_file,
+    write_student_files,
 )
 from grader.outputs.template_cache import compiled_templates
 
@@ -54,12 +54,9 @@ def write_pages(out_dir, assignment, results):
     """Write every student's feedback.html, then the class's report.html; returns (the results,
     with a row of their own for a student whose page could not be written; the report's path)."""
     out_dir = Path(out_dir)
-    results = [
-        write_student_file(
-            out_dir, assignment, result, "feedback.html", lambda r: feedback_page(r, assignment)
-        )
-        for result in results
-    ]
+    results = write_student_files(
+        out_dir, assignment, results, "feedback.html", lambda r: feedback_page(r, assignment)
+    )
     report = out_dir / "report.html"
     similarity = (out_dir / SIMILARITY_PAGE).is_file()
     write_atomically(report, class_report_page(results, assignment, similarity))
