@@ -93,9 +93,14 @@ def test_a_slot_replaces_the_worker_it_was_given_once_a_check_breaks_it(tmp_path
 @pytest.mark.parametrize("wanted", ["auto", "bubblewrap"])
 def test_without_a_greeting_bubblewraps_own_trial_run_decides(monkeypatch, undecided, wanted):
     monkeypatch.setattr(grader.sandbox.workers, "trial_problem", lambda: "no namespaces here")
+    real_prefix = grader.sandbox.workers.bwrap_prefix
+
+    def refused_prefix(*args):  # bubblewrap refuses to start the workers: none greets
+        return real_prefix(*args) + ["--no-such-option"]
+
+    monkeypatch.setattr(grader.sandbox.workers, "bwrap_prefix", refused_prefix)
     grading = graded(Limits(), wanted)
     workers = grader.run.start_workers(grading, 2)
-    os.killpg(workers[0].process.pid, signal.SIGKILL)  # it dies before it can greet
     if wanted == "auto":
         assert grader.run.ready_workers(grading, workers) == []
         assert choose_sandbox("auto").name.startswith("process (bubblewrap does not work here")
