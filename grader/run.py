@@ -20,6 +20,7 @@ import multiprocessing.connection
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -129,7 +130,8 @@ def find_submissions(submitted_dir, assignment):
 def start_workers(grading, count):
     """Up to `count` workers under bubblewrap, started now, before the checks are built: a
     grading slot takes each (`grade_class`). None unless bubblewrap is asked for or may be
-    (`--sandbox auto`) and installed; `ready_workers` says whether it works here."""
+    (`--sandbox auto`) and installed; `ready_workers` says whether it works here. A worker that
+    cannot be started is no error here: the grading slots start their own, as before."""
     if grading.sandbox == "process" or shutil.which("bwrap") is None:
         return []
     workers = []
@@ -137,6 +139,9 @@ def start_workers(grading, count):
         for _ in range(count):
             workers.append(Worker(Sandbox("bubblewrap", True), grading.limits, grading.assignment))
             workers[-1].start()
+    except (OSError, subprocess.SubprocessError):
+        close_all(workers)
+        return []
     except BaseException:
         close_all(workers)
         raise
@@ -153,10 +158,20 @@ def ready_workers(grading, workers):
     except RuntimeError:
         close_all(workers)
         raise
-    if greeted and sandbox.use_bwrap:
+    if greeted and sandbox.use_bwrap and can_adopt(workers[0]):
         return workers
     close_all(workers)
     return []
+
+
+def can_adopt(worker):
+    """Whether a grading slot can wait for a worker it did not start (`Worker.adopt`): a pidfd
+    takes Linux 5.3, and some container profiles refuse it."""
+    try:
+        os.close(os.pidfd_open(worker.process.pid))
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 def close_all(workers):
@@ -220,10 +235,11 @@ def not_graded(student_id, grading, message, status="grader error", sandbox=None
 
 
 def _receive(connection):
-    """What a grading process sent, or None if it died first."""
+    """What a grading process sent, or None if it died first (a reset connection: it died with
+    the hand-in it was sent unread)."""
     try:
         return connection.recv()
-    except EOFError:
+    except (EOFError, ConnectionResetError):
         return None
 
 
@@ -276,20 +292,24 @@ def grade_class(submissions, grading, jobs=1, progress=True, workers=()):
     context = multiprocessing.get_context("fork")
     waiting, idle, busy, done = list(submissions), [], {}, {}
     allowed = grading.limits.stall_seconds()
-    workers, handed = list(workers), {}  # {grading process: the worker process it was given}
+    # {grading process: the worker process it was given}; the workers no grading process needs
+    # are stopped now
+    handed, slots = {}, min(jobs, len(waiting))
+    close_all(workers[slots:])
+    workers = list(workers[:slots])
 
     def start_grader():
         connection, child = context.Pipe()
         scratch = tempfile.mkdtemp(prefix="grading-")
-        worker = workers.pop(0) if workers else None
+        worker = workers[0] if workers else None
         process = context.Process(
-            target=_serve, args=(child, scratch, grading, worker, tuple(workers)), daemon=True
+            target=_serve, args=(child, scratch, grading, worker, tuple(workers[1:])), daemon=True
         )
         process.start()
         child.close()
         if worker is not None:
             handed[process] = worker.process
-            worker.release()
+            workers.pop(0).release()
         return connection, process, scratch
 
     def stop(process, connection, scratch):
@@ -362,6 +382,9 @@ def grade_class(submissions, grading, jobs=1, progress=True, workers=()):
         for worker_process in handed.values():  # each slot stopped its own: reap them
             kill_group(worker_process)
             worker_process.wait()
+            if worker_process.cgroup:  # already gone, unless its slot was stopped
+                worker_process.cgroup.remove()
+        cgroup.sweep(cgroup.WorkerCgroup.leftover, patience=2.0)  # while their last ones die
         gc.unfreeze()
     cgroup.sweep_stale(grading.limits)
     return [done[student_id] for student_id, _ in submissions]

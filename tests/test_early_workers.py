@@ -141,3 +141,42 @@ def test_a_worker_taken_over_by_a_fork_is_waited_for_until_it_has_ended():
     assert said == "then None"
     assert worker.process.wait(timeout=10) == -signal.SIGKILL  # its parent reaps it
     worker.close()
+
+
+def test_workers_no_grading_process_takes_are_stopped_at_once(tmp_path, undecided):
+    grading = graded(SLOW, "auto", True)
+    workers = grader.run.ready_workers(grading, grader.run.start_workers(grading, 2))
+    processes = [w.process for w in workers]
+    class_ = [("ada", write_handin(tmp_path / "ada", solution()))]
+    (result,) = grader.run.grade_class(class_, grading, 2, progress=False, workers=workers)
+    assert result.score == MAX_SCORE
+    assert workers[1].process is None  # the spare: stopped by the parent
+    assert all(process.returncode is not None for process in processes)
+
+
+def test_a_stopped_grading_process_leaves_no_worker_or_cgroup(tmp_path, monkeypatch, undecided):
+    grading = graded(SLOW, "auto", True)
+    workers = grader.run.ready_workers(grading, grader.run.start_workers(grading, 1))
+    (given,) = [w.process for w in workers]
+    folders = list(given.cgroup.folders) if given.cgroup else []
+    monkeypatch.setattr(grader.run, "_serve", lambda *args: os._exit(3))  # it dies at once
+    class_ = [("ada", write_handin(tmp_path / "ada", solution()))]
+    (result,) = grader.run.grade_class(class_, grading, 1, progress=False, workers=workers)
+    assert result.status == "grader error" and "ended (exit status 3)" in result.message
+    assert given.returncode is not None
+    assert [folder for folder in folders if folder.exists()] == []
+
+
+def test_workers_that_cannot_start_or_be_taken_over_leave_it_to_the_slots(monkeypatch, undecided):
+    grading = graded(SLOW, "auto", True)
+
+    def refused(*args):
+        raise PermissionError("cgroup.procs: permission denied")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Sandbox, "start", refused)
+        assert grader.run.start_workers(grading, 2) == []
+    workers = grader.run.start_workers(grading, 2)
+    monkeypatch.setattr(os, "pidfd_open", refused)  # Linux before 5.3, or a container's filter
+    assert grader.run.ready_workers(grading, workers) == []
+    assert [w.process for w in workers] == [None, None]
