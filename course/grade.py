@@ -20,6 +20,7 @@ from course.demo_marker import MARKER, demo_students
 from course.late import deadline, penalty_plugin, with_lateness
 from course.record_gradebook import record_in_gradebook
 from grader.checking import prepare
+from grader.first_workers import close_all, ready_workers, start_workers
 from grader.grading import add_grading_options, grading_from
 from grader.outputs import (
     NOT_WRITABLE,
@@ -31,14 +32,7 @@ from grader.outputs import (
     write_gradebook,
     write_grades_csv,
 )
-from grader.run import (
-    close_all,
-    find_submissions,
-    grade_class,
-    not_graded,
-    ready_workers,
-    start_workers,
-)
+from grader.run import find_submissions, grade_class, not_graded
 from grader.sandbox import cgroup, checks_cannot_start_processes, choose_sandbox, positive
 
 TABLE_ROWS = 20
@@ -141,7 +135,7 @@ def refusal(args, submissions):
 
 def ready_to_grade(args, count):
     """The Grading, with the checks built, and the grading slots' first workers, which start
-    meanwhile (`grader.run.start_workers`); raises what makes the class ungradable as asked."""
+    meanwhile (`grader.first_workers`); raises what makes the class ungradable as asked."""
     grading = grading_from(args, args.assignment, args.root)
     workers = start_workers(grading, min(args.jobs, count))
     try:

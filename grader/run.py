@@ -7,9 +7,8 @@ one hand-in). Each check runs in a fresh fork of the worker, so no hand-in share
 memory or a scratch file with another. A slot that dies (outside bubblewrap a submission can
 kill it) costs that hand-in a "grader error" row, not the class run.
 
-Under bubblewrap the slots' first workers start before the checks are built (`start_workers`):
-they load numpy on the core the builder leaves idle, and the first one's greeting is bubblewrap's
-trial run.
+Under bubblewrap the slots' first workers start before the checks are built
+(`grader.first_workers`); each slot takes one over, and this process reaps them.
 """
 
 import contextlib
@@ -17,10 +16,7 @@ import functools
 import gc
 import multiprocessing
 import multiprocessing.connection
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +27,9 @@ from base.handin import Unusable
 from base.text import roster_order
 from grader.cases import checks
 from grader.checking import CheckResult, check_outcome, open_session, prepare
+from grader.first_workers import close_all, kill_group
 from grader.reading import helper_pids
-from grader.sandbox import Sandbox, cgroup, choose_sandbox
+from grader.sandbox import cgroup, choose_sandbox
 from grader.sandbox.reaper import adopt_orphans, kill_adopted
 from grader.session import Worker
 
@@ -127,66 +124,6 @@ def find_submissions(submitted_dir, assignment):
     return [(student, Path(submitted_dir) / student / assignment) for student in students]
 
 
-def start_workers(grading, count):
-    """Up to `count` workers under bubblewrap, started now, before the checks are built: a
-    grading slot takes each (`grade_class`). None unless bubblewrap is asked for or may be
-    (`--sandbox auto`) and installed; `ready_workers` says whether it works here. A worker that
-    cannot be started is no error here: the grading slots start their own, as before."""
-    if grading.sandbox == "process" or shutil.which("bwrap") is None:
-        return []
-    workers = []
-    try:
-        for _ in range(count):
-            workers.append(Worker(Sandbox("bubblewrap", True), grading.limits, grading.assignment))
-            workers[-1].start()
-    except (OSError, subprocess.SubprocessError):
-        close_all(workers)
-        return []
-    except BaseException:
-        close_all(workers)
-        raise
-    return workers
-
-
-def ready_workers(grading, workers):
-    """Decide the sandbox (`choose_sandbox`), the first worker's greeting being bubblewrap's trial
-    run; the `workers` that may grade, none if bubblewrap does not work here. Raises, having
-    stopped them, if bubblewrap was asked for and does not work."""
-    greeted = bool(workers) and workers[0].greet() is None
-    try:
-        sandbox = choose_sandbox(grading.sandbox, worker_greeted=greeted)
-    except RuntimeError:
-        close_all(workers)
-        raise
-    if greeted and sandbox.use_bwrap and can_adopt(workers[0]):
-        return workers
-    close_all(workers)
-    return []
-
-
-def can_adopt(worker):
-    """Whether a grading slot can wait for a worker it did not start (`Worker.adopt`): a pidfd
-    takes Linux 5.3, and some container profiles refuse it."""
-    try:
-        os.close(os.pidfd_open(worker.process.pid))
-    except (OSError, AttributeError):
-        return False
-    return True
-
-
-def close_all(workers):
-    for worker in workers:
-        worker.close()
-
-
-def kill_group(process):
-    """Kill a worker's process group (still this process's child, unreaped: its pid is its)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def _serve(connection, scratch, grading, worker=None, others=()):
     """A grading slot: grade each (student_id, folder) the parent sends on one warm worker,
     until it sends None. Private copies go to `scratch`, which the parent removes even if this
@@ -276,7 +213,7 @@ def progress_bar(total, progress):
 
 def grade_class(submissions, grading, jobs=1, progress=True, workers=()):
     """Grade every (student_id, folder) in `jobs` forked grading processes; results in the order
-    given. Each of the first ones takes one of `workers` (see `start_workers`); this process
+    given. Each of the first ones takes one of `workers` (`grader.first_workers`); this process
     stops and reaps them.
 
     The parent knows which hand-in each grading process has, so one that dies

@@ -13,10 +13,16 @@ import course.grade
 import grader.run
 import grader.sandbox.workers
 from course.cli import build_parser
+from grader.first_workers import ready_workers, start_workers
 from grader.sandbox import Limits, Sandbox, choose_sandbox
 from grader.session import Worker
 
 SLOW = Limits(case_seconds=10, submission_seconds=60)
+
+
+def given_workers(grading, count):
+    """The workers `course grade` hands its grading slots."""
+    return ready_workers(grading, start_workers(grading, count))
 
 
 @pytest.fixture
@@ -79,7 +85,7 @@ def test_the_first_workers_start_before_the_checks_and_greet_as_the_trial_run(
 def test_a_slot_replaces_the_worker_it_was_given_once_a_check_breaks_it(tmp_path, undecided):
     """The given worker is not the slot's child: it is stopped and waited for all the same."""
     grading = graded(SLOW, "auto", True)
-    workers = grader.run.ready_workers(grading, grader.run.start_workers(grading, 1))
+    workers = ready_workers(grading, start_workers(grading, 1))
     (given,) = [w.process for w in workers]
     breaks = with_regions({"Mul": HONEST_THEN_A_STRAY_BYTE})
     class_ = [("first", write_handin(tmp_path / "first", breaks))]
@@ -100,20 +106,20 @@ def test_without_a_greeting_bubblewraps_own_trial_run_decides(monkeypatch, undec
 
     monkeypatch.setattr(grader.sandbox.workers, "bwrap_prefix", refused_prefix)
     grading = graded(Limits(), wanted)
-    workers = grader.run.start_workers(grading, 2)
+    workers = start_workers(grading, 2)
     if wanted == "auto":
-        assert grader.run.ready_workers(grading, workers) == []
+        assert ready_workers(grading, workers) == []
         assert choose_sandbox("auto").name.startswith("process (bubblewrap does not work here")
     else:
         with pytest.raises(RuntimeError, match="bubblewrap does not work here: no namespaces"):
-            grader.run.ready_workers(grading, workers)
+            ready_workers(grading, workers)
     assert [w.process for w in workers] == [None, None], "a worker was left running"
 
 
 def test_without_bubblewrap_no_worker_starts_early(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert grader.run.start_workers(graded(Limits(), "auto"), 2) == []
-    assert grader.run.start_workers(graded(Limits(), "process"), 2) == []
+    assert start_workers(graded(Limits(), "auto"), 2) == []
+    assert start_workers(graded(Limits(), "process"), 2) == []
 
 
 def test_a_worker_taken_over_by_a_fork_is_waited_for_until_it_has_ended():
@@ -145,7 +151,7 @@ def test_a_worker_taken_over_by_a_fork_is_waited_for_until_it_has_ended():
 
 def test_workers_no_grading_process_takes_are_stopped_at_once(tmp_path, undecided):
     grading = graded(SLOW, "auto", True)
-    workers = grader.run.ready_workers(grading, grader.run.start_workers(grading, 2))
+    workers = ready_workers(grading, start_workers(grading, 2))
     processes = [w.process for w in workers]
     class_ = [("ada", write_handin(tmp_path / "ada", solution()))]
     (result,) = grader.run.grade_class(class_, grading, 2, progress=False, workers=workers)
@@ -156,7 +162,7 @@ def test_workers_no_grading_process_takes_are_stopped_at_once(tmp_path, undecide
 
 def test_a_stopped_grading_process_leaves_no_worker_or_cgroup(tmp_path, monkeypatch, undecided):
     grading = graded(SLOW, "auto", True)
-    workers = grader.run.ready_workers(grading, grader.run.start_workers(grading, 1))
+    workers = ready_workers(grading, start_workers(grading, 1))
     (given,) = [w.process for w in workers]
     folders = list(given.cgroup.folders) if given.cgroup else []
     monkeypatch.setattr(grader.run, "_serve", lambda *args: os._exit(3))  # it dies at once
@@ -175,8 +181,8 @@ def test_workers_that_cannot_start_or_be_taken_over_leave_it_to_the_slots(monkey
 
     with monkeypatch.context() as patched:
         patched.setattr(Sandbox, "start", refused)
-        assert grader.run.start_workers(grading, 2) == []
-    workers = grader.run.start_workers(grading, 2)
+        assert start_workers(grading, 2) == []
+    workers = start_workers(grading, 2)
     monkeypatch.setattr(os, "pidfd_open", refused)  # Linux before 5.3, or a container's filter
-    assert grader.run.ready_workers(grading, workers) == []
+    assert ready_workers(grading, workers) == []
     assert [w.process for w in workers] == [None, None]

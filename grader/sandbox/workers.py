@@ -238,7 +238,7 @@ _chosen = {}
 def choose_sandbox(wanted="auto", worker_greeted=False):
     """Bubblewrap if it is installed and a trial run works here, else a plain process (saying
     why); decided by the first call. `worker_greeted`: a worker already started here under
-    bubblewrap and said it is ready, which is trial run enough (see `grader.run.start_workers`).
+    bubblewrap and said it is ready, which is trial run enough (see `grader.first_workers`).
     """
     if wanted not in _chosen:
         _chosen[wanted] = decide_sandbox(wanted, worker_greeted)
