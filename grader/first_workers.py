@@ -9,7 +9,6 @@ greeting is bubblewrap's trial run (`choose_sandbox`). Each slot takes one over 
 
 import os
 import shutil
-import signal
 import subprocess
 
 from grader.sandbox import Sandbox, choose_sandbox
@@ -64,13 +63,6 @@ def can_adopt(worker):
 
 
 def close_all(workers):
+    """Stop each of `workers`."""
     for worker in workers:
         worker.close()
-
-
-def kill_group(process):
-    """Kill a worker's process group (still this process's child, unreaped: its pid is its)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

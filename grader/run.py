@@ -27,11 +27,11 @@ from base.handin import Unusable
 from base.text import roster_order
 from grader.cases import checks
 from grader.checking import CheckResult, check_outcome, open_session, prepare
-from grader.first_workers import close_all, kill_group
+from grader.first_workers import close_all
 from grader.reading import helper_pids
 from grader.sandbox import cgroup, choose_sandbox
 from grader.sandbox.reaper import adopt_orphans, kill_adopted
-from grader.session import Worker
+from grader.session import Worker, kill_group
 
 
 @dataclass(frozen=True)

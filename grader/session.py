@@ -118,6 +118,14 @@ class WorkerSession:
             self.worker.settle(self.deadline)
 
 
+def kill_group(process):
+    """Kill a worker's process group: its pid stays its own until its parent reaps it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 class Adopted:
     """A worker started by the process this one was forked from (see `Worker.adopt`)."""
 
@@ -544,10 +552,7 @@ class Worker:
         wait for it."""
         if self.process is None:
             return
-        try:  # before the request pipe closes: on its end the worker would go on to a next step
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(self.process)  # before the request pipe closes: it would go on to a next step
         os.close(self.request_fd)
         self.process.wait()
         if isinstance(self.process, Adopted):
