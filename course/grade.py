@@ -3,39 +3,14 @@
 import argparse
 import os
 import secrets
-import sys
-import time
 from pathlib import Path
 
-from base.nbgrader_settings import load_config
 from base.paths import COURSE_ROOT
-from base.text import some_of, student_text
-from course.class_folders import (
-    add_class_arguments,
-    assignment_refusal,
-    handins_refusal,
-    output_refusal,
-)
-from course.demo_marker import MARKER, demo_students
-from course.late import deadline, penalty_plugin, with_lateness
-from course.record_gradebook import record_in_gradebook
-from grader.checking import prepare
-from grader.first_workers import close_all, ready_workers, start_workers
+from course.class_folders import add_class_arguments
+from grader.first_workers import start_workers
 from grader.grading import add_grading_options, grading_from
-from grader.outputs import (
-    NOT_WRITABLE,
-    gradebook_conflict,
-    gradebook_differences,
-    id_problem,
-    shown_id,
-    stale_results,
-    write_gradebook,
-    write_grades_csv,
-)
-from grader.run import find_submissions, grade_class, not_graded
-from grader.sandbox import cgroup, checks_cannot_start_processes, choose_sandbox, positive
-
-TABLE_ROWS = 20
+from grader.sandbox import positive
+from grader.submission import find_submissions
 
 
 def add_arguments(parser):
@@ -64,201 +39,23 @@ def add_arguments(parser):
     add_grading_options(parser.add_argument)
 
 
-def print_gradebook(results, grades_path):
-    width = max([len(student_text(r.student_id)) for r in results[:TABLE_ROWS]] + [7])
-    print(f"\n{'student':<{width}}  {'score':>9}  status")
-    for result in results[:TABLE_ROWS]:
-        print(
-            f"{student_text(result.student_id):<{width}}  {result.score:>4g} / "
-            f"{result.max_score:<2g}  {result.status}"
-        )
-    if len(results) > TABLE_ROWS:
-        print(f"... and {len(results) - TABLE_ROWS} more in {grades_path}")
-
-
-def print_kept_gradebook(grades, kept):
-    """Say where the replaced grades.csv went, and which of its cells differ from the new one."""
-    print(
-        f"note: the {grades} replaced was not the one grading last wrote (edited by hand, or from "
-        "an older "
-        f"version of this kit), so it is kept in {kept}: copy any corrections from there."
-    )
-    differences = gradebook_differences(kept, grades)
-    if differences is None:
-        print(
-            f"  (the two files could not be compared cell by cell: {kept} has no student_id "
-            "column or cannot be read)"
-        )
-        return
-    for student, column, was, now in differences[:TABLE_ROWS]:
-        change = (
-            "not in the new gradebook"
-            if now is None
-            else f"{column} was {student_text(was)!r} there, is {student_text(now)!r} now"
-        )
-        print(f"  {student_text(student)}: {change}")
-    if len(differences) > TABLE_ROWS:
-        print(f"  ... and {len(differences) - TABLE_ROWS} more differences")
-
-
-def refusal(args, submissions):
-    """Why this class cannot be graded as asked (a message), or None: checked before anything
-    is written."""
-    refused = assignment_refusal(
-        args.assignment, "nothing was graded and the gradebook is unchanged.", args.root
-    ) or output_refusal(args.out, args.submitted)
-    if refused:
-        return refused
-    conflict = gradebook_conflict(args.out, args.assignment)
-    if conflict:
-        return f"{conflict}. Nothing was graded."
-    refused = handins_refusal(
-        args.assignment,
-        args.submitted,
-        submissions,
-        ", or grade one hand-in with: pytest grader --submission "
-        f"{args.submitted / args.assignment}",
-    )
-    if refused:
-        return refused
-    synthetic = demo_students(args.submitted)
-    if synthetic and any(student not in synthetic for student, _ in submissions):
-        return (
-            f"{args.submitted}/ mixes the {len(synthetic)} synthetic students of `course demo` "
-            "(listed in "
-            f"{args.submitted / MARKER}) with real hand-ins; delete the demo's folders, or the "
-            f"whole {args.submitted}/ "
-            "and collect again, before grading."
-        )
-    return None
-
-
-def ready_to_grade(args, count):
-    """The Grading, with the checks built, and the grading slots' first workers, which start
-    meanwhile (`grader.first_workers`); raises what makes the class ungradable as asked."""
-    grading = grading_from(args, args.assignment, args.root)
-    workers = start_workers(grading, min(args.jobs, count))
-    try:
-        prepare(grading)  # built once here, shared by every grading process
-        workers = ready_workers(grading, workers)
-        checks_cannot_start_processes()  # likewise tried once here
-        cgroup.usable(grading.limits)
-    except BaseException:
-        close_all(workers)
-        raise
-    return grading, workers
-
-
 def run(args):
     if args.seed is None:  # one seed for the whole run, recorded in every results.json
         args.seed = secrets.randbits(63)
-    submissions = (
-        find_submissions(args.submitted, args.assignment) if args.submitted.is_dir() else []
-    )
-    refused = refusal(args, submissions)
-    if not refused:
-        try:
-            grading, workers = ready_to_grade(args, len(submissions))
-        except (RuntimeError, FileNotFoundError, ValueError) as error:
-            refused = str(error)
-    if refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return 1
-    start = time.perf_counter()
-    bad_ids = {}
-    # checked before grading: such a student's row says why, the class goes on
-    for student, _ in submissions:
-        problem = id_problem(student)
-        if problem:
-            bad_ids[student] = (
-                f"the student folder {student_text(shown_id(student))!r} in {args.submitted}/ was "
-                "not graded: "
-                f"{problem}. Rename the folder (keep the student's number) and grade again."
-            )
-    graded = grade_class(
-        [s for s in submissions if s[0] not in bad_ids], grading, args.jobs, workers=workers
-    )
-    by_student = {result.student_id: result for result in graded}
-    results = [
-        by_student.get(student) or not_graded(student, grading, bad_ids[student], NOT_WRITABLE)
-        for student, _ in submissions
-    ]
-    seconds = time.perf_counter() - start
-    config = load_config(args.root)
-    results, late_problems = with_lateness(
-        results,
-        dict(submissions),
-        deadline(config, args.assignment),
-        lambda: penalty_plugin(config, args.root),
-    )
-    results, grades, kept = write_gradebook(args.out, args.assignment, results)
-    # loaded after grading: nothing before needs them
-    from grader.outputs.exchange_feedback import write_exchange_feedback
-    from grader.outputs.pages import write_pages
+    grading, workers = start_early(args)
+    # loaded while they start: numpy, the checks and the reports (a tenth of a second)
+    from course.class_grading import grade_and_report
 
-    paged, report = write_pages(args.out, args.assignment, results)
-    paged, exchanged = write_exchange_feedback(config, args.assignment, paged, dict(submissions))
-    if paged != results:  # a feedback page that could not be written is that student's row
-        results = paged
-        grades, _ = write_grades_csv(args.out, args.assignment, results)
-    recorded = record_in_gradebook(config, args, grading.assignment, results, dict(submissions))
-    print_gradebook(results, grades)
-    print(f"\nGraded {len(results)} hand-in(s) in {seconds:.1f} s; sandbox: {results[0].sandbox}.")
-    print(f"Limits that held: {cgroup.describe(grading.limits)}.")
-    account = choose_sandbox(args.sandbox).account
-    if not results[0].sandbox.startswith("bubblewrap"):
-        who, harm = (
-            (account.name, "read what that user can (the solution, if it is readable to all)")
-            if account
-            else ("this user", "read the solution, write where you can and stop the grader")
-        )
-        print(
-            f"warning: without bubblewrap, student code ran as {who}: it could {harm}. Install "
-            "bubblewrap (apt install bubblewrap) before grading real hand-ins."
-        )
-    if os.geteuid() == 0 and not account and not checks_cannot_start_processes():
-        print(
-            "warning: graded as root on a machine where checks cannot be kept from starting "
-            "processes (no seccomp), "
-            "and the kernel ignores the process limit for root: a hand-in could start processes "
-            "until the machine "
-            f"runs out of memory (each may use {args.memory_mb} MB). Grade as an ordinary user."
-        )
-    changed = sum(result.status == "changed given code" for result in results)
-    if changed:
-        print(
-            f"note: {changed} hand-in(s) changed the engine code outside the stubbed functions "
-            "and got 0. If you "
-            "changed that code after students downloaded the release, their files differ from it "
-            "through no fault "
-            "of theirs: grade again with --allow-changed-code (the sandbox still applies)."
-        )
-    stale = stale_results(args.out, args.assignment, results)
-    if stale:
-        print(
-            f"note: {args.out}/ still holds results of {len(stale)} student(s) with no hand-in in "
-            f"{args.submitted}/ "
-            f"({some_of(map(student_text, stale))}), from an earlier run; they are not in "
-            "grades.csv or the report. Move them away if they left the class."
-        )
-    if kept is not None:
-        print_kept_gradebook(grades, kept)
-    if bad_ids:
-        print(
-            f"note: {len(bad_ids)} student folder(s) could not be graded under their names, which "
-            "their rows in "
-            f"grades.csv explain: {some_of(student_text(shown_id(s)) for s in bad_ids)}. Rename "
-            "them and grade again."
-        )
-    for student, problem in late_problems:
-        print(f"note: {student_text(student)}: {problem}.")
-    print(
-        f"Gradebook: {grades}; per student: {args.out}/<student_id>/{args.assignment}/results.json"
-    )
-    print(f"Reports: {report} and {args.out}/<student_id>/{args.assignment}/feedback.html")
-    if exchanged:
-        print(
-            f"Feedback of {len(exchanged)} hand-in(s) from nbgrader's exchange is ready: "
-            f"`nbgrader release_feedback {args.assignment}` hands it to the students."
-        )
-    return 1 if bad_ids or recorded is False else 0
+    return grade_and_report(args, grading, workers)
+
+
+def start_early(args):
+    """The Grading the options ask for, and the grading slots' first workers
+    (`grader.first_workers`), started before the rest of the grader loads: on the core that
+    loading leaves idle. (None, no workers) where the grading cannot be built here."""
+    try:
+        grading = grading_from(args, args.assignment, args.root)
+        count = len(find_submissions(args.submitted, args.assignment))
+    except Exception:  # whatever it is, `grade_and_report` refuses the class with its message
+        return None, []
+    return grading, start_workers(grading, min(args.jobs, count))

@@ -13,9 +13,9 @@ from course.class_folders import (
     output_refusal,
 )
 from grader.outputs import SIMILARITY_PAGE, shown_id
-from grader.run import find_submissions
 from grader.sandbox import Limits, positive
 from grader.similarity import COMMON, THRESHOLD
+from grader.submission import find_submissions
 
 TABLE_ROWS = 20
 

@@ -21,10 +21,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from base.handin import Unusable
-from base.text import roster_order
 from grader.cases import checks
 from grader.checking import CheckResult, check_outcome, open_session, prepare
 from grader.first_workers import close_all
@@ -108,20 +106,6 @@ def grader_failure(error):
         f"the grader itself failed here ({type(error).__name__}: {error}); please tell the "
         "instructor."
     )
-
-
-def find_submissions(submitted_dir, assignment):
-    """(student_id, folder) for every student folder in `submitted_dir`, in the order a class list
-    has them."""
-    students = sorted(
-        (
-            p.name
-            for p in Path(submitted_dir).iterdir()
-            if p.is_dir() and not p.name.startswith(".")
-        ),
-        key=roster_order,
-    )
-    return [(student, Path(submitted_dir) / student / assignment) for student in students]
 
 
 def _serve(connection, scratch, grading, worker=None, others=()):

@@ -13,8 +13,30 @@ from pathlib import Path
 from base.handin import Unusable, check_given_code_unchanged, found_files
 from base.nbgrader_settings import load_config
 from base.paths import COURSE_ROOT
+from base.text import roster_order
 
-__all__ = ["Unusable", "check_given_code", "code_stub", "given_texts", "private_copy"]
+__all__ = [
+    "Unusable",
+    "check_given_code",
+    "code_stub",
+    "find_submissions",
+    "given_texts",
+    "private_copy",
+]
+
+
+def find_submissions(submitted_dir, assignment):
+    """(student_id, folder) for every student folder in `submitted_dir`, in the order a class list
+    has them."""
+    students = sorted(
+        (
+            p.name
+            for p in Path(submitted_dir).iterdir()
+            if p.is_dir() and not p.name.startswith(".")
+        ),
+        key=roster_order,
+    )
+    return [(student, Path(submitted_dir) / student / assignment) for student in students]
 
 
 def private_copy(folder, destination, files, max_kb):

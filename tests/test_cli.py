@@ -54,10 +54,26 @@ def test_reading_notebooks_does_not_compile_unused_schema_grammars():
 
 def test_grading_imports_neither_jupytext_nor_matplotlib():
     modules = imported_modules_after(
-        "import course.grade, grader.cases, grader.assignments\n"
+        "import course.class_grading, grader.cases, grader.assignments\n"
         "grader.cases.checks(grader.assignments.assignment_named('backprop'), 0)"
     )
     assert not {"jupytext", "nbformat", "matplotlib"} & modules
+
+
+def test_course_grade_starts_its_workers_before_it_loads_numpy_and_the_checks(tmp_path):
+    """They start on the core that loading leaves idle (see grader.first_workers)."""
+    (tmp_path / "submitted").mkdir()
+    loaded_at_start = imported_modules_after(
+        "import course.grade\n"
+        "from course.cli import main\n"
+        "def starts(grading, count):\n"
+        "    print(' '.join(sys.modules))\n"
+        "    sys.exit(0)\n"
+        "course.grade.start_workers = starts\n"
+        f"main(['grade', 'backprop', '--submitted', {str(tmp_path / 'submitted')!r}])"
+    )
+    assert "grader.first_workers" in loaded_at_start
+    assert not {"numpy", "grader.cases", "course.class_grading"} & loaded_at_start
 
 
 def test_a_course_error_from_any_command_is_one_line_without_traceback(monkeypatch, capsys):

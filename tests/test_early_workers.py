@@ -9,6 +9,7 @@ import pytest
 from handins import MAX_SCORE, graded, solution, with_regions, write_handin
 from test_warm_worker import HONEST_THEN_A_STRAY_BYTE
 
+import course.class_grading
 import course.grade
 import grader.run
 import grader.sandbox.workers
@@ -45,7 +46,7 @@ def test_the_first_workers_start_before_the_checks_and_greet_as_the_trial_run(
     tmp_path, monkeypatch, undecided
 ):
     created, running_while_built = [], []
-    real_init, real_prepare = Worker.__init__, course.grade.prepare
+    real_init, real_prepare = Worker.__init__, course.class_grading.prepare
 
     def kept_init(worker, *args):
         real_init(worker, *args)
@@ -56,9 +57,11 @@ def test_the_first_workers_start_before_the_checks_and_greet_as_the_trial_run(
         real_prepare(grading)
 
     monkeypatch.setattr(Worker, "__init__", kept_init)
-    monkeypatch.setattr(course.grade, "prepare", watched_prepare)
-    args = build_parser("grade").parse_args(["grade", "backprop", "--jobs", "2"])
-    grading, workers = course.grade.ready_to_grade(args, count=2)
+    monkeypatch.setattr(course.class_grading, "prepare", watched_prepare)
+    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in "ab"]
+    submitted = ["--submitted", str(tmp_path)]
+    args = build_parser("grade").parse_args(["grade", "backprop", "--jobs", "3", *submitted])
+    grading, workers = course.class_grading.ready_to_grade(args, *course.grade.start_early(args))
 
     assert running_while_built == [True, True]
     assert undecided == [], "bubblewrap got a trial run of its own"
@@ -75,7 +78,6 @@ def test_the_first_workers_start_before_the_checks_and_greet_as_the_trial_run(
         return real_start(sandbox, *args)
 
     monkeypatch.setattr(Sandbox, "start", counted_start)
-    class_ = [(name, write_handin(tmp_path / name / "backprop", solution())) for name in "ab"]
     results = grader.run.grade_class(class_, grading, 2, progress=False, workers=workers)
     assert [r.score for r in results] == [MAX_SCORE, MAX_SCORE]
     assert not starts.exists(), "a grading slot started a worker instead of the one it was given"

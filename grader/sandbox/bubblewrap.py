@@ -10,17 +10,17 @@ reads. Its processes live in their own pid namespace, so they all die with it.
 
 import functools
 import glob
+import importlib.util
 import os
 import site
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy
-
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 PYTHON = os.path.realpath(sys.executable)
-NUMPY_DIR = Path(numpy.__file__).parent
+# found, not imported: the process that grades starts its workers while it loads numpy
+NUMPY_DIR = Path(importlib.util.find_spec("numpy").origin).parent
 SANDBOX_ROOT = "/sandbox"
 # glibc reads these before it asks for huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1): with
 # them a large case's arrays take a page fault per 2 MB in a check's fork, not one per 4 kB. Not

@@ -55,11 +55,12 @@ if __name__ == "__main__":
     # Before importing numpy: in the sandbox it lives in LIB_DIR, and -I -S gave no search path.
     sys.dont_write_bytecode = True
     sys.path.insert(0, sys.argv[4])
+    import numpy  # noqa: F401  (loaded once here, before the greeting: no fork loads it)
 
-import numpy as np
-
-# what an array on the wire may be: its name there, and its bytes (little-endian)
-WIRE_DTYPES = {"float64": np.dtype("<f8"), "int64": np.dtype("<i8")}
+# What an array on the wire may be: its name there, and its bytes (little-endian). numpy itself
+# is imported where arrays are made: the process that grades imports this module before numpy,
+# to start its workers while numpy loads (grader.first_workers).
+WIRE_DTYPES = {"float64": "<f8", "int64": "<i8"}
 # where the hand-in's modules say they come from: the judge compiles them under this name, so
 # an error's traceback can be told apart from numpy's and the worker's own
 HANDIN_FOLDER = "/hand-in"
@@ -96,6 +97,8 @@ class Payload:
         """A description of `value` as an array of `dtype` (a name in `WIRE_DTYPES`; None stays
         None), its bytes appended to the payload (the array itself where it already is one of that
         dtype: each copy costs page faults in a fork)."""
+        import numpy as np
+
         if value is None:
             return None
         array = np.asarray(value, dtype=WIRE_DTYPES[dtype])
@@ -116,6 +119,8 @@ class Payload:
 def encode_case(case, payload):
     """A case (nested dicts and lists holding arrays) as JSON-ready data, its arrays' bytes
     appended to `payload` (a `Payload`) as they are: float64 or int64, little-endian."""
+    import numpy as np
+
     if isinstance(case, np.ndarray):
         if case.dtype.name not in WIRE_DTYPES:
             raise ProtocolError(
@@ -144,6 +149,8 @@ def decode_case(data, payload):
 def payload_array(obj, payload, dtypes=("float64",)):
     """The array `obj` describes inside `payload`, refusing anything but an exact description of
     an array of one of `dtypes` (little-endian)."""
+    import numpy as np
+
     if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "at"}:
         raise ProtocolError(f"expected an array (dtype, shape, at), got {type(obj).__name__}")
     shape, at = obj["shape"], obj["at"]
@@ -152,7 +159,7 @@ def payload_array(obj, payload, dtypes=("float64",)):
             f"array dtype must be one of {dtypes}, got {reprlib.repr(obj['dtype'])}"
         )
     _check_shape(shape)
-    dtype = WIRE_DTYPES[obj["dtype"]]
+    dtype = np.dtype(WIRE_DTYPES[obj["dtype"]])
     count = math.prod(shape)
     if type(at) is not int or at < 0 or at + count * dtype.itemsize > len(payload):
         raise ProtocolError(
