@@ -291,11 +291,12 @@ def grade_class(submissions, grading, jobs=1, progress=True, workers=()):
         if busy and not isolated:
             # what the stopped ones' workers started
             kill_adopted({p.pid for _, p, _ in idle} | helper_pids())
-        for connection, process, scratch in idle:
+        for connection, *_ in idle:  # all told first: they stop their workers side by side
             try:
                 connection.send(None)
             except OSError:  # already gone
                 pass
+        for connection, process, scratch in idle:
             process.join()
             connection.close()
             shutil.rmtree(scratch, ignore_errors=True)
