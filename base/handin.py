@@ -10,10 +10,12 @@ Only the bodies of the functions the release stubs out are the student's. The re
 forward, Tensor.backward, the layers) is what makes a check meaningful: a hand-in that rewrote
 Tensor.backward to differentiate numerically would pass every gradient check without a single
 backward written. Comparing syntax trees (read, never run) with the release's finds such changes
-while ignoring formatting, comments and docstrings. Students may add imports and helper functions
-at the top of a file, as long as they only add names: an addition that rebinds a given name, a
-builtin or a dunder, star-imports, or runs code when the file is imported (a decorator, a call in
-a default value) could change the given code without touching it.
+while ignoring formatting, comments and docstrings; a file whose bytes outside the students'
+bodies are the release's needs no trees compared (`_bodies_cut`: the grader reads every hand-in).
+Students may add imports and helper functions at the top of a file, as long as they only add
+names: an addition that rebinds a given name, a builtin or a dunder, star-imports, or runs code
+when the file is imported (a decorator, a call in a default value) could change the given code
+without touching it.
 
 Grading is strict on what could fake an answer and lenient on what cannot: a `print` of names and
 attributes, or an `assert` comparing them, left inside given code calls nothing of the student's
@@ -362,15 +364,88 @@ def students_functions(given_text, stub):
     return _given(given_text, stub)[0]
 
 
-def changed_definition(given_text, handed_in, stub, siblings=()):
+def _bodies_cut(tree, source, names):
+    """`source` (a file's bytes, parsed as `tree`) with the body of each function in `names`
+    (qualified names) cut out, with the blank and comment lines around it, from the line after its
+    header to the next line of code, and its name put in its place between NUL bytes (which no
+    readable file holds). None where the cut is not certain: a name missing or defined twice, a
+    body that shares a line with its header, or line ends Python counts differently from here (a
+    carriage return, a byte order mark)."""
+    if b"\r" in source or source.startswith(codecs.BOM_UTF8):
+        return None
+    lines = [0]  # where each line starts, and the end
+    at = source.find(b"\n")
+    while at != -1:
+        lines.append(at + 1)
+        at = source.find(b"\n", at + 1)
+    lines.append(len(source))
+    found = {}
+    for name, node in named_definitions(tree):
+        if name in names:
+            if name in found:
+                return None
+            found[name] = node
+    if len(found) != len(names):
+        return None
+    cuts = []
+    for name, node in found.items():
+        first, last, header_end = node.body[0], node.body[-1], _header_end(node)
+        start, end = lines[first.lineno - 1], lines[last.end_lineno - 1] + last.end_col_offset
+        if first.lineno <= header_end or source[start : start + first.col_offset].strip():
+            return None
+        line = first.lineno  # up over the comments between the header and the first statement
+        while line - 1 > header_end and _blank_or_comment(source[lines[line - 2] : start]):
+            line, start = line - 1, lines[line - 2]
+        line = last.end_lineno  # down over the comments after the last statement
+        while line < len(lines) - 1 and _blank_or_comment(source[end : lines[line]]):
+            line, end = line + 1, lines[line]
+        cuts.append((start, end, name))
+    cuts.sort()
+    parts, at = [], 0
+    for start, end, name in cuts:
+        if start < at:  # one body inside another
+            return None
+        parts += [source[at:start], b"\0" + name.encode() + b"\0"]
+        at = end
+    return b"".join(parts + [source[at:]])
+
+
+def _header_end(function):
+    """The last line of a function's header's parts (its colon may come later)."""
+    arguments = function.args
+    parts = [function.returns, arguments.vararg, arguments.kwarg, *arguments.posonlyargs]
+    parts += [*arguments.args, *arguments.kwonlyargs, *arguments.defaults, *arguments.kw_defaults]
+    return max([function.lineno] + [part.end_lineno for part in parts if part is not None])
+
+
+def _blank_or_comment(text):
+    """Whether `text` (the rest of a line, or a whole one) holds only blanks, or a comment."""
+    text = text.strip()
+    return not text or text.startswith(b"#")
+
+
+@functools.cache
+def _release_cut(given_text, stub_text):
+    """`_bodies_cut` of the released file: what a hand-in that changed nothing given matches."""
+    free = _given(given_text, stub_text)[0]
+    return _bodies_cut(ast.parse(given_text), given_text.encode(), free)
+
+
+def changed_definition(given_text, handed_in, stub, siblings=(), source=None):
     """Where the hand-in (a syntax tree, changed here) differs from the release outside the
     students' parts,
     or None: the innermost given definition it changed, else "line N" of a statement the release
     does not
     have (and students may not add), else "module level" (a given statement is missing or moved).
     `stub` is nbgrader's code stub (ClearSolutions.code_stub), which marks the students' bodies;
-    `siblings` are the hand-in's other modules, which it may import."""
+    `siblings` are the hand-in's other modules, which it may import. With the hand-in's `source`
+    (bytes), a hand-in whose bytes outside the students' bodies are the release's is unchanged
+    at once: the syntax trees are compared only when they are not."""
     free, taken, imports, statements, given, definitions = _given(given_text, stub)
+    if source is not None:
+        cut, released = _bodies_cut(handed_in, source, free), _release_cut(given_text, stub)
+        if cut is not None and cut == released:
+            return None
     if not imports <= {_import_shape(statement) for statement in handed_in.body}:
         return "module level"  # a given import is gone
     handed_in = _normalised(handed_in, free, imports, taken, tuple(siblings))
@@ -397,13 +472,15 @@ def changed_definition(given_text, handed_in, stub, siblings=()):
     return "module level"
 
 
-def check_given_code_unchanged(trees, given_texts, stub):
+def check_given_code_unchanged(trees, given_texts, stub, sources=None):
     """Raise `Unusable` when a hand-in's file ({name: syntax tree}) differs from its released text
-    in `given_texts` outside the stubbed bodies."""
+    in `given_texts` outside the stubbed bodies. `sources` ({name: bytes}), if given, are the
+    files the trees were parsed from (see `changed_definition`)."""
     siblings = [Path(name).stem for name in trees]
     for name, tree in trees.items():
+        source = sources[name] if sources else None
         try:
-            changed = changed_definition(given_texts[name], tree, stub, siblings)
+            changed = changed_definition(given_texts[name], tree, stub, siblings, source)
         except RecursionError:
             changed = "module level"
         if changed is not None:  # it may name a module or a name of the hand-in's: cut it short

@@ -70,7 +70,8 @@ def read_handin(job):
     files = job["files"]
     trees = check_readable(job["folder"], files)
     if job["given"] is not None:
-        check_given_code_unchanged(trees, job["given"], job["stub"])
+        sources = {name: (Path(job["folder"]) / name).read_bytes() for name in files}
+        check_given_code_unchanged(trees, job["given"], job["stub"], sources)
     code, error = code_or_error(job["folder"], files, job["origin"])
     size = sum(map(len, (code or {}).values()))
     if size > job["max_code_bytes"]:
