@@ -33,18 +33,19 @@ from base.text import student_text
 ROOT = Path(__file__).resolve().parent.parent  # what the reader imports from
 
 
-def compiled_code(folder, files, origin):
+def compiled_code(folder, files, origin, sources=None):
     """{module name: its code object, marshalled} of the hand-in's `files` in `folder`, compiled
     as files of the folder `origin` (the worker's `HANDIN_FOLDER`). Compiling runs nothing of the
     hand-in: the worker's forks run the code, one per check, so no file of the hand-in enters the
     sandbox. Sent as it is, after a request's line: neither compressed nor encoded, which every
-    check's fork would undo again."""
+    check's fork would undo again. `sources` ({name: bytes}), if given, are the files, read
+    already."""
     code = {}
     for name in files:
-        path = Path(folder) / name
-        tree = compile(path.read_bytes(), f"{origin}/{name}", "exec", dont_inherit=True)
+        source = sources[name] if sources else (Path(folder) / name).read_bytes()
+        compiled = compile(source, f"{origin}/{name}", "exec", dont_inherit=True)
         try:
-            code[Path(name).stem] = marshal.dumps(tree)
+            code[Path(name).stem] = marshal.dumps(compiled)
         except ValueError:  # "object too deeply nested": code the worker could not be sent
             raise Unusable(
                 "too complex",
@@ -54,10 +55,10 @@ def compiled_code(folder, files, origin):
     return code
 
 
-def code_or_error(folder, files, origin):
+def code_or_error(folder, files, origin, sources=None):
     """(`compiled_code`, None), or (None, why Python cannot compile it, as the student reads it)."""
     try:
-        return compiled_code(folder, files, origin), None
+        return compiled_code(folder, files, origin, sources), None
     except (SyntaxError, ValueError, RecursionError) as error:  # MemoryError: the reader says
         return None, f"Python cannot compile your code: {student_text(error)}"
 
@@ -69,10 +70,11 @@ def read_handin(job):
     nbgrader's `stub`, or when their code is larger than `max_code_bytes`."""
     files = job["files"]
     trees = check_readable(job["folder"], files)
+    # read again, as the trees were: the grading process's private copy, which nothing else writes
+    sources = {name: (Path(job["folder"]) / name).read_bytes() for name in files}
     if job["given"] is not None:
-        sources = {name: (Path(job["folder"]) / name).read_bytes() for name in files}
         check_given_code_unchanged(trees, job["given"], job["stub"], sources)
-    code, error = code_or_error(job["folder"], files, job["origin"])
+    code, error = code_or_error(job["folder"], files, job["origin"], sources)
     size = sum(map(len, (code or {}).values()))
     if size > job["max_code_bytes"]:
         raise Unusable(
