@@ -69,9 +69,9 @@ def read_handin(job):
     differ from the release's texts `given` ({name: text}) outside the bodies marked by
     nbgrader's `stub`, or when their code is larger than `max_code_bytes`."""
     files = job["files"]
-    trees = check_readable(job["folder"], files)
-    # read again, as the trees were: the grading process's private copy, which nothing else writes
+    # read once, for the trees, the given-code rule and the compiler alike
     sources = {name: (Path(job["folder"]) / name).read_bytes() for name in files}
+    trees = check_readable(job["folder"], files, sources)
     if job["given"] is not None:
         check_given_code_unchanged(trees, job["given"], job["stub"], sources)
     code, error = code_or_error(job["folder"], files, job["origin"], sources)

@@ -582,13 +582,12 @@ def _link_target(link, inside):
     return real if real.is_relative_to(inside) and real.is_file() else None
 
 
-def check_readable(folder, files):
+def check_readable(folder, files, sources=None):
     """Each of `files`' syntax tree; raises `Unusable` if the private copy in `folder` cannot be
-    read as Python."""
+    read as Python. `sources` ({name: bytes}), if given, are the files, read already."""
     trees = {}
     for name in files:
-        path = Path(folder) / name
-        raw = path.read_bytes()
+        raw = sources[name] if sources else (Path(folder) / name).read_bytes()
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as error:
