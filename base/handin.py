@@ -368,9 +368,9 @@ def _bodies_cut(tree, source, names):
     """`source` (a file's bytes, parsed as `tree`) with the body of each function in `names`
     (qualified names) cut out, with the blank and comment lines around it, from the line after its
     header to the next line of code, and its name put in its place between NUL bytes (which no
-    readable file holds). None where the cut is not certain: a name missing or defined twice, a
-    body that shares a line with its header, or line ends Python counts differently from here (a
-    carriage return, a byte order mark)."""
+    readable file holds). None where the cut is not certain: a name missing, defined twice or as a
+    class, a body that shares a line with its header, or line ends Python counts differently from
+    here (a carriage return, a byte order mark)."""
     if b"\r" in source or source.startswith(codecs.BOM_UTF8):
         return None
     lines = [0]  # where each line starts, and the end
@@ -382,8 +382,8 @@ def _bodies_cut(tree, source, names):
     found = {}
     for name, node in named_definitions(tree):
         if name in names:
-            if name in found:
-                return None
+            if name in found or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return None  # twice, or a class by that name
             found[name] = node
     if len(found) != len(names):
         return None

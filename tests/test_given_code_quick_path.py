@@ -68,6 +68,16 @@ def test_what_the_quick_path_cannot_cut_goes_to_the_syntax_trees(edit):
     assert both_ways("toolbox.py", text) == (None, None)
 
 
+def test_a_class_named_as_a_students_function_is_changed_code_not_a_crash():
+    text = solution()["toolbox.py"].replace(
+        "    def backward(self, grad):\n        ### BEGIN SOLUTION\n        return grad * self.b",
+        "    class backward:\n        ### BEGIN SOLUTION\n        x = grad * self.b",
+        1,
+    )
+    assert text != solution()["toolbox.py"] and not quick("toolbox.py", text)
+    assert both_ways("toolbox.py", text) == ("Mul.backward", "Mul.backward")
+
+
 def test_a_changed_given_line_between_two_bodies_is_named_as_before():
     text = solution()["toolbox.py"].replace(
         "class Div(Function):", "class Div(Function):\n    cheat = True", 1
