@@ -2,13 +2,12 @@
 
 import argparse
 import os
-import secrets
 from pathlib import Path
 
 from base.paths import COURSE_ROOT
 from course.class_folders import add_class_arguments
 from grader.first_workers import start_workers
-from grader.grading import add_grading_options, grading_from
+from grader.grading import add_grading_options, fresh_seed, grading_from
 from grader.sandbox import positive
 from grader.submission import find_submissions
 
@@ -41,7 +40,7 @@ def add_arguments(parser):
 
 def run(args):
     if args.seed is None:  # one seed for the whole run, recorded in every results.json
-        args.seed = secrets.randbits(63)
+        args.seed = fresh_seed()
     grading, workers = start_early(args)
     # loaded while they start: numpy, the checks and the reports (a tenth of a second)
     from course.class_grading import grade_and_report

@@ -16,6 +16,7 @@ resubmission look the answers up instead of computing them. `--seed` repeats a r
 import functools
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -37,10 +38,17 @@ class Case:
     title: str  # shown to students only for visible cases
     visible: bool
     request: dict  # what the worker computes (see the assignment's compute.evaluate)
-    expected: dict  # the reference's {"value", "grads"}
+    reference: Callable  # the reference's answer to a request: `expected`
     # no kink and no huge entry, so central differences can confirm `expected`
     # (tests/test_grading_cases.py)
     smooth: bool
+
+    @functools.cached_property
+    def expected(self):
+        """The reference's {"value", "grads"}, computed when first asked for: `checks` asks for
+        those of the cases and the twins it keeps, before the grading processes fork, and never
+        for the twins it drops (the large cases' among them)."""
+        return self.reference(self.request)
 
 
 @dataclass(frozen=True)
@@ -144,10 +152,11 @@ def twins_of(cases, again):
     builder with other random numbers) has other inputs and is small enough to show."""
     twins = {}
     for case, twin in zip(cases, again):
-        size = sum(np.size(a) for a in twin.expected["grads"].values())
-        if not case.visible and _all_drawn_anew(case.request, twin.request):
-            if size <= TWIN_MOST_ENTRIES:
-                twins[case.title] = replace(twin, visible=True)
+        if case.visible or not _all_drawn_anew(case.request, twin.request):
+            continue
+        shown = replace(twin, visible=True)
+        if sum(np.size(a) for a in shown.expected["grads"].values()) <= TWIN_MOST_ENTRIES:
+            twins[case.title] = shown
     return twins
 
 

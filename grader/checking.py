@@ -28,9 +28,10 @@ class CheckResult:
 
 def prepare(grading):
     """Build what grading every hand-in reads and none changes: the checks with their expected
-    answers, and the release's given code read. Built once, in the process that forks the
-    grading processes (`grader.run.grade_class`), they are shared by all of them."""
+    answers, nbgrader's code stub, and the release's given code read. Built once, in the process
+    that forks the grading processes (`grader.run.grade_class`), they are shared by all of them."""
     checks(grading.assignment, grading.seed)
+    code_stub()
     if not grading.allow_changed_code:
         given_texts(grading.assignment.release_dir, tuple(grading.assignment.files))
 

@@ -74,10 +74,8 @@ def test_the_comparison_catches_a_wrong_expected_gradient():
         **right.expected,
         "grads": {"x": right.expected["grads"]["y"], "y": right.expected["grads"]["x"]},
     }
-    assert set(disagreements(type(right)(right.title, False, right.request, swapped, True))) == {
-        "x",
-        "y",
-    }
+    wrong = type(right)(right.title, False, right.request, lambda request: swapped, True)
+    assert set(disagreements(wrong)) == {"x", "y"}
 
 
 def test_cases_on_a_kink_are_not_marked_smooth():
@@ -213,3 +211,34 @@ def test_a_case_drawn_for_feedback_shares_no_array_with_its_hidden_case():
             assert not any(np.array_equal(a, b) for a, b in pairs), (check.grade_id, title)
         # a hidden test with fixed numbers (the notebook's) has none: it would show them
         assert "3 * (x * w) - x" not in check.twins
+
+
+def test_building_the_checks_asks_the_reference_only_for_the_cases_and_twins_kept(monkeypatch):
+    """The second draw, made for feedback, holds a twin of every case; only the hidden cases'
+    small twins are shown, so the others (the large cases' among them) cost no reference answer:
+    that answer would be a tenth of the time spent before the first hand-in is graded."""
+    import grader.assignments.backprop.cases as backprop_cases
+    from grader.assignments.backprop.cases import BUILDERS
+    from grader.cases import _all_drawn_anew, rng_for
+
+    asked = []
+
+    def counted(request):
+        asked.append(request)
+        return evaluate(REFERENCE, request)
+
+    monkeypatch.setattr(backprop_cases, "ANSWER", counted)
+    built = checks.__wrapped__(BACKPROP, seed=11)  # not the cached checks of seed 11
+    asked_ids = [id(request) for request in asked]
+    assert len(set(asked_ids)) == len(asked_ids)  # none asked twice
+    kept = [case for check in built for case in (*check.cases, *check.twins.values())]
+    assert {id(case.request) for case in kept} <= set(asked_ids)
+    # the only others asked: twins drawn anew for a hidden case, found too large to show
+    candidates = 0
+    for check in built:
+        build = BUILDERS[check.grade_id]
+        for drawn, twin in zip(check.cases, build(rng_for(11, check.grade_id, stream=1))):
+            candidates += not drawn.visible and _all_drawn_anew(drawn.request, twin.request)
+    twins = sum(len(check.twins) for check in built)
+    assert 0 < twins <= candidates
+    assert len(asked) == len(kept) + candidates - twins

@@ -38,6 +38,7 @@ def evaluate(modules, case, backward=True):
     return {"value": scale.forward(x), "grads": grads}
 """
 CASES = """\
+import functools
 import types
 
 import numpy as np
@@ -52,7 +53,7 @@ REFERENCE = {
 
 def case(title, x, grad, visible=False):
     request = {"inputs": {"x": np.asarray(x, float)}, "grad": np.asarray(grad, float)}
-    return Case(title, visible, request, evaluate(REFERENCE, request), True)
+    return Case(title, visible, request, functools.partial(evaluate, REFERENCE), True)
 
 
 def scaling(rng):

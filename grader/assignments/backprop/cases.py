@@ -31,6 +31,8 @@ it; a matmul's output row i depends on row i of the left factor only, so one
 pass per column does. No case can tell such a backward from the chain rule.)
 """
 
+import functools
+
 import numpy as np
 
 import toolbox_solution
@@ -38,6 +40,7 @@ from grader.assignments.backprop.compute import evaluate, json_index
 from grader.cases import Case
 
 REFERENCE = {"toolbox": toolbox_solution.toolbox, "nn": toolbox_solution.nn}
+ANSWER = functools.partial(evaluate, REFERENCE)  # a request's expected answer
 
 
 def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth=True, **network):
@@ -47,13 +50,7 @@ def case(title, inputs, steps=None, output="y", grad=None, visible=False, smooth
     request = {"inputs": inputs, "wants": wanted, **network}
     if not network:
         request.update(steps=steps, output=output, grad=grad)
-    return Case(
-        title,
-        visible,
-        request,
-        evaluate(REFERENCE, request),
-        smooth,
-    )
+    return Case(title, visible, request, ANSWER, smooth)
 
 
 # Sizes of the large cases, set by how quick each node's forward pass is, so that one pass per input
@@ -74,13 +71,7 @@ def large(title, rng, inputs, steps=None, grad=None, target=None, **network):
     request = {"generate": spec, "wants": wants, "value": False, **network}
     if not network:
         request.update(steps=steps, output="y")
-    return Case(
-        title,
-        False,
-        request,
-        evaluate(REFERENCE, request),
-        smooth=False,
-    )
+    return Case(title, False, request, ANSWER, smooth=False)
 
 
 def one_op(operation, *operands, **options):
