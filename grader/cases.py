@@ -47,7 +47,8 @@ class Case:
     def expected(self):
         """The reference's {"value", "grads"}, computed when first asked for: `checks` asks for
         those of the cases and the twins it keeps, before the grading processes fork, and never
-        for the twins it drops (the large cases' among them)."""
+        for the twins it drops (the large cases' among them). A copy made with `replace` has it
+        computed again: make one only inside `checks`."""
         return self.reference(self.request)
 
 

@@ -8,6 +8,12 @@ from grader.assignments import Assignment, assignment_named, known_gradings
 from grader.sandbox.limits import Limits, add_limit_options, limits_from
 
 
+def fresh_seed():
+    """A seed nobody can foresee: 63 random bits from the operating system (as `secrets`, whose
+    import costs `course grade` a few milliseconds before its workers start)."""
+    return int.from_bytes(os.urandom(8), "little") >> 1
+
+
 @dataclass(frozen=True)
 class Grading:
     assignment: Assignment
@@ -15,13 +21,7 @@ class Grading:
     sandbox: str = "auto"  # "auto", "bubblewrap" or "process" (see grader.sandbox.choose_sandbox)
     allow_changed_code: bool = False
     # the hidden cases' random inputs: fresh for every run unless given, and recorded in results
-    seed: int = field(default_factory=lambda: fresh_seed())
-
-
-def fresh_seed():
-    """A seed nobody can foresee: 63 random bits from the operating system (as `secrets`, whose
-    import costs `course grade` a few milliseconds before its workers start)."""
-    return int.from_bytes(os.urandom(8), "little") >> 1
+    seed: int = field(default_factory=fresh_seed)
 
 
 def add_grading_options(add_option, assignment_option=False, limits=Limits()):

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from base.handin import Unusable, check_given_code_unchanged, found_files
+from base.nbgrader_settings import load_config
 from base.paths import COURSE_ROOT
 from base.text import roster_order
 
@@ -53,9 +54,6 @@ def private_copy(folder, destination, files, max_kb):
 @functools.cache
 def code_stub(root=COURSE_ROOT):
     """nbgrader's stub for a solution region, which marks the bodies that are the students'."""
-    # imported here: traitlets would double the imports `course grade` makes before its workers
-    from base.nbgrader_settings import load_config
-
     return load_config(root).ClearSolutions.code_stub["python"]
 
 

@@ -15,7 +15,8 @@ case builders, eight seeds) check that they agree wherever the function is
 smooth. Comparing each hand-in with central differences too would add
 nothing: they agree with the reference to about 1e-9, far inside the
 tolerance, and at a kink (relu at 0) they are not an answer at all. The
-expected answers depend on no submission, so they are computed once per process.
+expected answers depend on no submission, so they are computed once per run, before the
+grading processes fork, and only for the cases and twins kept (`grader.cases.Case`).
 
 A backward that differentiates its node's forward numerically agrees with
 the chain rule to about 1e-9 on ordinary numbers, and a complex step is
