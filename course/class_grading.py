@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from base.nbgrader_settings import load_config
+from base.nbgrader_settings import gradebook_file, load_config
 from base.text import some_of, student_text
 from course.class_folders import assignment_refusal, handins_refusal, output_refusal
 from course.demo_marker import MARKER, demo_students
@@ -30,6 +30,7 @@ from grader.outputs import (
 )
 from grader.run import grade_class, not_graded
 from grader.sandbox import cgroup, checks_cannot_start_processes, choose_sandbox
+from grader.sandbox.account import refuse_readable
 from grader.submission import find_submissions
 
 TABLE_ROWS = 20
@@ -112,6 +113,12 @@ def ready_to_grade(args, grading=None, workers=()):
         grading = grading or grading_from(args, args.assignment, args.root)
         prepare(grading)  # built once here, shared by every grading process
         workers = ready_workers(grading, workers)
+        account = choose_sandbox(grading.sandbox).account
+        if account is not None:  # outside bubblewrap, student code could read what it may
+            gradebook = gradebook_file(load_config(args.root))
+            places = (args.submitted, args.out, *([gradebook] if gradebook else []))
+            found = [path for path in places if path.exists()]
+            refuse_readable(account, found, "classmates' hand-ins or grades")
         checks_cannot_start_processes()  # likewise tried once here
         cgroup.usable(grading.limits)
     except BaseException:

@@ -48,16 +48,28 @@ def test_course_grade_as_root_runs_student_code_as_nobody(open_tmp_path, closed_
     secret.chmod(0o600)  # as the solution is, where only root may read it
     root_only.write_text("kept")  # readable by all, writable by root
     handin = prying(secret, [root_only], proof_dir=shared)
-    write_handin(tmp_path / "submitted" / "pry" / "backprop", handin)
+    submitted = tmp_path / "submitted"
+    write_handin(submitted / "pry" / "backprop", handin)
     out = tmp_path / "out"
-    done = subprocess.run(
-        [python, "-m", "course", "grade", "backprop", "--submitted", tmp_path / "submitted"]
-        + ["--out", out, "--sandbox", "process", "--jobs", "1"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, USER_VARIABLE: "nobody"},
-        timeout=120,
-    )
+
+    def grade():
+        return subprocess.run(
+            [python, "-m", "course", "grade", "backprop", "--submitted", submitted]
+            + ["--out", out, "--sandbox", "process", "--jobs", "1"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, USER_VARIABLE: "nobody"},
+            timeout=120,
+        )
+
+    # every worker runs as nobody: one that could read the class could load a classmate's code
+    refused = grade()
+    assert refused.returncode == 1
+    assert f"nobody, who can read {submitted}: a hand-in could load classmates'" in refused.stderr
+    assert f"chmod -R o-rwx {submitted}" in refused.stderr
+    assert not out.exists()
+    submitted.chmod(0o700)
+    done = grade()
     assert done.returncode == 0, done.stderr
     results = json.loads((out / "pry" / "backprop" / "results.json").read_text())
     assert results["extra_data"]["sandbox"].endswith("student code as nobody)")

@@ -65,14 +65,7 @@ def worker_account(needed=(), closed=()):
             "code."
         )
     account = Account(name, entry.pw_uid, entry.pw_gid)
-    for path in closed:
-        if account.can_read(path):
-            raise RuntimeError(
-                f"the grader runs as root without bubblewrap, so student code would run as "
-                f"{name}, who can read {path}: a hand-in could load the solution from there. "
-                f"Close it to other users (chmod -R o-rwx {path}), use bubblewrap, "
-                f"or name in {USER_VARIABLE} a user who cannot read it."
-            )
+    refuse_readable(account, closed, "the solution")
     for path in needed:
         if not account.can_read(path):
             raise RuntimeError(
@@ -82,6 +75,19 @@ def worker_account(needed=(), closed=()):
                 f"student code running as root with {USER_VARIABLE}=root."
             )
     return account
+
+
+def refuse_readable(account, paths, holding):
+    """Raise RuntimeError if `account` can read one of `paths`, which hold `holding` (what a
+    hand-in run as that account could load from there)."""
+    for path in paths:
+        if account.can_read(path):
+            raise RuntimeError(
+                f"the grader runs as root without bubblewrap, so student code would run as "
+                f"{account.name}, who can read {path}: a hand-in could load {holding} from "
+                f"there. Close it to other users (chmod -R o-rwx {path}), use bubblewrap, "
+                f"or name in {USER_VARIABLE} a user who cannot read it."
+            )
 
 
 def stage_base():
