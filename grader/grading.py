@@ -54,8 +54,9 @@ def add_grading_options(add_option, assignment_option=False, limits=Limits()):
         default=None,
         metavar="N",
         help="draw the hidden cases' random inputs from seed N, e.g. the cases_seed of an earlier "
-        "run's results.json to repeat it (default: a fresh seed each run, so inputs a hand-in "
-        "leaked through its feedback are useless in the next one)",
+        "run's results.json to repeat it, to look into that run: students who saw their results "
+        "can know its inputs (default: a fresh seed each run, so inputs a hand-in leaked through "
+        "its feedback are useless in the next one)",
     )
     add_limit_options(add_option, limits)
 
