@@ -86,5 +86,8 @@ def test_an_account_that_can_read_the_solution_is_refused(open_tmp_path, monkeyp
     solution.chmod(0o755)  # as a checkout usually is: readable by every user
     with pytest.raises(RuntimeError, match=r"nobody, who can read .*source: a hand-in could load"):
         worker_account(closed=(solution,))
+    solution.chmod(0o711)  # not listed, but a known path inside it opens all the same
+    with pytest.raises(RuntimeError, match=r"nobody, who can read .*source: a hand-in could load"):
+        worker_account(closed=(solution,))
     solution.chmod(0o700)
     assert worker_account(closed=(solution,)) is not None
