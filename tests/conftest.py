@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from base.paths import COURSE_ROOT
-from grader.sandbox.account import USER_VARIABLE, worker_account
+from grader.sandbox.account import USER_VARIABLE, entries_apart_from, worker_account
 from grader.sandbox.bubblewrap import NUMPY_DIR, PYTHON
 
 try:
@@ -32,13 +32,19 @@ def open_tmp_path():
 
 
 @pytest.fixture(scope="module")
-def closed_sources():
-    """The course's source/ (the solutions) closed to other users while a test runs student code
-    as one of them, as a course graded as root must have it; opened again afterwards."""
-    sources = COURSE_ROOT / "source"
-    mode = sources.stat().st_mode & 0o777
-    sources.chmod(mode & 0o770)
+def closed_course():
+    """The course folder closed to other users but for the way to numpy, while a test runs
+    student code as one of them, as a course graded as root must have it (source/ holds the
+    solutions, .git every file committed); opened again afterwards."""
+    modes = {
+        entry: entry.stat().st_mode & 0o777
+        for entry in entries_apart_from(COURSE_ROOT, [NUMPY_DIR / "__init__.py"])
+        if not entry.is_symlink()
+    }
     try:
-        yield sources
+        for entry, mode in modes.items():
+            entry.chmod(mode & 0o770)
+        yield COURSE_ROOT
     finally:
-        sources.chmod(mode)
+        for entry, mode in modes.items():
+            entry.chmod(mode)

@@ -108,7 +108,7 @@ HANDINS = {
 
 
 @pytest.fixture(scope="module")
-def autograder(closed_sources):
+def autograder(closed_course):
     """An AUTOGRADER_ROOT with the bundle unpacked into source/ and setup.sh run, reusing this
     checkout's packages (no apt, no download), the worker user `nobody`."""
     if os.geteuid() != 0:

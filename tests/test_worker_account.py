@@ -11,9 +11,10 @@ import pytest
 from handins import MAX_SCORE, prying, write_handin
 from system_python import shared_python
 
+import grader.sandbox.workers
 from grader.sandbox import Sandbox
-from grader.sandbox.account import USER_VARIABLE, worker_account
-from grader.sandbox.workers import decide_sandbox
+from grader.sandbox.account import USER_VARIABLE, entries_apart_from, worker_account
+from grader.sandbox.workers import decide_sandbox, process_sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the drop happens only as root")
 
@@ -35,7 +36,7 @@ def test_a_root_grader_names_the_account_and_refuses_a_missing_or_root_one(monke
     assert choose("process") == Sandbox("process (bubblewrap not requested)", False)
 
 
-def test_course_grade_as_root_runs_student_code_as_nobody(open_tmp_path, closed_sources):
+def test_course_grade_as_root_runs_student_code_as_nobody(open_tmp_path, closed_course):
     tmp_path = open_tmp_path
     shared = tmp_path / "shared"  # every user may write here: the proof is written here
     shared.mkdir()
@@ -91,3 +92,40 @@ def test_an_account_that_can_read_the_solution_is_refused(open_tmp_path, monkeyp
         worker_account(closed=(solution,))
     solution.chmod(0o700)
     assert worker_account(closed=(solution,)) is not None
+
+
+def test_every_entry_of_the_course_but_the_way_to_numpy_must_be_closed(open_tmp_path, monkeypatch):
+    monkeypatch.setenv(USER_VARIABLE, "nobody")
+    course = open_tmp_path / "course"
+    for name in ("source", ".git", "tests", ".venv/lib/numpy"):
+        (course / name).mkdir(parents=True)
+    numpy = course / ".venv" / "lib" / "numpy" / "__init__.py"
+    numpy.write_text("")
+    for path in [course, *course.rglob("*")]:
+        path.chmod(0o755)  # as a checkout usually is: readable by every user
+    closed = entries_apart_from(course, [numpy])
+    assert closed == [course / ".git", course / "source", course / "tests"]
+    with pytest.raises(RuntimeError) as refused:
+        worker_account([numpy], closed=closed)
+    assert f"who can read {', '.join(map(str, closed))}: a hand-in could load" in str(refused.value)
+    assert f"(chmod -R o-rwx {' '.join(map(str, closed))})" in str(refused.value)
+    (course / ".git").chmod(0o711)  # not listed, but a known path inside it opens all the same
+    (course / "tests").chmod(0o700)
+    with pytest.raises(RuntimeError, match=f"who can read {course / '.git'}, {course / 'source'}:"):
+        worker_account([numpy], closed=closed)
+    for path in closed:
+        path.chmod(0o700)
+    assert worker_account([numpy], closed=closed) is not None
+
+
+def test_the_process_sandbox_closes_the_whole_course_not_only_its_sources(
+    open_tmp_path, monkeypatch
+):
+    monkeypatch.setenv(USER_VARIABLE, "nobody")
+    course = open_tmp_path / "course"
+    (course / ".git").mkdir(parents=True)  # every committed file, the solution included
+    for path in (course, course / ".git"):
+        path.chmod(0o755)
+    monkeypatch.setattr(grader.sandbox.workers, "COURSE_ROOT", course)
+    with pytest.raises(RuntimeError, match=f"who can read {course / '.git'}: a hand-in could load"):
+        process_sandbox("bubblewrap not requested")

@@ -11,6 +11,7 @@ runs. The grader's own folders (the solution, the checks, the outputs) stay clos
 
 import os
 import pwd
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -34,17 +35,43 @@ class Account:
 
     def can_read(self, path):
         """Whether this account can read `path` or, a folder, pass through it to what it holds
-        (whose names a hand-in may know: source/backprop/toolbox.py): asked in a fork that
-        becomes it."""
+        (whose names a hand-in may know: source/backprop/toolbox.py)."""
+        return bool(self.readable([path]))
+
+    def readable(self, paths):
+        """Those of `paths` this account can read or pass through (see `can_read`): asked in one
+        fork that becomes it."""
+        paths = list(paths)
+        read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
+                os.close(read_end)
                 self.become()
-                passes = os.path.isdir(path) and os.access(path, os.X_OK)
-                os._exit(0 if passes or os.access(path, os.R_OK) else 1)
+                found = [os.access(p, os.X_OK if os.path.isdir(p) else os.R_OK) for p in paths]
+                os.write(write_end, bytes(found))
+                os._exit(0)
             except BaseException:
                 os._exit(2)
-        return os.waitpid(pid, 0)[1] == 0
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as answers:
+            found = answers.read()
+        if os.waitpid(pid, 0)[1] != 0 or len(found) != len(paths):
+            raise RuntimeError(f"could not ask which paths the account {self.name} can read")
+        return [path for path, can in zip(paths, found) if can]
+
+
+def entries_apart_from(root, needed):
+    """The entries of the folder `root` that hold none of the paths `needed`: a checkout's
+    .git holds every file ever committed, the solution included, and any other folder of the
+    course may hold a copy (a classmate's graded work, a backup), so all of them are closed to
+    student code, but for the way to what it needs (a .venv with numpy inside the course)."""
+    needed = [Path(path).resolve() for path in needed]
+    return sorted(
+        entry
+        for entry in Path(root).iterdir()
+        if not any(path.is_relative_to(entry.resolve()) for path in needed)
+    )
 
 
 def worker_account(needed=(), closed=()):
@@ -68,7 +95,9 @@ def worker_account(needed=(), closed=()):
             "code."
         )
     account = Account(name, entry.pw_uid, entry.pw_gid)
-    refuse_readable(account, closed, "the solution")
+    refuse_readable(
+        account, closed, "the solution or a copy of it (.git holds every file committed)"
+    )
     for path in needed:
         if not account.can_read(path):
             raise RuntimeError(
@@ -81,16 +110,19 @@ def worker_account(needed=(), closed=()):
 
 
 def refuse_readable(account, paths, holding):
-    """Raise RuntimeError if `account` can read one of `paths`, which hold `holding` (what a
-    hand-in run as that account could load from there)."""
-    for path in paths:
-        if account.can_read(path):
-            raise RuntimeError(
-                f"the grader runs as root without bubblewrap, so student code would run as "
-                f"{account.name}, who can read {path}: a hand-in could load {holding} from "
-                f"there. Close it to other users (chmod -R o-rwx {path}), use bubblewrap, "
-                f"or name in {USER_VARIABLE} a user who cannot read it."
-            )
+    """Raise RuntimeError, naming them all, if `account` can read any of `paths`, which hold
+    `holding` (what a hand-in run as that account could load from there)."""
+    readable = account.readable(paths)
+    if readable:
+        names = ", ".join(map(str, readable))
+        quoted = " ".join(shlex.quote(str(path)) for path in readable)
+        raise RuntimeError(
+            f"the grader runs as root without bubblewrap, so student code would run as "
+            f"{account.name}, who can read {names}: a hand-in could load {holding} from "
+            f"there. Close {'it' if len(readable) == 1 else 'them'} to other users "
+            f"(chmod -R o-rwx {quoted}), use bubblewrap, or name in {USER_VARIABLE} a user who "
+            f"cannot read {'it' if len(readable) == 1 else 'them'}."
+        )
 
 
 def stage_base():

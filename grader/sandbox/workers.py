@@ -18,7 +18,7 @@ from pathlib import Path
 
 from base.paths import COURSE_ROOT
 from grader.sandbox import cgroup
-from grader.sandbox.account import Account, make_stage, worker_account
+from grader.sandbox.account import Account, entries_apart_from, make_stage, worker_account
 from grader.sandbox.bubblewrap import (
     INSIDE,
     NUMPY_DIR,
@@ -30,8 +30,6 @@ from grader.sandbox.bubblewrap import (
 from grader.sandbox.cgroup import WorkerCgroup
 from grader.sandbox.worker import in_a_fork, process_guard
 
-# the instructor's assignments, solutions and hidden tests included: closed to student code
-SOURCES = COURSE_ROOT / "source"
 # numpy's linear algebra in one thread, whichever library it was built with: a check may start no
 # thread (see grader.sandbox.worker.process_guard), and a library that tried would hang or abort.
 # A check's large arrays come from memory its fork has never touched, a page fault per 4 kB: glibc
@@ -270,6 +268,7 @@ def decide_sandbox(wanted="auto", worker_greeted=False):
 
 def process_sandbox(why):
     """A plain limited process, run as an unprivileged account when the grader is root."""
-    account = worker_account((PYTHON, NUMPY_DIR / "__init__.py"), closed=(SOURCES,))
+    needed = (PYTHON, NUMPY_DIR / "__init__.py")
+    account = worker_account(needed, closed=entries_apart_from(COURSE_ROOT, needed))
     user = f"; student code as {account.name}" if account else ""
     return Sandbox(f"process ({why}{user})", False, account)
