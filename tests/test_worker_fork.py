@@ -10,6 +10,7 @@ import signal
 import struct
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 
@@ -446,3 +447,31 @@ def test_a_request_carries_the_hand_in_code_and_its_arrays_after_its_line_read_t
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_the_sandbox_shows_no_python_code_under_usr_but_its_own_standard_library():
+    """Any program may keep Python packages of its own under /usr (a cloud SDK's vendored
+    libraries, another Python's site-packages); one that differentiates would do the students'
+    work after a sys.path.append. Of /usr the sandbox shows the shared libraries' folder and, for
+    a Python installed there, its standard library."""
+    from grader.sandbox.bubblewrap import PYTHON, bwrap_prefix
+
+    multiarch = sysconfig.get_config_var("MULTIARCH")
+    if not choose_sandbox().use_bwrap:
+        pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
+    if not multiarch or not os.path.isdir(f"/usr/lib/{multiarch}"):
+        pytest.skip("no multiarch folder of shared libraries: the sandbox shows all of /usr")
+    shown = [f"/usr/lib/{multiarch}", os.path.dirname(os.__file__)]
+    script = f"""\
+import os
+for folder, folders, files in os.walk("/usr"):
+    folders[:] = [f for f in folders if os.path.join(folder, f) not in {shown!r}]
+    print(*(os.path.join(folder, f) for f in files if f.endswith((".py", ".pyc", ".so"))))
+"""
+    done = subprocess.run(
+        [*bwrap_prefix(None, 1), PYTHON, "-I", "-S", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == []

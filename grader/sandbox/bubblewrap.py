@@ -1,6 +1,7 @@
 """The bubblewrap command line: what a sandboxed worker sees of the machine.
 
-The system read-only, the Python installation and numpy read-only, the worker script, the
+The system's shared libraries read-only (not the rest of /usr, where any program may keep
+Python packages of its own), the Python installation and numpy read-only, the worker script, the
 assignment's compute file and an empty /tmp in memory: not the repository, the solution, the
 grader's checks, any submission (a hand-in's code arrives compiled, with each check's request),
 the outputs, the network or /proc (where a check could reach the worker's state, its pipes and
@@ -15,6 +16,7 @@ import os
 import site
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
@@ -54,6 +56,23 @@ def _package_folders():
     return tuple(dict.fromkeys(folder for folder in listed if os.path.isdir(folder)))
 
 
+@functools.cache
+def _system_folders():
+    """What the worker is shown of /usr: the folders of the shared libraries (where the system
+    names them: Debian's multiarch /usr/lib/x86_64-linux-gnu), and of a Python installed in /usr
+    its standard library and itself; elsewhere all of /usr. Not the rest: any program may keep
+    Python packages of its own there (a cloud SDK's vendored libraries, another Python's
+    site-packages), and one that differentiates would do the students' work."""
+    multiarch = sysconfig.get_config_var("MULTIARCH")
+    libraries = f"/usr/lib/{multiarch}"
+    if not multiarch or not os.path.isdir(libraries):
+        return ("/usr",)
+    folders = [libraries, "/usr/lib64"]
+    if Path(sys.base_prefix).resolve() == Path("/usr"):
+        folders += [os.path.dirname(os.__file__), PYTHON]
+    return tuple(folder for folder in folders if os.path.exists(folder))
+
+
 def bwrap_prefix(compute_file, scratch_mb):
     """The bubblewrap command line that exposes only what the worker needs.
 
@@ -65,14 +84,17 @@ def bwrap_prefix(compute_file, scratch_mb):
     python_home = Path(sys.base_prefix).resolve()
     command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]
     command += ["--cap-drop", "ALL", "--die-with-parent", "--new-session"]
-    command += ["--ro-bind", "/usr", "/usr", "--dev", "/dev"]
+    for folder in _system_folders():
+        command += ["--ro-bind", folder, folder]
+    command += ["--dev", "/dev"]
     command += ["--size", str(scratch_mb << 20), "--tmpfs", "/tmp"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             command += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             command += ["--ro-bind", top, top]
-    command += ["--ro-bind", str(python_home), str(python_home)]
+    if python_home != Path("/usr"):  # else bound as a system folder, in part
+        command += ["--ro-bind", str(python_home), str(python_home)]
     # the standard library, not what else is installed (torch or sympy would do the work)
     for folder in _package_folders():
         command += ["--tmpfs", folder, "--remount-ro", folder]
