@@ -110,8 +110,9 @@ def test_every_entry_of_the_course_but_the_way_to_numpy_must_be_closed(open_tmp_
     assert f"who can read {', '.join(map(str, closed))}: a hand-in could load" in str(refused.value)
     assert f"(chmod -R o-rwx {' '.join(map(str, closed))})" in str(refused.value)
     (course / ".git").chmod(0o711)  # not listed, but a known path inside it opens all the same
-    (course / "tests").chmod(0o700)
-    with pytest.raises(RuntimeError, match=f"who can read {course / '.git'}, {course / 'source'}:"):
+    (course / "tests").chmod(0o744)  # not entered, but its names (students' ids) listed
+    (course / "source").chmod(0o700)
+    with pytest.raises(RuntimeError, match=f"who can read {course / '.git'}, {course / 'tests'}:"):
         worker_account([numpy], closed=closed)
     for path in closed:
         path.chmod(0o700)
@@ -129,3 +130,24 @@ def test_the_process_sandbox_closes_the_whole_course_not_only_its_sources(
     monkeypatch.setattr(grader.sandbox.workers, "COURSE_ROOT", course)
     with pytest.raises(RuntimeError, match=f"who can read {course / '.git'}: a hand-in could load"):
         process_sandbox("bubblewrap not requested")
+
+
+def test_the_history_of_a_course_kept_outside_it_is_closed_too(tmp_path):
+    """A course inside a larger repository, or a worktree whose .git file points elsewhere: the
+    history, the solution's included, lies outside the course folder."""
+    repository = tmp_path / "repository"
+    (repository / ".git").mkdir(parents=True)
+    course = repository / "course"
+    course.mkdir()
+    assert entries_apart_from(course, []) == [repository / ".git"]
+    main = tmp_path / "main" / ".git"
+    (main / "worktrees" / "course").mkdir(parents=True)
+    (main / "worktrees" / "course" / "commondir").write_text("../..\n")
+    worktree = tmp_path / "worktree"
+    worktree.mkdir()
+    (worktree / ".git").write_text(f"gitdir: {main / 'worktrees' / 'course'}\n")
+    assert entries_apart_from(worktree, []) == [
+        main,
+        main / "worktrees" / "course",
+        worktree / ".git",
+    ]

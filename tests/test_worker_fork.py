@@ -13,6 +13,7 @@ import sys
 import sysconfig
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -449,11 +450,11 @@ def test_a_request_carries_the_hand_in_code_and_its_arrays_after_its_line_read_t
         os.close(write_end)
 
 
-def test_the_sandbox_shows_no_python_code_under_usr_but_its_own_standard_library():
+def test_the_sandbox_shows_no_python_code_but_its_own_standard_library():
     """Any program may keep Python packages of its own under /usr (a cloud SDK's vendored
-    libraries, another Python's site-packages); one that differentiates would do the students'
-    work after a sys.path.append. Of /usr the sandbox shows the shared libraries' folder and, for
-    a Python installed there, its standard library."""
+    libraries, another Python's site-packages), a conda its pkgs/ and envs/; one that
+    differentiates would do the students' work after a sys.path.append. Of /usr and of the
+    Python installation the sandbox shows no Python code but the standard library."""
     from grader.sandbox.bubblewrap import PYTHON, bwrap_prefix
 
     multiarch = sysconfig.get_config_var("MULTIARCH")
@@ -461,12 +462,14 @@ def test_the_sandbox_shows_no_python_code_under_usr_but_its_own_standard_library
         pytest.skip(f"bubblewrap cannot run here ({choose_sandbox().name})")
     if not multiarch or not os.path.isdir(f"/usr/lib/{multiarch}"):
         pytest.skip("no multiarch folder of shared libraries: the sandbox shows all of /usr")
-    shown = [f"/usr/lib/{multiarch}", os.path.dirname(os.__file__)]
+    stdlib = sysconfig.get_path("stdlib")
     script = f"""\
 import os
-for folder, folders, files in os.walk("/usr"):
-    folders[:] = [f for f in folders if os.path.join(folder, f) not in {shown!r}]
-    print(*(os.path.join(folder, f) for f in files if f.endswith((".py", ".pyc", ".so"))))
+for top in ("/usr", {str(Path(sys.base_prefix).resolve())!r}):
+    for folder, folders, files in os.walk(top):
+        folders[:] = [f for f in folders if os.path.join(folder, f) != {stdlib!r}]
+        code = [f for f in files if f.endswith((".py", ".pyc")) or ".cpython-" in f]
+        print(*(os.path.join(folder, f) for f in code))
 """
     done = subprocess.run(
         [*bwrap_prefix(None, 1), PYTHON, "-I", "-S", "-c", script],

@@ -39,21 +39,21 @@ class Account:
         return bool(self.readable([path]))
 
     def readable(self, paths):
-        """Those of `paths` this account can read or pass through (see `can_read`): asked in one
-        fork that becomes it."""
+        """Those of `paths` this account can read (a folder: list) or pass through (see
+        `can_read`): asked in one fork that becomes it."""
         paths = list(paths)
         read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(read_end)
-                self.become()
-                found = [os.access(p, os.X_OK if os.path.isdir(p) else os.R_OK) for p in paths]
-                os.write(write_end, bytes(found))
-                os._exit(0)
-            except BaseException:
-                os._exit(2)
-        os.close(write_end)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    self.become()
+                    os.write(write_end, bytes(map(_open_to_this_process, paths)))
+                    os._exit(0)
+                except BaseException:
+                    os._exit(2)
+        finally:
+            os.close(write_end)
         with os.fdopen(read_end, "rb") as answers:
             found = answers.read()
         if os.waitpid(pid, 0)[1] != 0 or len(found) != len(paths):
@@ -61,17 +61,45 @@ class Account:
         return [path for path, can in zip(paths, found) if can]
 
 
+def _open_to_this_process(path):
+    """Whether this process can read `path`, or list it or pass through it, a folder."""
+    return os.access(path, os.R_OK) or (os.path.isdir(path) and os.access(path, os.X_OK))
+
+
 def entries_apart_from(root, needed):
-    """The entries of the folder `root` that hold none of the paths `needed`: a checkout's
-    .git holds every file ever committed, the solution included, and any other folder of the
-    course may hold a copy (a classmate's graded work, a backup), so all of them are closed to
-    student code, but for the way to what it needs (a .venv with numpy inside the course)."""
-    needed = [Path(path).resolve() for path in needed]
+    """The entries of the folder `root` that hold none of the paths `needed` (as named or as
+    their links resolve), and the git folders that hold its history from outside it: a
+    checkout's .git holds every file ever committed, the solution included, and any other folder
+    of the course may hold a copy (a classmate's graded work, a backup), so all of them are
+    closed to student code, but for the way to what it needs (a .venv with numpy inside it)."""
+    needed = [form for path in needed for form in (Path(path).absolute(), Path(path).resolve())]
     return sorted(
-        entry
-        for entry in Path(root).iterdir()
-        if not any(path.is_relative_to(entry.resolve()) for path in needed)
+        {
+            entry
+            for entry in Path(root).iterdir()
+            if not any(
+                path.is_relative_to(entry) or path.is_relative_to(entry.resolve())
+                for path in needed
+            )
+        }
+        | set(_git_folders_outside(Path(root)))
     )
+
+
+def _git_folders_outside(root):
+    """The git folders outside `root` that hold its history: a repository it lies in, or the
+    one a .git file (a worktree, a submodule) points to, with the folder those share."""
+    found = [folder / ".git" for folder in root.resolve().parents if (folder / ".git").exists()]
+    link = root / ".git"
+    if link.is_file():
+        text = link.read_text(errors="replace").strip()
+        if text.startswith("gitdir:"):
+            target = (root / text[len("gitdir:") :].strip()).resolve()
+            found.append(target)
+            common = target / "commondir"
+            if common.is_file():
+                found.append((target / common.read_text(errors="replace").strip()).resolve())
+    return [folder for folder in found if not folder.resolve().is_relative_to(root.resolve())]
 
 
 def worker_account(needed=(), closed=()):

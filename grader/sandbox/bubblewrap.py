@@ -1,7 +1,8 @@
 """The bubblewrap command line: what a sandboxed worker sees of the machine.
 
-The system's shared libraries read-only (not the rest of /usr, where any program may keep
-Python packages of its own), the Python installation and numpy read-only, the worker script, the
+The system's shared libraries, the interpreter with its standard library and numpy, read-only
+(not the rest of /usr or of the Python installation, where other packages live), the worker
+script, the
 assignment's compute file and an empty /tmp in memory: not the repository, the solution, the
 grader's checks, any submission (a hand-in's code arrives compiled, with each check's request),
 the outputs, the network or /proc (where a check could reach the worker's state, its pipes and
@@ -14,6 +15,7 @@ import glob
 import importlib.util
 import os
 import site
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -42,35 +44,73 @@ INSIDE = {
 
 @functools.cache
 def _package_folders():
-    """Folders of installed packages that exist: the interpreter's, and the system's (Debian's
-    dist-packages under /usr).
+    """Folders of installed packages that exist: the interpreter's, another Python's beside it
+    (/usr/local may hold several), and the system's (Debian's dist-packages under /usr).
 
     numpy is bound on its own, so hiding them leaves the worker the standard library and numpy.
     """
-    # the interpreter's, not this virtual environment's
-    listed = site.getsitepackages([sys.base_prefix])
-    listed += sorted(
-        glob.glob("/usr/lib/python3*/dist-packages")
-        + glob.glob("/usr/local/lib/python3*/dist-packages")
-    )
+    listed = site.getsitepackages([sys.base_prefix])  # the interpreter's, not this venv's
+    for top in dict.fromkeys((str(Path(sys.base_prefix).resolve()), "/usr", "/usr/local")):
+        for kind in ("site-packages", "dist-packages"):
+            listed += sorted(glob.glob(f"{top}/lib*/python3*/{kind}"))
     return tuple(dict.fromkeys(folder for folder in listed if os.path.isdir(folder)))
 
 
 @functools.cache
-def _system_folders():
-    """What the worker is shown of /usr: the folders of the shared libraries (where the system
-    names them: Debian's multiarch /usr/lib/x86_64-linux-gnu), and of a Python installed in /usr
-    its standard library and itself; elsewhere all of /usr. Not the rest: any program may keep
-    Python packages of its own there (a cloud SDK's vendored libraries, another Python's
-    site-packages), and one that differentiates would do the students' work."""
+def _shown_folders():
+    """{path outside: path inside} of what the worker is shown of /usr and of its Python.
+
+    Of /usr, the folder of the shared libraries where the system names one (Debian's multiarch
+    /usr/lib/x86_64-linux-gnu) and the dynamic loader the interpreter asks for (elsewhere all of
+    /usr); of the Python installation, the interpreter and its lib folder (the standard library,
+    libpython, the libraries its modules link to: conda keeps them there), or for a Python
+    installed in /usr its standard library. Not the rest: any program may keep Python packages of
+    its own in /usr (a cloud SDK's vendored libraries), a conda its pkgs/ and envs/ beside lib/,
+    and one that differentiates would do the students' work after a sys.path.append.
+    """
+    home = Path(sys.base_prefix).resolve()
     multiarch = sysconfig.get_config_var("MULTIARCH")
     libraries = f"/usr/lib/{multiarch}"
     if not multiarch or not os.path.isdir(libraries):
-        return ("/usr",)
-    folders = [libraries, "/usr/lib64"]
-    if Path(sys.base_prefix).resolve() == Path("/usr"):
-        folders += [os.path.dirname(os.__file__), PYTHON]
-    return tuple(folder for folder in folders if os.path.exists(folder))
+        folders = ["/usr"]
+    else:
+        folders = [libraries]
+    if home == Path("/usr"):
+        folders.append(sysconfig.get_path("stdlib"))
+    else:
+        folders += [str(home / lib) for lib in ("lib", "lib64") if (home / lib).is_dir()]
+    shown = {folder: folder for folder in folders}
+    loader = _loader(PYTHON)
+    if loader is not None and os.path.exists(loader):  # reached through /lib64 or /lib
+        inside = os.path.realpath(os.path.dirname(loader))
+        shown[loader] = os.path.join(inside, os.path.basename(loader))
+    shown[PYTHON] = PYTHON
+    return shown
+
+
+def _loader(program):
+    """The dynamic loader the ELF file `program` asks for (its PT_INTERP), or None."""
+    try:
+        with open(program, "rb") as file:
+            head = file.read(64)
+            if head[:4] != b"\x7fELF":
+                return None
+            wide, order = head[4] == 2, "<" if head[5] == 1 else ">"
+            table, size, count = struct.unpack_from(
+                order + ("Q14xHH" if wide else "I10xHH"), head, 32 if wide else 28
+            )
+            for index in range(count):
+                file.seek(table + index * size)
+                entry = file.read(size)
+                if struct.unpack_from(order + "I", entry)[0] == 3:  # PT_INTERP
+                    at, length = struct.unpack_from(
+                        order + ("Q16xQ" if wide else "I8xI"), entry, 8 if wide else 4
+                    )
+                    file.seek(at)
+                    return os.fsdecode(file.read(length).rstrip(b"\0"))
+    except (OSError, struct.error):
+        pass
+    return None
 
 
 def bwrap_prefix(compute_file, scratch_mb):
@@ -81,11 +121,10 @@ def bwrap_prefix(compute_file, scratch_mb):
     so both are remounted read-only: files there could otherwise fill the machine's memory. So
     is /dev/pts, whose modes a check could otherwise change and a later one read.
     """
-    python_home = Path(sys.base_prefix).resolve()
     command = ["bwrap", "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"]
     command += ["--cap-drop", "ALL", "--die-with-parent", "--new-session"]
-    for folder in _system_folders():
-        command += ["--ro-bind", folder, folder]
+    for outside, inside in _shown_folders().items():
+        command += ["--ro-bind", outside, inside]
     command += ["--dev", "/dev"]
     command += ["--size", str(scratch_mb << 20), "--tmpfs", "/tmp"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
@@ -93,8 +132,6 @@ def bwrap_prefix(compute_file, scratch_mb):
             command += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             command += ["--ro-bind", top, top]
-    if python_home != Path("/usr"):  # else bound as a system folder, in part
-        command += ["--ro-bind", str(python_home), str(python_home)]
     # the standard library, not what else is installed (torch or sympy would do the work)
     for folder in _package_folders():
         command += ["--tmpfs", folder, "--remount-ro", folder]
