@@ -45,15 +45,18 @@ class Account:
         read_end, write_end = os.pipe()
         try:
             pid = os.fork()
-            if pid == 0:
-                try:
-                    self.become()
-                    os.write(write_end, bytes(map(_open_to_this_process, paths)))
-                    os._exit(0)
-                except BaseException:
-                    os._exit(2)
-        finally:
+        except BaseException:
+            os.close(read_end)
             os.close(write_end)
+            raise
+        if pid == 0:
+            try:
+                self.become()
+                os.write(write_end, bytes(map(_open_to_this_process, paths)))
+                os._exit(0)
+            except BaseException:
+                os._exit(2)
+        os.close(write_end)
         with os.fdopen(read_end, "rb") as answers:
             found = answers.read()
         if os.waitpid(pid, 0)[1] != 0 or len(found) != len(paths):
