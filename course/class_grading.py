@@ -176,7 +176,9 @@ def grade_and_report(args, grading, workers):
     from grader.outputs.pages import write_pages
 
     paged, report = write_pages(args.out, args.assignment, results)
-    paged, exchanged = write_exchange_feedback(config, args.assignment, paged, dict(submissions))
+    paged, exchanged = write_exchange_feedback(
+        config, args.assignment, paged, dict(submissions), grading.assignment.notebook.name
+    )
     if paged != results:  # a feedback page that could not be written is that student's row
         results = paged
         grades, _ = write_grades_csv(args.out, args.assignment, results)

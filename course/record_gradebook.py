@@ -45,7 +45,7 @@ def record_in_gradebook(config, args, assignment, results, folders):
         for r in results
         if r.status != NOT_WRITABLE and r.student_id not in dict(problems)
     ]
-    shown = show_in_formgrader(config, assignment.name, folders, recorded)
+    shown = show_in_formgrader(config, assignment.name, folders, recorded, assignment.notebook.name)
     for student, problem in problems + shown:
         print(
             f"error: {student_text(student)}: {problem}; their row in grades.csv stands: fix the "

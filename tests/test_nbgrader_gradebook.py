@@ -2,6 +2,7 @@
 exchange, checked through nbgrader's own Gradebook on a course in a temporary folder (no nbgrader
 command runs)."""
 
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -188,7 +189,10 @@ def test_feedback_is_placed_only_for_hand_ins_from_the_exchange(course, grade_id
     (folders["ada"] / "timestamp.txt").write_text("2026-02-01 10:00:00 UTC")
     (folders["ada"] / "submission_secret.txt").write_text("s3cret")
     results = [replace(result(s, grade_ids, []), timestamp="") for s in folders]
-    written, placed = write_exchange_feedback(load_config(course), "backprop", results, folders)
+    (folders["ada"] / "mine.ipynb").write_text("{}")  # the student's own: no page of its own
+    written, placed = write_exchange_feedback(
+        load_config(course), "backprop", results, folders, "backprop.ipynb"
+    )
     assert written == results and placed == ["ada"]
     page = course / "feedback" / "ada" / "backprop"
     assert sorted(p.name for p in page.iterdir()) == [
@@ -211,7 +215,7 @@ def test_an_exchange_file_that_links_elsewhere_is_not_copied(course, grade_ids):
     (folder / "submission_secret.txt").symlink_to(course / "private.txt")
     results = [result("eve", grade_ids, [])]
     written, placed = write_exchange_feedback(
-        load_config(course), "backprop", results, {"eve": folder}
+        load_config(course), "backprop", results, {"eve": folder}, "backprop.ipynb"
     )
     assert placed == [] and "could not be written" in written[0].message
     copied = course / "feedback" / "eve" / "backprop" / "submission_secret.txt"
@@ -225,7 +229,7 @@ def test_a_notebook_formgrader_cannot_show_is_that_students_note(course):
 
     folders = {
         student: course / "submitted" / student / "backprop"
-        for student in ("ada", "list", "nested", "cells", "fifo", "link")
+        for student in ("ada", "list", "nested", "cells", "many", "fifo", "link", "none")
     }
     for folder in folders.values():
         folder.mkdir(parents=True)
@@ -234,9 +238,15 @@ def test_a_notebook_formgrader_cannot_show_is_that_students_note(course):
     (folders["list"] / notebook).write_text("[]")
     (folders["nested"] / notebook).write_text("[" * 100000 + "]" * 100000)
     (folders["cells"] / notebook).write_text('{"nbformat": 4, "nbformat_minor": 5, "cells": 5}')
+    cell = {"cell_type": "raw", "metadata": {}, "source": ""}
+    many = {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [cell] * 100_000}
+    (folders["many"] / notebook).write_text(json.dumps(many))  # 10 s of nbformat's checks
+    shutil.copy(folders["ada"] / notebook, folders["ada"] / "mine.ipynb")  # the student's own
+    shutil.copy(folders["ada"] / notebook, folders["none"] / "renamed.ipynb")
     os.mkfifo(folders["fifo"] / notebook)
     (folders["link"] / notebook).symlink_to(COURSE_ROOT / "source" / "backprop" / notebook)
-    problems = show_in_formgrader(load_config(course), "backprop", folders, list(folders))
-    assert sorted(student for student, _ in problems) == sorted(set(folders) - {"ada"})
-    shown = {path.parts[-3] for path in course.glob(f"nbgrader-autograded/*/backprop/{notebook}")}
-    assert shown == {"ada"}
+    problems = show_in_formgrader(load_config(course), "backprop", folders, list(folders), notebook)
+    assert sorted(student for student, _ in problems) == sorted(set(folders) - {"ada", "none"})
+    assert "100000 cells, more than the 2000 copied" in dict(problems)["many"]
+    shown = {path.parts[-3:] for path in course.glob("nbgrader-autograded/*/backprop/*")}
+    assert shown == {("ada", "backprop", notebook)}

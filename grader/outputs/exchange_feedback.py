@@ -19,23 +19,26 @@ EXCHANGE_FILES = ("submission_secret.txt", "timestamp.txt")
 EXCHANGE_FILE_BYTES = 4096  # a secret and a time: a few dozen bytes each
 
 
-def from_exchange(folder):
+def from_exchange(folder, notebook):
     """Whether a hand-in folder came through nbgrader's exchange, so feedback can go back there:
-    the files release_feedback reads, and a notebook for fetch_feedback to key the page by."""
+    the files release_feedback reads, and the assignment's `notebook` (its file name), which
+    fetch_feedback keys the page by. Other notebooks in the folder are the student's own: nbgrader
+    grades none of them, and a page for each would let a hand-in fill the disk."""
     return (
         folder is not None
         and all((folder / name).is_file() for name in EXCHANGE_FILES)
-        and any(folder.glob("*.ipynb"))
+        and (folder / notebook).is_file()
     )
 
 
-def write_exchange_feedback(config, assignment, results, folders):
-    """Place the feedback of every hand-in from the exchange; returns (the results, with a row of
-    their own for a page that could not be placed; the students whose page was placed)."""
+def write_exchange_feedback(config, assignment, results, folders, notebook):
+    """Place the feedback of every hand-in from the exchange, keyed by the assignment's `notebook`
+    (its file name); returns (the results, with a row of their own for a page that could not be
+    placed; the students whose page was placed)."""
     written, placed = [], []
     for result in results:
         folder = folders.get(result.student_id)
-        if result.status == NOT_WRITABLE or not from_exchange(folder):
+        if result.status == NOT_WRITABLE or not from_exchange(folder, notebook):
             written.append(result)
             continue
         directory = course_directory(config)  # here: loading nbgrader takes seconds
@@ -44,9 +47,7 @@ def write_exchange_feedback(config, assignment, results, folders):
         )
         try:
             page = feedback_page(result, assignment)
-            # keyed by each notebook the student handed in: fetch_feedback looks for those
-            for notebook in sorted(folder.glob("*.ipynb")):
-                write_atomically(target / f"{notebook.stem}.html", page)
+            write_atomically(target / f"{Path(notebook).stem}.html", page)
             for name in EXCHANGE_FILES:
                 text = read_plain_file(folder / name, EXCHANGE_FILE_BYTES).decode("utf-8")
                 write_atomically(target / name, text)

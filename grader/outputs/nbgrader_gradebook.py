@@ -9,6 +9,8 @@ entered in formgrader stay, and nbgrader counts a manual grade before the automa
 opens a submission from nbgrader's autograded folder, so each hand-in's notebook is copied there.
 """
 
+import json
+import os
 import warnings
 from pathlib import Path
 
@@ -19,7 +21,9 @@ from base.text import roster_order, student_text
 from grader.outputs.gradebook import NOT_WRITABLE, write_atomically
 
 CELL_PREPROCESSORS = ("ClearSolutions", "ClearOutput", "ComputeChecksums", "SaveCells")
-NOTEBOOK_MB = 50  # a hand-in's notebook copied for formgrader; a larger one is that row's note
+# a hand-in's notebook copied for formgrader; a larger one is that row's note (nbformat's checks
+# cost the grading process about a second for each 10000 cells)
+NOTEBOOK_MB, NOTEBOOK_CELLS = 50, 2000
 
 
 class GradebookMismatch(Exception):
@@ -135,8 +139,9 @@ def manual_grades(config, assignment):
         )
 
 
-def show_in_formgrader(config, assignment, folders, students):
-    """Copy each recorded hand-in's notebooks, outputs cleared by nbgrader's ClearOutput, to where
+def show_in_formgrader(config, assignment, folders, students, notebook):
+    """Copy each recorded hand-in's `notebook` (the assignment's file name; the student's other
+    notebooks nbgrader grades none of), outputs cleared by nbgrader's ClearOutput, to where
     formgrader looks for an autograded one (nbgrader's autograded_directory): it lists and opens a
     submission only when that folder holds its notebook. Returns [(student, why not)]."""
     import nbformat
@@ -146,12 +151,16 @@ def show_in_formgrader(config, assignment, folders, students):
     problems = []
     for student in students:
         target = Path(directory.format_path(directory.autograded_directory, student, assignment))
+        path = folders[student] / notebook
+        if not os.path.lexists(path):  # handed in without it: nothing to show
+            continue
         try:
-            for path in sorted(folders[student].glob("*.ipynb")):
-                text = read_plain_file(path, NOTEBOOK_MB << 20).decode("utf-8")
-                notebook = nbformat.reads(text, as_version=4)
-                node, _ = ClearOutput().preprocess(notebook, {})
-                write_atomically(target / path.name, nbformat.writes(node))
+            text = read_plain_file(path, NOTEBOOK_MB << 20).decode("utf-8")
+            cells = json.loads(text).get("cells", [])
+            if len(cells) > NOTEBOOK_CELLS:
+                raise ValueError(f"{len(cells)} cells, more than the {NOTEBOOK_CELLS} copied")
+            node, _ = ClearOutput().preprocess(nbformat.reads(text, as_version=4), {})
+            write_atomically(target / notebook, nbformat.writes(node))
         except Exception as error:  # the student's file, read by nbformat: this student's problem
             problems.append(
                 (
