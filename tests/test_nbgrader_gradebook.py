@@ -203,6 +203,12 @@ def test_feedback_is_placed_only_for_hand_ins_from_the_exchange(course, grade_id
     assert "feedback for ada" in (page / "backprop.html").read_text()
     assert (page / "submission_secret.txt").read_text() == "s3cret"
     assert not (course / "feedback" / "lms").exists()
+    (folders["ada"] / "backprop.ipynb").rename(folders["ada"] / "backprop (1).ipynb")
+    written, placed = write_exchange_feedback(
+        load_config(course), "backprop", results, folders, "backprop.ipynb"
+    )
+    assert placed == [] and written[1] == results[1]
+    assert "keys it by backprop.ipynb: the hand-in has none (renamed?)" in written[0].message
 
 
 def test_an_exchange_file_that_links_elsewhere_is_not_copied(course, grade_ids):
@@ -229,7 +235,10 @@ def test_a_notebook_formgrader_cannot_show_is_that_students_note(course):
 
     folders = {
         student: course / "submitted" / student / "backprop"
-        for student in ("ada", "list", "nested", "cells", "many", "fifo", "link", "none")
+        for student in (
+            *("ada", "list", "nested", "cells", "many", "wide", "outputs", "old", "fifo", "link"),
+            "none",
+        )
     }
     for folder in folders.values():
         folder.mkdir(parents=True)
@@ -241,12 +250,23 @@ def test_a_notebook_formgrader_cannot_show_is_that_students_note(course):
     cell = {"cell_type": "raw", "metadata": {}, "source": ""}
     many = {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [cell] * 100_000}
     (folders["many"] / notebook).write_text(json.dumps(many))  # 10 s of nbformat's checks
+    wide = {**many, "cells": [], "metadata": {"kept": [{}] * 200_000}}  # few cells, many values
+    (folders["wide"] / notebook).write_text(json.dumps(wide))
+    code = {"cell_type": "code", "metadata": {}, "source": "", "execution_count": 1}
+    flood = [{"output_type": "stream", "name": "stdout", "text": ""}] * 400_000
+    outputs = {**many, "cells": [{**code, "outputs": flood}]}  # one cell, many outputs
+    (folders["outputs"] / notebook).write_text(json.dumps(outputs))
+    old = {"nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": [cell] * 100_000}]}
+    (folders["old"] / notebook).write_text(json.dumps(old))
     shutil.copy(folders["ada"] / notebook, folders["ada"] / "mine.ipynb")  # the student's own
     shutil.copy(folders["ada"] / notebook, folders["none"] / "renamed.ipynb")
     os.mkfifo(folders["fifo"] / notebook)
     (folders["link"] / notebook).symlink_to(COURSE_ROOT / "source" / "backprop" / notebook)
     problems = show_in_formgrader(load_config(course), "backprop", folders, list(folders), notebook)
     assert sorted(student for student, _ in problems) == sorted(set(folders) - {"ada", "none"})
-    assert "100000 cells, more than the 2000 copied" in dict(problems)["many"]
+    assert "100000 cells, more than the 2000 formgrader is given" in dict(problems)["many"]
+    assert "more than 100000 values besides its outputs" in dict(problems)["wide"]
+    assert "more than 1000000 values in its JSON" in dict(problems)["outputs"]
+    assert "not a notebook of nbformat version 4" in dict(problems)["old"]
     shown = {path.parts[-3:] for path in course.glob("nbgrader-autograded/*/backprop/*")}
     assert shown == {("ada", "backprop", notebook)}

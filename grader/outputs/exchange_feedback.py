@@ -19,27 +19,27 @@ EXCHANGE_FILES = ("submission_secret.txt", "timestamp.txt")
 EXCHANGE_FILE_BYTES = 4096  # a secret and a time: a few dozen bytes each
 
 
-def from_exchange(folder, notebook):
+def from_exchange(folder):
     """Whether a hand-in folder came through nbgrader's exchange, so feedback can go back there:
-    the files release_feedback reads, and the assignment's `notebook` (its file name), which
-    fetch_feedback keys the page by. Other notebooks in the folder are the student's own: nbgrader
-    grades none of them, and a page for each would let a hand-in fill the disk."""
-    return (
-        folder is not None
-        and all((folder / name).is_file() for name in EXCHANGE_FILES)
-        and (folder / notebook).is_file()
-    )
+    it holds the files release_feedback reads."""
+    return folder is not None and all((folder / name).is_file() for name in EXCHANGE_FILES)
 
 
 def write_exchange_feedback(config, assignment, results, folders, notebook):
     """Place the feedback of every hand-in from the exchange, keyed by the assignment's `notebook`
-    (its file name); returns (the results, with a row of their own for a page that could not be
+    (its file name, which fetch_feedback looks for in the student's copy: other notebooks there
+    are the student's own, nbgrader grades none of them, and a page for each would let a hand-in
+    fill the disk); returns (the results, with a row of their own for a page that could not be
     placed; the students whose page was placed)."""
     written, placed = [], []
     for result in results:
         folder = folders.get(result.student_id)
-        if result.status == NOT_WRITABLE or not from_exchange(folder, notebook):
+        if result.status == NOT_WRITABLE or not from_exchange(folder):
             written.append(result)
+            continue
+        if not (folder / notebook).is_file():
+            why = f"no feedback page for nbgrader's fetch_feedback, which keys it by {notebook}"
+            written.append(not_written(result, f"{why}: the hand-in has none (renamed?)"))
             continue
         directory = course_directory(config)  # here: loading nbgrader takes seconds
         target = Path(

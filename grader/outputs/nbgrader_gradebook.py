@@ -21,9 +21,11 @@ from base.text import roster_order, student_text
 from grader.outputs.gradebook import NOT_WRITABLE, write_atomically
 
 CELL_PREPROCESSORS = ("ClearSolutions", "ClearOutput", "ComputeChecksums", "SaveCells")
-# a hand-in's notebook copied for formgrader; a larger one is that row's note (nbformat's checks
-# cost the grading process about a second for each 10000 cells)
-NOTEBOOK_MB, NOTEBOOK_CELLS = 50, 2000
+# A hand-in's notebook copied for formgrader; a larger one is that row's note. Reading and checking
+# a notebook costs the grading process time in proportion to its JSON values, not its bytes (about
+# a second for each 10000 cells): so its values are counted, before parsing (the commas and
+# brackets bound them) and once its outputs are cleared.
+NOTEBOOK_MB, NOTEBOOK_CELLS, NOTEBOOK_VALUES = 50, 2000, 100_000
 
 
 class GradebookMismatch(Exception):
@@ -139,6 +141,35 @@ def manual_grades(config, assignment):
         )
 
 
+def _cleared(path):
+    """The version 4 notebook in `path`, as JSON data with its code cells' outputs removed; raises
+    ValueError for one larger than formgrader is given (see NOTEBOOK_VALUES)."""
+    text = read_plain_file(path, NOTEBOOK_MB << 20).decode("utf-8")
+    if sum(map(text.count, "{[,")) > 10 * NOTEBOOK_VALUES:
+        raise ValueError(f"more than {10 * NOTEBOOK_VALUES} values in its JSON")
+    data = json.loads(text)
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        raise ValueError("not a notebook of nbformat version 4")
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        raise ValueError("its cells are not a list")
+    if len(cells) > NOTEBOOK_CELLS:
+        raise ValueError(f"{len(cells)} cells, more than the {NOTEBOOK_CELLS} formgrader is given")
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            cell.update(outputs=[], execution_count=None)
+    values, stack = 0, [data]
+    while stack:
+        value = stack.pop()
+        values += 1
+        if values > NOTEBOOK_VALUES:
+            raise ValueError(f"more than {NOTEBOOK_VALUES} values besides its outputs")
+        stack.extend(
+            value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        )
+    return data
+
+
 def show_in_formgrader(config, assignment, folders, students, notebook):
     """Copy each recorded hand-in's `notebook` (the assignment's file name; the student's other
     notebooks nbgrader grades none of), outputs cleared by nbgrader's ClearOutput, to where
@@ -155,18 +186,14 @@ def show_in_formgrader(config, assignment, folders, students, notebook):
         if not os.path.lexists(path):  # handed in without it: nothing to show
             continue
         try:
-            text = read_plain_file(path, NOTEBOOK_MB << 20).decode("utf-8")
-            cells = json.loads(text).get("cells", [])
-            if len(cells) > NOTEBOOK_CELLS:
-                raise ValueError(f"{len(cells)} cells, more than the {NOTEBOOK_CELLS} copied")
-            node, _ = ClearOutput().preprocess(nbformat.reads(text, as_version=4), {})
+            node, _ = ClearOutput().preprocess(nbformat.from_dict(_cleared(path)), {})
             write_atomically(target / notebook, nbformat.writes(node))
         except Exception as error:  # the student's file, read by nbformat: this student's problem
             problems.append(
                 (
                     student,
-                    f"its notebook could not be put where formgrader shows it "
-                    f"({type(error).__name__}: {student_text(error, limit=200)})",
+                    f"{notebook} was not copied where formgrader shows it ({student_text(error)}), "
+                    "so formgrader does not list this hand-in",
                 )
             )
     return problems
