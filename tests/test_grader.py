@@ -483,6 +483,14 @@ def test_a_missing_file_message_names_every_missing_file(tmp_path):
         private_copy(handin, tmp_path / "copy", FILES, Limits().source_kb)
 
 
+def test_a_hand_in_of_thousands_of_files_is_named_from_its_first_thousand(tmp_path):
+    """Naming what a folder holds looks at 1000 entries at most: a folder of a million files
+    would cost the grading process seconds."""
+    handin = write_handin(tmp_path / "handin", {f"{n:04}.txt": "" for n in range(1500)})
+    with pytest.raises(Unusable, match=r"The hand-in holds \d{4}\.txt, .* and 992 more\."):
+        private_copy(handin, tmp_path / "copy", FILES, Limits().source_kb)
+
+
 def test_a_file_too_large_to_be_code_is_not_copied(tmp_path):
     handin = write_handin(tmp_path / "handin", solution())
     with open(handin / "nn.py", "ab") as file:
