@@ -510,19 +510,21 @@ def changed_code_message(name, changed):
 
 def _listing(folder):
     """What a hand-in folder holds, for a student looking for a misnamed or misplaced file."""
-    return some_of(
-        sorted(
-            student_text(path.name, limit=80) + ("/" if path.is_dir() else "")
-            for path in _entries(folder)
-        ),
-        most=8,
-    )
+    names = [
+        student_text(path.name, limit=80) + ("/" if path.is_dir() else "")
+        for path in _entries(folder)
+    ]
+    listed = some_of(sorted(names), most=8)
+    return listed + (f" (of its first {len(names)} entries)" if len(names) == LISTED else "")
 
 
-def _entries(folder, most=1000):
-    """The first `most` entries of a hand-in folder: enough to name what it holds, where a folder
-    of a million files would cost the grading process seconds to list and look at whole."""
-    return itertools.islice(Path(folder).iterdir(), most)
+LISTED = 1000  # entries of a hand-in folder looked at, at most
+
+
+def _entries(folder):
+    """The first `LISTED` entries of a hand-in folder: enough to name what it holds, where a
+    folder of a million files would cost the grading process seconds to list and look at whole."""
+    return itertools.islice(Path(folder).iterdir(), LISTED)
 
 
 def _link_target(link, inside):

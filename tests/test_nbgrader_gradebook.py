@@ -204,11 +204,18 @@ def test_feedback_is_placed_only_for_hand_ins_from_the_exchange(course, grade_id
     assert (page / "submission_secret.txt").read_text() == "s3cret"
     assert not (course / "feedback" / "lms").exists()
     (folders["ada"] / "backprop.ipynb").rename(folders["ada"] / "backprop (1).ipynb")
+    (folders["ada"] / "mine.ipynb").unlink()
     written, placed = write_exchange_feedback(
         load_config(course), "backprop", results, folders, "backprop.ipynb"
     )
-    assert placed == [] and written[1] == results[1]
-    assert "keys it by backprop.ipynb: the hand-in has none (renamed?)" in written[0].message
+    assert written == results and placed == ["ada"]
+    assert "feedback for ada" in (page / "backprop (1).html").read_text()
+    (folders["ada"] / "mine.ipynb").write_text("{}")  # two notebooks, neither the assignment's
+    (page / "backprop (1).html").unlink()
+    written, placed = write_exchange_feedback(
+        load_config(course), "backprop", results, folders, "backprop.ipynb"
+    )
+    assert written == results and placed == [] and not (page / "backprop (1).html").exists()
 
 
 def test_an_exchange_file_that_links_elsewhere_is_not_copied(course, grade_ids):

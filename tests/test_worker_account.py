@@ -154,3 +154,8 @@ def test_the_history_of_a_course_kept_outside_it_is_closed_too(tmp_path):
         main / "worktrees" / "course",
         worktree / ".git",
     ]
+    inside = tmp_path / "larger" / "course"  # a course in a worktree of a larger repository
+    inside.mkdir(parents=True)
+    (inside.parent / ".git").write_text(f"gitdir: {main / 'worktrees' / 'course'}\n")
+    found = [main, main / "worktrees" / "course", inside.parent / ".git"]
+    assert entries_apart_from(inside, []) == sorted(found)

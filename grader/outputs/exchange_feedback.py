@@ -8,6 +8,7 @@ submission_secret.txt and timestamp.txt, which release_feedback reads beside the
 from an LMS has neither, and its feedback goes back through the LMS.
 """
 
+import itertools
 from pathlib import Path
 
 from base.nbgrader_settings import course_directory
@@ -25,21 +26,30 @@ def from_exchange(folder):
     return folder is not None and all((folder / name).is_file() for name in EXCHANGE_FILES)
 
 
+def _keyed_by(folder, notebook):
+    """The name of the notebook a hand-in's page is keyed by: the assignment's `notebook`, or the
+    hand-in's one other notebook (renamed, as a second download is), else None. Never one page
+    per notebook: a hand-in of thousands of them would fill the disk."""
+    if (folder / notebook).is_file():
+        return notebook
+    others = list(itertools.islice(folder.glob("*.ipynb"), 2))
+    return others[0].name if len(others) == 1 and others[0].is_file() else None
+
+
 def write_exchange_feedback(config, assignment, results, folders, notebook):
     """Place the feedback of every hand-in from the exchange, keyed by the assignment's `notebook`
-    (its file name, which fetch_feedback looks for in the student's copy: other notebooks there
-    are the student's own, nbgrader grades none of them, and a page for each would let a hand-in
-    fill the disk); returns (the results, with a row of their own for a page that could not be
-    placed; the students whose page was placed)."""
+    (its file name, which fetch_feedback looks for in the student's copy; see `_keyed_by`);
+    returns (the results, with a row of their own for a page that could not be placed; the
+    students whose page was placed)."""
     written, placed = [], []
     for result in results:
         folder = folders.get(result.student_id)
         if result.status == NOT_WRITABLE or not from_exchange(folder):
             written.append(result)
             continue
-        if not (folder / notebook).is_file():
-            why = f"no feedback page for nbgrader's fetch_feedback, which keys it by {notebook}"
-            written.append(not_written(result, f"{why}: the hand-in has none (renamed?)"))
+        keyed_by = _keyed_by(folder, notebook)
+        if keyed_by is None:  # no notebook to key a page by: fetch_feedback would find none
+            written.append(result)
             continue
         directory = course_directory(config)  # here: loading nbgrader takes seconds
         target = Path(
@@ -47,7 +57,7 @@ def write_exchange_feedback(config, assignment, results, folders, notebook):
         )
         try:
             page = feedback_page(result, assignment)
-            write_atomically(target / f"{Path(notebook).stem}.html", page)
+            write_atomically(target / f"{Path(keyed_by).stem}.html", page)
             for name in EXCHANGE_FILES:
                 text = read_plain_file(folder / name, EXCHANGE_FILE_BYTES).decode("utf-8")
                 write_atomically(target / name, text)

@@ -24,7 +24,8 @@ CELL_PREPROCESSORS = ("ClearSolutions", "ClearOutput", "ComputeChecksums", "Save
 # A hand-in's notebook copied for formgrader; a larger one is that row's note. Reading and checking
 # a notebook costs the grading process time in proportion to its JSON values, not its bytes (about
 # a second for each 10000 cells): so its values are counted, before parsing (the commas and
-# brackets bound them) and once its outputs are cleared.
+# brackets bound them, those inside strings too: a million in printed outputs is refused) and once
+# its outputs are cleared.
 NOTEBOOK_MB, NOTEBOOK_CELLS, NOTEBOOK_VALUES = 50, 2000, 100_000
 
 
@@ -170,6 +171,13 @@ def _cleared(path):
     return data
 
 
+def _why(error):
+    """An error as the instructor reads it: the limits' own ValueErrors say it all, the rest (from
+    json or nbformat, on a student's file) need their type."""
+    text = student_text(error, limit=200)
+    return text if type(error) is ValueError else f"{type(error).__name__}: {text}"
+
+
 def show_in_formgrader(config, assignment, folders, students, notebook):
     """Copy each recorded hand-in's `notebook` (the assignment's file name; the student's other
     notebooks nbgrader grades none of), outputs cleared by nbgrader's ClearOutput, to where
@@ -192,8 +200,8 @@ def show_in_formgrader(config, assignment, folders, students, notebook):
             problems.append(
                 (
                     student,
-                    f"{notebook} was not copied where formgrader shows it ({student_text(error)}), "
-                    "so formgrader does not list this hand-in",
+                    f"{notebook} was not copied where formgrader shows it ({_why(error)}), so "
+                    "formgrader does not list this hand-in",
                 )
             )
     return problems

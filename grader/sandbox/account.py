@@ -75,13 +75,13 @@ def entries_apart_from(root, needed):
     checkout's .git holds every file ever committed, the solution included, and any other folder
     of the course may hold a copy (a classmate's graded work, a backup), so all of them are
     closed to student code, but for the way to what it needs (a .venv with numpy inside it)."""
-    needed = [form for path in needed for form in (Path(path).absolute(), Path(path).resolve())]
+    needed = [form for path in needed for form in (Path(path).absolute(), _resolved(path))]
     return sorted(
         {
             entry
             for entry in Path(root).iterdir()
             if not any(
-                path.is_relative_to(entry) or path.is_relative_to(entry.resolve())
+                path.is_relative_to(entry) or path.is_relative_to(_resolved(entry))
                 for path in needed
             )
         }
@@ -90,25 +90,38 @@ def entries_apart_from(root, needed):
 
 
 def _git_folders_outside(root):
-    """The git folders outside `root` that hold its history: a repository it lies in, or the
-    one a .git file (a worktree, a submodule) points to, with the folder those share."""
-    found = [folder / ".git" for folder in root.resolve().parents if (folder / ".git").exists()]
-    link = root / ".git"
-    if link.is_file():
-        text = link.read_text(errors="replace").strip()
-        if text.startswith("gitdir:"):
-            target = (root / text[len("gitdir:") :].strip()).resolve()
-            found.append(target)
-            common = target / "commondir"
-            if common.is_file():
-                found.append((target / common.read_text(errors="replace").strip()).resolve())
-    return [folder for folder in found if not folder.resolve().is_relative_to(root.resolve())]
+    """The git folders outside `root` that hold its history: a repository it lies in, and those a
+    .git file (a worktree, a submodule; the course's own or a parent's) points to, with the
+    folder they share."""
+    found = []
+    for folder in (root, *_resolved(root).parents):
+        dot_git = folder / ".git"
+        found.append(dot_git)
+        if dot_git.is_file():
+            text = dot_git.read_text(errors="replace").strip()
+            if text.startswith("gitdir:"):
+                target = _resolved(folder / text[len("gitdir:") :].strip())
+                found.append(target)
+                common = target / "commondir"
+                if common.is_file():
+                    found.append(_resolved(target / common.read_text(errors="replace").strip()))
+    inside = _resolved(root)
+    return [path for path in found if path.exists() and not _resolved(path).is_relative_to(inside)]
+
+
+def _resolved(path):
+    """`path` with its links resolved, or as it is where they loop."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path)
 
 
 def worker_account(needed=(), closed=()):
     """The account a process worker drops to, or None: when the grader is not root (the worker
     can then do no more than the grader's own user) or the instructor chose root. The account must
-    be able to read each of `needed` (the interpreter, numpy)."""
+    be able to read each of `needed` (the interpreter, numpy) and none of `closed` (or of what
+    `closed()` returns, asked only then)."""
     name = os.environ.get(USER_VARIABLE) or DEFAULT_USER
     if os.geteuid() != 0 or name == "root":
         return None
@@ -126,6 +139,7 @@ def worker_account(needed=(), closed=()):
             "code."
         )
     account = Account(name, entry.pw_uid, entry.pw_gid)
+    closed = closed() if callable(closed) else closed
     refuse_readable(
         account, closed, "the solution or a copy of it (.git holds every file committed)"
     )

@@ -2,12 +2,11 @@
 
 The system's shared libraries, the interpreter with its standard library and numpy, read-only
 (not the rest of /usr or of the Python installation, where other packages live), the worker
-script, the
-assignment's compute file and an empty /tmp in memory: not the repository, the solution, the
-grader's checks, any submission (a hand-in's code arrives compiled, with each check's request),
-the outputs, the network or /proc (where a check could reach the worker's state, its pipes and
-what its earlier forks cost). Of /sys it sees two files alone, the huge page settings glibc
-reads. Its processes live in their own pid namespace, so they all die with it.
+script, the assignment's compute file and an empty /tmp in memory: not the repository, the
+solution, the grader's checks, any submission (a hand-in's code arrives compiled, with each
+check's request), the outputs, the network or /proc (where a check could reach the worker's
+state, its pipes and what its earlier forks cost). Of /sys it sees two files alone, the huge page
+settings glibc reads. Its processes live in their own pid namespace, so they all die with it.
 """
 
 import functools
@@ -76,7 +75,7 @@ def _shown_folders():
     else:
         folders = [libraries]
     if home == Path("/usr"):
-        folders.append(sysconfig.get_path("stdlib"))
+        folders += dict.fromkeys(sysconfig.get_path(name) for name in ("stdlib", "platstdlib"))
     else:
         folders += [str(home / lib) for lib in ("lib", "lib64") if (home / lib).is_dir()]
     shown = {folder: folder for folder in folders}

@@ -269,6 +269,6 @@ def decide_sandbox(wanted="auto", worker_greeted=False):
 def process_sandbox(why):
     """A plain limited process, run as an unprivileged account when the grader is root."""
     needed = (PYTHON, NUMPY_DIR / "__init__.py")
-    account = worker_account(needed, closed=entries_apart_from(COURSE_ROOT, needed))
+    account = worker_account(needed, closed=lambda: entries_apart_from(COURSE_ROOT, needed))
     user = f"; student code as {account.name}" if account else ""
     return Sandbox(f"process ({why}{user})", False, account)
