@@ -87,12 +87,12 @@ def test_an_account_that_can_read_the_solution_is_refused(open_tmp_path, monkeyp
     solution.mkdir()
     solution.chmod(0o755)  # as a checkout usually is: readable by every user
     with pytest.raises(RuntimeError, match=r"nobody, who can read .*source: a hand-in could load"):
-        worker_account(closed=(solution,))
+        worker_account(course=open_tmp_path)
     solution.chmod(0o711)  # not listed, but a known path inside it opens all the same
     with pytest.raises(RuntimeError, match=r"nobody, who can read .*source: a hand-in could load"):
-        worker_account(closed=(solution,))
+        worker_account(course=open_tmp_path)
     solution.chmod(0o700)
-    assert worker_account(closed=(solution,)) is not None
+    assert worker_account(course=open_tmp_path) is not None
 
 
 def test_every_entry_of_the_course_but_the_way_to_numpy_must_be_closed(open_tmp_path, monkeypatch):
@@ -107,7 +107,7 @@ def test_every_entry_of_the_course_but_the_way_to_numpy_must_be_closed(open_tmp_
     closed = entries_apart_from(course, [numpy])
     assert closed == [course / ".git", course / "source", course / "tests"]
     with pytest.raises(RuntimeError) as refused:
-        worker_account([numpy], closed=closed)
+        worker_account([numpy], course=course)
     assert f"who can read {', '.join(map(str, closed))}: a hand-in could load" in str(refused.value)
     assert f"(chmod -R o-rwx {' '.join(map(str, closed))})" in str(refused.value)
     (course / ".git").chmod(0o711)  # not listed, but a known path inside it opens all the same
@@ -115,10 +115,10 @@ def test_every_entry_of_the_course_but_the_way_to_numpy_must_be_closed(open_tmp_
     (course / "source").chmod(0o700)
     shown = re.escape(f"who can read {course / '.git'}, {course / 'tests'}:")
     with pytest.raises(RuntimeError, match=shown):
-        worker_account([numpy], closed=closed)
+        worker_account([numpy], course=course)
     for path in closed:
         path.chmod(0o700)
-    assert worker_account([numpy], closed=closed) is not None
+    assert worker_account([numpy], course=course) is not None
 
 
 def test_the_process_sandbox_closes_the_whole_course_not_only_its_sources(

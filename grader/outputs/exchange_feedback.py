@@ -30,10 +30,13 @@ def _keyed_by(folder, notebook):
     """The name of the notebook a hand-in's page is keyed by: the assignment's `notebook`, or the
     hand-in's one other notebook (renamed, as a second download is), else None. Never one page
     per notebook: a hand-in of thousands of them would fill the disk."""
-    if (folder / notebook).is_file():
-        return notebook
-    others = list(itertools.islice(folder.glob("*.ipynb"), 2))
-    return others[0].name if len(others) == 1 and others[0].is_file() else None
+    try:  # a folder the grader may not list is the student's own problem, not the class's
+        if (folder / notebook).is_file():
+            return notebook
+        others = list(itertools.islice(folder.glob("*.ipynb"), 2))
+        return others[0].name if len(others) == 1 and others[0].is_file() else None
+    except OSError:
+        return None
 
 
 def write_exchange_feedback(config, assignment, results, folders, notebook):
@@ -44,11 +47,9 @@ def write_exchange_feedback(config, assignment, results, folders, notebook):
     written, placed = [], []
     for result in results:
         folder = folders.get(result.student_id)
-        if result.status == NOT_WRITABLE or not from_exchange(folder):
-            written.append(result)
-            continue
-        keyed_by = _keyed_by(folder, notebook)
-        if keyed_by is None:  # no notebook to key a page by: fetch_feedback would find none
+        # a page only where fetch_feedback could find it: a notebook to key it by
+        keyed_by = _keyed_by(folder, notebook) if from_exchange(folder) else None
+        if result.status == NOT_WRITABLE or keyed_by is None:
             written.append(result)
             continue
         directory = course_directory(config)  # here: loading nbgrader takes seconds

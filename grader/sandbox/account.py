@@ -117,11 +117,11 @@ def _resolved(path):
         return Path(path)
 
 
-def worker_account(needed=(), closed=()):
+def worker_account(needed=(), course=None):
     """The account a process worker drops to, or None: when the grader is not root (the worker
     can then do no more than the grader's own user) or the instructor chose root. The account must
-    be able to read each of `needed` (the interpreter, numpy) and none of `closed` (or of what
-    `closed()` returns, asked only then)."""
+    be able to read each of `needed` (the interpreter, numpy) and nothing of the folder `course`
+    but the way to them (`entries_apart_from`)."""
     name = os.environ.get(USER_VARIABLE) or DEFAULT_USER
     if os.geteuid() != 0 or name == "root":
         return None
@@ -139,7 +139,7 @@ def worker_account(needed=(), closed=()):
             "code."
         )
     account = Account(name, entry.pw_uid, entry.pw_gid)
-    closed = closed() if callable(closed) else closed
+    closed = entries_apart_from(course, needed) if course is not None else ()
     refuse_readable(
         account, closed, "the solution or a copy of it (.git holds every file committed)"
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from base.paths import COURSE_ROOT
 from grader.sandbox import cgroup
-from grader.sandbox.account import Account, entries_apart_from, make_stage, worker_account
+from grader.sandbox.account import Account, make_stage, worker_account
 from grader.sandbox.bubblewrap import (
     INSIDE,
     NUMPY_DIR,
@@ -268,7 +268,6 @@ def decide_sandbox(wanted="auto", worker_greeted=False):
 
 def process_sandbox(why):
     """A plain limited process, run as an unprivileged account when the grader is root."""
-    needed = (PYTHON, NUMPY_DIR / "__init__.py")
-    account = worker_account(needed, closed=lambda: entries_apart_from(COURSE_ROOT, needed))
+    account = worker_account((PYTHON, NUMPY_DIR / "__init__.py"), course=COURSE_ROOT)
     user = f"; student code as {account.name}" if account else ""
     return Sandbox(f"process ({why}{user})", False, account)
